@@ -1,0 +1,75 @@
+import type {
+  AdapterState,
+  CommandResult,
+  DeviceCommand,
+  DeviceId,
+  DeviceInfo,
+  Reading,
+} from '../src/model.js';
+import type { Logger } from '../src/logger.js';
+
+/**
+ * What the runtime gives an adapter. Everything an adapter needs from the daemon goes through here.
+ */
+export interface AdapterContext {
+  /** The adapter instance's name from config (`adapters.<name>`), also the `<adapter>` part of its device ids. */
+  readonly name: string;
+  /**
+   * Hand readings to the pipeline. Await it: it resolves when the readings are durable per the queue's
+   * commit policy, and it is the back-pressure path when a queue applies the `block` overflow policy.
+   * It never rejects for reasons the adapter can act on; a dropped reading is counted by the queue.
+   */
+  emit(readings: Reading[]): Promise<void>;
+  /** A device appeared, changed (name, availability, capabilities) or was interviewed. */
+  deviceChanged(info: DeviceInfo): void;
+  /** A device left the network or was removed. */
+  deviceRemoved(id: DeviceId): void;
+  /**
+   * A device that was asleep is now reachable (woke up, polled, advertised connectable). The command
+   * router then delivers the commands it holds for it, through `execute`.
+   */
+  deviceAwake(id: DeviceId): void;
+  /** Report the adapter's health; `detail` says why it is degraded or unavailable. */
+  setStatus(state: AdapterState, detail?: string): void;
+  readonly log: Logger;
+  /** A directory the adapter owns under the gateway's state dir (network keys, caches, databases). */
+  readonly stateDir: string;
+  /** Aborted when the adapter must stop. */
+  readonly signal: AbortSignal;
+  /** The gateway clock (epoch ms); injected so tests can control time. */
+  now(): number;
+}
+
+/**
+ * The plugin contract every radio implements (DESIGN.md §4).
+ *
+ * Call order: `start` once, then any number of `execute` / `permitJoin` / `remove` calls (possibly
+ * concurrent, for different devices), then `stop` once. Nothing is called after `stop` resolves.
+ * A failing adapter never takes the gateway down: it reports `degraded`/`unavailable` through
+ * `ctx.setStatus` and reopens its radio with backoff on its own.
+ */
+export interface Adapter {
+  /** Open the radio and begin emitting. Resolves once the adapter is running or has reported why not. */
+  start(ctx: AdapterContext): Promise<void>;
+  /** Stop emitting and release the radio. Must resolve even if the radio is gone. */
+  stop(): Promise<void>;
+  /** The devices known now. */
+  devices(): DeviceInfo[];
+  /**
+   * Run one command against a device that is reachable now. Never throws for device-side failures: those
+   * are results (`failed`, `unsupported`, …). `signal` aborts when the command's TTL runs out.
+   */
+  execute(cmd: DeviceCommand, signal: AbortSignal): Promise<CommandResult>;
+  /**
+   * True when a command sent now would reach the device; false for a sleeping device, whose commands the
+   * router holds until `ctx.deviceAwake(id)`.
+   */
+  isReachable(id: DeviceId): boolean;
+  /** Open (seconds > 0) or close (0) the pairing window. Optional: not every radio pairs. */
+  permitJoin?(seconds: number): Promise<void>;
+  /** Forget a device (and ask it to leave the network where the radio can). */
+  remove?(id: DeviceId): Promise<void>;
+}
+
+/** Every adapter module's default export: build an adapter from its own, already validated, options. */
+export type AdapterFactory = (options: Record<string, unknown>) => Adapter;

@@ -1,0 +1,95 @@
+/**
+ * Stable error codes (`FG_<AREA>_<WHAT>`). The README's error table is kept in sync by a unit test.
+ */
+export const ErrorCodes = {
+  FG_CONFIG_INVALID: { exit: 78, retryable: false, summary: 'The configuration file is invalid.' },
+  FG_CONFIG_NOT_FOUND: { exit: 78, retryable: false, summary: 'The configuration file cannot be read.' },
+  FG_CONFIG_SECRET_MISSING: {
+    exit: 78,
+    retryable: false,
+    summary: 'A `!secret`, `${ENV}` or `*File` reference has no value.',
+  },
+  FG_QUEUE_CORRUPT: {
+    exit: 1,
+    retryable: false,
+    summary: 'The queue database could not be opened; it was quarantined.',
+  },
+  FG_QUEUE_FULL: {
+    exit: 75,
+    retryable: true,
+    summary: 'The queue is at its byte quota or the disk watermark (policy `dropNewest`).',
+  },
+  FG_QUEUE_CLOSED: { exit: 1, retryable: false, summary: 'The queue was used after close().' },
+  FG_UPSTREAM_OFFLINE: { exit: 75, retryable: true, summary: 'The upstream is not connected.' },
+  FG_UPSTREAM_TIMEOUT: { exit: 75, retryable: true, summary: 'The upstream did not acknowledge in time.' },
+  FG_UPSTREAM_AUTH: { exit: 75, retryable: true, summary: 'The upstream refused our credentials.' },
+  FG_UPSTREAM_THROTTLED: { exit: 75, retryable: true, summary: 'The upstream asked us to slow down.' },
+  FG_UPSTREAM_REJECTED: {
+    exit: 1,
+    retryable: false,
+    summary: 'The upstream permanently refused a message (too large, malformed).',
+  },
+  FG_ADAPTER_UNAVAILABLE: {
+    exit: 75,
+    retryable: true,
+    summary: 'An adapter cannot reach its radio; it is retried with backoff.',
+  },
+  FG_ADAPTER_UNKNOWN: {
+    exit: 78,
+    retryable: false,
+    summary: 'The config names an adapter type that does not exist.',
+  },
+  FG_COMMAND_REJECTED: {
+    exit: 1,
+    retryable: false,
+    summary: 'A command was malformed, for an unknown device, or not supported by it.',
+  },
+  FG_COMMAND_EXPIRED: {
+    exit: 1,
+    retryable: false,
+    summary: 'A command passed its expiresAt before it could run.',
+  },
+  FG_DAEMON_UNREACHABLE: {
+    exit: 69,
+    retryable: true,
+    summary: 'The CLI cannot reach the daemon’s control socket.',
+  },
+  FG_USAGE: { exit: 2, retryable: false, summary: 'The command line is invalid.' },
+  FG_INTERNAL: { exit: 1, retryable: false, summary: 'A bug: an invariant did not hold.' },
+} as const satisfies Record<string, { exit: number; retryable: boolean; summary: string }>;
+
+export type ErrorCode = keyof typeof ErrorCodes;
+
+export class FieldgateError extends Error {
+  override readonly name = 'FieldgateError';
+  readonly code: ErrorCode;
+  readonly context: Record<string, unknown> | undefined;
+
+  constructor(
+    code: ErrorCode,
+    message: string,
+    options: { cause?: unknown; context?: Record<string, unknown> } = {},
+  ) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.code = code;
+    this.context = options.context;
+  }
+}
+
+export function isFieldgateError(e: unknown, code?: ErrorCode): e is FieldgateError {
+  return e instanceof FieldgateError && (code === undefined || e.code === code);
+}
+
+/** True when trying again later may succeed (the data is kept). */
+export function isRetryable(e: unknown): boolean {
+  return isFieldgateError(e) && ErrorCodes[e.code].retryable;
+}
+
+/** The process exit code for an error that ends the process (sysexits-style, DESIGN.md §8). */
+export function exitCodeFor(e: unknown): number {
+  return isFieldgateError(e) ? ErrorCodes[e.code].exit : 1;
+}
+
+export function errorMessage(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}

@@ -1,0 +1,88 @@
+/**
+ * The shared vocabulary of fieldgate (DESIGN.md §3). Adapters, the pipeline, the queue, upstreams and the
+ * command router speak only these types to each other.
+ */
+
+/** `"<adapter>:<native id>"`, stable across restarts, e.g. `zigbee:0x00158d0001a2b3c4`, `sim:thermo-01`. */
+export type DeviceId = string;
+
+export type Value = number | string | boolean | null;
+
+/** One device, one timestamp, several named values. Value names are lowerCamel and unit-free. */
+export interface Reading {
+  device: DeviceId;
+  /** Epoch ms on the gateway clock. */
+  ts: number;
+  values: Record<string, Value>;
+  units?: Record<string, string>;
+  /** Device-side counter, when the device has one (the sim always does). */
+  seq?: number;
+}
+
+export type Availability = 'online' | 'offline' | 'asleep' | 'unknown';
+export type PowerSource = 'mains' | 'battery' | 'unknown';
+
+/** What a device can be asked to do: command name → a description of its arguments. */
+export interface CommandCapability {
+  name: string;
+  /** JSON-schema-like description of the args object, for humans and validation hints. */
+  args?: Record<
+    string,
+    { type: 'number' | 'string' | 'boolean'; min?: number; max?: number; enum?: string[] }
+  >;
+}
+
+export interface DeviceCapabilities {
+  /** Value names the device reports. */
+  values: string[];
+  commands: CommandCapability[];
+}
+
+export interface DeviceInfo {
+  id: DeviceId;
+  adapter: string;
+  name?: string;
+  manufacturer?: string;
+  model?: string;
+  firmware?: string;
+  capabilities: DeviceCapabilities;
+  availability: Availability;
+  /** Epoch ms of the last frame heard from the device; 0 when never. */
+  lastSeen: number;
+  power: PowerSource;
+}
+
+export type CommandOrigin = 'mqtt' | 'azure' | 'aws' | 'local';
+
+export interface DeviceCommand {
+  /** Unique per command; results carry it back. Chosen by the cloud side when it has one. */
+  id: string;
+  device: DeviceId;
+  name: string;
+  args: Record<string, unknown>;
+  /** Epoch ms after which the command must never be executed. */
+  expiresAt?: number;
+  origin: CommandOrigin;
+  /** Which route (upstream) the command came from, so its result goes back there. */
+  route?: string;
+  /** Epoch ms when the gateway received it. */
+  receivedAt?: number;
+}
+
+export type CommandStatus = 'ok' | 'failed' | 'expired' | 'rejected' | 'unsupported';
+
+export interface CommandResult {
+  id: string;
+  status: CommandStatus;
+  detail?: string;
+  data?: Record<string, unknown>;
+}
+
+/** A reading as stored in a route's queue and sent upstream: it carries the gateway-assigned sequence. */
+export interface Envelope {
+  /** Gateway-assigned, monotonic per route; with the gateway id it is the reading's identity upstream. */
+  gseq: number;
+  reading: Reading;
+}
+
+export type AdapterState = 'starting' | 'running' | 'degraded' | 'unavailable' | 'stopped';

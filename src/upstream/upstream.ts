@@ -1,0 +1,52 @@
+import type { CommandResult, DeviceCommand, Envelope } from '../model.js';
+
+/** What a send did with a batch (DESIGN.md §4). Classified by the upstream, acted on by the forwarder. */
+export type SendResult =
+  | { kind: 'ok' }
+  /** Some items were delivered (`acked`), some permanently refused (`rejected`); the rest are retried. */
+  | { kind: 'partial'; acked: number[]; rejected: { gseq: number; reason: string }[] }
+  /** Offline, timeout, throttled, auth: keep the data and try again after a backoff (or `retryAfterMs`). */
+  | { kind: 'retry'; reason: string; retryAfterMs?: number; kicked?: boolean }
+  /** Permanent for these items (too large, malformed): dead-letter them. */
+  | { kind: 'reject'; reason: string };
+
+/** The cloud's limits that shape batching and pacing. */
+export interface UpstreamLimits {
+  /** Largest message the upstream accepts, in bytes (after encoding). */
+  maxMessageBytes: number;
+  /** Messages per second the upstream tolerates on one connection; Infinity when unbounded. */
+  maxMessagesPerSecond: number;
+  /** The billing unit in bytes (4 KB for IoT Hub, 5 KB for IoT Core); 0 when not billed per message size. */
+  billingUnitBytes: number;
+}
+
+/** A command received from the cloud, or a malformed one that still deserves a result. */
+export type IncomingCommand =
+  | { kind: 'command'; command: DeviceCommand }
+  | { kind: 'invalid'; id: string; reason: string; device?: string };
+
+export type CommandHandler = (incoming: IncomingCommand) => void;
+
+/**
+ * One cloud's device protocol, for one route (DESIGN.md §4).
+ *
+ * Call order: `onCommand` (optional, before connect), `connect`, then `send` calls one at a time (the
+ * forwarder never overlaps sends), `publishResult` at any time, then `close` once. `connect` may be called
+ * again after a failed `send` reported the connection lost. Methods never throw for network conditions:
+ * `connect` rejects with a retryable FieldgateError, `send` returns a `SendResult`.
+ */
+export interface Upstream {
+  readonly limits: UpstreamLimits;
+  /** True while the connection is up and sends can be attempted. */
+  readonly isConnected: boolean;
+  connect(signal: AbortSignal): Promise<void>;
+  /** Encode and deliver one batch; resolves when the cloud has acknowledged it (or failed). */
+  send(batch: readonly Envelope[], signal: AbortSignal): Promise<SendResult>;
+  onCommand(handler: CommandHandler): void;
+  /** Report a command's outcome back to the cloud, in its terms. Retries are the upstream's business. */
+  publishResult(
+    command: { id: string; device?: string; route?: string },
+    result: CommandResult,
+  ): Promise<void>;
+  close(): Promise<void>;
+}
