@@ -20,6 +20,11 @@ export const ErrorCodes = {
     summary: 'The queue is at its byte quota or the disk watermark (policy `dropNewest`).',
   },
   FG_QUEUE_CLOSED: { exit: 1, retryable: false, summary: 'The queue was used after close().' },
+  FG_QUEUE_LOCKED: {
+    exit: 75,
+    retryable: true,
+    summary: 'Another process holds the queue database (its LevelDB LOCK file).',
+  },
   FG_UPSTREAM_OFFLINE: { exit: 75, retryable: true, summary: 'The upstream is not connected.' },
   FG_UPSTREAM_TIMEOUT: { exit: 75, retryable: true, summary: 'The upstream did not acknowledge in time.' },
   FG_UPSTREAM_AUTH: { exit: 75, retryable: true, summary: 'The upstream refused our credentials.' },

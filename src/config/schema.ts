@@ -1,4 +1,8 @@
 import { z } from 'zod';
+import { bleAdapterSchema } from './adapters/ble.js';
+import { simAdapterSchema } from './adapters/sim.js';
+import { zigbeeAdapterSchema } from './adapters/zigbee.js';
+import { zwaveAdapterSchema } from './adapters/zwave.js';
 
 /**
  * The configuration schema: the single source of truth for types, defaults, validation and documentation
@@ -39,44 +43,12 @@ export const deviceMatch = z
   })
   .describe('Selects readings by device, adapter and value name.');
 
-const simAdapter = z.strictObject({
-  type: z.literal('sim'),
-  enabled: z.boolean().default(true).describe('Start this adapter.'),
-  fleet: z
-    .strictObject({
-      climate: z
-        .number()
-        .int()
-        .nonnegative()
-        .default(3)
-        .describe('Climate sensors (temperature, humidity, pressure).'),
-      switch: z.number().int().nonnegative().default(2).describe('Switches: commands on, off, toggle.'),
-      contact: z.number().int().nonnegative().default(1).describe('Door/window contacts (events on change).'),
-      sleepy: z
-        .number()
-        .int()
-        .nonnegative()
-        .default(1)
-        .describe('Battery sensors that sleep; commands wait for their wake-up.'),
-    })
-    .prefault({})
-    .describe('How many simulated devices of each kind.'),
-  reportIntervalMs: ms(
-    'How often each awake device reports; 0 reports as fast as the pipeline accepts.',
-  ).default(5000),
-  jitterMs: ms('Random spread added to each report interval.').default(500),
-  wakeIntervalMs: ms('Sleepy sensors wake up this often.').default(30_000),
-  awakeMs: ms('Sleepy sensors stay awake this long after waking.').default(2000),
-  batchSize: z
-    .number()
-    .int()
-    .positive()
-    .default(1)
-    .describe('Readings per emit call (benchmarks raise it to load the pipeline harder).'),
-  seed: z.number().int().optional().describe('Seed for the value generator, for reproducible fleets.'),
-});
-
-export const adapterConfig = z.discriminatedUnion('type', [simAdapter]);
+export const adapterConfig = z.discriminatedUnion('type', [
+  simAdapterSchema,
+  bleAdapterSchema,
+  zigbeeAdapterSchema,
+  zwaveAdapterSchema,
+]);
 
 const tls = z
   .strictObject({
@@ -94,6 +66,10 @@ const mqttUpstream = z.strictObject({
   clientId: z.string().optional().describe('MQTT client id; default `fieldgate-{gateway}`.'),
   username: z.string().optional(),
   password: z.string().optional().describe('Use `!secret name` or `${ENV}`; never write it inline.'),
+  passwordFile: z
+    .string()
+    .optional()
+    .describe('File whose trimmed contents become `password` (a systemd credential, say).'),
   tls: tls.optional(),
   keepaliveS: z.number().int().min(5).max(1200).default(60).describe('MQTT keep-alive in seconds.'),
   topics: z
@@ -240,6 +216,14 @@ export const configSchema = z
         defaultTtlMs: ms('TTL for commands that carry none.').default(3_600_000),
         maxPerDevice: z.number().int().positive().default(50).describe('Pending commands held per device.'),
         maxArgsBytes: byteSize.default(4096).describe('Larger commands are rejected.'),
+      })
+      .prefault({}),
+    control: z
+      .strictObject({
+        socket: z
+          .string()
+          .default('/run/fieldgate/control.sock')
+          .describe('Unix socket of the control plane used by the CLI; an empty string disables it.'),
       })
       .prefault({}),
     emulators: z

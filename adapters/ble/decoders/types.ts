@@ -1,0 +1,48 @@
+import type { Value } from '../../../src/model.js';
+
+/** The parts of one advertisement that the decoders look at, as noble parsed them. */
+export interface AdvertPayload {
+  /** Lowercase, colon-separated MAC address of the advertiser. */
+  address: string;
+  /** 16-bit service data, uuid as lowercase hex (`fcd2`, `181a`). */
+  serviceData: { uuid: string; data: Buffer }[];
+  /** Manufacturer-specific data including its leading 2-byte company id, when present. */
+  manufacturerData?: Buffer | undefined;
+}
+
+export type SensorFormat = 'bthome' | 'ruuvi' | 'atc1441' | 'pvvx';
+
+/** What a decoder understood from one advertisement. */
+export interface DecodedAdvert {
+  format: SensorFormat;
+  values: Record<string, Value>;
+  units: Record<string, string>;
+  /** The device's own packet counter, when the format carries one; equal counters mean a repeated packet. */
+  counter?: number;
+  firmware?: string;
+}
+
+/** Why an advertisement in a known format could not be decoded; each reason is counted. */
+export type DropReason =
+  'truncated' | 'badLength' | 'unknownObject' | 'unsupportedVersion' | 'missingKey' | 'decryptFailed';
+
+export type DecodeResult =
+  { ok: true; advert: DecodedAdvert } | { ok: false; format: SensorFormat; reason: DropReason };
+
+/** Multiplies a raw integer by a scale, dropping binary floating-point noise (2506 × 0.01 is 25.06). */
+export function scaled(raw: number, factor: number): number {
+  return factor === 1 ? raw : Number((raw * factor).toFixed(6));
+}
+
+/** Adds a value under `name`, or `name2`, `name3`… when a packet carries the same measurement again. */
+export function putValue(
+  advert: Pick<DecodedAdvert, 'values' | 'units'>,
+  name: string,
+  value: Value,
+  unit?: string,
+): void {
+  let key = name;
+  for (let n = 2; key in advert.values; n++) key = `${name}${n}`;
+  advert.values[key] = value;
+  if (unit !== undefined) advert.units[key] = unit;
+}

@@ -1,0 +1,52 @@
+import { errorMessage } from '../../src/errors.js';
+import type { Noble, NobleState } from './noble-types.js';
+
+/**
+ * Builds a noble instance on HCI device `hciDevice`. noble is imported here, lazily, so a gateway without
+ * BLE configured never loads the native HCI socket.
+ *
+ * @throws when the host has no Bluetooth at all: noble opens its HCI socket in the constructor, which
+ *   fails with EAFNOSUPPORT on kernels without AF_BLUETOOTH. The caller turns that into `unavailable`.
+ */
+export async function openNoble(hciDevice: number): Promise<Noble> {
+  const { default: withBindings } = await import('@abandonware/noble/with-custom-binding.js');
+  const noble = withBindings({ deviceId: hciDevice }) as Noble;
+  // Stop noble printing 'warning' events to the console; the adapter listens for them instead.
+  noble.on('warning', () => undefined);
+  return noble;
+}
+
+/**
+ * Undo the SIGINT handler noble installs on init: when it is the last SIGINT listener it calls
+ * `process.exit(1)`, which would cut the daemon's graceful shutdown short.
+ */
+export function detachNobleSignalHandler(noble: Noble): void {
+  const handler = noble._bindings.onSigIntBinded;
+  if (handler !== undefined) process.removeListener('SIGINT', handler);
+}
+
+/** Why a radio in `state` cannot scan, in words for `fieldgate status`; undefined when it can. */
+export function stateProblem(state: NobleState, hciDevice: number): string | undefined {
+  const hci = `hci${hciDevice}`;
+  switch (state) {
+    case 'poweredOn':
+      return undefined;
+    case 'poweredOff':
+      return `Bluetooth adapter ${hci} is powered off or blocked by rfkill`;
+    case 'unauthorized':
+      return `not allowed to open ${hci}: the service needs CAP_NET_RAW and CAP_NET_ADMIN`;
+    case 'unsupported':
+      return `${hci} does not support Bluetooth Low Energy`;
+    case 'resetting':
+    case 'unknown':
+      return `${hci} is initialising`;
+  }
+}
+
+/** Words for a failure to open the radio at all (no Bluetooth in the kernel, no such device). */
+export function openProblem(error: unknown, hciDevice: number): string {
+  const code = (error as { code?: unknown } | undefined)?.code;
+  if (code === 'EAFNOSUPPORT') return 'this kernel has no Bluetooth support (AF_BLUETOOTH unavailable)';
+  if (code === 'ENODEV') return `no Bluetooth adapter hci${hciDevice}`;
+  return `cannot open Bluetooth adapter hci${hciDevice}: ${errorMessage(error)}`;
+}

@@ -1,0 +1,21 @@
+import type { DropReason } from './decoders/index.js';
+
+/** Counters an operator reads to see what the radio hears and what the adapter throws away. */
+export interface BleStats {
+  /** Advertisements decoded into readings. */
+  readings: number;
+  /** Repeats of a packet already turned into a reading. */
+  duplicates: number;
+  /** Advertisements in a known format that could not be decoded, by reason. */
+  dropped: Partial<Record<DropReason, number>>;
+  /** Readings dropped because the pipeline fell too far behind. */
+  backlogDrops: number;
+  /** Scans restarted by the stall watchdog. */
+  scanRestarts: number;
+  /** Attempts to reopen the radio after it failed. */
+  radioReopens: number;
+}
+
+export function emptyStats(): BleStats {
+  return { readings: 0, duplicates: 0, dropped: {}, backlogDrops: 0, scanRestarts: 0, radioReopens: 0 };
+}

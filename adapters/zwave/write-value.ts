@@ -1,0 +1,76 @@
+import type { ZWaveNode } from 'zwave-js';
+import type { ValueWrite } from './command-mapping.js';
+import type { WriteOutcome } from './result-mapping.js';
+
+interface ValueIdProps {
+  property: string | number;
+  propertyKey?: string | number;
+}
+
+/** zwave-js's per-value hooks that keep the value DB in step after a successful set. */
+interface SetValueHooks {
+  optimisticallyUpdateRelatedValues?: (supervisedAndSuccessful: boolean) => void;
+  verifyChanges?: (result?: unknown) => void | Promise<void>;
+}
+
+/** The slice of a zwave-js CC API (`endpoint.commandClasses[cc]`) used to write one value. */
+interface WritableCcApi {
+  readonly setValue?: (this: WritableCcApi, id: ValueIdProps, value: unknown) => Promise<unknown>;
+  readonly setValueHooks?: (id: ValueIdProps, value: unknown, options: object) => SetValueHooks | undefined;
+  withOptions(options: { expire?: number }): WritableCcApi;
+}
+
+const SUPERVISION_SUCCESS = 0xff;
+
+/**
+ * Writes one value through the command class API rather than `node.setValue`, because only the CC API
+ * takes zwave-js's `expire` option, which removes a still-queued message at the command's TTL. After a
+ * successful write it runs zwave-js's own set-value hooks, as `node.setValue` does, so the new state
+ * reaches the value DB (and so the readings) and is verified the way zwave-js verifies it.
+ */
+export async function writeValue(
+  node: ZWaveNode,
+  write: ValueWrite,
+  expireMs: number | undefined,
+  errorCodes: Record<number, string>,
+): Promise<WriteOutcome> {
+  const endpoint = node.getEndpoint(write.endpoint);
+  if (endpoint === undefined) {
+    return { kind: 'error', errorCode: 'CC_NotSupported', message: `endpoint ${write.endpoint} does not exist` };
+  }
+  const id: ValueIdProps = { property: write.property };
+  if (write.propertyKey !== undefined) id.propertyKey = write.propertyKey;
+  try {
+    const base = (endpoint.commandClasses as unknown as Record<number, WritableCcApi>)[write.commandClass];
+    const api = base === undefined || expireMs === undefined ? base : base.withOptions({ expire: expireMs });
+    if (api?.setValue === undefined) {
+      return { kind: 'error', errorCode: 'CC_NotImplemented', message: 'this value cannot be set' };
+    }
+    const hooks = api.setValueHooks?.(id, write.value, {});
+    const result = await api.setValue.call(api, id, write.value);
+    const supervision = supervisionOf(result);
+    if (supervision === undefined || supervision.status === SUPERVISION_SUCCESS) {
+      hooks?.optimisticallyUpdateRelatedValues?.(supervision !== undefined);
+      await hooks?.verifyChanges?.(result);
+    }
+    return supervision === undefined ? { kind: 'sent' } : { kind: 'sent', supervision };
+  } catch (e) {
+    const code = (e as { code?: unknown }).code;
+    return {
+      kind: 'error',
+      errorCode: typeof code === 'number' ? errorCodes[code] : undefined,
+      message: e instanceof Error ? e.message : String(e),
+    };
+  }
+}
+
+function supervisionOf(result: unknown): { status: number; remainingDurationMs?: number } | undefined {
+  if (typeof result !== 'object' || result === null || !('status' in result)) return undefined;
+  const { status, remainingDuration } = result as {
+    status: unknown;
+    remainingDuration?: { toMilliseconds?: () => number };
+  };
+  if (typeof status !== 'number') return undefined;
+  const remainingMs = remainingDuration?.toMilliseconds?.();
+  return remainingMs === undefined ? { status } : { status, remainingDurationMs: remainingMs };
+}

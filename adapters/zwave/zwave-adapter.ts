@@ -1,0 +1,284 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import type { Driver, ZWaveNode } from 'zwave-js';
+import type { Adapter, AdapterContext } from '../adapter.js';
+import type { CommandResult, DeviceCommand, DeviceId, DeviceInfo } from '../../src/model.js';
+import { errorMessage } from '../../src/errors.js';
+import { NODE_STATUS } from './availability.js';
+import { planCommand } from './command-mapping.js';
+import { deviceInfoOf, nodeFactsOf, zwaveValueOf, type ValueEventArgs } from './node-view.js';
+import { driverSecurityKeys, type ZwaveOptions } from './options.js';
+import { toCommandResult } from './result-mapping.js';
+import { mapValue } from './value-mapping.js';
+import { writeValue } from './write-value.js';
+
+type ZwaveModule = typeof import('zwave-js');
+
+/** How often sleeping nodes are checked against their wake-up interval (availability only). */
+const AVAILABILITY_CHECK_MS = 60_000;
+
+/**
+ * Z-Wave through a zwave-js Driver. zwave-js is imported only in `start()`. The adapter owns one Driver at
+ * a time: when the stick vanishes and zwave-js gives up on it (`Driver_Failed`), the adapter reports
+ * `degraded` and builds a fresh Driver after a backoff (`options.reopen`), until `stop()`.
+ */
+export class ZwaveAdapter implements Adapter {
+  private ctx: AdapterContext | undefined;
+  private zwave: ZwaveModule | undefined;
+  private driver: Driver | undefined;
+  private isReady = false;
+  private hasRunBefore = false;
+  private reopenAttempt = 0;
+  /** Drivers built so far by this process; names each Driver's lock dir. */
+  private generation = 0;
+  private reopenTimer: NodeJS.Timeout | undefined;
+  private availabilityTimer: NodeJS.Timeout | undefined;
+  private readonly nodes = new Map<DeviceId, ZWaveNode>();
+  private readonly lastSeen = new Map<DeviceId, number>();
+  private readonly lastInfo = new Map<DeviceId, DeviceInfo>();
+
+  constructor(private readonly options: ZwaveOptions) {}
+
+  async start(ctx: AdapterContext): Promise<void> {
+    this.ctx = ctx;
+    ctx.setStatus('starting');
+    try {
+      this.zwave = await import('zwave-js');
+    } catch (e) {
+      ctx.setStatus('unavailable', `zwave-js cannot be loaded: ${errorMessage(e)}`);
+      return;
+    }
+    // Lock dirs of an earlier run are stale: this process is the state dir's only user.
+    await fs.rm(path.join(ctx.stateDir, 'locks'), { recursive: true, force: true });
+    this.availabilityTimer = setInterval(() => this.refreshAll(), AVAILABILITY_CHECK_MS);
+    this.availabilityTimer.unref();
+    await this.open();
+  }
+
+  async stop(): Promise<void> {
+    const ctx = this.ctx;
+    this.ctx = undefined;
+    clearTimeout(this.reopenTimer);
+    clearInterval(this.availabilityTimer);
+    await this.closeDriver();
+    ctx?.setStatus('stopped');
+  }
+
+  devices(): DeviceInfo[] {
+    return [...this.nodes.keys()].flatMap((id) => this.infoOf(id) ?? []);
+  }
+
+  isReachable(id: DeviceId): boolean {
+    const node = this.nodes.get(id);
+    if (node === undefined || !this.isReady) return false;
+    return (
+      node.status === NODE_STATUS.alive ||
+      node.status === NODE_STATUS.awake ||
+      (node.status === NODE_STATUS.unknown && node.canSleep !== true)
+    );
+  }
+
+  async execute(cmd: DeviceCommand, signal: AbortSignal): Promise<CommandResult> {
+    const node = this.nodes.get(cmd.device);
+    if (node === undefined) return { id: cmd.id, status: 'rejected', detail: `unknown device ${cmd.device}` };
+    const remainingMs = cmd.expiresAt === undefined ? undefined : cmd.expiresAt - this.now();
+    if (signal.aborted || (remainingMs !== undefined && remainingMs <= 0)) {
+      return { id: cmd.id, status: 'expired', detail: 'the command expired before it was sent' };
+    }
+    // Checked before the node is read: a node of a lost driver must not be touched.
+    if (!this.isReady || this.zwave === undefined) {
+      return { id: cmd.id, status: 'failed', detail: 'the Z-Wave stick is not connected' };
+    }
+    const plan = planCommand(cmd.name, cmd.args, nodeFactsOf(node));
+    if (!plan.ok) return { id: cmd.id, status: plan.status, detail: plan.detail };
+    // zwave-js's `expire` drops the message from its own queue at the TTL (e.g. while the node sleeps),
+    // so a command is never sent late; the error it raises becomes `expired`.
+    const outcome = await writeValue(node, plan.write, remainingMs, this.zwave.ZWaveErrorCodes);
+    const result = toCommandResult(cmd.id, outcome);
+    this.ctx?.log.debug({ device: cmd.device, command: cmd.name, status: result.status }, 'Command done.');
+    return result;
+  }
+
+  private async open(): Promise<void> {
+    const ctx = this.ctx;
+    const zwave = this.zwave;
+    if (ctx === undefined || zwave === undefined) return;
+    this.generation += 1;
+    const driver = new zwave.Driver(this.options.serialPort, {
+      logConfig: { enabled: true, level: 'debug', logToFile: true, filename: '/tmp/zwlog/zw_%DATE%.log' },
+      storage: {
+        cacheDir: path.join(ctx.stateDir, 'cache'),
+        // zwave-js 15.29 keeps its cache locks held after it destroys itself over a lost port, so the
+        // next Driver could never open the cache. The locks only guard against a second process, which
+        // the gateway's own state-dir lock already excludes; each Driver gets a lock dir of its own.
+        lockDir: path.join(ctx.stateDir, 'locks', String(this.generation)),
+      },
+      ...driverSecurityKeys(this.options),
+    });
+    this.driver = driver;
+    try {
+      await new Promise<void>((resolve, reject) => {
+        driver.once('driver ready', resolve);
+        driver.on('error', (e) => {
+          if (this.isFatal(e)) reject(e);
+          else ctx.log.warn({ err: e }, 'The Z-Wave driver reported an error.');
+        });
+        driver.start().catch(reject);
+      });
+    } catch (e) {
+      await this.lost(driver, errorMessage(e));
+      return;
+    }
+    if (this.driver !== driver || this.ctx === undefined) return;
+    this.onReady(driver);
+  }
+
+  private onReady(driver: Driver): void {
+    const ctx = this.ctx;
+    if (ctx === undefined) return;
+    driver.removeAllListeners('error');
+    driver.on('error', (e) => {
+      if (this.isFatal(e)) void this.lost(driver, errorMessage(e));
+      else ctx.log.warn({ err: e }, 'The Z-Wave driver reported an error.');
+    });
+    this.isReady = true;
+    this.hasRunBefore = true;
+    this.reopenAttempt = 0;
+    driver.controller.on('node added', (node) => this.attach(driver, node));
+    driver.controller.on('node removed', (node) => this.detach(driver, node));
+    for (const node of driver.controller.nodes.values()) {
+      if (!node.isControllerNode) this.attach(driver, node);
+    }
+    ctx.log.info({ serialPort: this.options.serialPort, nodes: this.nodes.size }, 'Z-Wave network ready.');
+    ctx.setStatus('running');
+  }
+
+  /** The stick failed to open or zwave-js gave up on it: release it, report, and try again later. */
+  private async lost(driver: Driver, reason: string): Promise<void> {
+    if (this.driver !== driver) return;
+    this.isReady = false;
+    await this.closeDriver();
+    const ctx = this.ctx;
+    if (ctx === undefined) return;
+    for (const id of this.nodes.keys()) this.changed(id);
+    const delayMs = Math.min(
+      this.options.reopen.maxMs,
+      this.options.reopen.initialMs * 2 ** Math.min(this.reopenAttempt, 20),
+    );
+    this.reopenAttempt += 1;
+    if (this.reopenAttempt === 1) ctx.log.warn({ reason, delayMs }, 'Z-Wave stick lost; reopening with backoff.');
+    ctx.setStatus(this.hasRunBefore ? 'degraded' : 'unavailable', `Z-Wave stick: ${reason}`);
+    this.reopenTimer = setTimeout(() => void this.open(), delayMs);
+  }
+
+  private async closeDriver(): Promise<void> {
+    const driver = this.driver;
+    this.driver = undefined;
+    this.isReady = false;
+    if (driver === undefined) return;
+    driver.removeAllListeners();
+    // A failed driver may throw while tearing down; the stick is gone either way.
+    driver.on('error', () => undefined);
+    await driver.destroy().catch(() => undefined);
+  }
+
+  private isFatal(e: Error): boolean {
+    const codes = this.zwave?.ZWaveErrorCodes;
+    const code = (e as { code?: unknown }).code;
+    return codes !== undefined && (code === codes.Driver_Failed || code === codes.Driver_Destroyed);
+  }
+
+  private attach(driver: Driver, node: ZWaveNode): void {
+    const id = this.deviceIdOf(driver, node);
+    this.nodes.set(id, node);
+    const onValue = (args: ValueEventArgs, value: unknown): void => this.onValue(id, node, args, value);
+    node.on('value added', (_n, args) => onValue(args, args.newValue));
+    node.on('value updated', (_n, args) => onValue(args, args.newValue));
+    node.on('value notification', (_n, args) => onValue(args, args.value));
+    node.on('wake up', () => this.onAwake(id));
+    node.on('alive', () => this.onAwake(id));
+    node.on('sleep', () => this.changed(id));
+    node.on('dead', () => this.changed(id));
+    node.on('ready', () => this.changed(id));
+    node.on('interview completed', () => this.changed(id));
+    this.changed(id);
+  }
+
+  private detach(driver: Driver, node: ZWaveNode): void {
+    const id = this.deviceIdOf(driver, node);
+    node.removeAllListeners();
+    this.nodes.delete(id);
+    this.lastSeen.delete(id);
+    this.lastInfo.delete(id);
+    this.ctx?.deviceRemoved(id);
+  }
+
+  private onValue(id: DeviceId, node: ZWaveNode, args: ValueEventArgs, value: unknown): void {
+    const ctx = this.ctx;
+    const mapped = mapValue(zwaveValueOf(node, args, value));
+    if (ctx === undefined || mapped === undefined) return;
+    const ts = this.now();
+    this.lastSeen.set(id, ts);
+    const reading =
+      mapped.unit === undefined
+        ? { device: id, ts, values: { [mapped.name]: mapped.value } }
+        : { device: id, ts, values: { [mapped.name]: mapped.value }, units: { [mapped.name]: mapped.unit } };
+    ctx.emit([reading]).catch((e: unknown) => {
+      ctx.log.error({ err: e, device: id }, 'A Z-Wave reading could not be handed to the pipeline.');
+    });
+  }
+
+  private onAwake(id: DeviceId): void {
+    this.lastSeen.set(id, this.now());
+    this.changed(id);
+    this.ctx?.deviceAwake(id);
+  }
+
+  private changed(id: DeviceId): void {
+    // Called from zwave-js event handlers: an exception here would unwind into the driver's own code.
+    try {
+      const info = this.infoOf(id);
+      if (info !== undefined) this.ctx?.deviceChanged(info);
+    } catch (e) {
+      this.ctx?.log.error({ err: e, device: id }, 'The Z-Wave device info could not be read.');
+    }
+  }
+
+  /** Re-evaluates availability, which changes with time alone for sleeping nodes that miss check-ins. */
+  private refreshAll(): void {
+    for (const id of this.nodes.keys()) this.changed(id);
+  }
+
+  /**
+   * The device as shown now. While the stick is gone the nodes of the lost driver must not be read (zwave-js
+   * throws), so the last known info is shown with availability `unknown`.
+   */
+  private infoOf(id: DeviceId): DeviceInfo | undefined {
+    const node = this.nodes.get(id);
+    const ctx = this.ctx;
+    if (node === undefined || ctx === undefined) return undefined;
+    if (!this.isReady) {
+      const known = this.lastInfo.get(id);
+      return known === undefined ? undefined : { ...known, availability: 'unknown' };
+    }
+    const info = deviceInfoOf(node, {
+      id,
+      adapter: ctx.name,
+      lastSeen: this.lastSeen.get(id) ?? 0,
+      now: this.now(),
+      sleepGraceMs: this.options.sleepGraceMs,
+    });
+    this.lastInfo.set(id, info);
+    return info;
+  }
+
+  /** `<adapter>:<homeId hex>-<nodeId>` (DESIGN.md §3), stable across restarts and sticks of one network. */
+  private deviceIdOf(driver: Driver, node: ZWaveNode): DeviceId {
+    const homeId = (driver.controller.homeId ?? 0).toString(16).padStart(8, '0');
+    return `${this.ctx?.name ?? 'zwave'}:${homeId}-${node.id}`;
+  }
+
+  private now(): number {
+    return this.ctx?.now() ?? Date.now();
+  }
+}

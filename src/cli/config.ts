@@ -1,0 +1,115 @@
+import { readFile } from 'node:fs/promises';
+import type { Command } from 'commander';
+import { parseDocument, stringify } from 'yaml';
+import { errorMessage, exitCodeFor, isFieldgateError } from '../errors.js';
+import type { ConfigIssue } from '../config/issues.js';
+import { formatIssue, loadConfig } from '../config/load.js';
+import { redactConfig } from '../config/redact.js';
+import { secretTag } from '../config/yaml-source.js';
+
+/** The file `config show` reads when `--config` is not given (DESIGN.md §9). */
+export const DEFAULT_CONFIG_FILE = '/etc/fieldgate/fieldgate.yaml';
+
+/** Where a command writes, and the environment it loads with; injected so tests need no process. */
+export interface CommandIo {
+  stdout: { write(text: string): unknown };
+  stderr: { write(text: string): unknown };
+  env?: NodeJS.ProcessEnv;
+  cwd?: string;
+}
+
+/**
+ * `fieldgate config validate FILE [--json]`: prints `FILE: ok` and returns 0, or prints every issue
+ * (stderr, or `{ valid, errors }` on stdout with `--json`) and returns 78.
+ */
+export async function runConfigValidate(
+  file: string,
+  options: { json?: boolean },
+  io: CommandIo,
+): Promise<number> {
+  try {
+    await loadConfig(file, loadOptions(io));
+    io.stdout.write(
+      options.json === true ? `${JSON.stringify({ valid: true, errors: [] })}\n` : `${file}: ok\n`,
+    );
+    return 0;
+  } catch (error) {
+    const errors = issuesOf(error, file);
+    if (options.json === true) {
+      io.stdout.write(`${JSON.stringify({ valid: false, errors }, null, 2)}\n`);
+    } else {
+      io.stderr.write(errors.map((issue) => `${formatIssue(issue)}\n`).join(''));
+    }
+    return exitCodeFor(error);
+  }
+}
+
+/**
+ * `fieldgate config show [--effective] [--config FILE] [--json]`. Without `--effective` it prints the file as
+ * written (the user's own text; secrets are references there). With `--effective` it prints what the daemon
+ * would run with — defaults, overrides and secrets resolved — with every secret value redacted.
+ */
+export async function runConfigShow(
+  options: { effective?: boolean; config?: string; json?: boolean },
+  io: CommandIo,
+): Promise<number> {
+  const file = options.config ?? DEFAULT_CONFIG_FILE;
+  try {
+    if (options.effective !== true) {
+      const text = await readFile(file, 'utf8');
+      io.stdout.write(options.json === true ? `${JSON.stringify(parseWritten(text), null, 2)}\n` : text);
+      return 0;
+    }
+    const loaded = await loadConfig(file, loadOptions(io));
+    const redacted = redactConfig(loaded.config, loaded.secrets);
+    io.stdout.write(options.json === true ? `${JSON.stringify(redacted, null, 2)}\n` : stringify(redacted));
+    return 0;
+  } catch (error) {
+    const issues = issuesOf(error, file);
+    io.stderr.write(issues.map((issue) => `${formatIssue(issue)}\n`).join(''));
+    return exitCodeFor(error);
+  }
+}
+
+/** Adds `config validate` and `config show` to the program; each sets `process.exitCode`. */
+export function registerConfigCommands(program: Command): void {
+  const processIo: CommandIo = { stdout: process.stdout, stderr: process.stderr };
+  const config = program.command('config').description('Check and inspect the configuration.');
+  config
+    .command('validate')
+    .description('Report every problem in a configuration file at once (exit 78 when invalid).')
+    .argument('<file>', 'configuration file')
+    .option('--json', 'print { valid, errors } as JSON on stdout')
+    .action(async (file: string, options: { json?: boolean }) => {
+      process.exitCode = await runConfigValidate(file, options, processIo);
+    });
+  config
+    .command('show')
+    .description('Print the configuration; --effective shows defaults, overrides and redacted secrets.')
+    .option('--effective', 'print the configuration the daemon would run with')
+    .option('--config <file>', 'configuration file', DEFAULT_CONFIG_FILE)
+    .option('--json', 'print JSON instead of YAML')
+    .action(async (options: { effective?: boolean; config?: string; json?: boolean }) => {
+      process.exitCode = await runConfigShow(options, processIo);
+    });
+}
+
+function loadOptions(io: CommandIo): { env?: NodeJS.ProcessEnv; cwd?: string } {
+  return {
+    ...(io.env === undefined ? {} : { env: io.env }),
+    ...(io.cwd === undefined ? {} : { cwd: io.cwd }),
+  };
+}
+
+/** The issues of a load failure; an unreadable file becomes one issue so `--json` output keeps its shape. */
+function issuesOf(error: unknown, file: string): ConfigIssue[] {
+  const errors = isFieldgateError(error) ? error.context?.['errors'] : undefined;
+  if (Array.isArray(errors)) return errors as ConfigIssue[];
+  return [{ file, line: 0, col: 0, path: '', message: errorMessage(error) }];
+}
+
+/** The file as written, as data; `!secret name` stays visibly a reference rather than looking like a value. */
+function parseWritten(text: string): unknown {
+  const shownTag = { ...secretTag, resolve: (name: string) => `${secretTag.tag} ${name}` };
+  return parseDocument(text, { customTags: [shownTag] }).toJS();
+}

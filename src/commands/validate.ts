@@ -1,0 +1,80 @@
+import type { CommandCapability, DeviceCommand, DeviceInfo } from '../model.js';
+
+type ArgSpec = NonNullable<CommandCapability['args']>[string];
+
+/**
+ * Check a command against what its target device says it can do (DESIGN.md §7: "known command for its
+ * capabilities? args well-formed?"). Pure: no I/O, no clock.
+ *
+ * Returns undefined when the command may be queued, or a sentence for the `rejected` result that tells the
+ * cloud operator exactly what to fix. Every argument a capability describes is optional, because
+ * `CommandCapability` has no notion of a required argument; the adapter answers for missing ones.
+ */
+export function validateCommand(
+  cmd: DeviceCommand,
+  info: DeviceInfo,
+  limits: { maxArgsBytes: number },
+): string | undefined {
+  if (typeof cmd.name !== 'string' || cmd.name === '') return 'command name is missing';
+  if (typeof cmd.args !== 'object' || cmd.args === null || Array.isArray(cmd.args)) {
+    return `args of ${cmd.name} must be a JSON object`;
+  }
+  // Measured before the per-argument checks so an oversized payload costs one serialisation only.
+  const argsBytes = Buffer.byteLength(JSON.stringify(cmd.args), 'utf8');
+  if (argsBytes > limits.maxArgsBytes) {
+    return `args of ${cmd.name} are ${argsBytes} bytes; the limit is ${limits.maxArgsBytes}`;
+  }
+
+  const capability = info.capabilities.commands.find((c) => c.name === cmd.name);
+  if (capability === undefined) {
+    const supported = info.capabilities.commands.map((c) => c.name);
+    return (
+      `unknown command ${cmd.name} for ${info.id}; it supports: ` +
+      (supported.length > 0 ? supported.join(', ') : 'no commands')
+    );
+  }
+
+  const specs = capability.args ?? {};
+  for (const [argName, value] of Object.entries(cmd.args)) {
+    const spec = specs[argName];
+    if (spec === undefined) {
+      const known = Object.keys(specs);
+      return (
+        `unknown argument ${argName} for ${cmd.name}; ` +
+        (known.length > 0 ? `expected: ${known.join(', ')}` : 'it takes no arguments')
+      );
+    }
+    const problem = checkArg(value, spec);
+    if (problem !== undefined) return `argument ${argName} of ${cmd.name} ${problem}`;
+  }
+  return undefined;
+}
+
+/** Why one argument value does not match its description, or undefined when it does. */
+function checkArg(value: unknown, spec: ArgSpec): string | undefined {
+  switch (spec.type) {
+    case 'boolean':
+      return typeof value === 'boolean' ? undefined : `must be a boolean, got ${describe(value)}`;
+    case 'number':
+      if (typeof value !== 'number' || !Number.isFinite(value)) {
+        return `must be a number, got ${describe(value)}`;
+      }
+      if (spec.min !== undefined && value < spec.min) return `must be at least ${spec.min}, got ${value}`;
+      if (spec.max !== undefined && value > spec.max) return `must be at most ${spec.max}, got ${value}`;
+      return undefined;
+    case 'string':
+      if (typeof value !== 'string') return `must be a string, got ${describe(value)}`;
+      if (spec.enum !== undefined && !spec.enum.includes(value)) {
+        return `must be one of ${spec.enum.join(', ')}, got ${JSON.stringify(value)}`;
+      }
+      return undefined;
+  }
+}
+
+function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  if (typeof value === 'string') return `the string ${JSON.stringify(value)}`;
+  if (typeof value === 'number' || typeof value === 'boolean') return `${typeof value} ${String(value)}`;
+  return `a value of type ${typeof value}`;
+}

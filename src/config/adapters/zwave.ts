@@ -1,0 +1,59 @@
+import { z } from 'zod';
+
+/** A 16-byte network key as 32 hex digits; written as `!secret name` in the config file, never inline. */
+const networkKey = (description: string) =>
+  z
+    .string()
+    .regex(/^[0-9a-fA-F]{32}$/, 'expected 32 hex digits (16 bytes)')
+    .optional()
+    .describe(`${description} Use \`!secret name\`; never write a key inline.`);
+
+/** Options of a Z-Wave adapter (`adapters.<name>` with `type: zwave`), wrapping a zwave-js Driver. */
+export const zwaveAdapterSchema = z.strictObject({
+  type: z.literal('zwave'),
+  enabled: z.boolean().default(true).describe('Start this adapter.'),
+  serialPort: z
+    .string()
+    .min(1)
+    .describe(
+      'The controller stick: a stable path such as `/dev/serial/by-id/usb-…`, or `tcp://host:port` for a ser2net-style remote stick.',
+    ),
+  securityKeys: z
+    .strictObject({
+      s0Legacy: networkKey('S0 (legacy) network key.'),
+      s2Unauthenticated: networkKey('S2 Unauthenticated network key.'),
+      s2Authenticated: networkKey('S2 Authenticated network key.'),
+      s2AccessControl: networkKey('S2 Access Control network key (locks, garage doors).'),
+    })
+    .prefault({})
+    .describe('Z-Wave Classic network keys; without them nodes are included insecurely.'),
+  securityKeysLongRange: z
+    .strictObject({
+      s2Authenticated: networkKey('Long Range S2 Authenticated network key.'),
+      s2AccessControl: networkKey('Long Range S2 Access Control network key.'),
+    })
+    .prefault({})
+    .describe('Z-Wave Long Range network keys.'),
+  reopen: z
+    .strictObject({
+      initialMs: z
+        .number()
+        .int()
+        .positive()
+        .default(2000)
+        .describe('First delay before reopening a lost stick.'),
+      maxMs: z.number().int().positive().default(60_000).describe('Longest delay between reopen attempts.'),
+    })
+    .prefault({})
+    .describe('Backoff for reopening the stick after it vanished or failed to start.'),
+  sleepGraceMs: z
+    .number()
+    .int()
+    .nonnegative()
+    .default(300_000)
+    .describe(
+      'A battery node counts as offline once it missed two wake-up intervals plus this grace; its interval comes from the node itself.',
+    ),
+});
+
+export type ZwaveAdapterConfig = z.output<typeof zwaveAdapterSchema>;

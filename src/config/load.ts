@@ -1,0 +1,106 @@
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { FieldgateError } from '../errors.js';
+import { applyEnvOverrides } from './env-overrides.js';
+import { compareIssues, formatIssue } from './issues.js';
+import type { Config } from './schema.js';
+import { inlineFileKeys, resolveReferences } from './secrets.js';
+import { validateDocument } from './validate.js';
+import { parseYamlSource } from './yaml-source.js';
+
+export { formatIssue, type ConfigIssue } from './issues.js';
+
+export interface LoadOptions {
+  /** Source of `${VAR}` values and `FIELDGATE__…` overrides; default `process.env`. */
+  env?: NodeJS.ProcessEnv;
+  /** Directory a relative `file` is resolved against; default `process.cwd()`. */
+  cwd?: string;
+}
+
+export interface LoadedConfig {
+  /** Validated, defaults applied, paths absolute, deep-frozen. */
+  config: Config;
+  /** Absolute path of the file that was loaded. */
+  file: string;
+  /** Resolved secret values, so anything that prints the config can redact them. */
+  secrets: string[];
+}
+
+/**
+ * Reads, parses, resolves and validates a config file: YAML 1.2 → `!secret` / `${VAR}` → `FIELDGATE__…`
+ * overrides → `*File` contents → schema. Every problem is reported at once.
+ *
+ * Relative paths (`stateDir`, every `…Dir` / `…File` key, `control.socket`) resolve against the config file's
+ * directory.
+ *
+ * @throws FieldgateError `FG_CONFIG_NOT_FOUND` when the file cannot be read; `FG_CONFIG_SECRET_MISSING`
+ *   when a secret, variable or `*File` has no value; otherwise `FG_CONFIG_INVALID`. The latter two carry
+ *   every issue (of any kind) in `context.errors: ConfigIssue[]`; all exit 78.
+ */
+export async function loadConfig(file: string, options: LoadOptions = {}): Promise<LoadedConfig> {
+  const env = options.env ?? process.env;
+  const absoluteFile = path.resolve(options.cwd ?? process.cwd(), file);
+  let text: string;
+  try {
+    text = await readFile(absoluteFile, 'utf8');
+  } catch (cause) {
+    throw new FieldgateError('FG_CONFIG_NOT_FOUND', `Cannot read the configuration file ${absoluteFile}.`, {
+      cause,
+      context: { file: absoluteFile },
+    });
+  }
+
+  const { source, issues: syntaxIssues } = parseYamlSource(text, absoluteFile);
+  const references = await resolveReferences(source, env);
+  const overrideIssues = applyEnvOverrides(source, env);
+  const fileKeys = await inlineFileKeys(source);
+  const secretIssues = [...references.issues, ...fileKeys.issues];
+  const { config, issues: schemaIssues } = validateDocument(source, [
+    ...references.unresolved,
+    ...fileKeys.unresolved,
+  ]);
+
+  const errors = [...syntaxIssues, ...secretIssues, ...overrideIssues, ...schemaIssues].sort(compareIssues);
+  if (config === undefined || errors.length > 0) {
+    const code = secretIssues.length > 0 ? 'FG_CONFIG_SECRET_MISSING' : 'FG_CONFIG_INVALID';
+    const problems = errors.length === 1 ? '1 problem' : `${errors.length} problems`;
+    throw new FieldgateError(
+      code,
+      `${absoluteFile} has ${problems}:\n${errors.map(formatIssue).join('\n')}`,
+      {
+        context: { file: absoluteFile, errors },
+      },
+    );
+  }
+  return {
+    config: deepFreeze(resolvePaths(config, path.dirname(absoluteFile))),
+    file: absoluteFile,
+    secrets: [...new Set([...references.secrets, ...fileKeys.secrets])].filter((s) => s !== ''),
+  };
+}
+
+// Keys holding filesystem paths: `stateDir`, TLS `caFile`…, `passwordFile`, the control `socket`.
+const PATH_KEY = /(Dir|File)$|^socket$/;
+
+/**
+ * Makes every path-valued key absolute, relative to the config file's directory, so the daemon's working
+ * directory never matters. An empty string keeps its meaning ("disabled") and stays empty.
+ */
+function resolvePaths<T>(value: T, baseDir: string): T {
+  if (Array.isArray(value)) return value.map((item: unknown) => resolvePaths(item, baseDir)) as T;
+  if (typeof value !== 'object' || value === null) return value;
+  const out: Record<string, unknown> = {};
+  for (const [key, child] of Object.entries(value)) {
+    const isPath = typeof child === 'string' && child !== '' && PATH_KEY.test(key);
+    out[key] = isPath ? path.resolve(baseDir, child) : resolvePaths(child, baseDir);
+  }
+  return out as T;
+}
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null) {
+    for (const child of Object.values(value)) deepFreeze(child);
+    Object.freeze(value);
+  }
+  return value;
+}

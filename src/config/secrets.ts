@@ -1,0 +1,179 @@
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { isMap, isScalar, isSeq, type Scalar } from 'yaml';
+import { configSchema } from './schema.js';
+import { objectKeys, childSchema } from './schema-keys.js';
+import { formatPath, type ConfigIssue } from './issues.js';
+import {
+  issueAt,
+  keyText,
+  scalarText,
+  parseYamlSource,
+  positionAt,
+  positionOf,
+  secretTag,
+  type YamlSource,
+} from './yaml-source.js';
+
+/** The file `!secret name` reads from, beside the config file. */
+export const SECRETS_FILE_NAME = 'secrets.yaml';
+
+/** What resolving references produced: the values (for redaction), problems, and paths left unresolved. */
+export interface ReferenceResult {
+  /** Every value taken from `secrets.yaml`, the environment or a `*File`, so output can redact them. */
+  secrets: string[];
+  issues: ConfigIssue[];
+  /** Key paths whose reference failed; validation errors there would only repeat the problem. */
+  unresolved: PropertyKey[][];
+}
+
+// `$${` is an escaped `${`; `${NAME}` is a reference.
+const ENV_REFERENCE = /\$\$\{|\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g;
+
+/**
+ * Replaces, in place, every `!secret name` scalar with its value from `secrets.yaml` and every `${VAR}` in a
+ * string with the variable's value. Reports every missing secret and unset variable at its position.
+ */
+export async function resolveReferences(
+  source: YamlSource,
+  env: NodeJS.ProcessEnv,
+): Promise<ReferenceResult> {
+  const result: ReferenceResult = { secrets: [], issues: [], unresolved: [] };
+  const scalars = collectScalars(source.doc.contents, []);
+  const secretsFile = path.join(path.dirname(source.file), SECRETS_FILE_NAME);
+  let store: SecretStore | undefined;
+  for (const { node, path: keyPath } of scalars) {
+    if (node.tag === secretTag.tag) {
+      store ??= await loadSecretStore(secretsFile);
+      result.issues.push(...store.issues.splice(0));
+      const name = String(node.value);
+      const value = store.values?.get(name);
+      if (value === undefined) {
+        const why =
+          store.values === undefined
+            ? `${secretsFile} cannot be read; create it beside the config file with the line \`${name}: <value>\``
+            : `it is not defined in ${secretsFile}; add the line \`${name}: <value>\``;
+        // The node's range starts at the name; the user looks for the tag in front of it.
+        const tagOffset = source.text.lastIndexOf(secretTag.tag, node.range?.[0]);
+        result.issues.push({
+          ...positionAt(source, tagOffset),
+          path: formatPath(keyPath),
+          message: `secret "${name}" is missing: ${why}`,
+        });
+        result.unresolved.push(keyPath);
+        continue;
+      }
+      node.value = value;
+      delete node.tag;
+      result.secrets.push(value);
+    } else if (typeof node.value === 'string' && node.value.includes('${')) {
+      const missing: string[] = [];
+      node.value = node.value.replace(ENV_REFERENCE, (match, name: string | undefined) => {
+        if (name === undefined) return '${';
+        const value = env[name];
+        if (value === undefined) {
+          missing.push(name);
+          return match;
+        }
+        result.secrets.push(value);
+        return value;
+      });
+      for (const name of missing) {
+        result.issues.push(issueAt(source, keyPath, `environment variable ${name} is not set`));
+      }
+      if (missing.length > 0) result.unresolved.push(keyPath);
+    }
+  }
+  return result;
+}
+
+/**
+ * For every string key `<x>File` whose mapping's schema also has `<x>` (`passwordFile` → `password`), reads
+ * the file (relative to the config file, trimmed) into `<x>`. Other `*File` keys (TLS `caFile`…) stay paths.
+ * The `<x>File` key is kept, so the effective config shows where the value came from.
+ */
+export async function inlineFileKeys(source: YamlSource): Promise<ReferenceResult> {
+  const result: ReferenceResult = { secrets: [], issues: [], unresolved: [] };
+  const configDir = path.dirname(source.file);
+  const visit = async (
+    node: unknown,
+    schema: Parameters<typeof childSchema>[0] | undefined,
+    keyPath: PropertyKey[],
+  ) => {
+    if (isSeq(node)) {
+      for (const [index, item] of node.items.entries()) {
+        await visit(item, schema && childSchema(schema, index), [...keyPath, index]);
+      }
+      return;
+    }
+    if (!isMap(node)) return;
+    const keys = schema && objectKeys(schema);
+    for (const pair of [...node.items]) {
+      const key = keyText(pair.key);
+      if (key === undefined) continue;
+      await visit(pair.value, schema && childSchema(schema, key), [...keyPath, key]);
+      const target = key.endsWith('File') ? key.slice(0, -'File'.length) : undefined;
+      if (target === undefined || keys?.includes(target) !== true || !isScalar(pair.value)) continue;
+      if (typeof pair.value.value !== 'string') continue;
+      if (node.has(target)) {
+        result.issues.push(
+          issueAt(source, [...keyPath, key], `set either ${target} or ${key}, not both`, 'key'),
+        );
+        continue;
+      }
+      const filePath = path.resolve(configDir, pair.value.value);
+      try {
+        const value = (await readFile(filePath, 'utf8')).trim();
+        node.set(target, value);
+        result.secrets.push(value);
+      } catch (error) {
+        const reason = (error as NodeJS.ErrnoException).code ?? String(error);
+        result.issues.push(issueAt(source, [...keyPath, key], `cannot read ${filePath} (${reason})`));
+        result.unresolved.push([...keyPath, target]);
+      }
+    }
+  };
+  await visit(source.doc.contents, configSchema, []);
+  return result;
+}
+
+interface SecretStore {
+  /** Undefined when the file cannot be read. */
+  values: Map<string, string> | undefined;
+  /** Syntax errors in the secrets file, reported once. */
+  issues: ConfigIssue[];
+}
+
+async function loadSecretStore(file: string): Promise<SecretStore> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch {
+    return { values: undefined, issues: [] };
+  }
+  const { source, issues } = parseYamlSource(text, file);
+  const values = new Map<string, string>();
+  const contents = source.doc.contents;
+  if (isMap(contents)) {
+    for (const pair of contents.items) {
+      if (isScalar(pair.key) && isScalar(pair.value) && pair.value.value !== null) {
+        values.set(String(pair.key.value), scalarText(pair.value.value));
+      }
+    }
+  } else if (contents !== null) {
+    issues.push({ ...positionOf(source, contents), path: '', message: 'expected a mapping of name: value' });
+  }
+  return { values, issues };
+}
+
+function collectScalars(node: unknown, keyPath: PropertyKey[]): { node: Scalar; path: PropertyKey[] }[] {
+  if (isScalar(node)) return [{ node, path: keyPath }];
+  if (isSeq(node)) return node.items.flatMap((item, index) => collectScalars(item, [...keyPath, index]));
+  if (isMap(node)) {
+    return node.items.flatMap((pair) => {
+      const key = keyText(pair.key);
+      return key === undefined ? [] : collectScalars(pair.value, [...keyPath, key]);
+    });
+  }
+  return [];
+}

@@ -1,0 +1,78 @@
+import type { z } from 'zod';
+import { configSchema, type Config } from './schema.js';
+import { objectKeys, schemaAt } from './schema-keys.js';
+import { formatPath, type ConfigIssue } from './issues.js';
+import { issueAt, type YamlSource } from './yaml-source.js';
+
+/** YAML 1.1 booleans that YAML 1.2 reads as strings, the classic `enabled: no` trap. */
+const YAML11_BOOLEANS = new Set(['yes', 'no', 'on', 'off', 'y', 'n']);
+
+/**
+ * Validates the (resolved, overridden) document against the schema and locates every issue. Issues at or
+ * under a path in `skip` are dropped: a missing secret there was already reported.
+ */
+export function validateDocument(
+  source: YamlSource,
+  skip: readonly PropertyKey[][],
+): { config: Config | undefined; issues: ConfigIssue[] } {
+  const input: unknown = source.doc.toJS() ?? {};
+  const result = configSchema.safeParse(input, { reportInput: true });
+  if (result.success) return { config: result.data, issues: [] };
+  const issues = result.error.issues
+    .filter((issue) => !skip.some((prefix) => startsWith(issue.path, prefix)))
+    .flatMap((issue) => locate(source, issue));
+  return { config: undefined, issues };
+}
+
+function locate(source: YamlSource, issue: z.core.$ZodIssue): ConfigIssue[] {
+  if (issue.code === 'unrecognized_keys') {
+    const known = objectKeys(schemaAt(configSchema, issue.path) ?? configSchema) ?? [];
+    return issue.keys.map((key) =>
+      issueAt(source, [...issue.path, key], `unknown key "${key}"${suggestion(key, known)}`, 'key'),
+    );
+  }
+  if (issue.code === 'invalid_key') {
+    const name = String(issue.path.at(-1));
+    const why = issue.issues.map((inner) => inner.message).join('; ');
+    return [issueAt(source, issue.path, `invalid name "${name}": ${why}`, 'key')];
+  }
+  if (issue.code === 'invalid_type') return [issueAt(source, issue.path, typeMessage(issue))];
+  return [issueAt(source, issue.path, issue.message)];
+}
+
+function typeMessage(issue: z.core.$ZodIssueInvalidType): string {
+  const input = issue.input;
+  if (input === undefined) return `missing required key (expected ${issue.expected})`;
+  const got = typeof input === 'string' ? `"${input}"` : input === null ? 'null' : JSON.stringify(input);
+  const hint =
+    issue.expected === 'boolean' && typeof input === 'string' && YAML11_BOOLEANS.has(input.toLowerCase())
+      ? ' (YAML 1.2 reads yes/no/on/off as strings; write true or false)'
+      : '';
+  return `expected ${issue.expected}, got ${got}${hint}`;
+}
+
+/** " (did you mean "maxBytes"?)" for a key one or two edits, or only a letter case, away from a known key. */
+function suggestion(key: string, known: readonly string[]): string {
+  const best = known
+    .map((candidate) => ({ candidate, distance: editDistance(key.toLowerCase(), candidate.toLowerCase()) }))
+    .filter(({ distance }) => distance <= 2)
+    .sort((a, b) => a.distance - b.distance)[0];
+  return best === undefined ? '' : ` (did you mean "${best.candidate}"?)`;
+}
+
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      const substitution = previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1);
+      current.push(Math.min(previous[j]! + 1, current[j - 1]! + 1, substitution));
+    }
+    previous = current;
+  }
+  return previous[b.length]!;
+}
+
+function startsWith(path: readonly PropertyKey[], prefix: readonly PropertyKey[]): boolean {
+  return formatPath(path.slice(0, prefix.length)) === formatPath(prefix);
+}

@@ -1,0 +1,73 @@
+import type { AdapterStatus } from '../adapter-host.js';
+import type { Availability, CommandStatus } from '../model.js';
+import type { QueueStats } from '../queue/queue.js';
+import type { ForwarderStatus } from '../upstream/forwarder.js';
+
+export interface RouteStatus {
+  name: string;
+  forwarder: ForwarderStatus;
+  queue: QueueStats;
+}
+
+/** The snapshot behind `fieldgate status --json`. Field names are stable: scripts depend on them. */
+export interface StatusSnapshot {
+  gateway: string;
+  version: string;
+  uptimeS: number;
+  healthy: boolean;
+  problems: string[];
+  adapters: AdapterStatus[];
+  routes: RouteStatus[];
+  storage: { bytes: number; quarantine: { path: string; reason: string; at: number } | null };
+  devices: Record<Availability, number>;
+  commands: { received: number; byStatus: Record<CommandStatus, number>; pending: number } | null;
+  pipeline: { in: number; out: number; filtered: number; unrouted: number } | null;
+}
+
+export interface StatusInputs {
+  gatewayId: string;
+  version: string;
+  startedAt: number;
+  now: number;
+  adapters: AdapterStatus[];
+  routes: { name: string; forwarder: ForwarderStatus; queue: QueueStats }[];
+  quarantine: { path: string; reason: string; at: number } | undefined;
+  storageBytes: number;
+  devices: Record<Availability, number>;
+  commands: StatusSnapshot['commands'] | undefined;
+  pipeline: StatusSnapshot['pipeline'] | undefined;
+}
+
+/** Pure: assemble the snapshot and decide what counts as unhealthy, with a sentence per problem. */
+export function buildStatus(inputs: StatusInputs): StatusSnapshot {
+  const problems: string[] = [];
+  if (inputs.quarantine !== undefined) {
+    problems.push(`queue database was quarantined to ${inputs.quarantine.path}: ${inputs.quarantine.reason}`);
+  }
+  for (const a of inputs.adapters) {
+    if (a.state === 'degraded' || a.state === 'unavailable') {
+      problems.push(`adapter ${a.name} is ${a.state}${a.detail === undefined ? '' : `: ${a.detail}`}`);
+    }
+  }
+  for (const r of inputs.routes) {
+    if (r.forwarder.state === 'backoff' || r.forwarder.state === 'connecting') {
+      const error = r.forwarder.lastError === undefined ? '' : ` (${r.forwarder.lastError})`;
+      if (r.forwarder.offlineSince !== undefined) problems.push(`route ${r.name} is offline${error}`);
+    }
+    const dropped = Object.values(r.queue.dropped).reduce((a, b) => a + b, 0);
+    if (dropped > 0) problems.push(`route ${r.name} dropped ${dropped} readings`);
+  }
+  return {
+    gateway: inputs.gatewayId,
+    version: inputs.version,
+    uptimeS: Math.round((inputs.now - inputs.startedAt) / 1000),
+    healthy: problems.length === 0,
+    problems,
+    adapters: inputs.adapters,
+    routes: inputs.routes,
+    storage: { bytes: inputs.storageBytes, quarantine: inputs.quarantine ?? null },
+    devices: inputs.devices,
+    commands: inputs.commands ?? null,
+    pipeline: inputs.pipeline ?? null,
+  };
+}

@@ -1,0 +1,50 @@
+import type { Reading } from '../model.js';
+
+/** Width of a stored sequence key. Fixed width big-endian, so LevelDB's byte order is numeric order. */
+export const SEQ_KEY_BYTES = 8;
+
+/** Encode a gateway sequence number (a non-negative safe integer) as an 8-byte big-endian key. */
+export function encodeSeq(seq: number): Buffer {
+  if (!Number.isSafeInteger(seq) || seq < 0) {
+    throw new RangeError(`sequence number must be a non-negative safe integer, got ${seq}`);
+  }
+  const key = Buffer.alloc(SEQ_KEY_BYTES);
+  key.writeBigUInt64BE(BigInt(seq));
+  return key;
+}
+
+export function decodeSeq(key: Uint8Array): number {
+  if (key.length !== SEQ_KEY_BYTES) {
+    throw new RangeError(`sequence key must be ${SEQ_KEY_BYTES} bytes, got ${key.length}`);
+  }
+  return Number(Buffer.from(key.buffer, key.byteOffset, key.length).readBigUInt64BE());
+}
+
+export function encodeReading(reading: Reading): Buffer {
+  return Buffer.from(JSON.stringify(reading), 'utf8');
+}
+
+/** Decode a stored reading; throws when the bytes are not a reading (a damaged value). */
+export function decodeReading(value: Uint8Array): Reading {
+  const parsed: unknown = JSON.parse(
+    Buffer.from(value.buffer, value.byteOffset, value.length).toString('utf8'),
+  );
+  if (!isReading(parsed)) throw new TypeError('stored value is not a reading');
+  return parsed;
+}
+
+/** The accounted size of one stored item: key plus encoded value, as in `QueueStats.bytes`. */
+export function storedBytes(encodedReading: Uint8Array): number {
+  return SEQ_KEY_BYTES + encodedReading.length;
+}
+
+function isReading(value: unknown): value is Reading {
+  if (typeof value !== 'object' || value === null) return false;
+  const candidate = value as Partial<Reading>;
+  return (
+    typeof candidate.device === 'string' &&
+    typeof candidate.ts === 'number' &&
+    typeof candidate.values === 'object' &&
+    candidate.values !== null
+  );
+}

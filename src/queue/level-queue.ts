@@ -1,0 +1,399 @@
+import { FieldgateError } from '../errors.js';
+import type { Reading } from '../model.js';
+import { admit } from './admission.js';
+import { decodeReading, decodeSeq, encodeReading, encodeSeq, storedBytes } from './codec.js';
+import { ItemSignal } from './item-signal.js';
+import { LeasePicker } from './lease-picker.js';
+import { Mutex } from './mutex.js';
+import type { Sublevel } from './open-database.js';
+import type { DeadLetter, DropReason, Lease, Queue, QueueStats, Settlement } from './queue.js';
+import { QueueCounters } from './queue-counters.js';
+import type { RouteStorage, StoreOp } from './route-storage.js';
+import { RouteCompactor } from './route-compactor.js';
+
+/** Persisted per route, always in the same batch as the deletes that move it. */
+interface RoutePosition {
+  /** Every item with a seq at or below this is gone; the head is the first key above it. */
+  cursor: number;
+  /** The highest seq ever assigned, so deleting the newest items cannot make a restart reuse their seqs. */
+  lastSeq: number;
+}
+
+interface StoredDeadLetter {
+  reading: Reading;
+  reason: string;
+  at: number;
+}
+
+interface Removal {
+  gseq: number;
+  bytes: number;
+}
+
+/** Bound on one delete batch when a lease meets a long run of expired readings. */
+const MAX_EXPIRED_PER_BATCH = 5000;
+
+/**
+ * One route's durable FIFO in the store's LevelDB database (DESIGN.md §4–§5). Created by
+ * `LevelQueueStore.queue()`.
+ *
+ * Appends go through the store's group commit. Leases live in memory. Deletes (acks, dead letters, drops)
+ * are written directly, without fsync, with the route position in the same batch: losing them to a power cut
+ * only redelivers items, which at-least-once allows.
+ *
+ * `availableFrom` is the in-memory head: every item that is neither leased nor deleted has a higher seq. The
+ * persisted cursor never passes it, nor the lowest leased seq.
+ */
+export class LevelQueue implements Queue {
+  readonly #storage: RouteStorage;
+  readonly #items: Sublevel<Buffer, Buffer>;
+  readonly #meta: Sublevel<string, RoutePosition>;
+  readonly #dead: Sublevel<Buffer, StoredDeadLetter>;
+  readonly #counters = new QueueCounters();
+  readonly #itemSignal = new ItemSignal();
+  /** Serializes lease, settle and eviction: each reads the head and then deletes from it. */
+  readonly #headMutex = new Mutex();
+  readonly #replayMutex = new Mutex();
+  readonly #closing = new AbortController();
+  readonly #compactor: RouteCompactor;
+  /** seq → stored bytes of every leased item. */
+  readonly #leased = new Map<number, number>();
+  readonly #openLeases = new Set<number>();
+  readonly #dropEpisodes = new Set<DropReason>();
+  #position: RoutePosition = { cursor: 0, lastSeq: 0 };
+  #availableFrom = 0;
+  #nextSeq = 1;
+  #nextLeaseId = 1;
+  #depth = 0;
+  #bytes = 0;
+  #deadLetterCount = 0;
+  /** Items counted in `#depth` whose commit has not been written yet: not leasable. */
+  #uncommitted = 0;
+  /** `ts` of the first stored item, refreshed after deletes; stats() must not touch the disk. */
+  #headTs: number | undefined;
+
+  private constructor(storage: RouteStorage) {
+    this.#storage = storage;
+    const prefix = ['queue', storage.route];
+    this.#items = storage.db.sublevel<Buffer, Buffer>([...prefix, 'items'], {
+      keyEncoding: 'buffer',
+      valueEncoding: 'buffer',
+    });
+    this.#meta = storage.db.sublevel<string, RoutePosition>([...prefix, 'meta'], { valueEncoding: 'json' });
+    this.#dead = storage.db.sublevel<Buffer, StoredDeadLetter>([...prefix, 'dead'], {
+      keyEncoding: 'buffer',
+      valueEncoding: 'json',
+    });
+    this.#compactor = new RouteCompactor({ ...storage, items: this.#items });
+  }
+
+  /** Load the route's position and recount its items (their bytes join the store's quota). */
+  static async open(storage: RouteStorage): Promise<LevelQueue> {
+    const queue = new LevelQueue(storage);
+    await queue.#load();
+    return queue;
+  }
+
+  async #load(): Promise<void> {
+    this.#position = (await this.#meta.get('position')) ?? this.#position;
+    this.#availableFrom = this.#position.cursor;
+    // The newest stored key, by a reverse seek: appends after the last delete are not in the position.
+    const [lastKey] = await this.#items.keys({ reverse: true, limit: 1 }).all();
+    const lastStored = lastKey === undefined ? 0 : decodeSeq(lastKey);
+    this.#nextSeq = Math.max(lastStored, this.#position.lastSeq, this.#position.cursor) + 1;
+    for await (const [key, value] of this.#items.iterator({ gt: encodeSeq(this.#position.cursor) })) {
+      this.#storage.io.keysRead++;
+      this.#headTs ??= tryDecodeReading(value)?.ts;
+      this.#depth++;
+      this.#bytes += key.length + value.length;
+    }
+    for await (const _ of this.#dead.keys()) this.#deadLetterCount++;
+    this.#storage.quota.take(this.#bytes);
+  }
+
+  async append(readings: readonly Reading[]): Promise<number[]> {
+    this.#assertOpen();
+    const values = readings.map(encodeReading);
+    const sizes = values.map(storedBytes);
+    const { quota } = this.#storage;
+    const admission = await quota.serialize(() =>
+      admit({
+        sizes,
+        policy: this.#storage.overflow,
+        quota,
+        evictOldest: (bytes, reason) => this.#headMutex.run(() => this.#evictOldest(bytes, reason)),
+        signal: this.#closing.signal,
+      }),
+    );
+    this.#noteAdmission(admission.reason, admission.dropped);
+    const accepted = values.slice(0, admission.accepted);
+    if (accepted.length === 0) return [];
+
+    const seqs = accepted.map(() => this.#nextSeq++);
+    const bytes = sizes.slice(0, accepted.length).reduce((total, size) => total + size, 0);
+    const ops: StoreOp[] = accepted.map((value, index) => ({
+      type: 'put',
+      sublevel: this.#items,
+      key: encodeSeq(seqs[index] ?? 0),
+      value,
+    }));
+    // Counted before the commit so the quota holds them while they wait for it.
+    this.#depth += seqs.length;
+    this.#bytes += bytes;
+    this.#uncommitted += seqs.length;
+    try {
+      await this.#storage.groupCommit.submit(ops, ops.length);
+    } catch (e) {
+      this.#depth -= seqs.length;
+      this.#bytes -= bytes;
+      quota.release(bytes);
+      throw e;
+    } finally {
+      this.#uncommitted -= seqs.length;
+    }
+    this.#headTs ??= readings[0]?.ts;
+    this.#counters.appended += seqs.length;
+    this.#itemSignal.notify();
+    return seqs;
+  }
+
+  lease(maxItems: number, maxBytes: number, options: { newestFirst?: boolean } = {}): Promise<Lease | null> {
+    return this.#whenOpen(() =>
+      this.#headMutex.run(() => this.#lease(maxItems, maxBytes, options.newestFirst === true)),
+    );
+  }
+
+  settle(lease: Lease, settlement: Settlement): Promise<void> {
+    return this.#whenOpen(() => this.#headMutex.run(() => this.#settle(lease, settlement)));
+  }
+
+  async waitForItems(signal: AbortSignal): Promise<void> {
+    this.#assertOpen();
+    if (this.#depth - this.#uncommitted > this.#leased.size) return;
+    await this.#itemSignal.wait(AbortSignal.any([signal, this.#closing.signal]));
+  }
+
+  stats(): QueueStats {
+    const isEmpty = this.#depth === 0 || this.#headTs === undefined;
+    return {
+      depth: this.#depth,
+      bytes: this.#bytes,
+      inFlight: this.#leased.size,
+      oldestAgeMs: isEmpty ? 0 : Math.max(0, this.#storage.now() - (this.#headTs ?? 0)),
+      deadLetters: this.#deadLetterCount,
+      nextSeq: this.#nextSeq,
+      ...this.#counters.snapshot(),
+    };
+  }
+
+  deadLetters(limit?: number): Promise<DeadLetter[]> {
+    return this.#whenOpen(async () => {
+      const letters: DeadLetter[] = [];
+      for await (const [key, letter] of this.#dead.iterator(limit === undefined ? {} : { limit })) {
+        letters.push({ gseq: decodeSeq(key), ...letter });
+      }
+      return letters;
+    });
+  }
+
+  /**
+   * Re-append dead letters (all, or those with the given seqs) and delete them from the dead letters. They
+   * get new sequence numbers. A crash between the two steps leaves a copy in both places (at-least-once).
+   */
+  replayDeadLetters(gseqs?: readonly number[]): Promise<number> {
+    return this.#whenOpen(() => this.#replayMutex.run(() => this.#replay(gseqs)));
+  }
+
+  /** Commit pending appends, wait for running leases, settles and compaction; then refuse every call. */
+  async close(): Promise<void> {
+    if (this.#closing.signal.aborted) return;
+    this.#closing.abort();
+    await this.#storage.groupCommit.flush();
+    await this.#headMutex.run(() => Promise.resolve());
+    await this.#compactor.idle();
+  }
+
+  async #lease(maxItems: number, maxBytes: number, isNewestFirst: boolean): Promise<Lease | null> {
+    const { ttlMs, now } = this.#storage;
+    for (;;) {
+      const picker = new LeasePicker({ maxItems, maxBytes, ttlMs, now: now() });
+      const expired: Removal[] = [];
+      const damaged: Removal[] = [];
+      let isScanComplete = true;
+      let passed = this.#availableFrom;
+      const range = { gt: encodeSeq(this.#availableFrom), reverse: isNewestFirst };
+      for await (const [key, value] of this.#items.iterator(range)) {
+        this.#storage.io.keysRead++;
+        const gseq = decodeSeq(key);
+        const bytes = key.length + value.length;
+        const reading = this.#leased.has(gseq) ? null : tryDecodeReading(value);
+        if (reading === undefined) damaged.push({ gseq, bytes });
+        else if (reading !== null) {
+          const outcome = picker.offer(gseq, reading, bytes);
+          if (outcome === 'full') {
+            isScanComplete = false;
+            break;
+          }
+          if (outcome === 'expired') expired.push({ gseq, bytes });
+        }
+        passed = gseq;
+        if (expired.length >= MAX_EXPIRED_PER_BATCH) {
+          isScanComplete = false;
+          break;
+        }
+      }
+      // Everything a FIFO scan passed is now leased or deleted; a newest-first scan says nothing of the head.
+      if (!isNewestFirst) this.#availableFrom = passed;
+      picker.items.forEach(({ gseq }, index) => this.#leased.set(gseq, picker.sizes[index] ?? 0));
+      await this.#remove([...expired, ...damaged], []);
+      this.#counters.drop('ttl', expired.length);
+      this.#counters.drop('rejected', damaged.length);
+      if (damaged.length > 0) {
+        this.#storage.log.error(
+          { route: this.#storage.route, gseqs: damaged.map((d) => d.gseq) },
+          'Stored readings could not be decoded and were dropped.',
+        );
+      }
+      if (picker.items.length > 0) {
+        const lease: Lease = { id: this.#nextLeaseId++, items: picker.items, bytes: picker.bytes };
+        this.#openLeases.add(lease.id);
+        return lease;
+      }
+      if (isScanComplete) return null;
+    }
+  }
+
+  async #settle(lease: Lease, settlement: Settlement): Promise<void> {
+    if (!this.#openLeases.delete(lease.id)) {
+      throw new FieldgateError('FG_INTERNAL', 'A lease was settled twice.', { context: { lease: lease.id } });
+    }
+    const acked = new Set(settlement.ack ?? []);
+    const rejected = new Map((settlement.reject ?? []).map((r) => [r.gseq, r.reason]));
+    const removals: Removal[] = [];
+    const deadLetterOps: StoreOp[] = [];
+    let lowestReturned = Number.POSITIVE_INFINITY;
+    for (const { gseq, reading } of lease.items) {
+      const bytes = this.#leased.get(gseq) ?? 0;
+      this.#leased.delete(gseq);
+      const reason = rejected.get(gseq);
+      if (acked.has(gseq)) removals.push({ gseq, bytes });
+      else if (reason !== undefined) {
+        removals.push({ gseq, bytes });
+        const letter: StoredDeadLetter = { reading, reason, at: this.#storage.now() };
+        deadLetterOps.push({ type: 'put', sublevel: this.#dead, key: encodeSeq(gseq), value: letter });
+      } else lowestReturned = Math.min(lowestReturned, gseq);
+    }
+    if (lowestReturned !== Number.POSITIVE_INFINITY) {
+      this.#availableFrom = Math.min(this.#availableFrom, lowestReturned - 1);
+    }
+    await this.#remove(removals, deadLetterOps);
+    this.#counters.acked += removals.length - deadLetterOps.length;
+    this.#counters.drop('rejected', deadLetterOps.length);
+    this.#deadLetterCount += deadLetterOps.length;
+    if (lowestReturned !== Number.POSITIVE_INFINITY) this.#itemSignal.notify();
+  }
+
+  /** Delete unleased items from the head until `bytes` are freed (policy `dropOldest`). */
+  async #evictOldest(bytes: number, reason: 'quota' | 'diskFull'): Promise<number> {
+    const evicted: Removal[] = [];
+    let freedBytes = 0;
+    let passed = this.#availableFrom;
+    for await (const [key, value] of this.#items.iterator({ gt: encodeSeq(this.#availableFrom) })) {
+      if (freedBytes >= bytes) break;
+      this.#storage.io.keysRead++;
+      const gseq = decodeSeq(key);
+      passed = gseq;
+      if (this.#leased.has(gseq)) continue;
+      evicted.push({ gseq, bytes: key.length + value.length });
+      freedBytes += key.length + value.length;
+    }
+    this.#availableFrom = passed;
+    await this.#remove(evicted, []);
+    this.#counters.drop(reason, evicted.length);
+    return freedBytes;
+  }
+
+  /** Delete items (with `extraOps` and the new position, atomically) and release their bytes. */
+  async #remove(removals: readonly Removal[], extraOps: StoreOp[]): Promise<void> {
+    if (removals.length === 0 && extraOps.length === 0) return;
+    const ops: StoreOp[] = removals.map(({ gseq }) => ({
+      type: 'del',
+      sublevel: this.#items,
+      key: encodeSeq(gseq),
+    }));
+    const position = this.#nextPosition();
+    ops.push(...extraOps, { type: 'put', sublevel: this.#meta, key: 'position', value: position });
+    await this.#storage.db.batch(ops, { sync: false });
+    this.#position = position;
+    const bytes = removals.reduce((total, removal) => total + removal.bytes, 0);
+    this.#depth -= removals.length;
+    this.#bytes -= bytes;
+    this.#storage.quota.release(bytes);
+    await this.#refreshHeadTs();
+    this.#compactor.noteDeletes(removals.length, this.#depth === 0);
+  }
+
+  #nextPosition(): RoutePosition {
+    let lowestLeased = Number.POSITIVE_INFINITY;
+    for (const gseq of this.#leased.keys()) lowestLeased = Math.min(lowestLeased, gseq);
+    const cursor = Math.max(this.#position.cursor, Math.min(lowestLeased - 1, this.#availableFrom));
+    return { cursor, lastSeq: this.#nextSeq - 1 };
+  }
+
+  async #refreshHeadTs(): Promise<void> {
+    this.#headTs = undefined;
+    for await (const value of this.#items.values({ gt: encodeSeq(this.#position.cursor), limit: 1 })) {
+      this.#storage.io.keysRead++;
+      this.#headTs = tryDecodeReading(value)?.ts;
+    }
+  }
+
+  async #replay(gseqs: readonly number[] | undefined): Promise<number> {
+    const letters = await this.deadLetters();
+    const wanted = gseqs === undefined ? undefined : new Set(gseqs);
+    const chosen = letters.filter((letter) => wanted?.has(letter.gseq) ?? true);
+    const appended = await this.append(chosen.map((letter) => letter.reading));
+    // Under dropNewest the tail may be refused; those stay dead letters.
+    const replayed = chosen.slice(0, appended.length);
+    await this.#dead.batch(replayed.map((letter) => ({ type: 'del', key: encodeSeq(letter.gseq) })));
+    this.#deadLetterCount -= replayed.length;
+    return replayed.length;
+  }
+
+  /** Count drops, and log at error once per episode of dropping rather than once per append. */
+  #noteAdmission(reason: 'quota' | 'diskFull', dropped: number): void {
+    const { log, route } = this.#storage;
+    if (dropped === 0) {
+      if (this.#dropEpisodes.size > 0) log.info({ route }, 'Queue has room again; readings are stored.');
+      this.#dropEpisodes.clear();
+      return;
+    }
+    this.#counters.drop(reason, dropped);
+    if (this.#dropEpisodes.has(reason)) return;
+    this.#dropEpisodes.add(reason);
+    log.error(
+      { route, reason, policy: this.#storage.overflow },
+      'Queue is full; readings are being dropped.',
+    );
+  }
+
+  /** Runs `action` unless closed; a throw becomes a rejection, as the contract promises. */
+  #whenOpen<T>(action: () => Promise<T>): Promise<T> {
+    return new Promise((resolve) => {
+      this.#assertOpen();
+      resolve(action());
+    });
+  }
+
+  #assertOpen(): void {
+    if (this.#closing.signal.aborted) throw new FieldgateError('FG_QUEUE_CLOSED', 'The queue is closed.');
+  }
+}
+
+function tryDecodeReading(value: Uint8Array): Reading | undefined {
+  try {
+    return decodeReading(value);
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,144 @@
+import type { Logger } from '../logger.js';
+import { FieldgateError } from '../errors.js';
+import { freeBytes as statfsFreeBytes } from './free-space.js';
+import { GroupCommit } from './group-commit.js';
+import { LevelQueue } from './level-queue.js';
+import type { StoreIo, StoreOp } from './route-storage.js';
+import { openDatabase, type Quarantine, type RootDatabase, type Sublevel } from './open-database.js';
+import type { OverflowPolicy, Queue } from './queue.js';
+import { SpaceQuota } from './space-quota.js';
+
+export type { Quarantine } from './open-database.js';
+export type { StoreIo } from './route-storage.js';
+
+export interface QueueStoreOptions {
+  /** The LevelDB directory (e.g. `<stateDir>/queue`). */
+  dir: string;
+  /** Group commit: the longest an append waits to become durable. */
+  commitIntervalMs: number;
+  /** Group commit: commit earlier once this many items wait. */
+  commitMaxItems: number;
+  /** `sync` fsyncs every commit; `relaxed` leaves it to the OS. */
+  durability: 'sync' | 'relaxed';
+  /** Quota on stored items, all routes together. */
+  maxBytes: number;
+  /** Keep at least this much free on the filesystem of `dir`; 0 disables the check. */
+  minFreeBytes: number;
+  overflow: OverflowPolicy;
+  log: Logger;
+  /** Clock, default `Date.now`. */
+  now?: () => number;
+  /** Free bytes on the filesystem of `dir`; default `statfs`. Injectable for tests. */
+  freeBytes?: (dir: string) => Promise<number>;
+}
+
+/** A keyspace for other persisted state (e.g. the command router's FIFO): string keys, JSON values. */
+export type StateSublevel<V = unknown> = Sublevel<string, V>;
+
+/**
+ * Owns the one LevelDB database of the daemon (DESIGN.md §1): one durable queue per route, a shared group
+ * commit, a shared quota and disk watermark, and keyspaces for other persisted state.
+ *
+ * Lifecycle: `open`, then `queue()` once per route and `sublevel()` as needed, then `close()` once, which
+ * commits pending appends first. Route queues are closed with the store.
+ */
+export class LevelQueueStore {
+  /** Set when the database could not be opened or repaired and was moved aside. */
+  readonly quarantine: Quarantine | undefined;
+  readonly #db: RootDatabase;
+  readonly #options: QueueStoreOptions;
+  readonly #now: () => number;
+  readonly #quota: SpaceQuota;
+  readonly #groupCommit: GroupCommit<StoreOp>;
+  readonly #queues = new Map<string, Promise<LevelQueue>>();
+  readonly #io: StoreIo = { commits: 0, keysRead: 0, compactions: 0 };
+  #isClosed = false;
+
+  private constructor(
+    opened: { db: RootDatabase; quarantine: Quarantine | undefined },
+    options: QueueStoreOptions,
+  ) {
+    this.#db = opened.db;
+    this.quarantine = opened.quarantine;
+    this.#options = options;
+    this.#now = options.now ?? Date.now;
+    const freeBytes = options.freeBytes ?? statfsFreeBytes;
+    this.#quota = new SpaceQuota({
+      maxBytes: options.maxBytes,
+      minFreeBytes: options.minFreeBytes,
+      freeBytes: () => freeBytes(options.dir),
+      now: this.#now,
+    });
+    const sync = options.durability === 'sync';
+    this.#groupCommit = new GroupCommit<StoreOp>({
+      intervalMs: options.commitIntervalMs,
+      maxItems: options.commitMaxItems,
+      write: async (ops) => {
+        await this.#db.batch(ops, { sync });
+        this.#io.commits++;
+      },
+    });
+  }
+
+  /**
+   * Open (creating if needed) the database in `options.dir`. Never throws for a damaged database: it is
+   * repaired, or moved aside and replaced by an empty one (see `quarantine`). Throws `FG_QUEUE_LOCKED` when
+   * another process holds it.
+   */
+  static async open(options: QueueStoreOptions): Promise<LevelQueueStore> {
+    const now = options.now ?? Date.now;
+    const opened = await openDatabase({ dir: options.dir, log: options.log, now });
+    return new LevelQueueStore(opened, options);
+  }
+
+  /**
+   * The durable queue of `route`, loading its position and recounting its items on first use. Later calls
+   * return the same queue (the first call's `ttlMs` applies).
+   */
+  queue(route: string, options: { ttlMs: number }): Promise<Queue> {
+    if (this.#isClosed) {
+      return Promise.reject(new FieldgateError('FG_QUEUE_CLOSED', 'The queue store is closed.'));
+    }
+    let queue = this.#queues.get(route);
+    if (queue === undefined) {
+      queue = LevelQueue.open({
+        route,
+        db: this.#db,
+        groupCommit: this.#groupCommit,
+        quota: this.#quota,
+        io: this.#io,
+        overflow: this.#options.overflow,
+        ttlMs: options.ttlMs,
+        now: this.#now,
+        log: this.#options.log.child({ route }),
+      });
+      this.#queues.set(route, queue);
+    }
+    return queue;
+  }
+
+  /** A keyspace for other persisted state, apart from every route's queue. */
+  sublevel<V = unknown>(name: string): StateSublevel<V> {
+    return this.#db.sublevel<string, V>(['state', name], { valueEncoding: 'json' });
+  }
+
+  /** Bytes of stored items, all routes (approximate: key + value sizes). */
+  storageBytes(): number {
+    return this.#quota.usedBytes;
+  }
+
+  /** Counters of the store's work since open. */
+  io(): Readonly<StoreIo> {
+    return { ...this.#io };
+  }
+
+  /** Commit pending appends, close every route queue, then the database. Idempotent. */
+  async close(): Promise<void> {
+    if (this.#isClosed) return;
+    this.#isClosed = true;
+    const queues = await Promise.allSettled(this.#queues.values());
+    for (const queue of queues) if (queue.status === 'fulfilled') await queue.value.close();
+    await this.#groupCommit.flush();
+    await this.#db.close();
+  }
+}

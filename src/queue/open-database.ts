@@ -1,0 +1,129 @@
+import { mkdir, rename } from 'node:fs/promises';
+import path from 'node:path';
+import type { AbstractSublevel } from 'abstract-level';
+import { ClassicLevel } from 'classic-level';
+import { FieldgateError, errorMessage } from '../errors.js';
+import type { Logger } from '../logger.js';
+
+/** The store's one LevelDB database. Keys and values are bytes; sublevels choose their own encodings. */
+export type RootDatabase = ClassicLevel<Buffer, Buffer>;
+
+/** A keyspace of the root database with keys of type `K` and values of type `V`. */
+export type Sublevel<K, V> = AbstractSublevel<RootDatabase, string | Buffer | Uint8Array, K, V>;
+
+export interface Quarantine {
+  /** Where the unusable database directory was moved. */
+  path: string;
+  reason: string;
+  /** Epoch ms. */
+  at: number;
+}
+
+export interface OpenedDatabase {
+  db: RootDatabase;
+  quarantine: Quarantine | undefined;
+}
+
+/**
+ * Open the LevelDB database in `dir`, repairing it once if it will not open, and moving it aside to
+ * `<dir>.corrupt-<ts>` (then starting empty) if repair does not help. A gateway that crash-loops on a
+ * damaged queue forwards nothing, so losing the backlog (loudly) beats refusing to start.
+ *
+ * Throws `FG_QUEUE_LOCKED` when another process holds the database: that is a second daemon, not damage,
+ * and its data must not be moved away. Throws `FG_QUEUE_CORRUPT` only if even a fresh database cannot be
+ * created.
+ */
+export async function openDatabase(options: {
+  dir: string;
+  log: Logger;
+  now: () => number;
+}): Promise<OpenedDatabase> {
+  const { dir, log, now } = options;
+  const firstError = await tryOpen(dir);
+  if (firstError.db !== undefined) return { db: firstError.db, quarantine: undefined };
+
+  log.warn(
+    { dir, err: errorMessage(firstError.error) },
+    'Queue database will not open; trying to repair it.',
+  );
+  const repairError = await ClassicLevel.repair(dir).then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  if (repairError === undefined) {
+    const repaired = await tryOpen(dir);
+    if (repaired.db !== undefined) {
+      log.warn({ dir }, 'Queue database repaired.');
+      return { db: repaired.db, quarantine: undefined };
+    }
+  }
+
+  const at = now();
+  const quarantine: Quarantine = {
+    path: `${dir}.corrupt-${at}`,
+    reason: describeOpenError(firstError.error),
+    at,
+  };
+  try {
+    await rename(dir, quarantine.path);
+    await mkdir(path.dirname(dir), { recursive: true });
+  } catch (e) {
+    throw new FieldgateError(
+      'FG_QUEUE_CORRUPT',
+      `The queue database in ${dir} is unusable and cannot be moved aside.`,
+      {
+        cause: e,
+        context: { dir },
+      },
+    );
+  }
+  const fresh = await tryOpen(dir);
+  if (fresh.db === undefined) {
+    throw new FieldgateError('FG_QUEUE_CORRUPT', `A fresh queue database cannot be created in ${dir}.`, {
+      cause: fresh.error,
+      context: { dir },
+    });
+  }
+  log.error(
+    { dir, quarantine: quarantine.path, reason: quarantine.reason },
+    'Queue database was unusable and has been moved aside; its stored readings are not forwarded. Starting empty.',
+  );
+  return { db: fresh.db, quarantine };
+}
+
+async function tryOpen(
+  dir: string,
+): Promise<{ db: RootDatabase; error?: never } | { db?: never; error: unknown }> {
+  const db: RootDatabase = new ClassicLevel<Buffer, Buffer>(dir, {
+    keyEncoding: 'buffer',
+    valueEncoding: 'buffer',
+  });
+  try {
+    await db.open();
+    return { db };
+  } catch (e) {
+    if (isLockHeld(e)) {
+      throw new FieldgateError(
+        'FG_QUEUE_LOCKED',
+        `The queue database in ${dir} is in use by another process.`,
+        {
+          cause: e,
+          context: { dir },
+        },
+      );
+    }
+    return { error: e };
+  }
+}
+
+/** classic-level reports a held LOCK as LEVEL_DATABASE_NOT_OPEN caused by LEVEL_LOCKED. */
+function isLockHeld(e: unknown): boolean {
+  const cause = e instanceof Error ? e.cause : undefined;
+  return typeof cause === 'object' && cause !== null && 'code' in cause && cause.code === 'LEVEL_LOCKED';
+}
+
+/** classic-level's message is generic ("Database failed to open"); the LevelDB detail is in the cause. */
+function describeOpenError(e: unknown): string {
+  const cause = e instanceof Error ? e.cause : undefined;
+  return cause === undefined ? errorMessage(e) : `${errorMessage(e)}: ${errorMessage(cause)}`;
+}

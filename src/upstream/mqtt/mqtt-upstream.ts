@@ -1,0 +1,377 @@
+import { readFile as fsReadFile } from 'node:fs/promises';
+import { connect as mqttConnect, type IClientOptions, type MqttClient } from 'mqtt';
+import type { UpstreamConfig } from '../../config/schema.js';
+import type { Logger } from '../../logger.js';
+import type { CommandResult, Envelope } from '../../model.js';
+import { FieldgateError, errorMessage } from '../../errors.js';
+import { RateLimiter } from '../rate-limiter.js';
+import type { CommandHandler, SendResult, Upstream, UpstreamLimits } from '../upstream.js';
+import { classifyConnectError } from './classify.js';
+import { formatResultPayload, parseCommandMessage } from './commands.js';
+import { splitBatch, type EncodedMessage } from './encode.js';
+import { resolveTopics, type Topics } from './topics.js';
+
+export type MqttUpstreamConfig = Extract<UpstreamConfig, { type: 'mqtt' }>;
+
+export interface MqttUpstreamOptions {
+  config: MqttUpstreamConfig;
+  gatewayId: string;
+  route: string;
+  log: Logger;
+  /** Reads the TLS files named in config; injectable for tests. */
+  readFile?: (path: string) => Promise<Buffer>;
+  /** Command payloads larger than this are answered `rejected` unparsed; default 64 KiB. */
+  maxCommandBytes?: number;
+  now?: () => number;
+}
+
+/** Results kept while disconnected; beyond this the oldest is dropped (and logged). */
+const OUTBOX_LIMIT = 100;
+
+/**
+ * The generic MQTT connector (DESIGN.md §6): batches go to the telemetry topic at QoS 1, commands arrive
+ * on `<commands>` or `<commands>/<device>`, results go to `<results>` at QoS 1.
+ *
+ * It never reconnects on its own (`reconnectPeriod: 0`): the forwarder owns reconnects and their backoff.
+ * Each `connect` opens a fresh client with the same client id and `clean: false`, so QoS 1 commands the
+ * broker queued while we were away are delivered on return.
+ *
+ * Results are best-effort across a gateway restart: while disconnected they wait in a small in-memory
+ * outbox (the newest {@link OUTBOX_LIMIT}) that is flushed on reconnect and lost if the process exits.
+ */
+export class MqttUpstream implements Upstream {
+  readonly limits: UpstreamLimits;
+  readonly #config: MqttUpstreamConfig;
+  readonly #gatewayId: string;
+  readonly #route: string;
+  readonly #log: Logger;
+  readonly #readFile: (path: string) => Promise<Buffer>;
+  readonly #maxCommandBytes: number;
+  readonly #now: () => number;
+  readonly #topics: Topics;
+  readonly #limiter: RateLimiter;
+  #client: MqttClient | undefined;
+  #handler: CommandHandler | undefined;
+  #outbox: Buffer[] = [];
+  #isClosed = false;
+
+  constructor(options: MqttUpstreamOptions) {
+    this.#config = options.config;
+    this.#gatewayId = options.gatewayId;
+    this.#route = options.route;
+    this.#log = options.log.child({ component: 'mqtt-upstream', route: options.route });
+    this.#readFile = options.readFile ?? fsReadFile;
+    this.#maxCommandBytes = options.maxCommandBytes ?? 64 * 1024;
+    this.#now = options.now ?? Date.now;
+    this.#topics = resolveTopics(options.config.topics, options.gatewayId, options.route);
+    this.limits = {
+      maxMessageBytes: options.config.maxMessageBytes,
+      maxMessagesPerSecond: options.config.maxMessagesPerSecond,
+      billingUnitBytes: 0,
+    };
+    this.#limiter = new RateLimiter({ perSecond: options.config.maxMessagesPerSecond });
+  }
+
+  get isConnected(): boolean {
+    return this.#client?.connected === true;
+  }
+
+  onCommand(handler: CommandHandler): void {
+    this.#handler = handler;
+  }
+
+  async connect(signal: AbortSignal): Promise<void> {
+    if (this.#isClosed) throw new FieldgateError('FG_UPSTREAM_OFFLINE', 'The upstream is closed.');
+    this.#dropClient();
+    const client = mqttConnect(this.#config.url, {
+      ...(await this.#tlsOptions()),
+      clientId: this.#config.clientId ?? `fieldgate-${this.#gatewayId}-${this.#route}`,
+      clean: false,
+      reconnectPeriod: 0,
+      keepalive: this.#config.keepaliveS,
+      protocolVersion: 4,
+      queueQoSZero: false,
+      resubscribe: false,
+      ...(this.#config.username === undefined ? {} : { username: this.#config.username }),
+      ...(this.#config.password === undefined ? {} : { password: this.#config.password }),
+    });
+    // mqtt.js emits 'error' for socket trouble at any time; without a listener that would crash the process.
+    client.on('error', (e) => this.#log.debug({ err: e }, 'MQTT client error.'));
+    client.on('message', (topic, payload) => this.#onMessage(topic, payload));
+    try {
+      await waitForConnack(client, signal);
+      // `<commands>/#` also matches `<commands>` itself (MQTT 3.1.1 §4.7.1.2), so one filter covers both
+      // forms; subscribing to both would get each body-addressed command twice from some brokers.
+      const granted = await raceClose(
+        client,
+        signal,
+        client.subscribeAsync(this.#topics.commandsFilter, { qos: 1 }),
+      );
+      if (granted.some((g) => g.qos === 128)) {
+        this.#log.warn(
+          { topic: this.#topics.commandsFilter },
+          'The broker refused our command subscription.',
+        );
+      }
+    } catch (e) {
+      client.end(true);
+      throw e instanceof FieldgateError ? e : classifyConnectError(e);
+    }
+    this.#client = client;
+    // Not the URL: it may carry `user:password@`.
+    this.#log.debug({ clientId: client.options.clientId }, 'Connected to the MQTT broker.');
+    void this.#flushOutbox(client);
+  }
+
+  async send(batch: readonly Envelope[], signal: AbortSignal): Promise<SendResult> {
+    const client = this.#client;
+    if (client?.connected !== true) return { kind: 'retry', reason: 'offline' };
+    const maxBytes = this.limits.maxMessageBytes;
+    const { messages, oversized } = splitBatch(this.#gatewayId, batch, maxBytes, {
+      gzip: this.#config.encoding === 'json+gzip',
+    });
+    const reason = `reading alone exceeds maxMessageBytes (${maxBytes})`;
+    const rejected = oversized.map((e) => ({ gseq: e.gseq, reason }));
+    const { acked, failure } = await this.#publishAll(client, messages, signal);
+    if (failure !== undefined) {
+      if (acked.length === 0 && rejected.length === 0) return { kind: 'retry', reason: failure };
+      return { kind: 'partial', acked, rejected };
+    }
+    if (rejected.length === 0) return { kind: 'ok' };
+    if (acked.length === 0) return { kind: 'reject', reason };
+    return { kind: 'partial', acked, rejected };
+  }
+
+  async publishResult(command: { id: string; device?: string }, result: CommandResult): Promise<void> {
+    const payload = formatResultPayload(command, result, this.#now());
+    const client = this.#client;
+    if (client?.connected === true && (await this.#publishOnce(client, this.#topics.results, payload)))
+      return;
+    this.#outbox.push(payload);
+    if (this.#outbox.length > OUTBOX_LIMIT) {
+      this.#outbox.shift();
+      this.#log.warn({ limit: OUTBOX_LIMIT }, 'Result outbox full while offline; dropped the oldest result.');
+    }
+  }
+
+  async close(): Promise<void> {
+    this.#isClosed = true;
+    const client = this.#client;
+    this.#client = undefined;
+    if (client === undefined) return;
+    // A polite DISCONNECT only when nothing is in flight: otherwise mqtt.js waits for PUBACKs that may
+    // never come, and ignores a later forced end. The forwarder has already settled every send by now.
+    const isIdle = client.connected && Object.keys(client.outgoing).length === 0;
+    await client.endAsync(!isIdle);
+  }
+
+  /**
+   * Publish every message at QoS 1, pipelined and paced by the rate limit, and wait for their PUBACKs.
+   * Stops at the first failure: the connection closing, the signal aborting, or no PUBACK for
+   * `ackTimeoutMs`. Reports the gseqs of the messages acknowledged before that.
+   */
+  async #publishAll(
+    client: MqttClient,
+    messages: readonly EncodedMessage[],
+    signal: AbortSignal,
+  ): Promise<{ acked: number[]; failure?: string }> {
+    const acked: number[] = [];
+    const failure = new FailureLatch(client, signal, this.#config.ackTimeoutMs);
+    try {
+      const pubacks: Promise<void>[] = [];
+      for (const message of messages) {
+        const paced = this.#limiter.take(signal).then(
+          () => undefined,
+          () => 'aborted',
+        );
+        if ((await Promise.race([paced, failure.reason])) !== undefined) break;
+        failure.touch();
+        pubacks.push(
+          client.publishAsync(this.#topics.telemetry, message.payload, { qos: 1 }).then(
+            () => {
+              for (const item of message.items) acked.push(item.gseq);
+              failure.touch();
+            },
+            (e: unknown) => failure.fail(`publish failed: ${errorMessage(e)}`),
+          ),
+        );
+      }
+      const reason = await Promise.race([Promise.all(pubacks).then(() => failure.current), failure.reason]);
+      if (reason === 'timeout') {
+        // A broker that stops acknowledging on a live socket is as good as gone: start afresh.
+        this.#log.debug(
+          { ackTimeoutMs: this.#config.ackTimeoutMs },
+          'No PUBACK in time; dropping the connection.',
+        );
+        this.#dropClient();
+      }
+      // A copy: PUBACKs that straggle in after a failure must not change what we report.
+      return reason === undefined ? { acked } : { acked: [...acked], failure: reason };
+    } finally {
+      failure.dispose();
+    }
+  }
+
+  /** One QoS 1 publish; false if it was not acknowledged within `ackTimeoutMs` or the connection went. */
+  async #publishOnce(client: MqttClient, topic: string, payload: Buffer): Promise<boolean> {
+    const failure = new FailureLatch(client, new AbortController().signal, this.#config.ackTimeoutMs);
+    try {
+      const published = client.publishAsync(topic, payload, { qos: 1 }).then(
+        () => undefined,
+        () => 'publish failed',
+      );
+      return (await Promise.race([published, failure.reason])) === undefined;
+    } finally {
+      failure.dispose();
+    }
+  }
+
+  async #flushOutbox(client: MqttClient): Promise<void> {
+    while (this.#outbox.length > 0 && client.connected) {
+      const payload = this.#outbox[0]!;
+      if (!(await this.#publishOnce(client, this.#topics.results, payload))) return;
+      // Only now: a result that failed to publish stays first in line for the next connection.
+      if (this.#outbox[0] === payload) this.#outbox.shift();
+    }
+  }
+
+  #onMessage(topic: string, payload: Buffer): void {
+    const incoming = parseCommandMessage(topic, payload, {
+      commandsTopic: this.#topics.commands,
+      maxBytes: this.#maxCommandBytes,
+      now: this.#now(),
+      route: this.#route,
+    });
+    if (this.#handler === undefined) {
+      this.#log.warn({ topic }, 'Command received before a handler was registered; ignored.');
+      return;
+    }
+    try {
+      this.#handler(incoming);
+    } catch (e) {
+      this.#log.error({ err: e, topic }, 'The command handler threw; the command got no result.');
+    }
+  }
+
+  async #tlsOptions(): Promise<Partial<IClientOptions>> {
+    const tls = this.#config.tls;
+    if (tls === undefined) return {};
+    const read = async (path: string | undefined): Promise<Buffer | undefined> => {
+      if (path === undefined) return undefined;
+      try {
+        return await this.#readFile(path);
+      } catch (e) {
+        throw new FieldgateError('FG_CONFIG_SECRET_MISSING', `Cannot read TLS file ${path}.`, {
+          cause: e,
+          context: { path },
+        });
+      }
+    };
+    const [ca, cert, key] = await Promise.all([read(tls.caFile), read(tls.certFile), read(tls.keyFile)]);
+    return {
+      rejectUnauthorized: tls.rejectUnauthorized,
+      ...(ca === undefined ? {} : { ca }),
+      ...(cert === undefined ? {} : { cert }),
+      ...(key === undefined ? {} : { key }),
+      ...(tls.servername === undefined ? {} : { servername: tls.servername }),
+    };
+  }
+
+  #dropClient(): void {
+    const client = this.#client;
+    this.#client = undefined;
+    client?.end(true);
+  }
+}
+
+/**
+ * The first reason a publish exchange failed: the connection closed, the caller aborted, or (when
+ * `idleTimeoutMs` is given) nothing was acknowledged for that long; `touch()` restarts that clock on progress.
+ */
+class FailureLatch {
+  readonly reason: Promise<string>;
+  current: string | undefined;
+  readonly #client: MqttClient;
+  readonly #signal: AbortSignal;
+  readonly #idleTimeoutMs: number | undefined;
+  #resolve!: (reason: string) => void;
+  #timer: NodeJS.Timeout | undefined;
+  readonly #onClose = (): void => this.fail('connection lost');
+  readonly #onAbort = (): void => this.fail('aborted');
+
+  constructor(client: MqttClient, signal: AbortSignal, idleTimeoutMs?: number) {
+    this.reason = new Promise((resolve) => (this.#resolve = resolve));
+    this.#client = client;
+    this.#signal = signal;
+    this.#idleTimeoutMs = idleTimeoutMs;
+    client.once('close', this.#onClose);
+    signal.addEventListener('abort', this.#onAbort, { once: true });
+    if (signal.aborted) this.fail('aborted');
+    else if (!client.connected) this.fail('connection lost');
+    this.touch();
+  }
+
+  fail(reason: string): void {
+    if (this.current !== undefined) return;
+    this.current = reason;
+    this.#resolve(reason);
+  }
+
+  touch(): void {
+    clearTimeout(this.#timer);
+    if (this.current === undefined && this.#idleTimeoutMs !== undefined) {
+      this.#timer = setTimeout(() => this.fail('timeout'), this.#idleTimeoutMs);
+    }
+  }
+
+  dispose(): void {
+    clearTimeout(this.#timer);
+    this.#client.off('close', this.#onClose);
+    this.#signal.removeEventListener('abort', this.#onAbort);
+  }
+}
+
+/** Resolves on CONNACK; rejects with a classified error on refusal, socket error, close or abort. */
+function waitForConnack(client: MqttClient, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const settle = (error?: unknown): void => {
+      client.off('connect', onConnect);
+      client.off('error', onError);
+      client.off('close', onClose);
+      signal.removeEventListener('abort', onAbort);
+      if (error === undefined) resolve();
+      else reject(error instanceof FieldgateError ? error : classifyConnectError(error));
+    };
+    const onConnect = (): void => settle();
+    const onError = (e: Error): void => settle(e);
+    const onClose = (): void => settle(new Error('connection closed before CONNACK'));
+    const onAbort = (): void =>
+      settle(
+        new FieldgateError('FG_UPSTREAM_OFFLINE', 'Connecting was aborted.', {
+          context: { reason: 'aborted' },
+        }),
+      );
+    client.once('connect', onConnect);
+    client.once('error', onError);
+    client.once('close', onClose);
+    signal.addEventListener('abort', onAbort, { once: true });
+    if (signal.aborted) onAbort();
+  });
+}
+
+/** `work`, unless the connection closes or the signal aborts first (then a retryable offline error). */
+async function raceClose<T>(client: MqttClient, signal: AbortSignal, work: Promise<T>): Promise<T> {
+  const latch = new FailureLatch(client, signal);
+  // If the latch wins, `work` may still reject later; that outcome no longer matters to anyone.
+  work.catch(() => undefined);
+  try {
+    const lost = latch.reason.then((reason) => {
+      throw new FieldgateError('FG_UPSTREAM_OFFLINE', `Subscribing failed: ${reason}.`, {
+        context: { reason },
+      });
+    });
+    return await Promise.race([work, lost]);
+  } finally {
+    latch.dispose();
+  }
+}

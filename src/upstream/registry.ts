@@ -1,0 +1,22 @@
+import type { Logger } from '../logger.js';
+import type { UpstreamConfig } from '../config/schema.js';
+import type { Upstream } from './upstream.js';
+
+export interface UpstreamContext {
+  gatewayId: string;
+  route: string;
+  log: Logger;
+}
+
+/**
+ * Builds the connector for a route's upstream. Each cloud is loaded with a lazy `import()`, so a gateway
+ * that talks MQTT never loads the AMQP or AWS code.
+ */
+export async function createUpstream(config: UpstreamConfig, context: UpstreamContext): Promise<Upstream> {
+  switch (config.type) {
+    case 'mqtt': {
+      const { MqttUpstream } = await import('./mqtt/mqtt-upstream.js');
+      return new MqttUpstream({ config, ...context });
+    }
+  }
+}

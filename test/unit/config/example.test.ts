@@ -1,0 +1,78 @@
+import { copyFile, mkdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { loadConfig } from '../../../src/config/load.js';
+import { configSchema } from '../../../src/config/schema.js';
+import { childSchema, isRecord, objectKeys } from '../../../src/config/schema-keys.js';
+import { makeConfigDir, type ConfigDir } from './config-dir.js';
+
+const CONFIG_DIR = path.resolve(import.meta.dirname, '../../../config');
+type Schema = typeof configSchema;
+
+/** Every key path the schema accepts; a user-named record entry is `*`. */
+function schemaPaths(schema: Schema, prefix: string): string[] {
+  if (isRecord(schema)) {
+    const value = childSchema(schema, '*') as Schema;
+    return [`${prefix}.*`, ...schemaPaths(value, `${prefix}.*`)];
+  }
+  return (objectKeys(schema) ?? []).flatMap((key) => {
+    const keyPath = prefix === '' ? key : `${prefix}.${key}`;
+    return [keyPath, ...schemaPaths(childSchema(schema, key) as Schema, keyPath)];
+  });
+}
+
+/** Every key path written in a document, with record entries as `*` as in `schemaPaths`. */
+function documentPaths(value: unknown, schema: Schema | undefined, prefix: string): string[] {
+  if (schema === undefined || typeof value !== 'object' || value === null || Array.isArray(value)) return [];
+  return Object.entries(value).flatMap(([key, child]) => {
+    const keyPath = `${prefix === '' ? '' : `${prefix}.`}${isRecord(schema) ? '*' : key}`;
+    return [keyPath, ...documentPaths(child, childSchema(schema, key) as Schema | undefined, keyPath)];
+  });
+}
+
+describe('config/fieldgate.example.yaml', () => {
+  let dir: ConfigDir;
+  beforeEach(async () => {
+    dir = await makeConfigDir();
+  });
+  afterEach(() => dir.remove());
+
+  it('shows every key of the schema', async () => {
+    const example: unknown = parse(await readFile(path.join(CONFIG_DIR, 'fieldgate.example.yaml'), 'utf8'), {
+      customTags: [{ tag: '!secret', resolve: (name: string) => name }],
+    });
+    const written = new Set(documentPaths(example, configSchema, ''));
+    const missing = schemaPaths(configSchema, '').filter((keyPath) => !written.has(keyPath));
+    expect(missing).toEqual([]);
+  });
+
+  it('points editors at the generated JSON schema', async () => {
+    const text = await readFile(path.join(CONFIG_DIR, 'fieldgate.example.yaml'), 'utf8');
+    expect(text.split('\n')[0]).toBe('# yaml-language-server: $schema=./fieldgate.schema.json');
+  });
+
+  it('validates, given the secret and the credential file it refers to', async () => {
+    const file = path.join(dir.dir, 'fieldgate.yaml');
+    await copyFile(path.join(CONFIG_DIR, 'fieldgate.example.yaml'), file);
+    await dir.write('secrets.yaml', 'broker-password: example-password\n');
+    await mkdir(path.join(dir.dir, 'credentials'));
+    await dir.write('credentials/backup-password', 'backup-secret\n');
+    const { config } = await loadConfig(file, {
+      env: { CREDENTIALS_DIRECTORY: path.join(dir.dir, 'credentials') },
+    });
+    expect(config.routes['cloud']?.upstream.password).toBe('example-password');
+    expect(config.routes['backup']?.upstream.password).toBe('backup-secret');
+  });
+});
+
+describe('config/demo.yaml', () => {
+  it('validates, with its state beside the file and the local broker enabled', async () => {
+    const { config } = await loadConfig(path.join(CONFIG_DIR, 'demo.yaml'), { env: {} });
+    expect(config.gateway.id).toBe('demo');
+    expect(config.gateway.stateDir).toBe(path.join(CONFIG_DIR, 'state'));
+    expect(config.emulators.mqtt).toEqual({ enabled: true, host: '127.0.0.1', port: 1883 });
+    expect(config.routes['local']?.upstream.url).toBe('mqtt://127.0.0.1:1883');
+    expect(config.adapters['sim']?.fleet).toEqual({ climate: 4, switch: 2, contact: 2, sleepy: 2 });
+  });
+});
