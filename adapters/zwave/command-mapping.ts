@@ -92,7 +92,7 @@ const COMMANDS: Record<string, CommandSpec> = {
       const typeName = args.type ?? 'heating';
       const type = numberFor(SETPOINT_TYPES, typeName);
       if (type === undefined || !facts.setpointTypes.includes(type)) {
-        return rejected(`setpoint type ${String(typeName)} is not supported by this device`);
+        return rejected(`setpoint type ${JSON.stringify(typeName)} is not supported by this device`);
       }
       if (typeof args.setpoint !== 'number' || !Number.isFinite(args.setpoint)) {
         return rejected('setpoint must be a number');
@@ -101,12 +101,15 @@ const COMMANDS: Record<string, CommandSpec> = {
     },
   },
   setMode: {
-    capability: { name: 'setMode', args: { mode: { type: 'string', enum: Object.values(THERMOSTAT_MODES) } } },
+    capability: {
+      name: 'setMode',
+      args: { mode: { type: 'string', enum: Object.values(THERMOSTAT_MODES) } },
+    },
     isSupported: (facts) => facts.commandClasses.has(CC.thermostatMode),
     plan: (facts, args) => {
       const mode = numberFor(THERMOSTAT_MODES, args.mode);
       if (mode === undefined || !facts.thermostatModes.includes(mode)) {
-        return rejected(`mode ${String(args.mode)} is not supported by this device`);
+        return rejected(`mode ${JSON.stringify(args.mode)} is not supported by this device`);
       }
       return write(CC.thermostatMode, 'mode', mode);
     },
@@ -151,7 +154,8 @@ export function commandsFor(facts: NodeFacts): CommandCapability[] {
 function planGenericWrite(facts: NodeFacts, args: Args): CommandPlan {
   const { commandClass, property, propertyKey, endpoint = 0 } = args;
   if (!isInteger(commandClass)) return rejected('commandClass must be a command class number');
-  if (typeof property !== 'string' && !isInteger(property)) return rejected('property must be a string or number');
+  if (typeof property !== 'string' && !isInteger(property))
+    return rejected('property must be a string or number');
   if (propertyKey !== undefined && typeof propertyKey !== 'string' && !isInteger(propertyKey)) {
     return rejected('propertyKey must be a string or number');
   }

@@ -37,9 +37,11 @@ export function nodeFactsOf(node: ZWaveNode): NodeFacts {
     commandClass: CC.thermostatSetpoint,
     property: 'supportedSetpointTypes',
   });
-  const modeStates = (node.getValueMetadata({ commandClass: CC.thermostatMode, property: 'mode' }) as {
-    states?: Record<string, string>;
-  }).states;
+  const modeStates = (
+    node.getValueMetadata({ commandClass: CC.thermostatMode, property: 'mode' }) as {
+      states?: Record<string, string>;
+    }
+  ).states;
   return {
     commandClasses,
     isOn: typeof binary === 'boolean' ? binary : typeof level === 'number' ? level > 0 : undefined,
@@ -78,7 +80,12 @@ export function deviceInfoOf(
       sleepGraceMs: context.sleepGraceMs,
     }),
     lastSeen: context.lastSeen,
-    power: node.canSleep === true || facts.commandClasses.has(CC.battery) ? 'battery' : node.isListening ? 'mains' : 'unknown',
+    power:
+      node.canSleep === true || facts.commandClasses.has(CC.battery)
+        ? 'battery'
+        : node.isListening
+          ? 'mains'
+          : 'unknown',
   };
   const name = node.name ?? config?.label;
   if (name !== undefined && name !== '') info.name = name;

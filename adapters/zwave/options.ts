@@ -6,12 +6,12 @@ export interface ZwaveOptions {
   /** `/dev/serial/by-id/…` or `tcp://host:port`. */
   serialPort: string;
   securityKeys: {
-    s0Legacy?: string;
-    s2Unauthenticated?: string;
-    s2Authenticated?: string;
-    s2AccessControl?: string;
+    s0Legacy?: string | undefined;
+    s2Unauthenticated?: string | undefined;
+    s2Authenticated?: string | undefined;
+    s2AccessControl?: string | undefined;
   };
-  securityKeysLongRange: { s2Authenticated?: string; s2AccessControl?: string };
+  securityKeysLongRange: { s2Authenticated?: string | undefined; s2AccessControl?: string | undefined };
   reopen: { initialMs: number; maxMs: number };
   /** Extra time past two wake-up intervals before a battery node counts as offline. */
   sleepGraceMs: number;
@@ -21,7 +21,9 @@ type KeyBytes = Uint8Array<ArrayBuffer>;
 
 /** The key sets in zwave-js's shape (`S2_Authenticated`, …), hex decoded; absent keys stay absent. */
 export function driverSecurityKeys(options: ZwaveOptions): {
-  securityKeys: Partial<Record<'S0_Legacy' | 'S2_Unauthenticated' | 'S2_Authenticated' | 'S2_AccessControl', KeyBytes>>;
+  securityKeys: Partial<
+    Record<'S0_Legacy' | 'S2_Unauthenticated' | 'S2_Authenticated' | 'S2_AccessControl', KeyBytes>
+  >;
   securityKeysLongRange: Partial<Record<'S2_Authenticated' | 'S2_AccessControl', KeyBytes>>;
 } {
   const classic = options.securityKeys;

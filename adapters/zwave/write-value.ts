@@ -36,7 +36,11 @@ export async function writeValue(
 ): Promise<WriteOutcome> {
   const endpoint = node.getEndpoint(write.endpoint);
   if (endpoint === undefined) {
-    return { kind: 'error', errorCode: 'CC_NotSupported', message: `endpoint ${write.endpoint} does not exist` };
+    return {
+      kind: 'error',
+      errorCode: 'CC_NotSupported',
+      message: `endpoint ${write.endpoint} does not exist`,
+    };
   }
   const id: ValueIdProps = { property: write.property };
   if (write.propertyKey !== undefined) id.propertyKey = write.propertyKey;

@@ -1,5 +1,6 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import type * as ZwaveJs from 'zwave-js';
 import type { Driver, ZWaveNode } from 'zwave-js';
 import type { Adapter, AdapterContext } from '../adapter.js';
 import type { CommandResult, DeviceCommand, DeviceId, DeviceInfo } from '../../src/model.js';
@@ -12,7 +13,7 @@ import { toCommandResult } from './result-mapping.js';
 import { mapValue } from './value-mapping.js';
 import { writeValue } from './write-value.js';
 
-type ZwaveModule = typeof import('zwave-js');
+type ZwaveModule = typeof ZwaveJs;
 
 /** How often sleeping nodes are checked against their wake-up interval (availability only). */
 const AVAILABILITY_CHECK_MS = 60_000;
@@ -71,10 +72,11 @@ export class ZwaveAdapter implements Adapter {
   isReachable(id: DeviceId): boolean {
     const node = this.nodes.get(id);
     if (node === undefined || !this.isReady) return false;
+    const status: number = node.status;
     return (
-      node.status === NODE_STATUS.alive ||
-      node.status === NODE_STATUS.awake ||
-      (node.status === NODE_STATUS.unknown && node.canSleep !== true)
+      status === NODE_STATUS.alive ||
+      status === NODE_STATUS.awake ||
+      (status === NODE_STATUS.unknown && node.canSleep !== true)
     );
   }
 
@@ -105,7 +107,7 @@ export class ZwaveAdapter implements Adapter {
     if (ctx === undefined || zwave === undefined) return;
     this.generation += 1;
     const driver = new zwave.Driver(this.options.serialPort, {
-      logConfig: { enabled: true, level: 'debug', logToFile: true, filename: '/tmp/zwlog/zw_%DATE%.log' },
+      logConfig: { enabled: false },
       storage: {
         cacheDir: path.join(ctx.stateDir, 'cache'),
         // zwave-js 15.29 keeps its cache locks held after it destroys itself over a lost port, so the
@@ -166,7 +168,8 @@ export class ZwaveAdapter implements Adapter {
       this.options.reopen.initialMs * 2 ** Math.min(this.reopenAttempt, 20),
     );
     this.reopenAttempt += 1;
-    if (this.reopenAttempt === 1) ctx.log.warn({ reason, delayMs }, 'Z-Wave stick lost; reopening with backoff.');
+    if (this.reopenAttempt === 1)
+      ctx.log.warn({ reason, delayMs }, 'Z-Wave stick lost; reopening with backoff.');
     ctx.setStatus(this.hasRunBefore ? 'degraded' : 'unavailable', `Z-Wave stick: ${reason}`);
     this.reopenTimer = setTimeout(() => void this.open(), delayMs);
   }

@@ -1,5 +1,5 @@
 import net from 'node:net';
-import { SerialAPIParser, ZWaveSerialFrameType } from '@zwave-js/serial';
+import { SerialAPIParser, ZWaveSerialFrameType, type ZWaveSerialFrame } from '@zwave-js/serial';
 import { createAndOpenMockedZWaveSerialPort } from '@zwave-js/serial/mock';
 import { MockController, MockNode, type MockNodeBehavior, type MockNodeOptions } from '@zwave-js/testing';
 import { createDefaultMockControllerBehaviors, createDefaultMockNodeBehaviors } from 'zwave-js/Testing';
@@ -108,7 +108,7 @@ export class MockStick {
     const parserInput = parser.writable.getWriter();
     void parser.readable
       .pipeTo(
-        new WritableStream({
+        new WritableStream<ZWaveSerialFrame>({
           write: async (frame) => {
             if (frame.type !== ZWaveSerialFrameType.SerialAPI) return;
             await this.writeToController(

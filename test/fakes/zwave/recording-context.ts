@@ -30,14 +30,11 @@ export async function recordingContext(name = 'zwave', stateDir?: string): Promi
       readings.push(...batch);
       return Promise.resolve();
     },
-    deviceChanged: (info) => { console.log('DEV', Date.now() % 100000, info.id, info.availability, info.capabilities.commands.length); devices.set(info.id, info); },
+    deviceChanged: (info) => devices.set(info.id, info),
     deviceRemoved: (id) => devices.delete(id),
     deviceAwake: (id) => awakened.push(id),
-    setStatus: (state, detail) => {
-      console.log('STATUS', Date.now() % 100000, state, detail);
-      statuses.push({ state, detail });
-    },
-    log: (await import('pino')).pino({level: 'warn'}),
+    setStatus: (state, detail) => statuses.push({ state, detail }),
+    log: silentLogger(),
     stateDir: stateDir ?? (await fs.mkdtemp(path.join(os.tmpdir(), 'fieldgate-zwave-'))),
     signal: controller.signal,
     now: () => Date.now(),

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { BinarySwitchCCSet } from '@zwave-js/cc';
 import { CommandClasses } from '@zwave-js/core';
-import { ccCaps, type MockNode } from '@zwave-js/testing';
+import { ccCaps, MockZWaveFrameType, type MockNode } from '@zwave-js/testing';
 import createZwaveAdapter from '../../../../adapters/zwave/index.js';
 import type { Adapter } from '../../../../adapters/adapter.js';
 import type { DeviceCommand } from '../../../../src/model.js';
@@ -50,9 +50,12 @@ beforeAll(async () => {
   const firstRun = await recordingContext();
   const first = createZwaveAdapter(options(stick.url));
   await first.start(firstRun);
-  await until(() => firstRun.devices.has(SLEEPER_ID), 'the node to be known');
+  await until(() => firstRun.devices.get(SLEEPER_ID)?.availability === 'asleep', 'the node to sleep');
   await wakeUp(sleeper);
-  await until(() => firstRun.devices.get(SLEEPER_ID)?.capabilities.commands.length !== 0, 'the interview');
+  await until(
+    () => firstRun.devices.get(SLEEPER_ID)?.capabilities.commands.some((c) => c.name === 'on') === true,
+    'the interview',
+  );
   await first.stop();
 
   ctx = await recordingContext('zwave', firstRun.stateDir);
@@ -80,10 +83,16 @@ it('holds commands until the node wakes up and never sends one whose TTL passed'
   expect(await pending).toMatchObject({ id: 'in-time', status: 'ok' });
   expect(ctx.awakened).toContain(SLEEPER_ID);
   sleeper.assertReceivedControllerFrame(
-    (f) => f.type === 0 && f.payload instanceof BinarySwitchCCSet && f.payload.targetValue === false,
+    (f) =>
+      f.type === MockZWaveFrameType.Request &&
+      f.payload instanceof BinarySwitchCCSet &&
+      f.payload.targetValue === false,
   );
   sleeper.assertReceivedControllerFrame(
-    (f) => f.type === 0 && f.payload instanceof BinarySwitchCCSet && f.payload.targetValue === true,
+    (f) =>
+      f.type === MockZWaveFrameType.Request &&
+      f.payload instanceof BinarySwitchCCSet &&
+      f.payload.targetValue === true,
     { noMatch: true },
   );
 });

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BinarySwitchCCSet, MultilevelSensorCCReport } from '@zwave-js/cc';
 import { CommandClasses } from '@zwave-js/core';
-import { ccCaps, createMockZWaveRequestFrame, type MockNode } from '@zwave-js/testing';
+import { ccCaps, createMockZWaveRequestFrame, MockZWaveFrameType, type MockNode } from '@zwave-js/testing';
 import createZwaveAdapter from '../../../../adapters/zwave/index.js';
 import type { Adapter } from '../../../../adapters/adapter.js';
 import type { DeviceCommand } from '../../../../src/model.js';
@@ -112,7 +112,10 @@ describe('zwave adapter against a mock stick over tcp://', () => {
 
     expect(result).toMatchObject({ id: 'cmd-on', status: 'ok' });
     mockNode.assertReceivedControllerFrame(
-      (f) => f.type === 0 && f.payload instanceof BinarySwitchCCSet && f.payload.targetValue === true,
+      (f) =>
+        f.type === MockZWaveFrameType.Request &&
+        f.payload instanceof BinarySwitchCCSet &&
+        f.payload.targetValue === true,
     );
     await until(() => ctx.readings.some((r) => r.values.state === true), 'the state reading');
   });
@@ -123,7 +126,7 @@ describe('zwave adapter against a mock stick over tcp://', () => {
     const result = await adapter.execute(command('setLevel', { level: 50 }), new AbortController().signal);
 
     expect(result).toMatchObject({ status: 'unsupported' });
-    mockNode.assertReceivedControllerFrame((f) => f.type === 0, { noMatch: true });
+    mockNode.assertReceivedControllerFrame((f) => f.type === MockZWaveFrameType.Request, { noMatch: true });
   });
 
   it('rejects malformed arguments and unknown devices', async () => {

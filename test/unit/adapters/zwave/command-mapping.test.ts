@@ -1,0 +1,101 @@
+import { describe, expect, it } from 'vitest';
+import { commandsFor, planCommand, type NodeFacts } from '../../../../adapters/zwave/command-mapping.js';
+
+const facts = (commandClasses: number[], extra: Partial<NodeFacts> = {}): NodeFacts => ({
+  commandClasses: new Set(commandClasses),
+  setpointTypes: [],
+  thermostatModes: [],
+  ...extra,
+});
+
+const BINARY_SWITCH = 0x25;
+const DIMMER = 0x26;
+const SETPOINT = 0x43;
+const MODE = 0x40;
+const DOOR_LOCK = 0x62;
+const LOCK = 0x76;
+
+describe('planCommand', () => {
+  it.each([
+    ['on', {}, facts([BINARY_SWITCH]), { commandClass: BINARY_SWITCH, property: 'targetValue', value: true }],
+    [
+      'off',
+      {},
+      facts([BINARY_SWITCH]),
+      { commandClass: BINARY_SWITCH, property: 'targetValue', value: false },
+    ],
+    ['on', {}, facts([DIMMER]), { commandClass: DIMMER, property: 'targetValue', value: 0xff }],
+    ['toggle', {}, facts([BINARY_SWITCH], { isOn: true }), { commandClass: BINARY_SWITCH, value: false }],
+    [
+      'setLevel',
+      { level: 40 },
+      facts([DIMMER]),
+      { commandClass: DIMMER, property: 'targetValue', value: 40 },
+    ],
+    [
+      'setSetpoint',
+      { setpoint: 21.5, type: 'cooling' },
+      facts([SETPOINT], { setpointTypes: [1, 2] }),
+      { commandClass: SETPOINT, property: 'setpoint', propertyKey: 2, value: 21.5 },
+    ],
+    [
+      'setMode',
+      { mode: 'heat' },
+      facts([MODE], { thermostatModes: [0, 1] }),
+      { commandClass: MODE, value: 1 },
+    ],
+    ['lock', {}, facts([DOOR_LOCK]), { commandClass: DOOR_LOCK, property: 'targetMode', value: 0xff }],
+    ['unlock', {}, facts([LOCK]), { commandClass: LOCK, property: 'locked', value: false }],
+    [
+      'setValue',
+      { commandClass: BINARY_SWITCH, property: 'targetValue', value: true },
+      facts([BINARY_SWITCH]),
+      { commandClass: BINARY_SWITCH, endpoint: 0, property: 'targetValue', value: true },
+    ],
+  ])('%s %j becomes a write', (name, args, nodeFacts, write) => {
+    expect(planCommand(name, args, nodeFacts)).toEqual({
+      ok: true,
+      write: expect.objectContaining(write) as unknown,
+    });
+  });
+
+  it.each([
+    ['on', {}, facts([DIMMER + 1]), 'unsupported'],
+    ['setLevel', { level: 10 }, facts([BINARY_SWITCH]), 'unsupported'],
+    ['fly', {}, facts([BINARY_SWITCH]), 'unsupported'],
+    ['toString', {}, facts([BINARY_SWITCH]), 'unsupported'],
+    [
+      'setValue',
+      { commandClass: DOOR_LOCK, property: 'targetMode', value: 0 },
+      facts([BINARY_SWITCH]),
+      'unsupported',
+    ],
+    ['setLevel', { level: 100 }, facts([DIMMER]), 'rejected'],
+    ['setLevel', { level: '5' }, facts([DIMMER]), 'rejected'],
+    ['toggle', {}, facts([BINARY_SWITCH]), 'rejected'],
+    ['setSetpoint', { setpoint: 20, type: 'cooling' }, facts([SETPOINT], { setpointTypes: [1] }), 'rejected'],
+    ['setSetpoint', { setpoint: 'warm' }, facts([SETPOINT], { setpointTypes: [1] }), 'rejected'],
+    ['setMode', { mode: 'cool' }, facts([MODE], { thermostatModes: [0, 1] }), 'rejected'],
+    [
+      'setValue',
+      { commandClass: BINARY_SWITCH, property: 'targetValue' },
+      facts([BINARY_SWITCH]),
+      'rejected',
+    ],
+    ['setValue', { commandClass: 'x', property: 'p', value: 1 }, facts([BINARY_SWITCH]), 'rejected'],
+  ])('%s %j is %s', (name, args, nodeFacts, status) => {
+    expect(planCommand(name, args, nodeFacts)).toMatchObject({ ok: false, status });
+  });
+});
+
+describe('commandsFor', () => {
+  it('lists what a switch with a thermostat can do, with argument descriptions', () => {
+    const commands = commandsFor(facts([BINARY_SWITCH, SETPOINT]));
+    expect(commands.map((c) => c.name)).toEqual(['on', 'off', 'toggle', 'setSetpoint', 'setValue']);
+    expect(commands.find((c) => c.name === 'setSetpoint')?.args?.setpoint).toEqual({ type: 'number' });
+  });
+
+  it('offers only the generic write to a sensor', () => {
+    expect(commandsFor(facts([0x31])).map((c) => c.name)).toEqual(['setValue']);
+  });
+});
