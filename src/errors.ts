@@ -60,6 +60,11 @@ export const ErrorCodes = {
     summary: 'The CLI cannot reach the daemon’s control socket.',
   },
   FG_USAGE: { exit: 2, retryable: false, summary: 'The command line is invalid.' },
+  FG_NOT_FOUND: {
+    exit: 1,
+    retryable: false,
+    summary: 'The daemon has no such device, adapter or route.',
+  },
   FG_INTERNAL: { exit: 1, retryable: false, summary: 'A bug: an invariant did not hold.' },
 } as const satisfies Record<string, { exit: number; retryable: boolean; summary: string }>;
 

@@ -1,11 +1,30 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from 'commander';
 import { registerConfigCommands } from './cli/config.js';
-import { registerDaemonVerbs } from './cli/daemon-verbs.js';
+import { registerDevices } from './cli/devices.js';
+import { registerDoctor } from './cli/doctor.js';
+import { registerEmulateAws } from './cli/emulate-aws.js';
+import { registerEmulateAzure } from './cli/emulate-azure.js';
+import { registerPair } from './cli/pair.js';
+import { registerQueue } from './cli/queue.js';
 import { registerRunCommand } from './cli/run.js';
+import { registerSend } from './cli/send.js';
+import { registerStatus } from './cli/status.js';
+import { registerTail } from './cli/tail.js';
 import { formatIssue, type ConfigIssue } from './config/load.js';
 import { errorMessage, exitCodeFor, isFieldgateError } from './errors.js';
 import { VERSION } from './version.js';
+
+const EXIT_CODES_HELP = `
+Exit codes:
+  0   ok
+  1   error (a check failed, a command did not succeed)
+  2   usage: unknown verb or option, bad argument
+  69  daemon unreachable: nothing answers on the control socket
+  75  temporary failure: try again later (another daemon holds the state dir, command pending)
+  78  invalid configuration
+
+Environment: FIELDGATE_CONFIG (config file), NO_COLOR (plain output), FIELDGATE__SECTION__KEY (overrides).`;
 
 /**
  * Process entry: parse the command line, run the verb, map errors to exit codes (DESIGN.md §8:
@@ -18,10 +37,20 @@ async function main(argv: string[]): Promise<void> {
       'Field gateway for BLE, Zigbee and Z-Wave devices, with durable store-and-forward to the cloud.',
     )
     .exitOverride()
-    .showHelpAfterError();
+    .showHelpAfterError()
+    .addHelpText('after', EXIT_CODES_HELP);
   registerRunCommand(program);
   registerConfigCommands(program);
-  registerDaemonVerbs(program);
+  registerStatus(program);
+  registerDevices(program);
+  registerPair(program);
+  registerQueue(program);
+  registerTail(program);
+  registerSend(program);
+  registerDoctor(program);
+  const emulate = program.command('emulate').description('run a local cloud emulator (dev and demo)');
+  registerEmulateAzure(emulate);
+  registerEmulateAws(emulate);
 
   try {
     await program.parseAsync(argv);
@@ -50,6 +79,12 @@ process.on('unhandledRejection', (e) => {
     `fieldgate: unhandled error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`,
   );
   process.exit(1);
+});
+
+// `fieldgate tail | head` closes our stdout early; that is the reader's choice, not an error.
+process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  if (e.code === 'EPIPE') process.exit(0);
+  throw e;
 });
 
 await main(process.argv);

@@ -17,8 +17,16 @@ import type { Queue } from './queue/queue.js';
 import { Forwarder } from './upstream/forwarder.js';
 import { createUpstream } from './upstream/registry.js';
 import type { Upstream } from './upstream/upstream.js';
-import { buildStatus, type StatusSnapshot } from './health/status.js';
+import { buildStatus, type ReloadStatus, type StatusSnapshot } from './health/status.js';
 import { TailHub } from './health/tail.js';
+import { DrainRate, drainEtaS } from './health/drain-rate.js';
+import { MetricsServer } from './health/metrics-server.js';
+import { DeviceNames } from './devices/device-names.js';
+import { FilterStage } from './pipeline/filter.js';
+import { planReload } from './ops/reload-plan.js';
+import { SwappableStage } from './ops/swappable-stage.js';
+import type { LivenessSample } from './ops/watchdog.js';
+import type { DeviceInfo } from './model.js';
 
 export interface RuntimeOptions {
   config: Config;
@@ -46,6 +54,15 @@ export class Runtime {
   readonly devices = new DeviceRegistry();
   readonly tail = new TailHub();
   readonly startedAt: number;
+  /** Why the watchdog is not fed; set by the process that runs the watchdog. */
+  livenessProblem: string | undefined;
+  #config: Config;
+  #names: DeviceNames | undefined;
+  #filter: SwappableStage | undefined;
+  #reload: ReloadStatus | undefined;
+  #metrics: MetricsServer | undefined;
+  readonly #drainRate = new DrainRate();
+  readonly #deviceListeners = new Set<(event: 'changed' | 'removed', info: DeviceInfo) => void>();
   #store: LevelQueueStore | undefined;
   #routes: RouteParts[] = [];
   #pipeline: Pipeline | undefined;
@@ -59,12 +76,14 @@ export class Runtime {
   constructor(private readonly options: RuntimeOptions) {
     this.#now = options.now ?? Date.now;
     this.#log = options.log;
+    this.#config = options.config;
     this.gatewayId = options.config.gateway.id ?? os.hostname().replace(/[^A-Za-z0-9._-]/g, '-');
     this.startedAt = this.#now();
   }
 
+  /** The config in effect: the one started with, plus whatever reloads applied. */
   get config(): Config {
-    return this.options.config;
+    return this.#config;
   }
 
   async start(): Promise<void> {
@@ -72,6 +91,15 @@ export class Runtime {
     const log = this.#log;
     await mkdir(config.gateway.stateDir, { recursive: true });
 
+    this.#store = await LevelQueueStore.open({
+      dir: path.join(config.gateway.stateDir, 'queue'),
+      ...config.queue,
+      log: log.child({ component: 'queue' }),
+      now: this.#now,
+    });
+    this.#names = await DeviceNames.load(path.join(config.gateway.stateDir, 'device-names.json'));
+
+    // After the store: its LOCK keeps a second daemon on this state dir from binding the broker's port.
     if (config.emulators.mqtt.enabled) {
       const broker = await startMqttBroker({
         ...config.emulators.mqtt,
@@ -79,13 +107,6 @@ export class Runtime {
       });
       this.#closeBroker = () => broker.close();
     }
-
-    this.#store = await LevelQueueStore.open({
-      dir: path.join(config.gateway.stateDir, 'queue'),
-      ...config.queue,
-      log: log.child({ component: 'queue' }),
-      now: this.#now,
-    });
 
     this.#router = new CommandRouter({
       store: new LevelCommandStore(this.#store.sublevel('commands')),
@@ -123,7 +144,9 @@ export class Runtime {
     for (const route of this.#routes) route.forwarder.start();
 
     this.#pipeline = new Pipeline({
-      stages: buildStages(config.pipeline),
+      stages: buildStages(config.pipeline).map((stage) =>
+        stage.name === 'filter' ? (this.#filter = new SwappableStage(stage)) : stage,
+      ),
       routes: Object.entries(config.routes).map(([name, route]) => ({
         name,
         match: compileMatch(route.match),
@@ -142,6 +165,14 @@ export class Runtime {
         log: log.child({ component: 'control' }),
       });
       await this.#control.listen();
+    }
+    if (config.metrics.listen !== '') {
+      this.#metrics = new MetricsServer({
+        listen: config.metrics.listen,
+        status: () => this.status(),
+        log: log.child({ component: 'metrics' }),
+      });
+      await this.#metrics.listen();
     }
 
     for (const [name, adapterConfig] of Object.entries(config.adapters)) {
@@ -165,6 +196,7 @@ export class Runtime {
     const grace = this.options.stopGraceMs ?? 5000;
     await Promise.all(this.#adapters.map((a) => a.stop()));
     await this.#control?.close();
+    await this.#metrics?.close();
     await this.#pipeline?.stop();
     await Promise.all(this.#routes.map((r) => r.forwarder.stop(grace)));
     await this.#router?.stop();
@@ -184,23 +216,101 @@ export class Runtime {
   }
 
   status(): StatusSnapshot {
+    const now = this.#now();
     return buildStatus({
       gatewayId: this.gatewayId,
       version: this.options.version,
       startedAt: this.startedAt,
-      now: this.#now(),
+      now,
       adapters: this.#adapters.map((a) => a.status()),
-      routes: this.#routes.map((r) => ({
-        name: r.name,
-        forwarder: r.forwarder.status(),
-        queue: r.queue.stats(),
-      })),
+      routes: this.#routes.map((r) => {
+        const forwarder = r.forwarder.status();
+        const queue = r.queue.stats();
+        const perS = this.#drainRate.sample(r.name, forwarder.sentReadings, now);
+        return { name: r.name, forwarder, queue, drainEtaS: drainEtaS(queue.depth, perS) };
+      }),
       quarantine: this.#store?.quarantine,
       storageBytes: this.#store?.storageBytes() ?? 0,
       devices: this.devices.countByAvailability(),
       commands: this.#router?.stats(),
       pipeline: this.#pipeline?.stats(),
+      reload: this.#reload,
+      livenessProblem: this.livenessProblem,
     });
+  }
+
+  /**
+   * Applies a newly loaded config (SIGHUP): reloadable subtrees take effect now; every other change is
+   * kept out and reported in `status.restartRequired`. Returns what happened, also kept for `status`.
+   */
+  reload(next: Config): ReloadStatus {
+    const plan = planReload(this.#config, next);
+    if (plan.apply.includes('pipeline.filter')) {
+      this.#filter?.replace(new FilterStage(next.pipeline.filter));
+      this.#config = {
+        ...this.#config,
+        pipeline: { ...this.#config.pipeline, filter: next.pipeline.filter },
+      };
+    }
+    this.#reload = { at: this.#now(), applied: plan.apply, restartRequired: plan.restartRequired };
+    return this.#reload;
+  }
+
+  /** Records a reload that failed before anything was applied (the new file is invalid). */
+  reloadFailed(error: string): void {
+    this.#reload = {
+      at: this.#now(),
+      applied: [],
+      restartRequired: this.#reload?.restartRequired ?? [],
+      error,
+    };
+  }
+
+  /** What the watchdog compares between ticks: readings in, and the queue writer's commits. */
+  livenessSample(): LivenessSample {
+    return {
+      emitted: this.#adapters.reduce((sum, a) => sum + a.status().readings, 0),
+      commits: this.#store?.io().commits ?? 0,
+    };
+  }
+
+  /** One route's queue, for `fieldgate queue dlq|replay`. */
+  queueOf(route: string): Queue | undefined {
+    return this.#routes.find((r) => r.name === route)?.queue;
+  }
+
+  routeNames(): string[] {
+    return this.#routes.map((r) => r.name);
+  }
+
+  /** The running adapter instance by name (for pairing and removal), if it started. */
+  adapterOf(name: string) {
+    return this.#adapters.find((a) => a.name === name)?.adapter;
+  }
+
+  /** Gives a device an operator-chosen name; persisted under the state dir. Returns false for an unknown id. */
+  async renameDevice(id: string, name: string): Promise<boolean> {
+    const entry = this.devices.get(id);
+    if (entry === undefined || this.#names === undefined) return false;
+    await this.#names.set(id, name);
+    this.devices.upsert(entry.adapter, this.#names.apply(entry.info));
+    return true;
+  }
+
+  /** Forgets a device: the adapter removes it from its network when it can, the gateway forgets it anyway. */
+  async removeDevice(id: string): Promise<boolean> {
+    const entry = this.devices.get(id);
+    if (entry === undefined) return false;
+    await this.adapterOf(entry.adapter)?.remove?.(id);
+    this.devices.remove(id);
+    await this.#names?.delete(id);
+    return true;
+  }
+
+  /** Subscribe to device announcements (pairing progress); returns the unsubscribe function. */
+  onDevice(listener: (event: 'changed' | 'removed', info: DeviceInfo) => void): () => void {
+    this.#deviceListeners.add(listener);
+    return () => this.#deviceListeners.delete(listener);
   }
 
   async #deliver(route: string, readings: Reading[]): Promise<void> {
@@ -226,12 +336,17 @@ export class Runtime {
   #adapterSinks() {
     return {
       emit: async (readings: Reading[]) => this.#pipeline?.push(readings),
-      deviceChanged: (adapter: string, info: Parameters<DeviceRegistry['upsert']>[1]) => {
+      deviceChanged: (adapter: string, announced: Parameters<DeviceRegistry['upsert']>[1]) => {
+        const info = this.#names?.apply(announced) ?? announced;
         this.devices.upsert(adapter, info);
+        for (const listener of this.#deviceListeners) listener('changed', info);
         if (info.availability === 'online') this.#router?.deviceAwake(info.id);
       },
       deviceRemoved: (id: string) => {
+        const entry = this.devices.get(id);
         this.devices.remove(id);
+        if (entry !== undefined)
+          for (const listener of this.#deviceListeners) listener('removed', entry.info);
       },
       deviceAwake: (id: string) => this.#router?.deviceAwake(id),
     };

@@ -2,9 +2,10 @@ import { errorMessage, FieldgateError } from '../../src/errors.js';
 import type { CommandResult, DeviceCommand, DeviceId, DeviceInfo, Reading } from '../../src/model.js';
 import type { Adapter, AdapterContext } from '../adapter.js';
 import type { SimDevice } from './device.js';
+import { ClimateSensor } from './climate.js';
 import { buildFleet } from './fleet.js';
 import type { SimOptions } from './options.js';
-import { createRandom, type Random } from './random.js';
+import { createRandom, deriveSeed, type Random } from './random.js';
 import type { SleepySensor } from './sleepy.js';
 
 /**
@@ -26,6 +27,8 @@ export class SimAdapter implements Adapter {
   /** For jitter and start offsets only; values come from each device's own stream. */
   #timing: Random = createRandom(0);
   #isStopped = false;
+  #seed = 0;
+  #joined = 0;
 
   constructor(options: SimOptions) {
     this.#options = options;
@@ -35,6 +38,7 @@ export class SimAdapter implements Adapter {
     this.#ctx = ctx;
     // Without a seed every start differs; with one, every device repeats its values exactly.
     const seed = this.#options.seed ?? Math.floor(Math.random() * 2 ** 32);
+    this.#seed = seed;
     this.#timing = createRandom(seed);
     const { reporters, sleepers } = buildFleet(ctx.name, this.#options, seed);
     for (const device of [...reporters, ...sleepers]) {
@@ -85,7 +89,39 @@ export class SimAdapter implements Adapter {
     return { id: cmd.id, ...outcome };
   }
 
+  /**
+   * Opens the pairing window: shortly after it opens one new climate sensor joins (`paired-01`, …), first
+   * announced bare, then with its model once its simulated interview completes, and it starts reporting.
+   */
+  permitJoin(seconds: number): Promise<void> {
+    if (seconds <= 0) return Promise.resolve();
+    const joinDelayMs = Math.min(500, (seconds * 1000) / 2);
+    this.#after(joinDelayMs, () => this.#join());
+    return Promise.resolve();
+  }
+
+  remove(id: DeviceId): Promise<void> {
+    if (this.#devices.delete(id)) this.#context().deviceRemoved(id);
+    return Promise.resolve();
+  }
+
+  #join(): void {
+    const ctx = this.#context();
+    this.#joined += 1;
+    const nativeId = `paired-${String(this.#joined).padStart(2, '0')}`;
+    const device = new ClimateSensor(ctx.name, nativeId, createRandom(deriveSeed(this.#seed, nativeId)));
+    this.#devices.set(device.id, device);
+    const { model: _model, manufacturer: _manufacturer, ...bare } = device.info();
+    ctx.deviceChanged({ ...bare, availability: 'unknown' });
+    const interviewMs = 300;
+    this.#after(interviewMs, () => {
+      ctx.deviceChanged(device.info());
+      if (this.#options.reportIntervalMs > 0) return this.#report(device);
+    });
+  }
+
   async #report(device: SimDevice): Promise<void> {
+    if (!this.#devices.has(device.id)) return;
     const values = device.sample();
     if (values !== undefined) await this.#emit([device.reading(this.#now(), values)]);
     const { reportIntervalMs, jitterMs } = this.#options;

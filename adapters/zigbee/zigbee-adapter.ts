@@ -21,6 +21,7 @@ import {
 import { executeCommand } from './execute-command.js';
 import { bridgeLibraryLogger } from './library-logger.js';
 import { resolveNetworkSettings, type NetworkSettings } from './network-settings.js';
+import { serialPortProblem } from './serial-port-problem.js';
 import type { ZigbeeOptions } from './options.js';
 import { buildReading, normalizeConverted } from './readings.js';
 import { controllerOptions } from './controller-options.js';
@@ -199,8 +200,9 @@ export class ZigbeeAdapter implements Adapter {
       await this.adoptAll(controller);
     } catch (e) {
       await this.closeController();
+      const reason = (await serialPortProblem(this.options.port)) ?? errorMessage(e);
       if (this.isStopping) return;
-      ctx.setStatus(failState, `Zigbee coordinator cannot be opened: ${errorMessage(e)}`);
+      ctx.setStatus(failState, `Zigbee coordinator cannot be opened: ${reason}`);
       this.scheduleReopen();
     }
   }

@@ -3,6 +3,8 @@ import { bleAdapterSchema } from './adapters/ble.js';
 import { simAdapterSchema } from './adapters/sim.js';
 import { zigbeeAdapterSchema } from './adapters/zigbee.js';
 import { zwaveAdapterSchema } from './adapters/zwave.js';
+import { awsUpstreamSchema } from './upstreams/aws.js';
+import { azureUpstreamSchema } from './upstreams/azure.js';
 
 /**
  * The configuration schema: the single source of truth for types, defaults, validation and documentation
@@ -92,7 +94,11 @@ const mqttUpstream = z.strictObject({
   ackTimeoutMs: ms('How long to wait for a PUBACK before the batch is retried.').default(10_000),
 });
 
-export const upstreamConfig = z.discriminatedUnion('type', [mqttUpstream]);
+export const upstreamConfig = z.discriminatedUnion('type', [
+  mqttUpstream,
+  awsUpstreamSchema,
+  azureUpstreamSchema,
+]);
 
 export const routeConfig = z.strictObject({
   upstream: upstreamConfig.describe('Where this route forwards to: one forwarder, one connection.'),
@@ -224,6 +230,17 @@ export const configSchema = z
           .string()
           .default('/run/fieldgate/control.sock')
           .describe('Unix socket of the control plane used by the CLI; an empty string disables it.'),
+      })
+      .prefault({}),
+    metrics: z
+      .strictObject({
+        listen: z
+          .string()
+          .regex(/^$|^[^\s]+:\d{1,5}$/, 'expected host:port, e.g. 127.0.0.1:9464, or an empty string')
+          .default('')
+          .describe(
+            'host:port for Prometheus `/metrics`, `/healthz` and `/readyz` (e.g. `127.0.0.1:9464`); empty: off.',
+          ),
       })
       .prefault({}),
     emulators: z

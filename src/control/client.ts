@@ -1,53 +1,99 @@
 import http from 'node:http';
 import { FieldgateError } from '../errors.js';
+import { errorFromReply } from './http.js';
 
-/** The CLI's side of the control plane: one JSON request over the daemon's unix socket. */
+type Method = 'GET' | 'POST' | 'DELETE';
+
+function unreachable(socketPath: string, e: NodeJS.ErrnoException): FieldgateError {
+  return new FieldgateError(
+    'FG_DAEMON_UNREACHABLE',
+    `cannot reach the daemon at ${socketPath} (${e.code ?? e.message}); is it running? ` +
+      '(`systemctl status fieldgate`, or pass --socket)',
+    { cause: e },
+  );
+}
+
+function send(socketPath: string, method: Method, pathname: string, body: unknown): http.ClientRequest {
+  const payload = body === undefined ? undefined : JSON.stringify(body);
+  const req = http.request({
+    socketPath,
+    method,
+    path: pathname,
+    headers: payload === undefined ? {} : { 'content-type': 'application/json' },
+  });
+  req.end(payload);
+  return req;
+}
+
+async function readAll(res: http.IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of res as AsyncIterable<Buffer>) chunks.push(chunk);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+function parseReply<T>(status: number, text: string): T {
+  let parsed: T & { error?: unknown; code?: unknown };
+  try {
+    parsed = JSON.parse(text) as T & { error?: unknown; code?: unknown };
+  } catch (e) {
+    throw new FieldgateError('FG_INTERNAL', `bad reply from the daemon: ${text.slice(0, 200)}`, { cause: e });
+  }
+  if (status >= 400) throw errorFromReply(parsed, text);
+  return parsed;
+}
+
+/**
+ * The CLI's side of the control plane: one JSON request over the daemon's unix socket.
+ * @throws FieldgateError `FG_DAEMON_UNREACHABLE` (exit 69) when nothing answers on the socket; otherwise the
+ *   code the daemon replied with.
+ */
 export async function controlRequest<T>(
   socketPath: string,
-  method: 'GET' | 'POST',
+  method: Method,
   pathname: string,
   body?: unknown,
 ): Promise<T> {
-  const payload = body === undefined ? undefined : JSON.stringify(body);
-  return new Promise<T>((resolve, reject) => {
-    const req = http.request(
-      {
-        socketPath,
-        method,
-        path: pathname,
-        headers: payload === undefined ? {} : { 'content-type': 'application/json' },
-      },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => {
-          const text = Buffer.concat(chunks).toString('utf8');
-          try {
-            const parsed = JSON.parse(text) as T & { error?: string };
-            if ((res.statusCode ?? 500) >= 400)
-              reject(new FieldgateError('FG_INTERNAL', parsed.error ?? text));
-            else resolve(parsed);
-          } catch (e) {
-            reject(
-              new FieldgateError('FG_INTERNAL', `bad reply from the daemon: ${text.slice(0, 200)}`, {
-                cause: e,
-              }),
-            );
-          }
-        });
-      },
-    );
-    req.on('error', (e: NodeJS.ErrnoException) => {
-      reject(
-        new FieldgateError(
-          'FG_DAEMON_UNREACHABLE',
-          `cannot reach the daemon at ${socketPath} (${e.code ?? e.message}); is it running?`,
-          {
-            cause: e,
-          },
-        ),
-      );
-    });
-    req.end(payload);
+  const res = await new Promise<http.IncomingMessage>((resolve, reject) => {
+    const req = send(socketPath, method, pathname, body);
+    req.once('response', resolve);
+    req.once('error', (e: NodeJS.ErrnoException) => reject(unreachable(socketPath, e)));
   });
+  return parseReply<T>(res.statusCode ?? 500, await readAll(res));
+}
+
+/**
+ * An NDJSON stream from the daemon (`/v1/tail`, `/v1/pair`): calls `onEvent` per line and resolves when the
+ * daemon ends the stream or `signal` aborts (the connection is then closed, which ends it daemon-side).
+ */
+export async function controlStream(
+  socketPath: string,
+  method: Method,
+  pathname: string,
+  options: { body?: unknown; signal?: AbortSignal; onEvent: (event: unknown) => void },
+): Promise<void> {
+  const req = send(socketPath, method, pathname, options.body);
+  const res = await new Promise<http.IncomingMessage>((resolve, reject) => {
+    req.once('response', resolve);
+    req.once('error', (e: NodeJS.ErrnoException) => reject(unreachable(socketPath, e)));
+  });
+  if ((res.statusCode ?? 500) >= 400) parseReply(res.statusCode ?? 500, await readAll(res));
+  const onAbort = () => req.destroy();
+  options.signal?.addEventListener('abort', onAbort, { once: true });
+  let buffered = '';
+  try {
+    for await (const chunk of res as AsyncIterable<Buffer>) {
+      buffered += chunk.toString('utf8');
+      let newline: number;
+      while ((newline = buffered.indexOf('\n')) !== -1) {
+        const line = buffered.slice(0, newline);
+        buffered = buffered.slice(newline + 1);
+        if (line !== '') options.onEvent(JSON.parse(line));
+      }
+    }
+  } catch (e) {
+    // Destroying the request on abort ends the response with an error; that is the normal way out.
+    if (options.signal?.aborted !== true) throw e;
+  } finally {
+    options.signal?.removeEventListener('abort', onAbort);
+  }
 }

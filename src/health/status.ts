@@ -7,6 +7,20 @@ export interface RouteStatus {
   name: string;
   forwarder: ForwarderStatus;
   queue: QueueStats;
+  /** Seconds until the backlog is sent at the recent send rate; 0 when empty, null when nothing moves. */
+  drainEtaS: number | null;
+}
+
+/** The outcome of the last SIGHUP. */
+export interface ReloadStatus {
+  /** Epoch ms. */
+  at: number;
+  /** Reloadable config subtrees that were applied (`pipeline.filter`). */
+  applied: string[];
+  /** Changed keys that take effect only after a restart; empty when nothing needs one. */
+  restartRequired: string[];
+  /** Why the new file was not applied at all (invalid config); absent on success. */
+  error?: string;
 }
 
 /** The snapshot behind `fieldgate status --json`. Field names are stable: scripts depend on them. */
@@ -22,6 +36,10 @@ export interface StatusSnapshot {
   devices: Record<Availability, number>;
   commands: { received: number; byStatus: Record<CommandStatus, number>; pending: number } | null;
   pipeline: { in: number; out: number; filtered: number; unrouted: number } | null;
+  /** The last reload, or null when the daemon was never reloaded. */
+  reload: ReloadStatus | null;
+  /** Keys changed by reloads that need a restart to apply (accumulated since start). */
+  restartRequired: string[];
 }
 
 export interface StatusInputs {
@@ -30,17 +48,22 @@ export interface StatusInputs {
   startedAt: number;
   now: number;
   adapters: AdapterStatus[];
-  routes: { name: string; forwarder: ForwarderStatus; queue: QueueStats }[];
+  routes: RouteStatus[];
   quarantine: { path: string; reason: string; at: number } | undefined;
   storageBytes: number;
   devices: Record<Availability, number>;
   commands: StatusSnapshot['commands'] | undefined;
   pipeline: StatusSnapshot['pipeline'] | undefined;
+  reload: ReloadStatus | undefined;
+  /** Why the systemd watchdog is not being fed, when a liveness check fails. */
+  livenessProblem: string | undefined;
 }
 
 /** Pure: assemble the snapshot and decide what counts as unhealthy, with a sentence per problem. */
 export function buildStatus(inputs: StatusInputs): StatusSnapshot {
   const problems: string[] = [];
+  if (inputs.livenessProblem !== undefined) problems.push(`liveness check failed: ${inputs.livenessProblem}`);
+  if (inputs.reload?.error !== undefined) problems.push(`last reload failed: ${inputs.reload.error}`);
   if (inputs.quarantine !== undefined) {
     problems.push(`queue database was quarantined to ${inputs.quarantine.path}: ${inputs.quarantine.reason}`);
   }
@@ -69,5 +92,15 @@ export function buildStatus(inputs: StatusInputs): StatusSnapshot {
     devices: inputs.devices,
     commands: inputs.commands ?? null,
     pipeline: inputs.pipeline ?? null,
+    reload: inputs.reload ?? null,
+    restartRequired: inputs.reload?.restartRequired ?? [],
   };
+}
+
+/**
+ * Ready to do its job (`/readyz`): the queue store is open and no enabled adapter is `unavailable` or still
+ * `starting`. A gateway with no radios configured is ready once it runs.
+ */
+export function isReady(status: StatusSnapshot): boolean {
+  return status.adapters.every((a) => a.state === 'running' || a.state === 'degraded');
 }

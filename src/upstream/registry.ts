@@ -18,5 +18,13 @@ export async function createUpstream(config: UpstreamConfig, context: UpstreamCo
       const { MqttUpstream } = await import('./mqtt/mqtt-upstream.js');
       return new MqttUpstream({ config, ...context });
     }
+    case 'aws': {
+      const { AwsUpstream } = await import('./aws/aws-upstream.js');
+      return new AwsUpstream({ config, ...context });
+    }
+    case 'azure': {
+      const { AzureMqttUpstream } = await import('./azure/azure-mqtt-upstream.js');
+      return new AzureMqttUpstream({ config, ...context });
+    }
   }
 }

@@ -55,9 +55,27 @@ describe('config/fieldgate.example.yaml', () => {
   it('validates, given the secret and the credential file it refers to', async () => {
     const file = path.join(dir.dir, 'fieldgate.yaml');
     await copyFile(path.join(CONFIG_DIR, 'fieldgate.example.yaml'), file);
-    await dir.write('secrets.yaml', 'broker-password: example-password\n');
+    await dir.write(
+      'secrets.yaml',
+      [
+        'broker-password: example-password',
+        'azure-connection-string: HostName=myhub.azure-devices.net;DeviceId=pi-barn-01',
+        'azure-device-key: MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=',
+        'greenhouse-bindkey: 231d39c1d7cc1ab1aee224cd096db932',
+        'zigbee-network-key: 01030507090b0d0f00020406080a0c0d',
+        'zwave-s0: 0102030405060708090a0b0c0d0e0f10',
+        'zwave-s2-unauthenticated: 1102030405060708090a0b0c0d0e0f10',
+        'zwave-s2-authenticated: 2102030405060708090a0b0c0d0e0f10',
+        'zwave-s2-access-control: 3102030405060708090a0b0c0d0e0f10',
+        'zwave-lr-s2-authenticated: 4102030405060708090a0b0c0d0e0f10',
+        'zwave-lr-s2-access-control: 5102030405060708090a0b0c0d0e0f10',
+        '',
+      ].join('\n'),
+    );
     await mkdir(path.join(dir.dir, 'credentials'));
     await dir.write('credentials/backup-password', 'backup-secret\n');
+    await dir.write('credentials/azure-key', 'cG9saWN5LXNlY3JldC1rZXktbWF0ZXJpYWwtMzJieXRl\n');
+    await dir.write('credentials/azure-connection-string', 'HostName=spare.azure-devices.net;DeviceId=pi-barn-01\n');
     const { config } = await loadConfig(file, {
       env: { CREDENTIALS_DIRECTORY: path.join(dir.dir, 'credentials') },
     });

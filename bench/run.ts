@@ -1,0 +1,103 @@
+/**
+ * `npm run bench`: every benchmark of issue 9, each repeated `--runs` times (default 3) with the peer
+ * measured in the same run, side by side. Prints one JSON object per figure (the median of its runs), then a
+ * short table. Everything is written under one temp directory, removed at the end; progress goes to stderr.
+ *
+ * Options: `--runs N`, `--only name,name` (scenario names below), `--backlog N` (readings, default 100,000).
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { backlog } from './scenarios/backlog.js';
+import { bridgeThroughput } from './scenarios/bridge.js';
+import { cloudCost } from './scenarios/cloud-cost.js';
+import type { ScenarioContext } from './scenarios/context.js';
+import { idleFootprint, latency } from './scenarios/latency.js';
+import { levelDbAlone, queueAlone } from './scenarios/queue.js';
+import { fieldgateThroughput } from './scenarios/throughput.js';
+import { compare, medians, table, type Figure, type Sample } from './support/figures.js';
+
+interface Scenario {
+  name: string;
+  run: (ctx: ScenarioContext) => Promise<Sample[]>;
+  /** Deterministic scenarios run once, whatever `--runs` says. */
+  isDeterministic?: boolean;
+}
+
+const SCENARIOS: Scenario[] = [
+  { name: 'bridge', run: bridgeThroughput },
+  // Offers up to 5,000 readings/s: a load the forwarder keeps up with.
+  {
+    name: 'throughput',
+    run: (ctx) => fieldgateThroughput(ctx, { name: 'fieldgate.throughput', simAdapters: 10 }),
+  },
+  // Offers more than the forwarder can send: shows what wins the CPU when ingestion outruns delivery.
+  {
+    name: 'overload',
+    run: (ctx) => fieldgateThroughput(ctx, { name: 'fieldgate.overload', simAdapters: 20 }),
+  },
+  { name: 'latency', run: latency },
+  { name: 'idle', run: idleFootprint },
+  { name: 'backlog', run: backlog },
+  { name: 'queue', run: queueAlone },
+  { name: 'leveldb', run: levelDbAlone },
+  { name: 'cost', run: cloudCost, isDeterministic: true },
+];
+
+/** Figure pairs reported as value ÷ baseline; an alias reports the comparison under a name of its own. */
+const COMPARISONS: { name: string; baseline: string; as?: string }[] = [
+  { name: 'fieldgate.throughput', baseline: 'bridge.throughput' },
+  { name: 'fieldgate.throughput', baseline: 'leveldb.syncedBatches', as: 'fieldgate.throughput.vsLevelDb' },
+  { name: 'fieldgate.throughput.rss', baseline: 'bridge.rss.underLoad' },
+  { name: 'queue.persist', baseline: 'leveldb.syncedBatches' },
+];
+
+function withComparisons(figures: Figure[]): Figure[] {
+  const out = [...figures];
+  for (const { name, baseline, as } of COMPARISONS) {
+    const figure = out.find((f) => f.name === name);
+    if (figure === undefined) continue;
+    const target = as === undefined ? figure : { name: as, value: figure.value, unit: figure.unit };
+    if (as !== undefined) out.push(target);
+    compare(out, target.name, baseline);
+  }
+  for (const figure of out.filter((f) => f.name.endsWith('.batchedPer10k'))) {
+    compare(out, figure.name, figure.name.replace('.batchedPer10k', '.perReadingPer10k'));
+  }
+  return out;
+}
+
+const { values: args } = parseArgs({
+  options: {
+    runs: { type: 'string', default: '3' },
+    only: { type: 'string' },
+    backlog: { type: 'string', default: '100000' },
+  },
+});
+const runs = Number(args.runs);
+const only = args.only?.split(',');
+const selected = SCENARIOS.filter((s) => only === undefined || only.includes(s.name));
+const root = await mkdtemp(path.join(os.tmpdir(), 'fieldgate-bench-'));
+const samples: Sample[][] = [];
+const startedAt = Date.now();
+try {
+  for (let run = 1; run <= runs; run++) {
+    for (const scenario of selected) {
+      if (scenario.isDeterministic === true && run > 1) continue;
+      const dir = await mkdtemp(path.join(root, `${scenario.name}-`));
+      process.stderr.write(`run ${run}/${runs}: ${scenario.name}…\n`);
+      samples.push(
+        await scenario.run({ dir, warmupMs: 2000, windowMs: 5000, backlogReadings: Number(args.backlog) }),
+      );
+      await rm(dir, { recursive: true, force: true });
+    }
+  }
+} finally {
+  await rm(root, { recursive: true, force: true });
+}
+const figures = withComparisons(medians(samples));
+for (const figure of figures) console.log(JSON.stringify(figure));
+console.log(
+  `\n${table(figures)}\n\nmedians of ${runs} runs, ${Math.round((Date.now() - startedAt) / 1000)} s`,
+);

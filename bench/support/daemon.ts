@@ -1,0 +1,146 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { stringify } from 'yaml';
+import { controlRequest } from '../../src/control/client.js';
+import type { StatusSnapshot } from '../../src/health/status.js';
+import type { QueueStats } from '../../src/queue/queue.js';
+import { rssBytes, storageWriteBytes } from './proc.js';
+import { waitUntil } from './wait.js';
+
+/** `dist/src/main.js`, seen from `dist/bench/support/`. */
+const MAIN = fileURLToPath(new URL('../../src/main.js', import.meta.url));
+/** Output kept for error messages; the daemon logs no per-reading lines at info, but runs can be long. */
+const OUTPUT_TAIL_CHARS = 20_000;
+
+export interface SimFleet {
+  climate: number;
+  reportIntervalMs: number;
+  jitterMs?: number;
+  batchSize?: number;
+}
+
+export interface BenchConfig {
+  dir: string;
+  /** Where the route's MQTT upstream connects (a live Mosquitto, or a port where nothing listens). */
+  upstreamPort: number;
+  /** Sim adapters by name; device ids are `<name>:climate-NNNN`. */
+  adapters: Record<string, SimFleet>;
+  drain?: 'fifo' | 'liveFirst';
+  batchMaxItems?: number;
+}
+
+/** Readings per emit of a full-speed sim adapter. */
+const FULL_SPEED_BATCH = 100;
+
+/**
+ * `devices` sim devices at full speed, spread over `adapters` sim adapters named `sim0`, `sim1`…
+ *
+ * One sim adapter at full speed keeps one emit in flight, and an emit resolves only at the group commit, so
+ * one adapter offers at most `batchSize / commitIntervalMs` (500 readings/s with the defaults). Several
+ * adapters, like several radios, keep several emits in flight, and the group commit takes them together:
+ * the adapter count sets the offered load.
+ */
+export function fullSpeedFleets(adapters: number, devices: number): Record<string, SimFleet> {
+  return Object.fromEntries(
+    Array.from({ length: adapters }, (_, i) => [
+      `sim${i}`,
+      { climate: Math.ceil(devices / adapters), reportIntervalMs: 0, batchSize: FULL_SPEED_BATCH },
+    ]),
+  );
+}
+
+/** The gateway id of every bench daemon: its telemetry topic is `fieldgate/bench/telemetry`. */
+export const BENCH_GATEWAY = 'bench';
+export const BENCH_ROUTE = 'local';
+
+/** A production-like config: group commit with fsync (the defaults), MQTT QoS 1, only what the run needs. */
+function configFor(config: BenchConfig): Record<string, unknown> {
+  const adapters = Object.fromEntries(
+    Object.entries(config.adapters).map(([name, fleet]) => [
+      name,
+      {
+        type: 'sim',
+        fleet: { climate: fleet.climate, switch: 0, contact: 0, sleepy: 0 },
+        reportIntervalMs: fleet.reportIntervalMs,
+        jitterMs: fleet.jitterMs ?? 0,
+        batchSize: fleet.batchSize ?? 1,
+        seed: 1,
+      },
+    ]),
+  );
+  const route: Record<string, unknown> = {
+    upstream: { type: 'mqtt', url: `mqtt://127.0.0.1:${config.upstreamPort}` },
+    backoff: { initialMs: 100, maxMs: 500 },
+  };
+  if (config.drain !== undefined) route.drain = config.drain;
+  if (config.batchMaxItems !== undefined) route.batch = { maxItems: config.batchMaxItems };
+  return {
+    gateway: { id: BENCH_GATEWAY, stateDir: path.join(config.dir, 'state') },
+    log: { level: 'info' },
+    control: { socket: path.join(config.dir, 'control.sock') },
+    adapters,
+    routes: { [BENCH_ROUTE]: route },
+  };
+}
+
+/** The real daemon process (`dist/src/main.js run`), with its footprint read from /proc. */
+export class BenchDaemon {
+  #output = '';
+  readonly #exited: Promise<number | null>;
+
+  private constructor(
+    private readonly child: ChildProcess,
+    private readonly socket: string,
+  ) {
+    const keep = (chunk: Buffer) => {
+      this.#output = (this.#output + chunk.toString()).slice(-OUTPUT_TAIL_CHARS);
+    };
+    child.stdout!.on('data', keep);
+    child.stderr!.on('data', keep);
+    this.#exited = new Promise((resolve) => child.once('exit', (code) => resolve(code)));
+  }
+
+  /** Starts the daemon and resolves once it logged `fieldgate started.` */
+  static async start(config: BenchConfig): Promise<BenchDaemon> {
+    const file = path.join(config.dir, 'fieldgate.yaml');
+    const yaml = configFor(config);
+    await writeFile(file, stringify(yaml));
+    const child = spawn(process.execPath, [MAIN, 'run', '--config', file], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const daemon = new BenchDaemon(child, (yaml.control as { socket: string }).socket);
+    await waitUntil(
+      () => daemon.#output.includes('fieldgate started.'),
+      'the daemon to start',
+      60_000,
+      () => (child.exitCode !== null ? `the daemon exited early:\n${daemon.#output}` : undefined),
+    );
+    return daemon;
+  }
+
+  status(): Promise<StatusSnapshot> {
+    return controlRequest<StatusSnapshot>(this.socket, 'GET', '/v1/status');
+  }
+
+  async queueStats(): Promise<QueueStats> {
+    const route = (await this.status()).routes.find((r) => r.name === BENCH_ROUTE);
+    if (route === undefined) throw new Error(`the daemon has no route ${BENCH_ROUTE}`);
+    return route.queue;
+  }
+
+  rssBytes(): Promise<number> {
+    return rssBytes(this.child.pid!);
+  }
+
+  storageWriteBytes(): Promise<number> {
+    return storageWriteBytes(this.child.pid!);
+  }
+
+  /** SIGTERM (commits and flushes first) and wait for the exit. */
+  async stop(): Promise<number | null> {
+    if (this.child.exitCode === null) this.child.kill('SIGTERM');
+    return this.#exited;
+  }
+}

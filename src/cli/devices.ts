@@ -1,0 +1,85 @@
+import type { Command } from 'commander';
+import { controlRequest } from '../control/client.js';
+import type { DeviceInfo } from '../model.js';
+import { daemonOptions, resolveSocket, type ReadOptions } from './common.js';
+import { formatDuration, formatTable, printJson } from './output.js';
+
+const path = (id: string) => `/v1/devices/${encodeURIComponent(id)}`;
+
+/** `fieldgate devices [--adapter A]`, `devices show ID`, `devices rename ID NAME`, `devices remove ID`. */
+export function registerDevices(program: Command): void {
+  const devices = program.command('devices').description('list, show, rename and remove devices');
+  daemonOptions(
+    devices.command('list', { isDefault: true }).description('devices the adapters know (default)'),
+  )
+    .option('--adapter <name>', 'only this adapter')
+    .action(async (options: ReadOptions & { adapter?: string }) => {
+      const query = options.adapter === undefined ? '' : `?adapter=${encodeURIComponent(options.adapter)}`;
+      const { devices: list } = await controlRequest<{ devices: DeviceInfo[] }>(
+        await resolveSocket(options),
+        'GET',
+        `/v1/devices${query}`,
+      );
+      if (options.json === true) return printJson(list);
+      process.stdout.write(`${renderDevices(list, Date.now())}\n`);
+    });
+
+  daemonOptions(devices.command('show').description('everything known about one device'))
+    .argument('<id>', 'device id, e.g. sim:climate-01')
+    .action(async (id: string, options: ReadOptions) => {
+      const info = await controlRequest<DeviceInfo>(await resolveSocket(options), 'GET', path(id));
+      if (options.json === true) return printJson(info);
+      const rows = Object.entries({
+        ...info,
+        capabilities: undefined,
+        values: info.capabilities.values.join(', '),
+        commands: info.capabilities.commands.map((c) => c.name).join(', '),
+        lastSeen: info.lastSeen === 0 ? 'never' : new Date(info.lastSeen).toISOString(),
+      })
+        .filter(([, v]) => v !== undefined && v !== '')
+        .map(([k, v]) => [k, String(v)]);
+      process.stdout.write(`${formatTable(['field', 'value'], rows)}\n`);
+    });
+
+  daemonOptions(devices.command('rename').description('give a device a name (kept by the gateway)'))
+    .argument('<id>', 'device id')
+    .argument('<name>', 'new name')
+    .action(async (id: string, name: string, options: ReadOptions) => {
+      const info = await controlRequest<DeviceInfo>(
+        await resolveSocket(options),
+        'POST',
+        `${path(id)}/rename`,
+        {
+          name,
+        },
+      );
+      if (options.json === true) printJson(info);
+      else process.stdout.write(`${id} is now "${info.name ?? name}"\n`);
+    });
+
+  daemonOptions(
+    devices.command('remove').description('forget a device (and make it leave, where the radio can)'),
+  )
+    .argument('<id>', 'device id')
+    .action(async (id: string, options: ReadOptions) => {
+      const result = await controlRequest<{ removed: string }>(
+        await resolveSocket(options),
+        'DELETE',
+        path(id),
+      );
+      if (options.json === true) printJson(result);
+      else process.stdout.write(`removed ${id}\n`);
+    });
+}
+
+export function renderDevices(list: readonly DeviceInfo[], now: number): string {
+  const rows = list.map((d) => [
+    d.id,
+    d.name ?? '',
+    d.availability,
+    d.power,
+    d.model ?? '',
+    d.lastSeen === 0 ? 'never' : `${formatDuration((now - d.lastSeen) / 1000)} ago`,
+  ]);
+  return formatTable(['ID', 'NAME', 'AVAILABILITY', 'POWER', 'MODEL', 'LAST SEEN'], rows);
+}

@@ -1,0 +1,75 @@
+import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import { readFile } from 'node:fs/promises';
+import { type Command, InvalidArgumentError } from 'commander';
+import { AzureHubEmulator } from '../emulator/azure/hub.js';
+import { HubRegistry } from '../emulator/azure/registry.js';
+import { createLogger } from '../logger.js';
+
+interface EmulateAzureOptions {
+  registry?: string;
+  host: string;
+  port: number;
+  tlsCert?: string;
+  tlsKey?: string;
+  d2cPerSecond?: number;
+  dailyQuotaUnits?: number;
+}
+
+const DEMO_DEVICE = 'fieldgate-demo';
+
+/**
+ * `fieldgate emulate azure`: a local, device-side IoT Hub for development and the demo config. Without
+ * `--registry` it registers one device, `fieldgate-demo`, with a fresh key that it prints once.
+ */
+export function registerEmulateAzure(emulate: Command): void {
+  emulate
+    .command('azure')
+    .description('run a local Azure IoT Hub emulator (MQTT, SAS and X.509, C2D, methods, throttles)')
+    .option('--registry <file>', 'YAML registry: hostName, devices (keys, thumbprints), policies')
+    .option('--host <address>', 'address to listen on', '127.0.0.1')
+    .option('--port <port>', 'port to listen on (the hub uses 8883)', toInteger, 8883)
+    .option('--tls-cert <file>', 'PEM server certificate (MQTT over TLS, as the hub speaks it)')
+    .option('--tls-key <file>', 'PEM key of --tls-cert')
+    .option('--d2c-per-second <n>', 'throttle D2C messages (429 past it)', toInteger)
+    .option('--daily-quota-units <n>', 'daily quota in 4 KB units (403002 past it)', toInteger)
+    .action(async (options: EmulateAzureOptions) => {
+      const log = createLogger({ level: 'info' });
+      const registry =
+        options.registry === undefined ? demoRegistry() : await HubRegistry.load(options.registry);
+      const tls =
+        options.tlsCert === undefined || options.tlsKey === undefined
+          ? undefined
+          : { cert: await readFile(options.tlsCert), key: await readFile(options.tlsKey) };
+      const hub = await AzureHubEmulator.start({
+        registry,
+        host: options.host,
+        port: options.port,
+        log,
+        ...(tls === undefined ? {} : { tls }),
+        ...(options.d2cPerSecond === undefined ? {} : { d2cPerSecond: options.d2cPerSecond }),
+        ...(options.dailyQuotaUnits === undefined ? {} : { dailyQuotaUnits: options.dailyQuotaUnits }),
+      });
+      if (tls === undefined) log.warn('No --tls-cert: plain MQTT, for loopback development only.');
+      await Promise.race([once(process, 'SIGINT'), once(process, 'SIGTERM')]);
+      log.info(hub.counters(), 'Stopping; D2C counters so far.');
+      await hub.close();
+    });
+}
+
+function demoRegistry(): HubRegistry {
+  const key = randomBytes(32).toString('base64');
+  const registry = new HubRegistry();
+  registry.addDevice(DEMO_DEVICE, { primaryKey: key });
+  // Printed once on purpose: this is a throw-away key of a local emulator, and the user needs it.
+  process.stdout.write(
+    `Registered ${DEMO_DEVICE} on ${registry.hostName}.\nConnection string: HostName=${registry.hostName};DeviceId=${DEMO_DEVICE};SharedAccessKey=${key}\n`,
+  );
+  return registry;
+}
+
+function toInteger(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('expected a non-negative integer');
+  return n;
+}

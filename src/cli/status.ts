@@ -1,0 +1,68 @@
+import type { Command } from 'commander';
+import { controlRequest } from '../control/client.js';
+import type { RouteStatus, StatusSnapshot } from '../health/status.js';
+import { daemonOptions, resolveSocket, type ReadOptions } from './common.js';
+import { formatBytes, formatDuration, paint, printJson } from './output.js';
+
+/** `fieldgate status`: health, adapters, routes and queues at a glance. */
+export function registerStatus(program: Command): void {
+  daemonOptions(
+    program.command('status').description('health, adapters, routes and queues at a glance'),
+  ).action(async (options: ReadOptions) => {
+    const status = await controlRequest<StatusSnapshot>(await resolveSocket(options), 'GET', '/v1/status');
+    if (options.json === true) printJson(status);
+    else process.stdout.write(`${renderStatus(status, Date.now())}\n`);
+  });
+}
+
+/** The human view of a status snapshot. */
+export function renderStatus(status: StatusSnapshot, now: number): string {
+  const health = status.healthy ? paint('healthy', 'ok') : paint('NOT healthy', 'bad');
+  const devices = Object.entries(status.devices)
+    .filter(([, n]) => n > 0)
+    .map(([availability, n]) => `${n} ${availability}`)
+    .join(', ');
+  const lines = [
+    `fieldgate ${status.version} · gateway ${status.gateway} · up ${formatDuration(status.uptimeS)} · ${health}`,
+    ...status.problems.map((p) => paint(`  ‼ ${p}`, 'warn')),
+    ...status.restartRequired.map((key) => paint(`  ‼ restart required: ${key}`, 'warn')),
+    '',
+    'adapters',
+    ...status.adapters.map(
+      (a) =>
+        `  ${a.name} (${a.type})  ${a.state}${a.detail === undefined ? '' : ` — ${a.detail}`}  ${a.readings} readings`,
+    ),
+    `devices  ${devices === '' ? 'none' : devices}`,
+    '',
+    'routes',
+    ...status.routes.flatMap((r) => renderRoute(r, now)),
+    '',
+    `storage  ${formatBytes(status.storage.bytes)}${status.storage.quarantine === null ? '' : ' (a corrupt database was quarantined)'}`,
+  ];
+  return lines.join('\n');
+}
+
+function renderRoute(r: RouteStatus, now: number): string[] {
+  const f = r.forwarder;
+  const q = r.queue;
+  const link =
+    f.state === 'idle' || f.state === 'sending'
+      ? paint('connected', 'ok')
+      : f.offlineSince !== undefined
+        ? paint(`${f.state}, offline for ${formatDuration((now - f.offlineSince) / 1000)}`, 'bad')
+        : f.state;
+  const dropped = Object.entries(q.dropped)
+    .filter(([, n]) => n > 0)
+    .map(([reason, n]) => `${n} ${reason}`);
+  const eta =
+    r.drainEtaS === null
+      ? 'not draining'
+      : r.drainEtaS === 0
+        ? 'empty'
+        : `drains in ~${formatDuration(r.drainEtaS)}`;
+  return [
+    `  ${r.name}  ${link}${f.lastError === undefined || f.state === 'idle' ? '' : ` — ${f.lastError}`}`,
+    `    backlog ${q.depth} readings / ${formatBytes(q.bytes)}, oldest ${formatDuration(q.oldestAgeMs / 1000)}, ${eta}`,
+    `    sent ${f.sentReadings} readings in ${f.sentMessages} messages, dropped ${dropped.length === 0 ? 0 : dropped.join(', ')}, dead letters ${q.deadLetters}`,
+  ];
+}

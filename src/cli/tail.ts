@@ -1,0 +1,34 @@
+import type { Command } from 'commander';
+import { controlStream } from '../control/client.js';
+import type { Reading } from '../model.js';
+import { daemonOptions, resolveSocket, type ReadOptions } from './common.js';
+
+/** `fieldgate tail [--device GLOB] [--json]`: live readings as they leave the pipeline, until Ctrl-C. */
+export function registerTail(program: Command): void {
+  daemonOptions(program.command('tail').description('live readings as they pass the pipeline (Ctrl-C stops)'))
+    .option('--device <glob>', 'only devices matching this glob, e.g. "zigbee:*"')
+    .action(async (options: ReadOptions & { device?: string }) => {
+      const query = options.device === undefined ? '' : `?device=${encodeURIComponent(options.device)}`;
+      const stop = new AbortController();
+      process.once('SIGINT', () => stop.abort());
+      process.once('SIGTERM', () => stop.abort());
+      await controlStream(await resolveSocket(options), 'GET', `/v1/tail${query}`, {
+        signal: stop.signal,
+        onEvent: (event) => {
+          const reading = event as Reading;
+          process.stdout.write(
+            options.json === true ? `${JSON.stringify(reading)}\n` : `${renderReading(reading)}\n`,
+          );
+        },
+      });
+    });
+}
+
+/** `12:00:01.250  sim:climate-01  temperature=21.4°C humidity=40%`. */
+export function renderReading(reading: Reading): string {
+  const time = new Date(reading.ts).toISOString().slice(11, 23);
+  const values = Object.entries(reading.values)
+    .map(([name, value]) => `${name}=${JSON.stringify(value)}${reading.units?.[name] ?? ''}`)
+    .join(' ');
+  return `${time}  ${reading.device}  ${values}`;
+}

@@ -1,0 +1,112 @@
+import { z } from 'zod';
+
+/**
+ * Options of the AWS IoT Core upstream (`routes.<name>.upstream` with `type: aws`). Limits default to
+ * IoT Core's own (cloud-protocols.md B2) and may only be lowered: going above them earns disconnects.
+ */
+
+/** IoT Core's per-PUBLISH payload limit (B2). */
+export const AWS_MAX_PAYLOAD_BYTES = 128 * 1024;
+/** IoT Core's publish rate per connection, inbound and outbound together (B2). */
+export const AWS_MAX_PUBLISHES_PER_SECOND = 100;
+
+const topicTemplate = (fallback: string, description: string) =>
+  z.string().min(1).default(fallback).describe(description);
+
+export const awsUpstreamSchema = z.strictObject({
+  type: z.literal('aws'),
+  endpoint: z
+    .string()
+    .min(1)
+    .describe('IoT Core data endpoint host (`xxxx-ats.iot.<region>.amazonaws.com`), or the emulator.'),
+  port: z
+    .number()
+    .int()
+    .min(1)
+    .max(65535)
+    .default(8883)
+    .describe('MQTT port: 8883, or 443 (then ALPN `x-amzn-mqtt-ca` is offered).'),
+  servername: z
+    .string()
+    .min(1)
+    .optional()
+    .describe('TLS SNI name; default the endpoint. IoT Core refuses connections without SNI.'),
+  thingName: z
+    .string()
+    .regex(/^[a-zA-Z0-9:_-]{1,128}$/, 'letters, digits, colon, dash and underscore; at most 128')
+    .optional()
+    .describe('The gateway thing name, also the MQTT client id; default the gateway id.'),
+  transport: z
+    .enum(['mqtt', 'https'])
+    .default('mqtt')
+    .describe('Telemetry over MQTT (commands too), or HTTPS publish (telemetry only, no commands).'),
+  httpsPort: z
+    .number()
+    .int()
+    .min(1)
+    .max(65535)
+    .default(8443)
+    .describe('HTTPS publish port: 8443, or 443 (then ALPN `x-amzn-http-ca` is offered).'),
+  tls: z
+    .strictObject({
+      certFile: z.string().min(1).describe('PEM device certificate registered with IoT Core.'),
+      keyFile: z.string().min(1).describe('PEM private key of that certificate (PKCS#1 or PKCS#8).'),
+      caFile: z
+        .string()
+        .min(1)
+        .optional()
+        .describe('PEM CA bundle to trust (Amazon Root CA 1, or the emulator CA); default the system CAs.'),
+    })
+    .describe('Mutual TLS: IoT Core authenticates the gateway by its client certificate.'),
+  persistentSession: z
+    .boolean()
+    .default(true)
+    .describe(
+      'cleanSession=false, so commands sent while offline wait (needs iot:Connect PersistentConnect).',
+    ),
+  keepaliveS: z
+    .number()
+    .int()
+    .min(30)
+    .max(1200)
+    .default(300)
+    .describe('MQTT keep-alive in seconds; IoT Core accepts 30–1200.'),
+  topics: z
+    .strictObject({
+      telemetry: topicTemplate(
+        'dt/fieldgate/{gateway}/{device}',
+        'Telemetry topic; `$aws/rules/<rule>/…` publishes straight to a rule (Basic Ingest).',
+      ),
+      commandRequest: topicTemplate(
+        'cmd/fieldgate/{gateway}/{device}/req',
+        'Commands for `{device}` arrive here; must contain `{device}`.',
+      ),
+      commandResponse: topicTemplate(
+        'cmd/fieldgate/{gateway}/{device}/res',
+        'One response per command request is published here.',
+      ),
+    })
+    .prefault({})
+    .describe('Topic templates; placeholders `{gateway}` (thing name), `{device}` and `{route}`.'),
+  maxMessageBytes: z
+    .number()
+    .int()
+    .min(1024)
+    .max(AWS_MAX_PAYLOAD_BYTES)
+    .default(AWS_MAX_PAYLOAD_BYTES)
+    .describe('Largest telemetry payload; IoT Core refuses more than 128 KiB.'),
+  maxMessagesPerSecond: z
+    .number()
+    .positive()
+    .max(AWS_MAX_PUBLISHES_PER_SECOND)
+    .default(AWS_MAX_PUBLISHES_PER_SECOND)
+    .describe('Publishes per second on the connection; IoT Core discards beyond 100.'),
+  ackTimeoutMs: z
+    .number()
+    .int()
+    .positive()
+    .default(10_000)
+    .describe('How long to wait for a PUBACK (or HTTPS reply) before the batch is retried.'),
+});
+
+export type AwsUpstreamConfig = z.output<typeof awsUpstreamSchema>;

@@ -1,0 +1,99 @@
+import { z } from 'zod';
+
+/**
+ * The Azure IoT Hub upstream (DESIGN.md §6, reference part A). Credentials come from `connectionString`,
+ * or from `hostName` + `deviceId` + `sharedAccessKey` (+ `sharedAccessKeyName` for a hub policy with
+ * DeviceConnect), or from an X.509 client certificate in `tls`.
+ */
+export const azureUpstreamSchema = z.strictObject({
+  type: z.literal('azure'),
+  protocol: z
+    .enum(['mqtt'])
+    .default('mqtt')
+    .describe('Device protocol: MQTT 3.1.1 over TLS (AMQP and HTTPS are not built yet).'),
+  identity: z
+    .enum(['gateway'])
+    .default('gateway')
+    .describe(
+      'gateway: every reading goes under the gateway’s own device identity, the leaf id in the payload.',
+    ),
+  connectionString: z
+    .string()
+    .optional()
+    .describe('Device connection string (`HostName=…;DeviceId=…;SharedAccessKey=…`); use `!secret`.'),
+  connectionStringFile: z
+    .string()
+    .optional()
+    .describe('File whose trimmed contents become `connectionString`.'),
+  hostName: z
+    .string()
+    .optional()
+    .describe('IoT Hub host, `{hub}.azure-devices.net`; from the connection string otherwise.'),
+  deviceId: z.string().optional().describe('The gateway’s device id in the hub; default the gateway id.'),
+  sharedAccessKey: z
+    .string()
+    .optional()
+    .describe('Base64 device key, or policy key with `sharedAccessKeyName`; use `!secret`.'),
+  sharedAccessKeyFile: z
+    .string()
+    .optional()
+    .describe('File whose trimmed contents become `sharedAccessKey`.'),
+  sharedAccessKeyName: z
+    .string()
+    .optional()
+    .describe('Hub policy with DeviceConnect (e.g. `device`) that `sharedAccessKey` belongs to.'),
+  endpoint: z
+    .string()
+    .regex(/^mqtts?:\/\//, 'expected mqtts://host:port (or mqtt:// for a local emulator)')
+    .optional()
+    .describe('Where to connect when not `mqtts://{hostName}:8883`: an IoT Edge or the local emulator.'),
+  tls: z
+    .strictObject({
+      caFile: z
+        .string()
+        .optional()
+        .describe('PEM CA bundle to trust (an emulator’s CA); default the system CAs.'),
+      certFile: z
+        .string()
+        .optional()
+        .describe('PEM client certificate: X.509 authentication instead of SAS.'),
+      keyFile: z.string().optional().describe('PEM private key of `certFile`.'),
+      rejectUnauthorized: z.boolean().default(true).describe('Verify the hub’s certificate.'),
+    })
+    .prefault({}),
+  tokenTtlS: z.number().int().min(60).default(3600).describe('Lifetime of each SAS token we sign.'),
+  tokenRenewBeforeS: z
+    .number()
+    .int()
+    .min(10)
+    .default(900)
+    .describe('Reconnect with a fresh token this long before the current one expires.'),
+  keepaliveS: z
+    .number()
+    .int()
+    .min(5)
+    .max(1177)
+    .default(180)
+    .describe('MQTT keep-alive; the hub allows at most 1177 s (its timeout is 1.5× this, ≤ 1767 s).'),
+  maxMessageBytes: z
+    .number()
+    .int()
+    .min(4096)
+    .max(256 * 1024)
+    .default(256 * 1024)
+    .describe('Largest D2C message, properties included; the hub’s limit is 256 KiB.'),
+  maxMessagesPerSecond: z
+    .number()
+    .positive()
+    .default(100)
+    .describe('D2C publish rate limit; match your hub tier’s throttle (S1: 100/s per hub).'),
+  ackTimeoutMs: z.number().int().positive().default(10_000).describe('How long to wait for a PUBACK.'),
+  methodTimeoutMs: z
+    .number()
+    .int()
+    .positive()
+    .default(30_000)
+    .describe('A direct method not answered within this is never executed (the hub’s default wait is 30 s).'),
+});
+
+export type AzureUpstreamConfig = z.output<typeof azureUpstreamSchema>;

@@ -1,0 +1,51 @@
+import type http from 'node:http';
+import type { Runtime } from '../runtime.js';
+import { deviceRoutes } from './device-routes.js';
+import { queueRoutes } from './queue-routes.js';
+import { streamRoutes } from './stream-routes.js';
+import { reply } from './http.js';
+import { isReady } from '../health/status.js';
+
+/** What a handler gets: the daemon, the request, its parsed URL and the path's captured parts. */
+export interface RouteContext {
+  runtime: Runtime;
+  req: http.IncomingMessage;
+  res: http.ServerResponse;
+  url: URL;
+  params: string[];
+}
+
+export interface Route {
+  method: 'GET' | 'POST' | 'DELETE';
+  /** Anchored; capture groups become `params`, URL-decoded. */
+  path: RegExp;
+  handle(ctx: RouteContext): Promise<void> | void;
+}
+
+/** The control plane's API (DESIGN.md §8). Reads are GET; anything that changes the gateway is POST/DELETE. */
+export const ROUTES: readonly Route[] = [
+  { method: 'GET', path: /^\/v1\/status$/, handle: ({ runtime, res }) => reply(res, 200, runtime.status()) },
+  { method: 'GET', path: /^\/healthz$/, handle: ({ res }) => reply(res, 200, { ok: true }) },
+  {
+    method: 'GET',
+    path: /^\/readyz$/,
+    handle: ({ runtime, res }) => {
+      const status = runtime.status();
+      const ready = isReady(status);
+      reply(res, ready ? 200 : 503, { ready, problems: status.problems });
+    },
+  },
+  ...deviceRoutes,
+  ...queueRoutes,
+  ...streamRoutes,
+];
+
+/** The route for a request, with its captured parameters; undefined when none matches. */
+export function matchRoute(method: string, pathname: string): { route: Route; params: string[] } | undefined {
+  for (const route of ROUTES) {
+    if (route.method !== method) continue;
+    const match = route.path.exec(pathname);
+    if (match !== null) return { route, params: match.slice(1).map((p) => decodeURIComponent(p)) };
+  }
+  return undefined;
+}

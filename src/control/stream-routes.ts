@@ -1,0 +1,72 @@
+import picomatch from 'picomatch';
+import { FieldgateError } from '../errors.js';
+import { readJson, startStream } from './http.js';
+import type { Route } from './routes.js';
+
+/** Zigbee2MQTT caps permit-join at 254 s, the longest window the Zigbee spec's 0xFE allows; so do we. */
+const MAX_PAIR_SECONDS = 254;
+
+/** Long-lived NDJSON streams: live readings (`tail`) and a pairing window (`pair`). */
+export const streamRoutes: readonly Route[] = [
+  {
+    method: 'GET',
+    path: /^\/v1\/tail$/,
+    handle: ({ runtime, req, res, url }) => {
+      const glob = url.searchParams.get('device');
+      const matches = glob === null ? () => true : picomatch(glob);
+      const write = startStream(res);
+      const unsubscribe = runtime.tail.subscribe((readings) => {
+        for (const reading of readings) if (matches(reading.device)) write(reading);
+      });
+      req.on('close', unsubscribe);
+    },
+  },
+  {
+    method: 'POST',
+    path: /^\/v1\/pair$/,
+    handle: async ({ runtime, req, res }) => {
+      const { adapter, seconds } = await readJson(req);
+      if (typeof adapter !== 'string') throw new FieldgateError('FG_USAGE', 'adapter is required');
+      if (
+        typeof seconds !== 'number' ||
+        !Number.isInteger(seconds) ||
+        seconds < 1 ||
+        seconds > MAX_PAIR_SECONDS
+      )
+        throw new FieldgateError('FG_USAGE', `seconds must be an integer from 1 to ${MAX_PAIR_SECONDS}`);
+      const instance = runtime.adapterOf(adapter);
+      if (instance === undefined) throw new FieldgateError('FG_NOT_FOUND', `no running adapter ${adapter}`);
+      if (instance.permitJoin === undefined)
+        throw new FieldgateError('FG_USAGE', `adapter ${adapter} does not pair devices`);
+
+      const write = startStream(res);
+      // Devices known before the window opened are not news: only joins, and what follows them, are shown.
+      const before = new Set(runtime.devices.list(adapter).map((d) => d.id));
+      const joined = new Set<string>();
+      const unsubscribe = runtime.onDevice((event, info) => {
+        if (info.adapter !== adapter || before.has(info.id)) return;
+        const kind = event === 'removed' ? 'left' : joined.has(info.id) ? 'updated' : 'joined';
+        joined.add(info.id);
+        write({ event: kind, device: info });
+      });
+      let isClosed = false;
+      const close = (reason: 'elapsed' | 'cancelled') => {
+        if (isClosed) return;
+        isClosed = true;
+        clearTimeout(timer);
+        unsubscribe();
+        // A client that hangs up early closes the window too, so no radio is left open by accident.
+        if (reason === 'cancelled') void instance.permitJoin?.(0);
+        else {
+          write({ event: 'closed' });
+          res.end();
+        }
+      };
+      const timer = setTimeout(() => close('elapsed'), seconds * 1000);
+      req.on('close', () => close('cancelled'));
+      res.on('close', () => close('cancelled'));
+      await instance.permitJoin(seconds);
+      write({ event: 'open', adapter, seconds, until: Date.now() + seconds * 1000 });
+    },
+  },
+];

@@ -1,0 +1,166 @@
+import { once } from 'node:events';
+import { createServer, type Server, type Socket } from 'node:net';
+import { createServer as createTlsServer } from 'node:tls';
+import type { Logger } from '../../logger.js';
+import { C2dQueues, type FeedbackRecord, type SendC2dInput } from './c2d-queue.js';
+import type { D2cRecord } from './d2c-record.js';
+import { HubMeter, type MeterCounters } from './meter.js';
+import { MqttFrontEnd } from './mqtt-frontend.js';
+import type { HubRegistry } from './registry.js';
+
+export interface AzureHubOptions {
+  registry: HubRegistry;
+  host: string;
+  /** 0 picks a free port; the hub's own is 8883. */
+  port: number;
+  /** PEM server certificate and key: MQTT over TLS as the hub speaks it. Without them, plain TCP (local only). */
+  tls?: { cert: Buffer; key: Buffer; ca?: Buffer };
+  log: Logger;
+  now?: () => number;
+  d2cPerSecond?: number;
+  dailyQuotaUnits?: number;
+}
+
+/**
+ * A local, device-side Azure IoT Hub (reference A9): registry and SAS checks, the MQTT front end, the C2D
+ * engine, direct methods, throttle, daily quota and billing meter, and a record of every D2C message
+ * with the properties the hub stamps, for tests and for `fieldgate emulate azure`.
+ */
+export class AzureHubEmulator {
+  readonly registry: HubRegistry;
+  readonly c2d: C2dQueues;
+  readonly meter: HubMeter;
+  /** Every accepted D2C message, in arrival order. */
+  readonly d2c: D2cRecord[];
+  readonly port: number;
+  /** `mqtts://host:port` (or `mqtt://` without TLS): the `endpoint` of an azure upstream. */
+  readonly url: string;
+  readonly #server: Server;
+  readonly #sockets: Set<Socket>;
+  readonly #frontEnd: MqttFrontEnd;
+  readonly #log: Logger;
+  #closing: Promise<void> | undefined;
+
+  private constructor(fields: {
+    options: AzureHubOptions;
+    c2d: C2dQueues;
+    meter: HubMeter;
+    server: Server;
+    sockets: Set<Socket>;
+    frontEnd: MqttFrontEnd;
+    d2c: D2cRecord[];
+    port: number;
+  }) {
+    this.d2c = fields.d2c;
+    this.registry = fields.options.registry;
+    this.c2d = fields.c2d;
+    this.meter = fields.meter;
+    this.#server = fields.server;
+    this.#sockets = fields.sockets;
+    this.#frontEnd = fields.frontEnd;
+    this.#log = fields.options.log;
+    this.port = fields.port;
+    this.url = `${fields.options.tls === undefined ? 'mqtt' : 'mqtts'}://${fields.options.host}:${fields.port}`;
+  }
+
+  static async start(options: AzureHubOptions): Promise<AzureHubEmulator> {
+    const log = options.log.child({ component: 'azure-emulator' });
+    const now = options.now ?? Date.now;
+    const c2d = new C2dQueues({ now });
+    const meter = new HubMeter({
+      now,
+      ...(options.d2cPerSecond === undefined ? {} : { d2cPerSecond: options.d2cPerSecond }),
+      ...(options.dailyQuotaUnits === undefined ? {} : { dailyQuotaUnits: options.dailyQuotaUnits }),
+    });
+    const d2c: D2cRecord[] = [];
+    const frontEnd = await MqttFrontEnd.create({
+      registry: options.registry,
+      c2d,
+      meter,
+      log,
+      now,
+      onD2c: (record) => d2c.push(record),
+    });
+    const sockets = new Set<Socket>();
+    const handle = (socket: Socket): void => {
+      sockets.add(socket);
+      socket.once('close', () => sockets.delete(socket));
+      frontEnd.broker.handle(socket);
+    };
+    const server =
+      options.tls === undefined
+        ? createServer(handle)
+        : createTlsServer({ ...options.tls, requestCert: true, rejectUnauthorized: false }, handle);
+    server.listen(options.port, options.host);
+    await once(server, 'listening');
+    const address = server.address();
+    const port = typeof address === 'object' && address !== null ? address.port : options.port;
+    const hub = new AzureHubEmulator({
+      options: { ...options, log },
+      c2d,
+      meter,
+      server,
+      sockets,
+      frontEnd,
+      d2c,
+      port,
+    });
+    log.info({ url: hub.url, hostName: options.registry.hostName }, 'Azure IoT Hub emulator listening.');
+    return hub;
+  }
+
+  /** Queue a C2D message for a device (403004 error past 50) and deliver it if the device is listening. */
+  sendC2d(deviceId: string, input: SendC2dInput): string {
+    const message = this.c2d.enqueue(deviceId, input);
+    this.#frontEnd.pumpC2d(deviceId);
+    return message.messageId;
+  }
+
+  invokeMethod(
+    deviceId: string,
+    method: string,
+    payload: unknown,
+    timeoutMs = 30_000,
+  ): Promise<{ status: number; payload: unknown }> {
+    return this.#frontEnd
+      .invokeMethod(deviceId, method, Buffer.from(JSON.stringify(payload)), timeoutMs)
+      .then((reply) => ({ status: reply.status, payload: parseJson(reply.payload) }));
+  }
+
+  feedback(): FeedbackRecord[] {
+    return this.c2d.feedback();
+  }
+
+  counters(): MeterCounters {
+    return this.meter.counters();
+  }
+
+  isConnected(deviceId: string): boolean {
+    return this.#frontEnd.isConnected(deviceId);
+  }
+
+  /** Drop every device connection; devices may reconnect at once. */
+  disconnectAll(): void {
+    this.#frontEnd.disconnectAll();
+  }
+
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      const serverClosed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
+      for (const socket of this.#sockets) socket.destroy();
+      await new Promise<void>((resolve) => this.#frontEnd.broker.close(() => resolve()));
+      await serverClosed;
+      this.#log.info({ url: this.url }, 'Azure IoT Hub emulator closed.');
+    })();
+    return this.#closing;
+  }
+}
+
+function parseJson(payload: Buffer): unknown {
+  if (payload.length === 0) return null;
+  try {
+    return JSON.parse(payload.toString('utf8')) as unknown;
+  } catch {
+    return payload.toString('utf8');
+  }
+}

@@ -1,0 +1,111 @@
+import { loadConfig } from '../config/load.js';
+import { FieldgateError, errorMessage, isFieldgateError } from '../errors.js';
+import { createLogger, type Logger } from '../logger.js';
+import { Runtime } from '../runtime.js';
+import { VERSION } from '../version.js';
+import { createNotifier, type Notifier } from './sd-notify.js';
+import { statusLine } from './status-line.js';
+import { Watchdog } from './watchdog.js';
+
+/** How often the `STATUS=` line is refreshed for `systemctl status`. */
+const STATUS_INTERVAL_MS = 10_000;
+
+/**
+ * The daemon's lifecycle under systemd (or a terminal): start, READY=1, a STATUS line, a watchdog fed
+ * while liveness holds, SIGHUP reloads, SIGTERM/SIGINT stop with STOPPING=1. Resolves once stopped.
+ * @throws FieldgateError from a failed start (config 78, another daemon on the state dir 75, …), after
+ *   releasing whatever had started.
+ */
+export async function runDaemon(configFile: string): Promise<void> {
+  const { config } = await loadConfig(configFile);
+  const log = createLogger({ level: config.log.level });
+  const notifier = await createNotifier({ log: log.child({ component: 'systemd' }) });
+  const runtime = new Runtime({ config, log, version: VERSION });
+  const stopped = onStopSignal(runtime, notifier, log);
+  // Without a handler Node dies on SIGHUP (exit 129); reloads must never kill the gateway.
+  process.on('SIGHUP', () => void reload(runtime, configFile, notifier, log));
+
+  try {
+    await runtime.start();
+  } catch (e) {
+    await runtime
+      .stop()
+      .catch((stopError: unknown) => log.warn({ err: stopError }, 'Cleanup after a failed start failed.'));
+    log.flush();
+    throw explainStartFailure(e, config.gateway.stateDir);
+  }
+
+  const watchdogMs = Watchdog.periodMs();
+  const watchdog =
+    watchdogMs === undefined
+      ? undefined
+      : new Watchdog({
+          notifier,
+          watchdogMs,
+          sample: () => runtime.livenessSample(),
+          log: log.child({ component: 'watchdog' }),
+        });
+  watchdog?.start();
+  const publishStatus = () => {
+    runtime.livenessProblem = watchdog?.problem;
+    return notifier.notify({ STATUS: statusLine(runtime.status()) });
+  };
+  await notifier.notify({ READY: '1', STATUS: statusLine(runtime.status()) });
+  const statusTimer = setInterval(() => void publishStatus(), STATUS_INTERVAL_MS);
+  statusTimer.unref();
+
+  await stopped;
+  clearInterval(statusTimer);
+  watchdog?.stop();
+  log.flush();
+}
+
+function onStopSignal(runtime: Runtime, notifier: Notifier, log: Logger): Promise<void> {
+  return new Promise<void>((resolve) => {
+    let isStopping = false;
+    const stop = (signal: NodeJS.Signals) => {
+      if (isStopping) return;
+      isStopping = true;
+      log.info({ signal }, 'Stopping.');
+      void notifier.notify({ STOPPING: '1' });
+      runtime.stop().then(resolve, (e: unknown) => {
+        log.error({ err: e }, 'Stop failed.');
+        process.exitCode = 1;
+        resolve();
+      });
+    };
+    process.once('SIGTERM', stop);
+    process.once('SIGINT', stop);
+  });
+}
+
+/**
+ * SIGHUP: load and validate the file again; apply what can be applied, report what needs a restart, and keep
+ * the running config when the new file is invalid (ExecReload validates first, so that is a hand-sent HUP).
+ */
+async function reload(runtime: Runtime, configFile: string, notifier: Notifier, log: Logger): Promise<void> {
+  // MONOTONIC_USEC lets systemd ≥ 253 match READY=1 to this reload; older versions ignore it.
+  const monotonicUsec = (process.hrtime.bigint() / 1000n).toString();
+  await notifier.notify({ RELOADING: '1', MONOTONIC_USEC: monotonicUsec });
+  try {
+    const { config } = await loadConfig(configFile);
+    const result = runtime.reload(config);
+    log.info({ applied: result.applied }, 'Configuration reloaded.');
+    for (const key of result.restartRequired) log.warn({ key }, `Restart required: ${key} changed.`);
+  } catch (e) {
+    runtime.reloadFailed(errorMessage(e));
+    log.error({ err: errorMessage(e) }, 'Reload failed; the running configuration is unchanged.');
+  }
+  await notifier.notify({ READY: '1', STATUS: statusLine(runtime.status()) });
+}
+
+/** A held queue LOCK means another daemon uses this state dir: say so, not "database in use". */
+function explainStartFailure(e: unknown, stateDir: string): unknown {
+  if (!isFieldgateError(e, 'FG_QUEUE_LOCKED')) return e;
+  return new FieldgateError(
+    'FG_QUEUE_LOCKED',
+    `another fieldgate daemon is already running with state dir ${stateDir}; stop it first ` +
+      '(`systemctl stop fieldgate`) or give this one its own gateway.stateDir',
+    { cause: e },
+  );
+}

@@ -1,0 +1,14 @@
+import { isBasicIngest } from './topics.js';
+
+/**
+ * IoT Core meters MQTT and HTTPS messages in 5 KB increments of payload plus topic (cloud-protocols.md
+ * B6): a 5,121-byte message costs two units, a 10-byte one costs one. Batching fills the units.
+ */
+export const AWS_BILLING_UNIT_BYTES = 5 * 1024;
+
+/** Billed units of one message: at least one, however small; none for Basic Ingest, which is free. */
+export function billedUnits(topic: string, payloadBytes: number): number {
+  if (isBasicIngest(topic)) return 0;
+  const bytes = Buffer.byteLength(topic) + payloadBytes;
+  return Math.max(1, Math.ceil(bytes / AWS_BILLING_UNIT_BYTES));
+}

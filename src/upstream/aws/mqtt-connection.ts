@@ -1,0 +1,141 @@
+import { connect as tlsConnect, type TLSSocket } from 'node:tls';
+import { MqttClient } from 'mqtt';
+import { FieldgateError } from '../../errors.js';
+import { classifyAwsConnectFailure } from './classify.js';
+import type { TlsMaterial } from './tls-material.js';
+
+/** ALPN protocol IoT Core requires for MQTT with a client certificate on port 443 (B1). */
+export const MQTT_ALPN = 'x-amzn-mqtt-ca';
+
+export interface OpenOptions {
+  host: string;
+  port: number;
+  tls: TlsMaterial;
+  clientId: string;
+  clean: boolean;
+  keepaliveS: number;
+  signal: AbortSignal;
+}
+
+/** How an established connection ended, as far as the client can tell. */
+export interface ConnectionEnd {
+  /** The peer closed a healthy socket on purpose (no socket error, not us): on IoT Core over MQTT 3.1.1
+   * that is a client-id takeover, a policy violation, or a service-side disconnect. */
+  isPeerClose: boolean;
+  error?: Error;
+}
+
+export interface OpenConnection {
+  client: MqttClient;
+  /** CONNACK's session-present flag: the broker kept our subscriptions and queued messages. */
+  isSessionPresent: boolean;
+  /** Resolves once when the connection ends, for any reason. */
+  ended: Promise<ConnectionEnd>;
+  /** Close from our side; `ended` then reports `isPeerClose: false`. */
+  close(force: boolean): Promise<void>;
+}
+
+/**
+ * Open one MQTT 3.1.1 connection to IoT Core over mutual TLS (B1, C0): SNI always, ALPN
+ * `x-amzn-mqtt-ca` on port 443, no automatic reconnect (the forwarder owns reconnects and their backoff).
+ * We build the TLS socket ourselves so the handshake outcome and socket errors are known when
+ * classifying a failure. Rejects with a retryable `FieldgateError` (see `classifyAwsConnectFailure`).
+ */
+export async function openMqttConnection(options: OpenOptions): Promise<OpenConnection> {
+  let socket: TLSSocket | undefined;
+  let isTlsEstablished = false;
+  let socketError: Error | undefined;
+  let isClosingByUs = false;
+  const client = new MqttClient(
+    () => {
+      socket = tlsConnect({
+        host: options.host,
+        port: options.port,
+        servername: options.tls.servername,
+        cert: options.tls.cert,
+        key: options.tls.key,
+        ...(options.tls.ca === undefined ? {} : { ca: options.tls.ca }),
+        ...(options.port === 443 ? { ALPNProtocols: [MQTT_ALPN] } : {}),
+        minVersion: 'TLSv1.2',
+      });
+      socket.once('secureConnect', () => (isTlsEstablished = true));
+      socket.on('error', (e) => (socketError ??= e));
+      return socket;
+    },
+    {
+      clientId: options.clientId,
+      clean: options.clean,
+      keepalive: options.keepaliveS,
+      protocolVersion: 4,
+      reconnectPeriod: 0,
+      queueQoSZero: false,
+      resubscribe: false,
+    },
+  );
+  // mqtt.js emits 'error' for socket trouble at any time; without a listener that would crash the process.
+  client.on('error', (e) => (socketError ??= e));
+
+  let isSessionPresent = false;
+  try {
+    isSessionPresent = await waitForConnack(client, options.signal);
+  } catch (e) {
+    client.end(true);
+    if (e instanceof FieldgateError) throw e;
+    throw classifyAwsConnectFailure({ error: socketError ?? e, isTlsEstablished });
+  }
+  const ended = new Promise<ConnectionEnd>((resolve) => {
+    client.once('close', () =>
+      resolve({
+        isPeerClose: !isClosingByUs && socketError === undefined,
+        ...(socketError === undefined ? {} : { error: socketError }),
+      }),
+    );
+  });
+  return {
+    client,
+    isSessionPresent,
+    ended,
+    close: async (force) => {
+      isClosingByUs = true;
+      await client.endAsync(force);
+    },
+  };
+}
+
+/** Resolves with the session-present flag on CONNACK; rejects on refusal, error, close or abort. */
+function waitForConnack(client: MqttClient, signal: AbortSignal): Promise<boolean> {
+  return new Promise((resolve, reject) => {
+    const cleanup = (): void => {
+      client.off('connect', onConnect);
+      client.off('error', onError);
+      client.off('close', onClose);
+      signal.removeEventListener('abort', onAbort);
+    };
+    const onConnect = (connack: { sessionPresent: boolean }): void => {
+      cleanup();
+      resolve(connack.sessionPresent);
+    };
+    const onError = (e: Error): void => {
+      cleanup();
+      reject(e);
+    };
+    // No error and no CONNACK: IoT Core's way of saying "not authorized" (B2), or a plain network drop.
+    const onClose = (): void => {
+      cleanup();
+      reject(new Error('connection closed before CONNACK'));
+    };
+    const onAbort = (): void => {
+      cleanup();
+      reject(
+        new FieldgateError('FG_UPSTREAM_OFFLINE', 'Connecting was aborted.', {
+          context: { reason: 'aborted' },
+        }),
+      );
+    };
+    client.once('connect', onConnect);
+    client.once('error', onError);
+    client.once('close', onClose);
+    signal.addEventListener('abort', onAbort, { once: true });
+    if (signal.aborted) onAbort();
+  });
+}

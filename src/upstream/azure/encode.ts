@@ -1,0 +1,98 @@
+import type { Envelope } from '../../model.js';
+import { splitBatch } from '../mqtt/encode.js';
+import { formatPropertyBag } from './property-bag.js';
+
+/** IoT Hub meters every D2C message in 4 KB chunks (reference A7); Free tier uses 0.5 KB. */
+export const BILLING_UNIT_BYTES = 4096;
+
+/** The hub's D2C size limit, properties included (reference A7). */
+export const MAX_D2C_BYTES = 256 * 1024;
+
+/**
+ * Room kept for the property bag when cutting bodies: ours is under 300 bytes, so a body cut to the limit
+ * minus this always fits with its properties.
+ */
+const PROPERTY_RESERVE_BYTES = 1024;
+
+/** One D2C message: its readings, body, properties and what the hub will bill for it. */
+export interface D2cMessage {
+  items: Envelope[];
+  body: Buffer;
+  /** System (`$.mid`, `$.ct`, `$.ce`, `$.ctime`) and application properties. */
+  properties: Record<string, string>;
+  /** Body plus property names and values: the size the hub limits and meters. */
+  sizeBytes: number;
+  billedUnits: number;
+}
+
+export interface D2cBatch {
+  messages: D2cMessage[];
+  /** Items that alone exceed the message limit: never sendable, to be dead-lettered. */
+  oversized: Envelope[];
+}
+
+export interface EncodeD2cOptions {
+  gatewayId: string;
+  route: string;
+  /** Largest message, properties included; at most {@link MAX_D2C_BYTES}. */
+  maxMessageBytes: number;
+  /** Epoch ms stamped as the creation time. */
+  now: number;
+}
+
+/**
+ * Cut a batch into D2C messages, each as full as `maxMessageBytes` allows, in FIFO order. Filling messages
+ * is what keeps billing low: the hub bills `ceil(size / 4 KB)` per message, so one 60 KB message of 300
+ * readings costs 15 units where 300 single-reading messages cost 300.
+ *
+ * The body is the fieldgate batch payload `{"gateway", "readings": [{gseq, device, ts, values…}]}` shared
+ * with the generic MQTT connector, so cloud-side consumers parse one format. The message id is derived from
+ * the route and first sequence number, so a resend after a crash carries the same id.
+ */
+export function encodeD2cBatch(envelopes: readonly Envelope[], options: EncodeD2cOptions): D2cBatch {
+  const maxBodyBytes = Math.min(options.maxMessageBytes, MAX_D2C_BYTES) - PROPERTY_RESERVE_BYTES;
+  const split = splitBatch(options.gatewayId, envelopes, maxBodyBytes, { gzip: false });
+  const messages = split.messages.map(({ items, payload }) => {
+    const properties = d2cProperties(items, options);
+    const sizeBytes = payload.length + propertyBytes(properties);
+    return { items, body: payload, properties, sizeBytes, billedUnits: billedUnits(sizeBytes) };
+  });
+  return { messages, oversized: split.oversized };
+}
+
+/** Billed 4 KB units of a message of `sizeBytes` (an empty message still costs one). */
+export function billedUnits(sizeBytes: number, unitBytes = BILLING_UNIT_BYTES): number {
+  return Math.max(1, Math.ceil(sizeBytes / unitBytes));
+}
+
+/** The property bag for the events topic. */
+export function d2cPropertyBag(message: D2cMessage): string {
+  return formatPropertyBag(message.properties);
+}
+
+function d2cProperties(items: readonly Envelope[], options: EncodeD2cOptions): Record<string, string> {
+  const first = items[0]!;
+  const properties: Record<string, string> = {
+    '$.mid': `${options.gatewayId}-${options.route}-${first.gseq}`,
+    '$.ct': 'application/json',
+    '$.ce': 'utf-8',
+    '$.ctime': new Date(options.now).toISOString(),
+    'fieldgate-type': 'telemetry',
+    'fieldgate-gateway': options.gatewayId,
+    'fieldgate-count': String(items.length),
+  };
+  // Gateway identity: the hub sees only the gateway, so a single-leaf message names its leaf for routing
+  // queries (`$.fieldgate-device`); a mixed message leaves that to the body.
+  const device = first.reading.device;
+  if (items.every((e) => e.reading.device === device)) properties['fieldgate-device'] = device;
+  return properties;
+}
+
+/** The hub counts system property values and application property names and values (reference A7). */
+function propertyBytes(properties: Readonly<Record<string, string>>): number {
+  let bytes = 0;
+  for (const [key, value] of Object.entries(properties)) {
+    bytes += Buffer.byteLength(value) + (key.startsWith('$.') ? 0 : Buffer.byteLength(key));
+  }
+  return bytes;
+}

@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# Installs a fieldgate release on a Debian-family system (Raspberry Pi OS 64-bit and others) with systemd and
+# Node >= 20.19. Run as root from an unpacked release (see `npm run package`):
+#   sudo ./systemd/install.sh [--ble]
+# Idempotent: re-running upgrades the code and keeps /etc/fieldgate and /var/lib/fieldgate as they are.
+set -euo pipefail
+
+ble=no
+for arg in "$@"; do
+  case "$arg" in
+    --ble) ble=yes ;;
+    -h | --help) sed -n '2,6p' "$0"; exit 0 ;;
+    *) echo "install.sh: unknown option $arg" >&2; exit 2 ;;
+  esac
+done
+
+[ "$(id -u)" -eq 0 ] || { echo "install.sh: run as root (sudo)" >&2; exit 1; }
+release=$(cd "$(dirname "$0")/.." && pwd)
+[ -f "$release/dist/src/main.js" ] || { echo "install.sh: $release has no dist/; install a built release" >&2; exit 1; }
+
+node_bin=$(command -v node || true)
+[ -n "$node_bin" ] || { echo "install.sh: Node.js >= 20.19 is required (apt install nodejs, or NodeSource)" >&2; exit 1; }
+"$node_bin" -e 'const [a,b]=process.versions.node.split(".").map(Number); process.exit(a>20||(a===20&&b>=19)?0:1)' ||
+  { echo "install.sh: Node.js >= 20.19 is required, found $("$node_bin" --version)" >&2; exit 1; }
+case "$(uname -m)" in
+  armv6l) echo "install.sh: armv6 (Pi 1, Pi Zero) cannot run a current Node.js" >&2; exit 1 ;;
+  armv7l) echo "install.sh: warning: 32-bit ARM; prefer 64-bit Raspberry Pi OS" >&2 ;;
+esac
+
+# The code: replaced as a whole, never edited in place.
+install -d -m 0755 /usr/lib/fieldgate
+rm -rf /usr/lib/fieldgate.new
+cp -a "$release" /usr/lib/fieldgate.new
+rm -rf /usr/lib/fieldgate.old
+mv /usr/lib/fieldgate /usr/lib/fieldgate.old
+mv /usr/lib/fieldgate.new /usr/lib/fieldgate
+rm -rf /usr/lib/fieldgate.old
+cat > /usr/bin/fieldgate <<WRAPPER
+#!/bin/sh
+exec "$node_bin" /usr/lib/fieldgate/dist/src/main.js "\$@"
+WRAPPER
+chmod 0755 /usr/bin/fieldgate
+
+# The user and its groups (static, so file ownership survives reinstalls).
+install -D -m 0644 /usr/lib/fieldgate/systemd/fieldgate.sysusers /usr/lib/sysusers.d/fieldgate.conf
+systemd-sysusers /usr/lib/sysusers.d/fieldgate.conf
+[ "$ble" = no ] || usermod -a -G bluetooth fieldgate 2>/dev/null || true
+
+# The config: the example only when there is none; an existing one is never overwritten.
+install -d -m 0750 -o root -g fieldgate /etc/fieldgate
+if [ ! -e /etc/fieldgate/fieldgate.yaml ]; then
+  install -m 0640 -o root -g fieldgate /usr/lib/fieldgate/config/fieldgate.example.yaml /etc/fieldgate/fieldgate.yaml
+  echo "install.sh: wrote /etc/fieldgate/fieldgate.yaml; edit it, then: sudo systemctl restart fieldgate"
+fi
+install -D -m 0644 /usr/lib/fieldgate/config/fieldgate.schema.json /usr/share/fieldgate/fieldgate.schema.json
+
+# The unit, with ExecStart pointing at the node found above.
+sed "s#/usr/bin/node #$node_bin #" /usr/lib/fieldgate/systemd/fieldgate.service > /etc/systemd/system/fieldgate.service
+if [ "$ble" = yes ]; then
+  install -D -m 0644 /usr/lib/fieldgate/systemd/fieldgate-ble.conf /etc/systemd/system/fieldgate.service.d/ble.conf
+fi
+systemctl daemon-reload
+systemctl enable fieldgate.service
+if fieldgate config validate /etc/fieldgate/fieldgate.yaml; then
+  systemctl restart fieldgate.service
+  echo "install.sh: fieldgate is running; check it with: fieldgate status   (add yourself to group fieldgate first)"
+else
+  echo "install.sh: fix /etc/fieldgate/fieldgate.yaml, then: sudo systemctl start fieldgate" >&2
+fi

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# `npm run package`: builds the release tarball a Pi installs with systemd/install.sh, so nothing is compiled
+# on the device. Contains dist/, production node_modules, config/ and systemd/.
+# Native modules (classic-level, serialport, HCI) are per architecture: run this on (or for) the target,
+# e.g. an arm64 CI runner for Raspberry Pi OS 64-bit.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+version=$(node -p 'require("./package.json").version')
+arch=$(node -p 'process.arch')
+name="fieldgate-${version}-linux-${arch}"
+stage=$(mktemp -d)
+trap 'rm -rf "$stage"' EXIT
+
+npm run build >&2
+mkdir -p "$stage/$name"
+cp -r dist config systemd package.json package-lock.json README.md "$stage/$name/"
+cp -r node_modules "$stage/$name/"
+# Drop dev dependencies from the copy only; the working tree keeps them.
+(cd "$stage/$name" && npm prune --omit=dev --no-audit --no-fund >&2)
+mkdir -p release
+tar -C "$stage" -czf "release/$name.tar.gz" "$name"
+echo "release/$name.tar.gz"
