@@ -65,10 +65,21 @@ export interface Adapter {
    * router holds until `ctx.deviceAwake(id)`.
    */
   isReachable(id: DeviceId): boolean;
-  /** Open (seconds > 0) or close (0) the pairing window. Optional: not every radio pairs. */
-  permitJoin?(seconds: number): Promise<void>;
+  /**
+   * Open (seconds > 0) or close (0) the pairing window. Optional: not every radio pairs. `secrets` are what
+   * the operator read off the device for authenticated pairing (Z-Wave S2); radios without it ignore them.
+   */
+  permitJoin?(seconds: number, secrets?: PairingSecrets): Promise<void>;
   /** Forget a device (and ask it to leave the network where the radio can). */
   remove?(id: DeviceId): Promise<void>;
+}
+
+/** What the operator supplies for authenticated pairing (Z-Wave S2): the device's DSK, or only its PIN. */
+export interface PairingSecrets {
+  /** The full DSK, `12345-12345-12345-12345-12345-12345-12345-12345`, from the device's label or QR code. */
+  dsk?: string;
+  /** The DSK's first 5 digits, printed on the device as its PIN. */
+  pin?: string;
 }
 
 /** Every adapter module's default export: build an adapter from its own, already validated, options. */

@@ -44,6 +44,11 @@ export const ErrorCodes = {
     retryable: false,
     summary: 'The config names an adapter type that does not exist.',
   },
+  FG_DEVICE_NOT_REMOVED: {
+    exit: 75,
+    retryable: true,
+    summary: 'The device did not leave its network (Z-Wave: not woken during exclusion); it is still listed.',
+  },
   FG_COMMAND_REJECTED: {
     exit: 1,
     retryable: false,

@@ -15,6 +15,10 @@ export interface ZwaveOptions {
   reopen: { initialMs: number; maxMs: number };
   /** Extra time past two wake-up intervals before a battery node counts as offline. */
   sleepGraceMs: number;
+  /** Full DSKs of devices that may join with S2 Authenticated / Access Control without a PIN at pairing. */
+  allowedDsks: string[];
+  /** How long `devices remove` waits for a live node to answer exclusion. */
+  exclusionTimeoutMs: number;
 }
 
 type KeyBytes = Uint8Array<ArrayBuffer>;

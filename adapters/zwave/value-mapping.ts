@@ -32,7 +32,9 @@ export const CC = {
   meter: 0x32,
   thermostatMode: 0x40,
   thermostatSetpoint: 0x43,
+  centralScene: 0x5b,
   doorLock: 0x62,
+  entryControl: 0x6f,
   notification: 0x71,
   lock: 0x76,
   battery: 0x80,
@@ -149,6 +151,17 @@ export const SETPOINT_TYPES: Record<number, string> = {
   15: 'fullPower',
 };
 
+/** Central Scene key attributes by number (Central Scene CC v3), as the suffix of a scene `action`. */
+const SCENE_KEYS: Record<number, string> = {
+  0: 'Pressed',
+  1: 'Released',
+  2: 'Held',
+  3: 'Pressed2x',
+  4: 'Pressed3x',
+  5: 'Pressed4x',
+  6: 'Pressed5x',
+};
+
 const RULES: Record<number, Rule> = {
   [CC.binarySwitch]: (v) => (v.property === 'currentValue' ? named('state', v) : undefined),
   [CC.multilevelSwitch]: (v) => (v.property === 'currentValue' ? named('level', v, '%') : undefined),
@@ -196,6 +209,12 @@ const RULES: Record<number, Rule> = {
       ? { name: 'locked', value: v.value === 0xff }
       : undefined,
   [CC.lock]: (v) => (v.property === 'locked' ? named('locked', v) : undefined),
+  [CC.centralScene]: (v) => {
+    // A key press is an event (zwave-js sends it as a `value notification`), read like a button's `action`.
+    if (v.property !== 'scene' || typeof v.value !== 'number') return undefined;
+    const key = SCENE_KEYS[v.value] ?? `Key${v.value}`;
+    return { name: 'action', value: `scene${Number(v.propertyKey)}${key}` };
+  },
 };
 
 /**
@@ -241,10 +260,12 @@ function toValue(raw: unknown): Value {
   return JSON.stringify(raw) ?? null;
 }
 
-/** `Air temperature` → `airTemperature`, `Electric_kWh_Consumed` → `electricKWhConsumed`. */
+/** `Air temperature` → `airTemperature`, `Electric_kWh_Consumed` → `electricKWhConsumed`, `RFID` → `rfid`. */
 export function lowerCamel(text: string): string {
   const upper = upperCamel(text);
-  return upper.charAt(0).toLowerCase() + upper.slice(1);
+  // A leading acronym is lowered whole (`RFID` → `rfid`, `ASCII` → `ascii`), not just its first letter.
+  const acronym = /^[A-Z0-9]+(?=[A-Z][a-z]|$)/.exec(upper)?.[0] ?? upper.charAt(0);
+  return acronym.toLowerCase() + upper.slice(acronym.length);
 }
 
 function upperCamel(text: string): string {

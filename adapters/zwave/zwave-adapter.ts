@@ -1,16 +1,21 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type * as ZwaveJs from 'zwave-js';
-import type { Driver, ZWaveNode } from 'zwave-js';
-import type { Adapter, AdapterContext } from '../adapter.js';
+import type { Driver, ZWaveNode, ZWaveNotificationCallback } from 'zwave-js';
+import type { Adapter, AdapterContext, PairingSecrets } from '../adapter.js';
 import type { CommandResult, DeviceCommand, DeviceId, DeviceInfo } from '../../src/model.js';
-import { errorMessage } from '../../src/errors.js';
+import { errorMessage, FieldgateError } from '../../src/errors.js';
 import { NODE_STATUS } from './availability.js';
 import { planCommand } from './command-mapping.js';
+import { DriverLogBridge, driverLogLevel } from './driver-log.js';
+import { mapEvent, type ZwaveEvent } from './event-mapping.js';
+import { removeNode } from './exclusion.js';
+import { InclusionWindow } from './inclusion-window.js';
 import { deviceInfoOf, nodeFactsOf, zwaveValueOf, type ValueEventArgs } from './node-view.js';
 import { driverSecurityKeys, type ZwaveOptions } from './options.js';
 import { toCommandResult } from './result-mapping.js';
-import { mapValue } from './value-mapping.js';
+import { checkPairingSecrets } from './s2-pairing.js';
+import { CC, mapValue } from './value-mapping.js';
 import { writeValue } from './write-value.js';
 
 type ZwaveModule = typeof ZwaveJs;
@@ -34,6 +39,7 @@ export class ZwaveAdapter implements Adapter {
   private generation = 0;
   private reopenTimer: NodeJS.Timeout | undefined;
   private availabilityTimer: NodeJS.Timeout | undefined;
+  private inclusion: InclusionWindow | undefined;
   private readonly nodes = new Map<DeviceId, ZWaveNode>();
   private readonly lastSeen = new Map<DeviceId, number>();
   private readonly lastInfo = new Map<DeviceId, DeviceInfo>();
@@ -61,6 +67,7 @@ export class ZwaveAdapter implements Adapter {
     this.ctx = undefined;
     clearTimeout(this.reopenTimer);
     clearInterval(this.availabilityTimer);
+    await this.inclusion?.close();
     await this.closeDriver();
     ctx?.setStatus('stopped');
   }
@@ -101,13 +108,57 @@ export class ZwaveAdapter implements Adapter {
     return result;
   }
 
+  async permitJoin(seconds: number, secrets: PairingSecrets = {}): Promise<void> {
+    checkPairingSecrets(secrets);
+    await this.inclusion?.close();
+    this.inclusion = undefined;
+    if (seconds <= 0) return;
+    const driver = this.readyDriver();
+    const ctx = this.ctx;
+    if (ctx === undefined || this.zwave === undefined) return;
+    this.inclusion = new InclusionWindow(
+      { controller: driver.controller, zwave: this.zwave, options: this.options, log: ctx.log },
+      secrets,
+    );
+    await this.inclusion.open(seconds);
+  }
+
+  async remove(id: DeviceId): Promise<void> {
+    const node = this.nodes.get(id);
+    // A node the controller does not know is not in the network: there is nothing to take out.
+    if (node === undefined) return;
+    const driver = this.readyDriver();
+    // The controller cannot include and exclude at once; removing is what the operator asked for last.
+    await this.inclusion?.close();
+    const ctx = this.ctx;
+    if (ctx === undefined || this.zwave === undefined) return;
+    await removeNode(node, {
+      controller: driver.controller,
+      zwave: this.zwave,
+      timeoutMs: this.options.exclusionTimeoutMs,
+      log: ctx.log,
+    });
+  }
+
+  /** The driver, when the stick is connected; pairing and removal need the radio itself. */
+  private readyDriver(): Driver {
+    if (this.driver === undefined || !this.isReady)
+      throw new FieldgateError('FG_ADAPTER_UNAVAILABLE', 'the Z-Wave stick is not connected');
+    return this.driver;
+  }
+
   private async open(): Promise<void> {
     const ctx = this.ctx;
     const zwave = this.zwave;
     if (ctx === undefined || zwave === undefined) return;
     this.generation += 1;
     const driver = new zwave.Driver(this.options.serialPort, {
-      logConfig: { enabled: false },
+      // `enabled: false` turns off zwave-js's own console and file output; the bridge still gets every entry.
+      logConfig: {
+        enabled: false,
+        level: driverLogLevel(ctx.log),
+        transports: [new DriverLogBridge(ctx.log.child({ component: 'zwave-js' }))],
+      },
       storage: {
         cacheDir: path.join(ctx.stateDir, 'cache'),
         // zwave-js 15.29 keeps its cache locks held after it destroys itself over a lost port, so the
@@ -193,17 +244,24 @@ export class ZwaveAdapter implements Adapter {
 
   private attach(driver: Driver, node: ZWaveNode): void {
     const id = this.deviceIdOf(driver, node);
+    // A node id that comes back (re-included, replaced) is the same device; its old node object is dead.
+    this.nodes.get(id)?.removeAllListeners();
     this.nodes.set(id, node);
     const onValue = (args: ValueEventArgs, value: unknown): void => this.onValue(id, node, args, value);
     node.on('value added', (_n, args) => onValue(args, args.newValue));
     node.on('value updated', (_n, args) => onValue(args, args.newValue));
     node.on('value notification', (_n, args) => onValue(args, args.value));
+    const onEvent: ZWaveNotificationCallback = (endpoint, ccId, args) =>
+      this.onEvent(id, { ...args, commandClass: ccId, endpoint: endpoint.index } as ZwaveEvent);
+    node.on('notification', onEvent);
     node.on('wake up', () => this.onAwake(id));
     node.on('alive', () => this.onAwake(id));
     node.on('sleep', () => this.changed(id));
     node.on('dead', () => this.changed(id));
     node.on('ready', () => this.changed(id));
     node.on('interview completed', () => this.changed(id));
+    // Each stage may fill in more (manufacturer, then values): `fieldgate pair` shows the interview's progress.
+    node.on('interview stage completed', () => this.changed(id));
     this.changed(id);
   }
 
@@ -228,6 +286,19 @@ export class ZwaveAdapter implements Adapter {
         : { device: id, ts, values: { [mapped.name]: mapped.value }, units: { [mapped.name]: mapped.unit } };
     ctx.emit([reading]).catch((e: unknown) => {
       ctx.log.error({ err: e, device: id }, 'A Z-Wave reading could not be handed to the pipeline.');
+    });
+  }
+
+  /** A stateless event (keypad code, Entry Control): one reading, nothing kept in the value DB. */
+  private onEvent(id: DeviceId, event: ZwaveEvent): void {
+    const ctx = this.ctx;
+    const ccId: number = event.commandClass;
+    if (ctx === undefined || (ccId !== CC.notification && ccId !== CC.entryControl)) return;
+    const values = mapEvent(event);
+    const ts = this.now();
+    this.lastSeen.set(id, ts);
+    ctx.emit([{ device: id, ts, values }]).catch((e: unknown) => {
+      ctx.log.error({ err: e, device: id }, 'A Z-Wave event could not be handed to the pipeline.');
     });
   }
 

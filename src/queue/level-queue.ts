@@ -63,6 +63,12 @@ export class LevelQueue implements Queue {
   #position: RoutePosition = { cursor: 0, lastSeq: 0 };
   #availableFrom = 0;
   #nextSeq = 1;
+  /**
+   * The highest sequence number whose append has committed. The stored position records this, never
+   * `#nextSeq - 1`: numbers handed to appends still waiting for their commit would otherwise survive a crash
+   * as a gap, and a gap must mean a loss to the cloud side.
+   */
+  #committedSeq = 0;
   #nextLeaseId = 1;
   #depth = 0;
   #bytes = 0;
@@ -101,6 +107,7 @@ export class LevelQueue implements Queue {
     const [lastKey] = await this.#items.keys({ reverse: true, limit: 1 }).all();
     const lastStored = lastKey === undefined ? 0 : decodeSeq(lastKey);
     this.#nextSeq = Math.max(lastStored, this.#position.lastSeq, this.#position.cursor) + 1;
+    this.#committedSeq = this.#nextSeq - 1;
     for await (const [key, value] of this.#items.iterator({ gt: encodeSeq(this.#position.cursor) })) {
       this.#storage.io.keysRead++;
       this.#headTs ??= tryDecodeReading(value)?.ts;
@@ -151,6 +158,7 @@ export class LevelQueue implements Queue {
     } finally {
       this.#uncommitted -= seqs.length;
     }
+    this.#committedSeq = Math.max(this.#committedSeq, seqs[seqs.length - 1] ?? 0);
     this.#headTs ??= readings[0]?.ts;
     this.#counters.appended += seqs.length;
     this.#itemSignal.notify();
@@ -337,7 +345,7 @@ export class LevelQueue implements Queue {
     let lowestLeased = Number.POSITIVE_INFINITY;
     for (const gseq of this.#leased.keys()) lowestLeased = Math.min(lowestLeased, gseq);
     const cursor = Math.max(this.#position.cursor, Math.min(lowestLeased - 1, this.#availableFrom));
-    return { cursor, lastSeq: this.#nextSeq - 1 };
+    return { cursor, lastSeq: this.#committedSeq };
   }
 
   async #refreshHeadTs(): Promise<void> {

@@ -23,6 +23,10 @@ export async function createUpstream(config: UpstreamConfig, context: UpstreamCo
       return new AwsUpstream({ config, ...context });
     }
     case 'azure': {
+      if (config.protocol === 'amqp') {
+        const { AzureAmqpUpstream } = await import('./azure/azure-amqp-upstream.js');
+        return new AzureAmqpUpstream({ config, ...context });
+      }
       const { AzureMqttUpstream } = await import('./azure/azure-mqtt-upstream.js');
       return new AzureMqttUpstream({ config, ...context });
     }

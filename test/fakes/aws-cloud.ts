@@ -2,7 +2,11 @@ import type { AedesPublishPacket } from 'aedes';
 import { silentLogger, type Logger } from '../../src/logger.js';
 import type { AwsUpstreamConfig } from '../../src/config/upstreams/aws.js';
 import { createCertificateAuthority, issueCertificate, type KeyPair } from '../../src/emulator/aws/certs.js';
-import { EMULATOR_SERVER_NAMES, startAwsEmulator, type AwsEmulator } from '../../src/emulator/aws/emulator.js';
+import {
+  EMULATOR_SERVER_NAMES,
+  startAwsEmulator,
+  type AwsEmulator,
+} from '../../src/emulator/aws/emulator.js';
 
 let authority: Promise<{ ca: KeyPair; server: KeyPair }> | undefined;
 
@@ -66,16 +70,25 @@ export async function startTestCloud(
 
 /** Files an upstream under test reads, served from memory: `device.crt`, `device.key`, `ca.crt`. */
 export function memoryFiles(device: KeyPair, ca: KeyPair): (path: string) => Promise<Buffer> {
-  const files: Record<string, string> = { 'device.crt': device.certPem, 'device.key': device.keyPem, 'ca.crt': ca.certPem };
-  return async (path) => {
+  const files: Record<string, string> = {
+    'device.crt': device.certPem,
+    'device.key': device.keyPem,
+    'ca.crt': ca.certPem,
+  };
+  return (path) => {
     const content = files[path];
-    if (content === undefined) throw Object.assign(new Error(`ENOENT: ${path}`), { code: 'ENOENT' });
-    return Buffer.from(content);
+    if (content === undefined) {
+      return Promise.reject(Object.assign(new Error(`ENOENT: ${path}`), { code: 'ENOENT' }));
+    }
+    return Promise.resolve(Buffer.from(content));
   };
 }
 
 /** An upstream config for the test cloud; `servername` is needed because Node sends no SNI for an IP. */
-export function awsConfigFor(cloud: TestCloud, overrides: Partial<AwsUpstreamConfig> = {}): AwsUpstreamConfig {
+export function awsConfigFor(
+  cloud: TestCloud,
+  overrides: Partial<AwsUpstreamConfig> = {},
+): AwsUpstreamConfig {
   return {
     type: 'aws',
     endpoint: '127.0.0.1',

@@ -8,9 +8,11 @@ import { z } from 'zod';
 export const azureUpstreamSchema = z.strictObject({
   type: z.literal('azure'),
   protocol: z
-    .enum(['mqtt'])
+    .enum(['mqtt', 'amqp'])
     .default('mqtt')
-    .describe('Device protocol: MQTT 3.1.1 over TLS (AMQP and HTTPS are not built yet).'),
+    .describe(
+      'Device protocol: MQTT 3.1.1 over TLS (8883), or AMQP 1.0 over TLS (5671) with CBS tokens and batched sends.',
+    ),
   identity: z
     .enum(['gateway'])
     .default('gateway')
@@ -44,9 +46,14 @@ export const azureUpstreamSchema = z.strictObject({
     .describe('Hub policy with DeviceConnect (e.g. `device`) that `sharedAccessKey` belongs to.'),
   endpoint: z
     .string()
-    .regex(/^mqtts?:\/\//, 'expected mqtts://host:port (or mqtt:// for a local emulator)')
+    .regex(
+      /^(mqtts?|amqps?):\/\//,
+      'expected mqtts:// or amqps://host:port (mqtt:// or amqp:// for a local emulator)',
+    )
     .optional()
-    .describe('Where to connect when not `mqtts://{hostName}:8883`: an IoT Edge or the local emulator.'),
+    .describe(
+      'Where to connect when not `mqtts://{hostName}:8883` (amqp: `amqps://{hostName}:5671`): an IoT Edge or the local emulator.',
+    ),
   tls: z
     .strictObject({
       caFile: z
@@ -67,14 +74,18 @@ export const azureUpstreamSchema = z.strictObject({
     .int()
     .min(10)
     .default(900)
-    .describe('Reconnect with a fresh token this long before the current one expires.'),
+    .describe(
+      'Renew the token this long before it expires (MQTT: reconnect; AMQP: put-token on the open CBS link).',
+    ),
   keepaliveS: z
     .number()
     .int()
     .min(5)
     .max(1177)
     .default(180)
-    .describe('MQTT keep-alive; the hub allows at most 1177 s (its timeout is 1.5× this, ≤ 1767 s).'),
+    .describe(
+      'MQTT keep-alive (the hub allows at most 1177 s: its timeout is 1.5× this) and AMQP idle timeout.',
+    ),
   maxMessageBytes: z
     .number()
     .int()
@@ -87,7 +98,12 @@ export const azureUpstreamSchema = z.strictObject({
     .positive()
     .default(100)
     .describe('D2C publish rate limit; match your hub tier’s throttle (S1: 100/s per hub).'),
-  ackTimeoutMs: z.number().int().positive().default(10_000).describe('How long to wait for a PUBACK.'),
+  ackTimeoutMs: z
+    .number()
+    .int()
+    .positive()
+    .default(10_000)
+    .describe('How long to wait for the hub to acknowledge a message (PUBACK, AMQP disposition).'),
   methodTimeoutMs: z
     .number()
     .int()

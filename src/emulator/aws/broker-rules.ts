@@ -13,13 +13,18 @@ export const BROKER_LIMITS = {
 } as const;
 
 /** Why IoT Core refuses this PUBLISH from a device, or undefined when the broker accepts it. */
-export function publishViolation(packet: { topic: string; payload: Buffer; retain: boolean }): string | undefined {
+export function publishViolation(packet: {
+  topic: string;
+  payload: Buffer;
+  retain: boolean;
+}): string | undefined {
   if (packet.payload.length > BROKER_LIMITS.maxPayloadBytes) {
     return `PAYLOAD_LIMIT_EXCEEDED: ${packet.payload.length} bytes; the limit is ${BROKER_LIMITS.maxPayloadBytes}`;
   }
   const topicViolation = topicLimitViolation(packet.topic);
   if (topicViolation !== undefined) return topicViolation;
-  if (packet.retain && packet.topic.startsWith('$')) return 'retained messages are not allowed on reserved topics';
+  if (packet.retain && packet.topic.startsWith('$'))
+    return 'retained messages are not allowed on reserved topics';
   return undefined;
 }
 
@@ -28,7 +33,8 @@ export function subscribeViolation(filter: string, current: number): string | un
   if (current >= BROKER_LIMITS.maxSubscriptionsPerConnection) {
     return `a connection may hold ${BROKER_LIMITS.maxSubscriptionsPerConnection} subscriptions`;
   }
-  if (isBasicIngest(filter) || filter.startsWith('$aws/rules/')) return 'Basic Ingest topics cannot be subscribed';
+  if (isBasicIngest(filter) || filter.startsWith('$aws/rules/'))
+    return 'Basic Ingest topics cannot be subscribed';
   return topicLimitViolation(filter);
 }
 

@@ -2,7 +2,13 @@ import { once } from 'node:events';
 import { createServer, type TLSSocket } from 'node:tls';
 import { Aedes, type AuthenticateError, type Client } from 'aedes';
 import type { Logger } from '../../logger.js';
-import { BROKER_LIMITS, PublishRate, filterMatches, publishViolation, subscribeViolation } from './broker-rules.js';
+import {
+  BROKER_LIMITS,
+  PublishRate,
+  filterMatches,
+  publishViolation,
+  subscribeViolation,
+} from './broker-rules.js';
 import type { KeyPair } from './certs.js';
 import type { Meter } from './meter.js';
 import { isAllowed, type PolicyDocument, type PolicySubject } from './policy.js';
@@ -49,8 +55,6 @@ export interface IotBroker {
   refusals(): readonly Refusal[];
   /** The most publishes a client id sent in any one-second window, over all its connections. */
   peakPublishRate(clientId: string): number;
-  /** Client ids whose connection was taken over by a newer one with the same id. */
-  takeovers(): readonly string[];
   close(): Promise<void>;
 }
 
@@ -81,7 +85,6 @@ export async function startIotBroker(options: IotBrokerOptions): Promise<IotBrok
   const lastConnectAt = new Map<string, number>();
   const peaks = new Map<string, number>();
   const refusalList: Refusal[] = [];
-  const takeoverList: string[] = [];
 
   const refuse = (clientId: string, action: Refusal['action'], reason: string): Error => {
     refusalList.push({ clientId, action, reason });
@@ -98,8 +101,10 @@ export async function startIotBroker(options: IotBrokerOptions): Promise<IotBrok
     const fingerprint = socket.getPeerCertificate().fingerprint256;
     const principal = fingerprint === undefined ? undefined : options.registry.principal(fingerprint);
     if (principal === undefined) return { reason: 'certificate is not registered or not active' };
-    if (clientId.length === 0 || clientId.startsWith('$')) return { reason: 'client id is empty or reserved' };
-    if (Buffer.byteLength(clientId) > BROKER_LIMITS.maxClientIdBytes) return { reason: 'client id is too long' };
+    if (clientId.length === 0 || clientId.startsWith('$'))
+      return { reason: 'client id is empty or reserved' };
+    if (Buffer.byteLength(clientId) > BROKER_LIMITS.maxClientIdBytes)
+      return { reason: 'client id is too long' };
     const previous = lastConnectAt.get(clientId);
     lastConnectAt.set(clientId, now());
     if (previous !== undefined && now() - previous < BROKER_LIMITS.minConnectIntervalMs) {
@@ -111,7 +116,12 @@ export async function startIotBroker(options: IotBrokerOptions): Promise<IotBrok
       return { reason: 'policy does not allow iot:Connect for this client id' };
     }
     return {
-      connection: { subject, policies: principal.policies, subscriptions: new Set(), rate: new PublishRate() },
+      connection: {
+        subject,
+        policies: principal.policies,
+        subscriptions: new Set(),
+        rate: new PublishRate(),
+      },
     };
   };
 
@@ -219,7 +229,6 @@ export async function startIotBroker(options: IotBrokerOptions): Promise<IotBrok
     for (const topic of topics) connection?.subscriptions.delete(topic);
   });
   aedes.on('clientError', (client, error) => {
-    if (/taken over|duplicate/i.test(error.message)) takeoverList.push(client.id);
     log.debug({ clientId: client.id, err: error }, 'Client error.');
   });
   aedes.on('clientReady', (client) => log.debug({ clientId: client.id }, 'Client connected.'));
@@ -264,7 +273,6 @@ export async function startIotBroker(options: IotBrokerOptions): Promise<IotBrok
     aedes,
     refusals: () => refusalList,
     peakPublishRate: (clientId) => peaks.get(clientId) ?? 0,
-    takeovers: () => takeoverList,
     close: () => (closing ??= close()),
   };
 }

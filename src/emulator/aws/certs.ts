@@ -31,17 +31,39 @@ async function openssl(args: string[], cwd: string): Promise<void> {
 }
 
 /** The emulator's own certificate authority: self-signed, EC P-256, ten years. */
-export async function createCertificateAuthority(commonName = 'fieldgate AWS IoT emulator CA'): Promise<KeyPair> {
+export async function createCertificateAuthority(
+  commonName = 'fieldgate AWS IoT emulator CA',
+): Promise<KeyPair> {
   return inTempDir(async (dir) => {
     await openssl(
       [
-        'req', '-x509', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
-        '-keyout', 'ca.key', '-out', 'ca.crt', '-days', '3650', '-subj', `/CN=${commonName}`,
-        '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign',
+        'req',
+        '-x509',
+        '-new',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:prime256v1',
+        '-nodes',
+        '-keyout',
+        'ca.key',
+        '-out',
+        'ca.crt',
+        '-days',
+        '3650',
+        '-subj',
+        `/CN=${commonName}`,
+        '-addext',
+        'basicConstraints=critical,CA:TRUE',
+        '-addext',
+        'keyUsage=critical,keyCertSign,cRLSign',
       ],
       dir,
     );
-    return { certPem: await readFile(path.join(dir, 'ca.crt'), 'utf8'), keyPem: await readFile(path.join(dir, 'ca.key'), 'utf8') };
+    return {
+      certPem: await readFile(path.join(dir, 'ca.crt'), 'utf8'),
+      keyPem: await readFile(path.join(dir, 'ca.key'), 'utf8'),
+    };
   });
 }
 
@@ -67,21 +89,49 @@ export async function issueCertificate(ca: KeyPair, options: IssueOptions): Prom
     await writeFile(path.join(dir, 'ext.cnf'), `${extensions.join('\n')}\n`);
     await openssl(
       [
-        'req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
-        '-keyout', 'leaf.key', '-out', 'leaf.csr', '-subj', `/CN=${options.commonName}`,
+        'req',
+        '-new',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:prime256v1',
+        '-nodes',
+        '-keyout',
+        'leaf.key',
+        '-out',
+        'leaf.csr',
+        '-subj',
+        `/CN=${options.commonName}`,
       ],
       dir,
     );
     await openssl(
       [
-        'x509', '-req', '-in', 'leaf.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-set_serial',
+        'x509',
+        '-req',
+        '-in',
+        'leaf.csr',
+        '-CA',
+        'ca.crt',
+        '-CAkey',
+        'ca.key',
+        '-set_serial',
         // Random serials: two certificates from one CA must never share one (RFC 5280 §4.1.2.2).
         `0x${randomBytes(8).toString('hex')}`,
-        '-days', '730', '-sha256', '-extfile', 'ext.cnf', '-out', 'leaf.crt',
+        '-days',
+        '730',
+        '-sha256',
+        '-extfile',
+        'ext.cnf',
+        '-out',
+        'leaf.crt',
       ],
       dir,
     );
-    return { certPem: await readFile(path.join(dir, 'leaf.crt'), 'utf8'), keyPem: await readFile(path.join(dir, 'leaf.key'), 'utf8') };
+    return {
+      certPem: await readFile(path.join(dir, 'leaf.crt'), 'utf8'),
+      keyPem: await readFile(path.join(dir, 'leaf.key'), 'utf8'),
+    };
   });
 }
 

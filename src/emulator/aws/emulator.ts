@@ -50,7 +50,11 @@ export async function startAwsEmulator(options: AwsEmulatorOptions): Promise<Aws
   const ca = options.ca ?? (await createCertificateAuthority());
   const server =
     options.server ??
-    (await issueCertificate(ca, { commonName: 'localhost', usage: 'server', altNames: EMULATOR_SERVER_NAMES }));
+    (await issueCertificate(ca, {
+      commonName: 'localhost',
+      usage: 'server',
+      altNames: EMULATOR_SERVER_NAMES,
+    }));
   const registry = options.registry ?? new Registry();
   const meter = new Meter();
   const broker = await startIotBroker({

@@ -82,7 +82,11 @@ async function readBody(req: IncomingMessage, limitBytes: number): Promise<Buffe
   return Buffer.concat(chunks);
 }
 
-async function handle(req: IncomingMessage, res: ServerResponse, options: HttpsPublishOptions): Promise<void> {
+async function handle(
+  req: IncomingMessage,
+  res: ServerResponse,
+  options: HttpsPublishOptions,
+): Promise<void> {
   const url = new URL(req.url ?? '/', 'https://emulator');
   const match = /^\/topics\/(.+)$/.exec(url.pathname);
   if (req.method !== 'POST' || match === null) {
@@ -105,16 +109,16 @@ async function handle(req: IncomingMessage, res: ServerResponse, options: HttpsP
   }
   const qos = Number(url.searchParams.get('qos') ?? '0');
   const retain = url.searchParams.get('retain') === 'true';
-  const violation = qos === 0 || qos === 1 ? publishViolation({ topic, payload, retain }) : 'qos must be 0 or 1';
+  const violation =
+    qos === 0 || qos === 1 ? publishViolation({ topic, payload, retain }) : 'qos must be 0 or 1';
   if (violation !== undefined) {
     options.meter.refused();
     reply(res, 400, { message: violation });
     return;
   }
   await new Promise<void>((resolve, reject) =>
-    options.aedes.publish(
-      { cmd: 'publish', topic, payload, qos: qos as 0 | 1, retain, dup: false },
-      (e) => (e ? reject(e) : resolve()),
+    options.aedes.publish({ cmd: 'publish', topic, payload, qos: qos as 0 | 1, retain, dup: false }, (e) =>
+      e ? reject(e) : resolve(),
     ),
   );
   options.meter.inbound(topic, payload.length, 'https');

@@ -41,7 +41,9 @@ async function writePair(pair: KeyPair, certFile: string, keyFile: string): Prom
  * Open (creating on first use) an emulator state directory: `ca.crt`/`ca.key`, `server.crt`/`server.key`,
  * `registry.json`, and `things/<thing>.crt|.key` per minted device.
  */
-export async function openEmulatorState(dir: string): Promise<EmulatorState> {
+export async function openEmulatorState(stateDir: string): Promise<EmulatorState> {
+  // Absolute, because the paths end up in a route config that is read from elsewhere.
+  const dir = path.resolve(stateDir);
   await mkdir(path.join(dir, 'things'), { recursive: true, mode: 0o700 });
   const file = (name: string): string => path.join(dir, name);
   let ca = await readPair(file('ca.crt'), file('ca.key'));
@@ -51,7 +53,11 @@ export async function openEmulatorState(dir: string): Promise<EmulatorState> {
   }
   let server = await readPair(file('server.crt'), file('server.key'));
   if (server === undefined) {
-    server = await issueCertificate(ca, { commonName: 'localhost', usage: 'server', altNames: EMULATOR_SERVER_NAMES });
+    server = await issueCertificate(ca, {
+      commonName: 'localhost',
+      usage: 'server',
+      altNames: EMULATOR_SERVER_NAMES,
+    });
     await writePair(server, file('server.crt'), file('server.key'));
   }
   const registry = await Registry.load(file('registry.json'));
@@ -67,7 +73,8 @@ export async function openEmulatorState(dir: string): Promise<EmulatorState> {
         caFile: file('ca.crt'),
       };
       const existing = await readPair(files.certFile, files.keyFile);
-      if (existing !== undefined && registry.principal(fingerprintOf(existing.certPem)) !== undefined) return files;
+      if (existing !== undefined && registry.principal(fingerprintOf(existing.certPem)) !== undefined)
+        return files;
       const pair = await issueCertificate(authority, { commonName: thing, usage: 'client' });
       await writePair(pair, files.certFile, files.keyFile);
       const policy = `${GATEWAY_POLICY}-${thing}`;

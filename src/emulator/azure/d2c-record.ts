@@ -21,3 +21,23 @@ export function messageSizeBytes(body: Buffer, properties: PropertyBag): number 
   }
   return bytes;
 }
+
+/** The record of an accepted message, stamped as the hub stamps it for the identity on the wire. */
+export function stampD2c(
+  input: Omit<D2cRecord, 'systemProperties'> & { authMethod: 'sas' | 'x509' },
+  now: number,
+): D2cRecord {
+  const { authMethod, ...message } = input;
+  return {
+    ...message,
+    systemProperties: {
+      'iothub-connection-device-id': input.deviceId,
+      'iothub-connection-auth-method': JSON.stringify({
+        scope: 'device',
+        type: authMethod,
+        issuer: 'iothub',
+      }),
+      'iothub-enqueuedtime': new Date(now).toISOString(),
+    },
+  };
+}

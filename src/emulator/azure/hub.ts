@@ -2,6 +2,7 @@ import { once } from 'node:events';
 import { createServer, type Server, type Socket } from 'node:net';
 import { createServer as createTlsServer } from 'node:tls';
 import type { Logger } from '../../logger.js';
+import { AmqpFrontEnd } from './amqp-frontend.js';
 import { C2dQueues, type FeedbackRecord, type SendC2dInput } from './c2d-queue.js';
 import type { D2cRecord } from './d2c-record.js';
 import { HubMeter, type MeterCounters } from './meter.js';
@@ -15,6 +16,8 @@ export interface AzureHubOptions {
   port: number;
   /** PEM server certificate and key: MQTT over TLS as the hub speaks it. Without them, plain TCP (local only). */
   tls?: { cert: Buffer; key: Buffer; ca?: Buffer };
+  /** Also speak AMQP 1.0 on this port (0 picks a free one; the hub's own is 5671); omitted: MQTT only. */
+  amqpPort?: number;
   log: Logger;
   now?: () => number;
   d2cPerSecond?: number;
@@ -35,9 +38,12 @@ export class AzureHubEmulator {
   readonly port: number;
   /** `mqtts://host:port` (or `mqtt://` without TLS): the `endpoint` of an azure upstream. */
   readonly url: string;
+  /** `amqps://host:port` (or `amqp://` without TLS) when AMQP is on. */
+  readonly amqpUrl: string | undefined;
   readonly #server: Server;
   readonly #sockets: Set<Socket>;
   readonly #frontEnd: MqttFrontEnd;
+  readonly #amqp: AmqpFrontEnd | undefined;
   readonly #log: Logger;
   #closing: Promise<void> | undefined;
 
@@ -48,6 +54,7 @@ export class AzureHubEmulator {
     server: Server;
     sockets: Set<Socket>;
     frontEnd: MqttFrontEnd;
+    amqp: AmqpFrontEnd | undefined;
     d2c: D2cRecord[];
     port: number;
   }) {
@@ -58,9 +65,13 @@ export class AzureHubEmulator {
     this.#server = fields.server;
     this.#sockets = fields.sockets;
     this.#frontEnd = fields.frontEnd;
+    this.#amqp = fields.amqp;
     this.#log = fields.options.log;
     this.port = fields.port;
-    this.url = `${fields.options.tls === undefined ? 'mqtt' : 'mqtts'}://${fields.options.host}:${fields.port}`;
+    const secure = fields.options.tls === undefined ? '' : 's';
+    this.url = `mqtt${secure}://${fields.options.host}:${fields.port}`;
+    this.amqpUrl =
+      fields.amqp === undefined ? undefined : `amqp${secure}://${fields.options.host}:${fields.amqp.port}`;
   }
 
   static async start(options: AzureHubOptions): Promise<AzureHubEmulator> {
@@ -73,14 +84,17 @@ export class AzureHubEmulator {
       ...(options.dailyQuotaUnits === undefined ? {} : { dailyQuotaUnits: options.dailyQuotaUnits }),
     });
     const d2c: D2cRecord[] = [];
-    const frontEnd = await MqttFrontEnd.create({
-      registry: options.registry,
-      c2d,
-      meter,
-      log,
-      now,
-      onD2c: (record) => d2c.push(record),
-    });
+    const engine = { registry: options.registry, c2d, meter, log, now, onD2c: (r: D2cRecord) => d2c.push(r) };
+    const frontEnd = await MqttFrontEnd.create(engine);
+    const amqp =
+      options.amqpPort === undefined
+        ? undefined
+        : await AmqpFrontEnd.listen({
+            ...engine,
+            host: options.host,
+            port: options.amqpPort,
+            ...(options.tls === undefined ? {} : { tls: options.tls }),
+          });
     const sockets = new Set<Socket>();
     const handle = (socket: Socket): void => {
       sockets.add(socket);
@@ -102,10 +116,14 @@ export class AzureHubEmulator {
       server,
       sockets,
       frontEnd,
+      amqp,
       d2c,
       port,
     });
-    log.info({ url: hub.url, hostName: options.registry.hostName }, 'Azure IoT Hub emulator listening.');
+    log.info(
+      { url: hub.url, amqpUrl: hub.amqpUrl, hostName: options.registry.hostName },
+      'Azure IoT Hub emulator listening.',
+    );
     return hub;
   }
 
@@ -113,6 +131,7 @@ export class AzureHubEmulator {
   sendC2d(deviceId: string, input: SendC2dInput): string {
     const message = this.c2d.enqueue(deviceId, input);
     this.#frontEnd.pumpC2d(deviceId);
+    this.#amqp?.pumpC2d(deviceId);
     return message.messageId;
   }
 
@@ -136,12 +155,13 @@ export class AzureHubEmulator {
   }
 
   isConnected(deviceId: string): boolean {
-    return this.#frontEnd.isConnected(deviceId);
+    return this.#frontEnd.isConnected(deviceId) || this.#amqp?.isConnected(deviceId) === true;
   }
 
   /** Drop every device connection; devices may reconnect at once. */
   disconnectAll(): void {
     this.#frontEnd.disconnectAll();
+    this.#amqp?.disconnectAll();
   }
 
   close(): Promise<void> {
@@ -150,6 +170,7 @@ export class AzureHubEmulator {
       for (const socket of this.#sockets) socket.destroy();
       await new Promise<void>((resolve) => this.#frontEnd.broker.close(() => resolve()));
       await serverClosed;
+      await this.#amqp?.close();
       this.#log.info({ url: this.url }, 'Azure IoT Hub emulator closed.');
     })();
     return this.#closing;

@@ -61,13 +61,21 @@ export class HubMeter {
 
   /** Decide on one message of `sizeBytes`; an admitted message is counted and billed. */
   admit(sizeBytes: number): Admission {
+    return this.admitAll([sizeBytes]);
+  }
+
+  /**
+   * Decide on a batch (one AMQP batch transfer or HTTPS batch) as a whole: the hub accepts or refuses the
+   * transfer, so either every message is counted and billed or none is.
+   */
+  admitAll(sizesBytes: readonly number[]): Admission {
     const now = this.#now();
     const day = Math.floor(now / DAY_MS);
     if (day !== this.#day) {
       this.#day = day;
       this.#unitsToday = 0;
     }
-    const units = this.unitsFor(sizeBytes);
+    const units = sizesBytes.reduce((sum, size) => sum + this.unitsFor(size), 0);
     if (this.#unitsToday + units > this.#dailyQuotaUnits) {
       this.#counters.quotaRefused += 1;
       return 'quotaExceeded';
@@ -77,13 +85,14 @@ export class HubMeter {
       this.#tokens + ((now - this.#refilledAt) / 1000) * this.#d2cPerSecond,
     );
     this.#refilledAt = now;
-    if (this.#tokens < 1) {
+    // A batch larger than the burst would never pass; it needs a full bucket instead.
+    if (this.#tokens < Math.min(sizesBytes.length, Math.max(1, this.#d2cPerSecond))) {
       this.#counters.throttled += 1;
       return 'throttled';
     }
-    this.#tokens -= 1;
+    this.#tokens -= sizesBytes.length;
     this.#unitsToday += units;
-    this.#counters.messages += 1;
+    this.#counters.messages += sizesBytes.length;
     this.#counters.billedUnits += units;
     return 'ok';
   }

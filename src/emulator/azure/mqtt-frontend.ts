@@ -5,7 +5,7 @@ import type { Logger } from '../../logger.js';
 import { formatPropertyBag, parsePropertyBag } from '../../upstream/azure/property-bag.js';
 import { c2dFilter, METHODS_FILTER } from '../../upstream/azure/topics.js';
 import type { C2dMessage, C2dQueues } from './c2d-queue.js';
-import { messageSizeBytes, type D2cRecord } from './d2c-record.js';
+import { messageSizeBytes, stampD2c, type D2cRecord } from './d2c-record.js';
 import type { HubMeter } from './meter.js';
 import type { HubRegistry } from './registry.js';
 import { checkSasToken } from './sas-check.js';
@@ -225,21 +225,12 @@ export class MqttFrontEnd {
       return new Error(
         admission === 'throttled' ? '429001 ThrottlingException' : '403002 IotHubQuotaExceeded',
       );
-    this.#options.onD2c({
-      deviceId,
-      body,
-      properties,
-      sizeBytes,
-      systemProperties: {
-        'iothub-connection-device-id': deviceId,
-        'iothub-connection-auth-method': JSON.stringify({
-          scope: 'device',
-          type: session.authMethod,
-          issuer: 'iothub',
-        }),
-        'iothub-enqueuedtime': new Date(this.#options.now()).toISOString(),
-      },
-    });
+    this.#options.onD2c(
+      stampD2c(
+        { deviceId, authMethod: session.authMethod, body, properties, sizeBytes },
+        this.#options.now(),
+      ),
+    );
     return null;
   }
 

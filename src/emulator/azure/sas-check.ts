@@ -6,7 +6,8 @@ export type SasCheck =
   { ok: true; expiresAtS: number; scope: 'device' | 'hub' } | { ok: false; reason: string };
 
 /**
- * Check a SAS token for a connection of `deviceId`, as the hub does (reference A9.2): any field order;
+ * Check a SAS token for a connection of `deviceId` (undefined: a hub-scoped policy token put on an AMQP
+ * CBS link before any device is named, which must then cover every device), as the hub does (reference A9.2): any field order;
  * unexpired; no `skn` → the device's primary then secondary key, `skn` → that policy's key and the
  * DeviceConnect permission; the HMAC over the *literal* `sr`; the decoded `sr` a segment-wise prefix of
  * `{host}/devices/{deviceId}` with the host compared case-insensitively.
@@ -14,7 +15,7 @@ export type SasCheck =
 export function checkSasToken(
   registry: HubRegistry,
   token: string,
-  deviceId: string,
+  deviceId: string | undefined,
   nowS: number,
 ): SasCheck {
   const parsed = parseSasToken(token);
@@ -30,14 +31,17 @@ export function checkSasToken(
     return { ok: false, reason: 'malformed token' };
   }
   if (!coversDevice(resource, registry.hostName, deviceId)) {
-    return { ok: false, reason: `token scope ${resource} does not cover device ${deviceId}` };
+    return { ok: false, reason: `token scope ${resource} does not cover device ${deviceId ?? '*'}` };
   }
-  const device = registry.device(deviceId);
-  if (device === undefined) return { ok: false, reason: `device ${deviceId} is not registered` };
-  if (!device.enabled) return { ok: false, reason: `device ${deviceId} is disabled` };
+  const device = deviceId === undefined ? undefined : registry.device(deviceId);
+  if (deviceId !== undefined && device === undefined) {
+    return { ok: false, reason: `device ${deviceId} is not registered` };
+  }
+  if (device?.enabled === false) return { ok: false, reason: `device ${deviceId} is disabled` };
 
   let keys: (string | undefined)[];
   if (parsed.skn === undefined) {
+    if (device === undefined) return { ok: false, reason: 'a token for all devices needs a policy' };
     keys = [device.primaryKey, device.secondaryKey];
   } else {
     const policy = registry.policy(parsed.skn);
@@ -58,11 +62,14 @@ export function checkSasToken(
   return { ok: false, reason: 'signature does not match' };
 }
 
-/** True when `resource` is `host`, `host/devices` or `host/devices/{id}[/…]` for this device. */
-function coversDevice(resource: string, hostName: string, deviceId: string): boolean {
+/**
+ * True when `resource` is `host`, `host/devices` or `host/devices/{id}[/…]` for this device; for no
+ * device, only `host` or `host/devices`.
+ */
+function coversDevice(resource: string, hostName: string, deviceId: string | undefined): boolean {
   const [host, ...path] = resource.replace(/\/+$/, '').split('/');
   if (host?.toLowerCase() !== hostName.toLowerCase()) return false;
-  const wanted = ['devices', deviceId];
+  const wanted = deviceId === undefined ? ['devices'] : ['devices', deviceId];
   // A module-scoped token is narrower than the device endpoint, so it does not cover it.
   return path.length <= wanted.length && path.every((segment, i) => segment === wanted[i]);
 }

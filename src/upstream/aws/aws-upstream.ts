@@ -11,6 +11,7 @@ import { parseCommandRequest } from './commands.js';
 import { planTelemetry, type TelemetryMessage } from './encode.js';
 import { ExchangeGuard } from './exchange-guard.js';
 import { HttpsPublisher } from './https-publisher.js';
+import { publishOverHttps, publishOverMqtt } from './telemetry-publish.js';
 import { openMqttConnection, type ConnectionEnd, type OpenConnection } from './mqtt-connection.js';
 import { loadTlsMaterial } from './tls-material.js';
 import { TopicTemplate } from './topics.js';
@@ -182,10 +183,20 @@ export class AwsUpstream implements Upstream {
         ? { kind: 'retry', reason: 'IoT Core closed the connection (client id taken over?)', kicked: true }
         : { kind: 'retry', reason: 'offline' };
     }
+    const pacing = {
+      limiter: this.#limiter,
+      signal,
+      onDelivered: (m: TelemetryMessage) => this.#delivered(m),
+    };
     const { acked, failure, retryAfterMs } =
       https === undefined
-        ? await this.#publishMqtt(client!, messages, signal)
-        : await this.#publishHttps(https, messages, signal, refused);
+        ? await publishOverMqtt(client!, messages, { ...pacing, ackTimeoutMs: this.#config.ackTimeoutMs })
+        : await publishOverHttps(https, messages, pacing, refused);
+    if (failure === 'timeout') {
+      // A broker that stops acknowledging on a live socket is as good as gone: start afresh.
+      this.#log.debug({ ackTimeoutMs: this.#config.ackTimeoutMs }, 'No PUBACK in time; reconnecting.');
+      await this.#drop();
+    }
     if (acked.length > 0 && failure === undefined) this.#isKicked = false;
     if (failure !== undefined) {
       if (acked.length === 0 && refused.length === 0) {
@@ -249,87 +260,7 @@ export class AwsUpstream implements Upstream {
     }
   }
 
-  /**
-   * Publish every message at QoS 1, pipelined and paced, and wait for the PUBACKs. Stops at the first
-   * failure (connection lost, abort, no PUBACK for `ackTimeoutMs`) and reports what was acknowledged.
-   */
-  async #publishMqtt(
-    client: MqttClient,
-    messages: readonly TelemetryMessage[],
-    signal: AbortSignal,
-  ): Promise<{ acked: number[]; failure?: string; retryAfterMs?: number }> {
-    const acked: number[] = [];
-    const guard = new ExchangeGuard(client, signal, this.#config.ackTimeoutMs);
-    try {
-      const pubacks: Promise<void>[] = [];
-      for (const message of messages) {
-        const paced = this.#limiter.take(signal).then(
-          () => undefined,
-          () => 'aborted',
-        );
-        if ((await Promise.race([paced, guard.reason])) !== undefined) break;
-        guard.touch();
-        pubacks.push(
-          client.publishAsync(message.topic, message.payload, { qos: 1 }).then(
-            () => {
-              this.#delivered(message, acked);
-              guard.touch();
-            },
-            (e: unknown) => guard.fail(`publish failed: ${errorMessage(e)}`),
-          ),
-        );
-      }
-      const reason = await Promise.race([Promise.all(pubacks).then(() => guard.current), guard.reason]);
-      if (reason === 'timeout') {
-        // A broker that stops acknowledging on a live socket is as good as gone: start afresh.
-        this.#log.debug({ ackTimeoutMs: this.#config.ackTimeoutMs }, 'No PUBACK in time; reconnecting.');
-        await this.#drop();
-      }
-      // A copy: PUBACKs that straggle in after a failure must not change what we report.
-      return reason === undefined ? { acked } : { acked: [...acked], failure: reason };
-    } finally {
-      guard.dispose();
-    }
-  }
-
-  /** One POST per message, in order, paced like MQTT; refusals of single messages are added to `refused`. */
-  async #publishHttps(
-    https: HttpsPublisher,
-    messages: readonly TelemetryMessage[],
-    signal: AbortSignal,
-    refused: { gseq: number; reason: string }[],
-  ): Promise<{ acked: number[]; failure?: string; retryAfterMs?: number }> {
-    const acked: number[] = [];
-    for (const message of messages) {
-      try {
-        await this.#limiter.take(signal);
-      } catch {
-        return { acked, failure: 'aborted' };
-      }
-      const outcome = await https.publish(message.topic, message.payload, signal);
-      switch (outcome.kind) {
-        case 'ok':
-          this.#delivered(message, acked);
-          continue;
-        case 'reject':
-          for (const item of message.items) refused.push({ gseq: item.gseq, reason: outcome.reason });
-          continue;
-        case 'auth':
-          this.#log.warn({ reason: outcome.reason }, 'IoT Core refused an HTTPS publish; check certificate and policy.');
-          return { acked, failure: outcome.reason };
-        case 'retry':
-          return {
-            acked,
-            failure: outcome.reason,
-            ...(outcome.retryAfterMs === undefined ? {} : { retryAfterMs: outcome.retryAfterMs }),
-          };
-      }
-    }
-    return { acked };
-  }
-
-  #delivered(message: TelemetryMessage, acked: number[]): void {
-    for (const item of message.items) acked.push(item.gseq);
+  #delivered(message: TelemetryMessage): void {
     this.#stats.messages += 1;
     this.#stats.billedUnits += message.billedUnits;
   }
@@ -417,7 +348,9 @@ function abortableDelay(ms: number, signal: AbortSignal): Promise<void> {
     const onAbort = (): void => {
       clearTimeout(timer);
       reject(
-        new FieldgateError('FG_UPSTREAM_OFFLINE', 'Connecting was aborted.', { context: { reason: 'aborted' } }),
+        new FieldgateError('FG_UPSTREAM_OFFLINE', 'Connecting was aborted.', {
+          context: { reason: 'aborted' },
+        }),
       );
     };
     signal.addEventListener('abort', onAbort, { once: true });

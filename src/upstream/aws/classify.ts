@@ -11,7 +11,8 @@ const CERT_REFUSED =
 const AUTH_RETURN_CODES = new Set([4, 5]);
 
 /** Certificate errors on our side: the endpoint is not who it claims to be, or our CA bundle is wrong. */
-const SERVER_UNTRUSTED = /^(UNABLE_TO_VERIFY_LEAF_SIGNATURE|SELF_SIGNED_CERT_IN_CHAIN|DEPTH_ZERO_SELF_SIGNED_CERT|ERR_TLS_CERT_ALTNAME_INVALID|CERT_HAS_EXPIRED|UNABLE_TO_GET_ISSUER_CERT_LOCALLY)$/;
+const SERVER_UNTRUSTED =
+  /^(UNABLE_TO_VERIFY_LEAF_SIGNATURE|SELF_SIGNED_CERT_IN_CHAIN|DEPTH_ZERO_SELF_SIGNED_CERT|ERR_TLS_CERT_ALTNAME_INVALID|CERT_HAS_EXPIRED|UNABLE_TO_GET_ISSUER_CERT_LOCALLY)$/;
 
 /** What we know about a failed connect attempt. */
 export interface ConnectFailure {
@@ -51,7 +52,10 @@ export function classifyAwsConnectFailure(failure: ConnectFailure): FieldgateErr
     return auth('notAuthorized', `IoT Core refused the connection (CONNACK ${code}): ${detail}`);
   }
   if (typeof code === 'string' && SERVER_UNTRUSTED.test(code)) {
-    return auth('serverUntrusted', `The endpoint's certificate is not trusted (check caFile and servername): ${detail}`);
+    return auth(
+      'serverUntrusted',
+      `The endpoint's certificate is not trusted (check caFile and servername): ${detail}`,
+    );
   }
   if (CERT_REFUSED.test(`${String(code)} ${detail}`)) {
     return auth('certificateRejected', `IoT Core rejected the client certificate: ${detail}`);

@@ -64,7 +64,13 @@ export class HttpsPublisher {
           res.on('data', (c: Buffer) => chunks.push(c));
           res.on('error', (e) => resolve({ kind: 'retry', reason: `response failed: ${e.message}` }));
           res.on('end', () =>
-            resolve(outcomeOf(res.statusCode ?? 0, Buffer.concat(chunks).toString('utf8'), res.headers['retry-after'])),
+            resolve(
+              outcomeOf(
+                res.statusCode ?? 0,
+                Buffer.concat(chunks).toString('utf8'),
+                res.headers['retry-after'],
+              ),
+            ),
           );
         },
       );

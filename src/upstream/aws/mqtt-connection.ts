@@ -42,13 +42,12 @@ export interface OpenConnection {
  * classifying a failure. Rejects with a retryable `FieldgateError` (see `classifyAwsConnectFailure`).
  */
 export async function openMqttConnection(options: OpenOptions): Promise<OpenConnection> {
-  let socket: TLSSocket | undefined;
   let isTlsEstablished = false;
   let socketError: Error | undefined;
   let isClosingByUs = false;
   const client = new MqttClient(
     () => {
-      socket = tlsConnect({
+      const socket: TLSSocket = tlsConnect({
         host: options.host,
         port: options.port,
         servername: options.tls.servername,
@@ -59,7 +58,9 @@ export async function openMqttConnection(options: OpenOptions): Promise<OpenConn
         minVersion: 'TLSv1.2',
       });
       socket.once('secureConnect', () => (isTlsEstablished = true));
-      socket.on('error', (e) => (socketError ??= e));
+      socket.on('error', (e: Error) => {
+        socketError ??= e;
+      });
       return socket;
     },
     {

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { readFile as fsReadFile } from 'node:fs/promises';
-import { connect as mqttConnect, type IClientOptions, type MqttClient } from 'mqtt';
+import { connect as mqttConnect, type MqttClient } from 'mqtt';
 import type { AzureUpstreamConfig } from '../../config/upstreams/azure.js';
 import { FieldgateError } from '../../errors.js';
 import type { Logger } from '../../logger.js';
@@ -12,6 +12,7 @@ import { deviceToken, resolveIdentity, type AzureIdentity } from './credentials.
 import { BILLING_UNIT_BYTES, d2cPropertyBag, encodeD2cBatch } from './encode.js';
 import { waitForConnack, within } from './mqtt-link.js';
 import { formatPropertyBag, parsePropertyBag } from './property-bag.js';
+import { readTlsFiles } from './tls-files.js';
 import {
   c2dFilter,
   c2dPropertyBag,
@@ -216,7 +217,7 @@ export class AzureMqttUpstream implements Upstream {
     const expiresAtS = Math.floor(this.#now() / 1000) + this.#config.tokenTtlS;
     const password = deviceToken(this.#identity, expiresAtS);
     const client = mqttConnect(this.#identity.endpoint, {
-      ...(await this.#tlsOptions()),
+      ...(await readTlsFiles(this.#config.tls, this.#readFile)),
       clientId: deviceId,
       username: mqttUsername(hostName, deviceId),
       ...(password === undefined ? {} : { password }),
@@ -337,28 +338,6 @@ export class AzureMqttUpstream implements Upstream {
       if (!(await this.#publishOne(client, message))) return;
       if (this.#outbox[0] === message) this.#outbox.shift();
     }
-  }
-
-  async #tlsOptions(): Promise<Partial<IClientOptions>> {
-    const { tls } = this.#config;
-    const read = async (path: string | undefined): Promise<Buffer | undefined> => {
-      if (path === undefined) return undefined;
-      try {
-        return await this.#readFile(path);
-      } catch (e) {
-        throw new FieldgateError('FG_CONFIG_SECRET_MISSING', `Cannot read TLS file ${path}.`, {
-          cause: e,
-          context: { path },
-        });
-      }
-    };
-    const [ca, cert, key] = await Promise.all([read(tls.caFile), read(tls.certFile), read(tls.keyFile)]);
-    return {
-      rejectUnauthorized: tls.rejectUnauthorized,
-      ...(ca === undefined ? {} : { ca }),
-      ...(cert === undefined ? {} : { cert }),
-      ...(key === undefined ? {} : { key }),
-    };
   }
 
   #drop(): void {

@@ -22,7 +22,9 @@ export function resolveIdentity(config: AzureUpstreamConfig, gatewayId: string):
   }
   const deviceId = config.deviceId ?? parsed?.deviceId ?? gatewayId;
   const gatewayHost = parsed?.gatewayHostName;
-  const endpoint = config.endpoint ?? `mqtts://${gatewayHost ?? hostName}:8883`;
+  const target = gatewayHost ?? hostName;
+  const endpoint =
+    config.endpoint ?? (config.protocol === 'amqp' ? `amqps://${target}:5671` : `mqtts://${target}:8883`);
   const keyBase64 = config.sharedAccessKey ?? parsed?.sharedAccessKey;
   const policyName = config.sharedAccessKeyName ?? parsed?.sharedAccessKeyName;
   if (keyBase64 !== undefined) {

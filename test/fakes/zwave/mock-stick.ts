@@ -1,7 +1,21 @@
 import net from 'node:net';
 import { SerialAPIParser, ZWaveSerialFrameType, type ZWaveSerialFrame } from '@zwave-js/serial';
 import { createAndOpenMockedZWaveSerialPort } from '@zwave-js/serial/mock';
-import { MockController, MockNode, type MockNodeBehavior, type MockNodeOptions } from '@zwave-js/testing';
+import {
+  AddNodeToNetworkRequest,
+  AddNodeType,
+  RemoveNodeFromNetworkRequest,
+  RemoveNodeFromNetworkRequestStatusReport,
+  RemoveNodeStatus,
+  RemoveNodeType,
+} from '@zwave-js/serial/serialapi';
+import {
+  MockController,
+  MockNode,
+  type MockNodeBehavior,
+  type MockNodeOptions,
+  type NodePendingInclusion,
+} from '@zwave-js/testing';
 import { createDefaultMockControllerBehaviors, createDefaultMockNodeBehaviors } from 'zwave-js/Testing';
 
 /**
@@ -17,6 +31,10 @@ export class MockStick {
   private socket: net.Socket | undefined;
   /** Connections so far; a reconnect after `dropConnection()` makes it grow. */
   connections = 0;
+  /** The callback id of the host's running "remove node" request, while the controller is excluding. */
+  private exclusionCallbackId: number | undefined;
+  /** True between the host's "add node" start and stop requests. */
+  isIncluding = false;
 
   private constructor(
     readonly controller: MockController,
@@ -49,6 +67,22 @@ export class MockStick {
         }),
       )
       .catch(() => undefined);
+    // zwave-js's mock controller enters exclusion mode but has no node to exclude; remembering the request
+    // lets `leaveNetwork` answer it as a real controller does when a device's button is pressed.
+    controller.defineBehavior({
+      onHostMessage: (_controller, msg) => {
+        if (msg instanceof AddNodeToNetworkRequest) {
+          const isStop = msg.addNodeType === AddNodeType.Stop;
+          // zwave-js sends a second Stop after each inclusion, as Silicon Labs recommends. The mock controller
+          // would take a Stop while idle as a start and stay in "adding" mode; a real one ignores it.
+          if (isStop && !stick.isIncluding) return true;
+          stick.isIncluding = !isStop;
+        }
+        if (msg instanceof RemoveNodeFromNetworkRequest)
+          stick.exclusionCallbackId = msg.removeNodeType === RemoveNodeType.Stop ? undefined : msg.callbackId;
+        return undefined;
+      },
+    });
     await new Promise<void>((resolve) => stick.server.listen(0, '127.0.0.1', resolve));
     return stick;
   }
@@ -72,6 +106,28 @@ export class MockStick {
     node.defineBehavior(...createDefaultMockNodeBehaviors());
     node.defineBehavior(...behaviors);
     return node;
+  }
+
+  /** The next inclusion the host starts finds this node, as if its button was pressed in time. */
+  joinOnNextInclusion(node: NodePendingInclusion): void {
+    this.controller.nodePendingInclusion = node;
+  }
+
+  /** True while the host has the controller in exclusion mode. */
+  get isExcluding(): boolean {
+    return this.exclusionCallbackId !== undefined;
+  }
+
+  /** The device's button is pressed during exclusion: it leaves, and the controller reports so. */
+  async leaveNetwork(node: MockNode): Promise<void> {
+    const callbackId = this.exclusionCallbackId;
+    if (callbackId === undefined) throw new Error('the controller is not in exclusion mode');
+    const send = (options: ConstructorParameters<typeof RemoveNodeFromNetworkRequestStatusReport>[0]) =>
+      this.controller.sendMessageToHost(new RemoveNodeFromNetworkRequestStatusReport(options));
+    await send({ callbackId, status: RemoveNodeStatus.NodeFound });
+    await send({ callbackId, status: RemoveNodeStatus.RemovingSlave, nodeId: node.id });
+    this.controller.removeNode(node);
+    await send({ callbackId, status: RemoveNodeStatus.Done });
   }
 
   /** Cuts the current connection, as when a ser2net link drops or a stick is unplugged. */

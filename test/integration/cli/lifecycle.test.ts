@@ -11,7 +11,7 @@ describe('the daemon as a service: one per state dir, SIGHUP reloads, /metrics',
   let work: Awaited<ReturnType<typeof makeWorkdir>>;
   let broker: Awaited<ReturnType<typeof startMqttBroker>>;
   let daemon: Daemon;
-  let config: ReturnType<typeof testConfig> & { queue: Record<string, unknown> };
+  let config: ReturnType<typeof testConfig> & { queue: Record<string, unknown>; metrics: { listen: string } };
 
   beforeEach(async () => {
     work = await makeWorkdir();

@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { formatIssue, loadConfig, type ConfigIssue } from '../../../src/config/load.js';
 import { makeConfigDir, type ConfigDir } from './config-dir.js';
+import { mqttUpstreamOf } from './narrow.js';
 
 const BASE =
   'log:\n  level: info\nroutes:\n  local:\n    upstream:\n      type: mqtt\n      url: mqtt://127.0.0.1:1883\n';
@@ -29,7 +30,7 @@ describe('FIELDGATE__ environment overrides', () => {
     expect(config.queue.maxBytes).toBe(500);
     expect(config.queue.overflow).toBe('block');
     expect(config.emulators.mqtt.enabled).toBe(true);
-    expect(config.routes['local']?.upstream.url).toBe('mqtts://broker.example.com:8883');
+    expect(mqttUpstreamOf(config, 'local').url).toBe('mqtts://broker.example.com:8883');
     expect(config.routes['local']?.drain).toBe('fifo');
     expect(config.gateway.id).toBe('from-env');
   });

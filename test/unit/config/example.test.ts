@@ -6,6 +6,7 @@ import { loadConfig } from '../../../src/config/load.js';
 import { configSchema } from '../../../src/config/schema.js';
 import { childSchema, isRecord, objectKeys } from '../../../src/config/schema-keys.js';
 import { makeConfigDir, type ConfigDir } from './config-dir.js';
+import { mqttUpstreamOf, simAdapterOf } from './narrow.js';
 
 const CONFIG_DIR = path.resolve(import.meta.dirname, '../../../config');
 type Schema = typeof configSchema;
@@ -75,12 +76,15 @@ describe('config/fieldgate.example.yaml', () => {
     await mkdir(path.join(dir.dir, 'credentials'));
     await dir.write('credentials/backup-password', 'backup-secret\n');
     await dir.write('credentials/azure-key', 'cG9saWN5LXNlY3JldC1rZXktbWF0ZXJpYWwtMzJieXRl\n');
-    await dir.write('credentials/azure-connection-string', 'HostName=spare.azure-devices.net;DeviceId=pi-barn-01\n');
+    await dir.write(
+      'credentials/azure-connection-string',
+      'HostName=spare.azure-devices.net;DeviceId=pi-barn-01\n',
+    );
     const { config } = await loadConfig(file, {
       env: { CREDENTIALS_DIRECTORY: path.join(dir.dir, 'credentials') },
     });
-    expect(config.routes['cloud']?.upstream.password).toBe('example-password');
-    expect(config.routes['backup']?.upstream.password).toBe('backup-secret');
+    expect(mqttUpstreamOf(config, 'cloud').password).toBe('example-password');
+    expect(mqttUpstreamOf(config, 'backup').password).toBe('backup-secret');
   });
 });
 
@@ -90,7 +94,7 @@ describe('config/demo.yaml', () => {
     expect(config.gateway.id).toBe('demo');
     expect(config.gateway.stateDir).toBe(path.join(CONFIG_DIR, 'state'));
     expect(config.emulators.mqtt).toEqual({ enabled: true, host: '127.0.0.1', port: 1883 });
-    expect(config.routes['local']?.upstream.url).toBe('mqtt://127.0.0.1:1883');
-    expect(config.adapters['sim']?.fleet).toEqual({ climate: 4, switch: 2, contact: 2, sleepy: 2 });
+    expect(mqttUpstreamOf(config, 'local').url).toBe('mqtt://127.0.0.1:1883');
+    expect(simAdapterOf(config, 'sim').fleet).toEqual({ climate: 4, switch: 2, contact: 2, sleepy: 2 });
   });
 });

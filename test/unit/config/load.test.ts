@@ -3,6 +3,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { isFieldgateError } from '../../../src/errors.js';
 import { formatIssue, loadConfig, type ConfigIssue } from '../../../src/config/load.js';
 import { makeConfigDir, type ConfigDir } from './config-dir.js';
+import { mqttUpstreamOf, simAdapterOf } from './narrow.js';
 
 const FIXTURES = path.resolve(import.meta.dirname, '../../fixtures/config');
 
@@ -107,9 +108,9 @@ describe('loadConfig', () => {
       const { config, file } = await loadConfig(path.join(FIXTURES, 'valid.yaml'), { env: {} });
       expect(file).toBe(path.join(FIXTURES, 'valid.yaml'));
       expect(config.gateway.stateDir).toBe(path.join(FIXTURES, 'state'));
-      expect(config.routes['local']?.upstream.tls?.caFile).toBe(path.join(FIXTURES, 'certs/ca.pem'));
+      expect(mqttUpstreamOf(config, 'local').tls?.caFile).toBe(path.join(FIXTURES, 'certs/ca.pem'));
       expect(config.queue.maxBytes).toBe(1024 ** 3);
-      expect(config.adapters['sim']?.fleet).toEqual({ climate: 2, switch: 2, contact: 1, sleepy: 1 });
+      expect(simAdapterOf(config, 'sim').fleet).toEqual({ climate: 2, switch: 2, contact: 1, sleepy: 1 });
       expect(config.log.level).toBe('info');
     });
 

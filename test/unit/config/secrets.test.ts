@@ -3,6 +3,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { isFieldgateError } from '../../../src/errors.js';
 import { formatIssue, loadConfig, type ConfigIssue } from '../../../src/config/load.js';
 import { makeConfigDir, type ConfigDir } from './config-dir.js';
+import { mqttUpstreamOf } from './narrow.js';
 
 function route(upstream: string): string {
   return `routes:\n  local:\n    upstream:\n      type: mqtt\n      url: mqtt://127.0.0.1:1883\n${upstream}`;
@@ -39,8 +40,8 @@ describe('secrets, ${ENV} and *File keys', () => {
       route('      password: !secret broker-password\n      username: !secret pin\n'),
     );
     const { config, secrets } = await loadConfig(file, { env: {} });
-    expect(config.routes['local']?.upstream.password).toBe('s3cret-Pw');
-    expect(config.routes['local']?.upstream.username).toBe('1234');
+    expect(mqttUpstreamOf(config, 'local').password).toBe('s3cret-Pw');
+    expect(mqttUpstreamOf(config, 'local').username).toBe('1234');
     expect(secrets).toEqual(expect.arrayContaining(['s3cret-Pw', '1234']));
   });
 
@@ -80,8 +81,8 @@ describe('secrets, ${ENV} and *File keys', () => {
       env: { SITE: 'barn', MQTT_PASSWORD: 'pw-from-env' },
     });
     expect(config.gateway.id).toBe('barn-gw');
-    expect(config.routes['local']?.upstream.password).toBe('pw-from-env');
-    expect(config.routes['local']?.upstream.clientId).toBe('a${b}');
+    expect(mqttUpstreamOf(config, 'local').password).toBe('pw-from-env');
+    expect(mqttUpstreamOf(config, 'local').clientId).toBe('a${b}');
     expect(secrets).toContain('pw-from-env');
   });
 
@@ -101,7 +102,7 @@ describe('secrets, ${ENV} and *File keys', () => {
       route('      passwordFile: mqtt-password\n      tls:\n        keyFile: client.key\n'),
     );
     const { config, secrets } = await loadConfig(file, { env: {} });
-    const upstream = config.routes['local']?.upstream;
+    const upstream = mqttUpstreamOf(config, 'local');
     expect(upstream?.password).toBe('from-a-file');
     expect(upstream?.tls?.keyFile).toBe(path.join(dir.dir, 'client.key'));
     expect(secrets).toContain('from-a-file');

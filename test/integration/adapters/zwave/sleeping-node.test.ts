@@ -5,6 +5,7 @@ import { ccCaps, MockZWaveFrameType, type MockNode } from '@zwave-js/testing';
 import createZwaveAdapter from '../../../../adapters/zwave/index.js';
 import type { Adapter } from '../../../../adapters/adapter.js';
 import type { DeviceCommand } from '../../../../src/model.js';
+import { zwaveOptions } from '../../../fakes/zwave/adapter-options.js';
 import { MockStick } from '../../../fakes/zwave/mock-stick.js';
 import { recordingContext, until, type RecordingContext } from '../../../fakes/zwave/recording-context.js';
 import { wakeUp } from '../../../fakes/zwave/wake-up.js';
@@ -14,13 +15,6 @@ import { wakeUp } from '../../../fakes/zwave/wake-up.js';
 
 const SLEEPER_ID = 'zwave:7e570002-3';
 
-const options = (serialPort: string): Record<string, unknown> => ({
-  serialPort,
-  securityKeys: {},
-  securityKeysLongRange: {},
-  reopen: { initialMs: 200, maxMs: 1000 },
-  sleepGraceMs: 0,
-});
 
 function command(id: string, name: string, ttlMs: number): DeviceCommand {
   return { id, device: SLEEPER_ID, name, args: {}, origin: 'local', expiresAt: Date.now() + ttlMs };
@@ -48,7 +42,7 @@ beforeAll(async () => {
   });
   // First run: the node wakes up once so zwave-js can interview it; the cache keeps what it learned.
   const firstRun = await recordingContext();
-  const first = createZwaveAdapter(options(stick.url));
+  const first = createZwaveAdapter(zwaveOptions(stick.url));
   await first.start(firstRun);
   await until(() => firstRun.devices.get(SLEEPER_ID)?.availability === 'asleep', 'the node to sleep');
   await wakeUp(sleeper);
@@ -59,7 +53,7 @@ beforeAll(async () => {
   await first.stop();
 
   ctx = await recordingContext('zwave', firstRun.stateDir);
-  adapter = createZwaveAdapter(options(stick.url));
+  adapter = createZwaveAdapter(zwaveOptions(stick.url));
   await adapter.start(ctx);
   await until(() => ctx.devices.get(SLEEPER_ID)?.availability === 'asleep', 'the node to be asleep');
   sleeper.clearReceivedControllerFrames();

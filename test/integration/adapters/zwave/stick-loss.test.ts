@@ -3,6 +3,7 @@ import { CommandClasses } from '@zwave-js/core';
 import { ccCaps } from '@zwave-js/testing';
 import createZwaveAdapter from '../../../../adapters/zwave/index.js';
 import type { Adapter } from '../../../../adapters/adapter.js';
+import { zwaveOptions } from '../../../fakes/zwave/adapter-options.js';
 import { MockStick } from '../../../fakes/zwave/mock-stick.js';
 import { recordingContext, until, type RecordingContext } from '../../../fakes/zwave/recording-context.js';
 
@@ -27,13 +28,7 @@ beforeAll(async () => {
     },
   });
   ctx = await recordingContext();
-  adapter = createZwaveAdapter({
-    serialPort: stick.url,
-    securityKeys: {},
-    securityKeysLongRange: {},
-    reopen: { initialMs: 200, maxMs: 1000 },
-    sleepGraceMs: 0,
-  });
+  adapter = createZwaveAdapter(zwaveOptions(stick.url));
   await adapter.start(ctx);
   await until(() => canSwitch(ctx), 'the interview');
 });
@@ -70,13 +65,7 @@ it('reports degraded when the stick vanishes and recovers when it is back', asyn
 
 it('reports unavailable when the stick is not there at start, and keeps trying', async () => {
   const missing = await recordingContext();
-  const lonely = createZwaveAdapter({
-    serialPort: 'tcp://127.0.0.1:1',
-    securityKeys: {},
-    securityKeysLongRange: {},
-    reopen: { initialMs: 200, maxMs: 1000 },
-    sleepGraceMs: 0,
-  });
+  const lonely = createZwaveAdapter(zwaveOptions('tcp://127.0.0.1:1'));
   await lonely.start(missing);
   await until(
     () => missing.statuses.filter((s) => s.state === 'unavailable').length >= 2,

@@ -5,6 +5,7 @@ import { ccCaps, createMockZWaveRequestFrame, MockZWaveFrameType, type MockNode 
 import createZwaveAdapter from '../../../../adapters/zwave/index.js';
 import type { Adapter } from '../../../../adapters/adapter.js';
 import type { DeviceCommand } from '../../../../src/model.js';
+import { zwaveOptions } from '../../../fakes/zwave/adapter-options.js';
 import { MockStick } from '../../../fakes/zwave/mock-stick.js';
 import { recordingContext, until, type RecordingContext } from '../../../fakes/zwave/recording-context.js';
 
@@ -13,15 +14,6 @@ import { recordingContext, until, type RecordingContext } from '../../../fakes/z
 
 const SWITCH_ID = 'zwave:7e570001-2';
 
-function options(serialPort: string): Record<string, unknown> {
-  return {
-    serialPort,
-    securityKeys: {},
-    securityKeysLongRange: {},
-    reopen: { initialMs: 200, maxMs: 1000 },
-    sleepGraceMs: 0,
-  };
-}
 
 function command(name: string, args: Record<string, unknown> = {}): DeviceCommand {
   return {
@@ -67,7 +59,7 @@ describe('zwave adapter against a mock stick over tcp://', () => {
     stick = await MockStick.start();
     mockNode = await addSwitchWithThermometer(stick);
     ctx = await recordingContext();
-    adapter = createZwaveAdapter(options(stick.url));
+    adapter = createZwaveAdapter(zwaveOptions(stick.url));
     await adapter.start(ctx);
     await until(
       () => ctx.devices.get(SWITCH_ID)?.capabilities.values.includes('temperature') === true,

@@ -10,6 +10,8 @@ it('turns configured hex keys into the 16-byte keys zwave-js takes, leaving abse
     securityKeysLongRange: { s2AccessControl: KEY },
     reopen: { initialMs: 1, maxMs: 1 },
     sleepGraceMs: 0,
+    allowedDsks: [],
+    exclusionTimeoutMs: 1,
   });
   expect(Object.keys(keys.securityKeys)).toEqual(['S2_Authenticated']);
   expect(keys.securityKeys.S2_Authenticated).toEqual(Uint8Array.from(Buffer.from(KEY, 'hex')));

@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { PublishRate, filterMatches, publishViolation, subscribeViolation } from '../../../../src/emulator/aws/broker-rules.js';
+import {
+  PublishRate,
+  filterMatches,
+  publishViolation,
+  subscribeViolation,
+} from '../../../../src/emulator/aws/broker-rules.js';
 
 describe('IoT Core broker rules', () => {
   it.each([
@@ -17,9 +22,13 @@ describe('IoT Core broker rules', () => {
   it('refuses oversized payloads, deep topics and retained reserved topics', () => {
     const ok = { topic: 'dt/a', payload: Buffer.alloc(128 * 1024), retain: false };
     expect(publishViolation(ok)).toBeUndefined();
-    expect(publishViolation({ ...ok, payload: Buffer.alloc(128 * 1024 + 1) })).toMatch(/PAYLOAD_LIMIT_EXCEEDED/);
+    expect(publishViolation({ ...ok, payload: Buffer.alloc(128 * 1024 + 1) })).toMatch(
+      /PAYLOAD_LIMIT_EXCEEDED/,
+    );
     expect(publishViolation({ ...ok, topic: 'a/b/c/d/e/f/g/h/i' })).toMatch(/slashes/);
-    expect(publishViolation({ ...ok, topic: '$aws/things/t/shadow/update', retain: true })).toMatch(/reserved/);
+    expect(publishViolation({ ...ok, topic: '$aws/things/t/shadow/update', retain: true })).toMatch(
+      /reserved/,
+    );
   });
 
   it('caps subscriptions at 50 and refuses Basic Ingest filters', () => {

@@ -46,7 +46,11 @@ describe('the IoT Core emulator broker', () => {
     cloud = await startTestCloud();
     device = await cloud.emulator.mintDevice('gw-1', {
       Statement: [
-        { Effect: 'Allow', Action: 'iot:Connect', Resource: 'arn:aws:iot:*:*:client/${iot:Connection.Thing.ThingName}' },
+        {
+          Effect: 'Allow',
+          Action: 'iot:Connect',
+          Resource: 'arn:aws:iot:*:*:client/${iot:Connection.Thing.ThingName}',
+        },
         { Effect: 'Allow', Action: ['iot:Publish', 'iot:Receive'], Resource: 'arn:aws:iot:*:*:topic/t/*' },
         { Effect: 'Allow', Action: 'iot:Subscribe', Resource: 'arn:aws:iot:*:*:topicfilter/t/*' },
       ],
@@ -82,9 +86,7 @@ describe('the IoT Core emulator broker', () => {
     await publisher.publishAsync('t/state', 'on', { qos: 1, retain: true });
     publisher.end(true);
     const other = await cloud.emulator.mintDevice('gw-2', {
-      Statement: [
-        { Effect: 'Allow', Action: 'iot:*', Resource: '*' },
-      ],
+      Statement: [{ Effect: 'Allow', Action: 'iot:*', Resource: '*' }],
     });
     const { client, received } = await open('gw-2', {}, other);
     await client.subscribeAsync(['t/#', 'x/#'], { qos: 1 });
@@ -111,7 +113,10 @@ describe('the IoT Core emulator broker', () => {
   });
 
   it('closes the connection on a publish over 128 KB or one the policy does not allow', async () => {
-    for (const [topic, size] of [['t/big', 128 * 1024 + 1], ['secret/x', 10]] as const) {
+    for (const [topic, size] of [
+      ['t/big', 128 * 1024 + 1],
+      ['secret/x', 10],
+    ] as const) {
       const { client } = await open(`gw-1`).catch(async () => {
         await new Promise((resolve) => setTimeout(resolve, 1100));
         return open('gw-1');

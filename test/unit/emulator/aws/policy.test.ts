@@ -33,7 +33,11 @@ describe('IoT policy evaluation', () => {
 
   it('treats MQTT wildcards in a resource as plain characters', () => {
     const policies: PolicyDocument[] = [
-      { Statement: [{ Effect: 'Allow', Action: 'iot:Subscribe', Resource: 'arn:aws:iot:*:*:topicfilter/a/+' }] },
+      {
+        Statement: [
+          { Effect: 'Allow', Action: 'iot:Subscribe', Resource: 'arn:aws:iot:*:*:topicfilter/a/+' },
+        ],
+      },
     ];
     expect(isAllowed(policies, 'iot:Subscribe', 'a/+', { clientId: 'c' })).toBe(true);
     expect(isAllowed(policies, 'iot:Subscribe', 'a/b', { clientId: 'c' })).toBe(false);

@@ -3,7 +3,12 @@ import { isFieldgateError } from '../../../../src/errors.js';
 import { silentLogger } from '../../../../src/logger.js';
 import type { Envelope } from '../../../../src/model.js';
 import type { AwsUpstreamConfig } from '../../../../src/config/upstreams/aws.js';
-import { createCertificateAuthority, fingerprintOf, issueCertificate, type KeyPair } from '../../../../src/emulator/aws/certs.js';
+import {
+  createCertificateAuthority,
+  fingerprintOf,
+  issueCertificate,
+  type KeyPair,
+} from '../../../../src/emulator/aws/certs.js';
 import { AwsUpstream } from '../../../../src/upstream/aws/aws-upstream.js';
 import type { IncomingCommand } from '../../../../src/upstream/upstream.js';
 import { decodeBatch } from '../../../../src/upstream/mqtt/encode.js';
@@ -32,7 +37,11 @@ describe('AwsUpstream against the IoT Core emulator', () => {
     upstreams.push(upstream);
     return upstream;
   };
-  const connectError = (upstream: AwsUpstream) => upstream.connect(live()).then(() => undefined, (e: unknown) => e);
+  const connectError = (upstream: AwsUpstream) =>
+    upstream.connect(live()).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
 
   beforeEach(async () => {
     cloud = await startTestCloud();

@@ -7,13 +7,48 @@ const withCode = (message: string, code: string | number) => Object.assign(new E
 
 describe('classifyAwsConnectFailure', () => {
   it.each([
-    ['CONNACK 5', { error: withCode('Connection refused: Not authorized', 5), isTlsEstablished: true }, 'FG_UPSTREAM_AUTH', 'notAuthorized'],
-    ['closed after the handshake, before CONNACK', { error: new Error('connection closed before CONNACK'), isTlsEstablished: true }, 'FG_UPSTREAM_AUTH', 'notAuthorized'],
-    ['certificate refused by the server', { error: withCode('alert unknown ca', 'ERR_SSL_TLSV1_ALERT_UNKNOWN_CA'), isTlsEstablished: false }, 'FG_UPSTREAM_AUTH', 'certificateRejected'],
-    ['TLS 1.3 certificate required', { error: withCode('alert', 'ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED'), isTlsEstablished: true }, 'FG_UPSTREAM_AUTH', 'certificateRejected'],
-    ['server not trusted', { error: withCode('self-signed', 'SELF_SIGNED_CERT_IN_CHAIN'), isTlsEstablished: false }, 'FG_UPSTREAM_AUTH', 'serverUntrusted'],
-    ['connection refused', { error: withCode('connect ECONNREFUSED', 'ECONNREFUSED'), isTlsEstablished: false }, 'FG_UPSTREAM_OFFLINE', 'offline'],
-    ['closed before the handshake', { error: new Error('socket hang up'), isTlsEstablished: false }, 'FG_UPSTREAM_OFFLINE', 'offline'],
+    [
+      'CONNACK 5',
+      { error: withCode('Connection refused: Not authorized', 5), isTlsEstablished: true },
+      'FG_UPSTREAM_AUTH',
+      'notAuthorized',
+    ],
+    [
+      'closed after the handshake, before CONNACK',
+      { error: new Error('connection closed before CONNACK'), isTlsEstablished: true },
+      'FG_UPSTREAM_AUTH',
+      'notAuthorized',
+    ],
+    [
+      'certificate refused by the server',
+      { error: withCode('alert unknown ca', 'ERR_SSL_TLSV1_ALERT_UNKNOWN_CA'), isTlsEstablished: false },
+      'FG_UPSTREAM_AUTH',
+      'certificateRejected',
+    ],
+    [
+      'TLS 1.3 certificate required',
+      { error: withCode('alert', 'ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED'), isTlsEstablished: true },
+      'FG_UPSTREAM_AUTH',
+      'certificateRejected',
+    ],
+    [
+      'server not trusted',
+      { error: withCode('self-signed', 'SELF_SIGNED_CERT_IN_CHAIN'), isTlsEstablished: false },
+      'FG_UPSTREAM_AUTH',
+      'serverUntrusted',
+    ],
+    [
+      'connection refused',
+      { error: withCode('connect ECONNREFUSED', 'ECONNREFUSED'), isTlsEstablished: false },
+      'FG_UPSTREAM_OFFLINE',
+      'offline',
+    ],
+    [
+      'closed before the handshake',
+      { error: new Error('socket hang up'), isTlsEstablished: false },
+      'FG_UPSTREAM_OFFLINE',
+      'offline',
+    ],
   ])('%s → %s (%s), retryable', (_name, failure, code, reason) => {
     const error = classifyAwsConnectFailure(failure);
     expect(error.code).toBe(code);

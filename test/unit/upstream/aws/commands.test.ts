@@ -13,24 +13,29 @@ const parse = (body: unknown, maxBytes = 1024) =>
 
 describe('parseCommandRequest', () => {
   it('reads a command with the device from the topic and the earlier of expiresAt and ttlMs', () => {
-    expect(parse({ id: 'c1', name: 'on', args: { level: 2 }, expiresAt: NOW + 10_000, ttlMs: 5000 })).toEqual({
-      kind: 'command',
-      command: {
-        id: 'c1',
-        device: 'sim:switch-01',
-        name: 'on',
-        args: { level: 2 },
-        expiresAt: NOW + 5000,
-        origin: 'aws',
-        route: 'aws',
-        receivedAt: NOW,
+    expect(parse({ id: 'c1', name: 'on', args: { level: 2 }, expiresAt: NOW + 10_000, ttlMs: 5000 })).toEqual(
+      {
+        kind: 'command',
+        command: {
+          id: 'c1',
+          device: 'sim:switch-01',
+          name: 'on',
+          args: { level: 2 },
+          expiresAt: NOW + 5000,
+          origin: 'aws',
+          route: 'aws',
+          receivedAt: NOW,
+        },
       },
-    });
+    );
   });
 
   it('accepts an ISO expiresAt and gives an id to a request without one', () => {
     const parsed = parse({ name: 'off', expiresAt: new Date(NOW + 1000).toISOString() });
-    expect(parsed).toMatchObject({ kind: 'command', command: { id: 'generated', expiresAt: NOW + 1000, args: {} } });
+    expect(parsed).toMatchObject({
+      kind: 'command',
+      command: { id: 'generated', expiresAt: NOW + 1000, args: {} },
+    });
   });
 
   it.each([

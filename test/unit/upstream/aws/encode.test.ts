@@ -6,12 +6,25 @@ import { TopicTemplate } from '../../../../src/upstream/aws/topics.js';
 import { decodeBatch } from '../../../../src/upstream/mqtt/encode.js';
 
 const known = ['gateway', 'route', 'device'];
-const envelope = (gseq: number, device: string, values: Envelope['reading']['values'] = { t: 21.5 }): Envelope => ({
+const envelope = (
+  gseq: number,
+  device: string,
+  values: Envelope['reading']['values'] = { t: 21.5 },
+): Envelope => ({
   gseq,
   reading: { device, ts: 1_700_000_000_000 + gseq, values },
 });
-const plan = (batch: Envelope[], template = 'dt/fieldgate/{gateway}/{device}', maxMessageBytes = 128 * 1024) =>
-  planTelemetry(batch, { gatewayId: 'gw', route: 'aws', telemetry: new TopicTemplate(template, known), maxMessageBytes });
+const plan = (
+  batch: Envelope[],
+  template = 'dt/fieldgate/{gateway}/{device}',
+  maxMessageBytes = 128 * 1024,
+) =>
+  planTelemetry(batch, {
+    gatewayId: 'gw',
+    route: 'aws',
+    telemetry: new TopicTemplate(template, known),
+    maxMessageBytes,
+  });
 
 describe('billedUnits', () => {
   it.each([

@@ -32,12 +32,13 @@ describe('TopicTemplate', () => {
     expect(request.extract('cmd/fieldgate/gw-1/sim:switch-01/req', vars, 'device')).toBe('sim:switch-01');
   });
 
-  it.each(['cmd/fieldgate/gw-2/sim:switch-01/req', 'cmd/fieldgate/gw-1/sim:switch-01/res', 'cmd/fieldgate/gw-1//req'])(
-    'extracts nothing from %s',
-    (topic) => {
-      expect(request.extract(topic, vars, 'device')).toBeUndefined();
-    },
-  );
+  it.each([
+    'cmd/fieldgate/gw-2/sim:switch-01/req',
+    'cmd/fieldgate/gw-1/sim:switch-01/res',
+    'cmd/fieldgate/gw-1//req',
+  ])('extracts nothing from %s', (topic) => {
+    expect(request.extract(topic, vars, 'device')).toBeUndefined();
+  });
 
   it('refuses unknown placeholders, wildcards, and a filter placeholder that shares a level', () => {
     const refused = (f: () => unknown): boolean => {
@@ -50,6 +51,8 @@ describe('TopicTemplate', () => {
     };
     expect(refused(() => new TopicTemplate('dt/{thing}', known))).toBe(true);
     expect(refused(() => new TopicTemplate('dt/#', known))).toBe(true);
-    expect(refused(() => new TopicTemplate('cmd/dev-{device}/req', known).filter(vars, ['device']))).toBe(true);
+    expect(refused(() => new TopicTemplate('cmd/dev-{device}/req', known).filter(vars, ['device']))).toBe(
+      true,
+    );
   });
 });
