@@ -7,7 +7,6 @@ import { CommandRouter } from './commands/router.js';
 import type { Config } from './config/schema.js';
 import { ControlServer } from './control/server.js';
 import { DeviceRegistry } from './devices/device-registry.js';
-import { startMqttBroker } from './emulator/mqtt/broker.js';
 import type { Logger } from './logger.js';
 import type { CommandResult, DeviceCommand, Reading } from './model.js';
 import { compileMatch } from './pipeline/match.js';
@@ -101,6 +100,8 @@ export class Runtime {
 
     // After the store: its LOCK keeps a second daemon on this state dir from binding the broker's port.
     if (config.emulators.mqtt.enabled) {
+      // Loaded only when enabled: a production gateway never carries the broker in memory.
+      const { startMqttBroker } = await import('./emulator/mqtt/broker.js');
       const broker = await startMqttBroker({
         ...config.emulators.mqtt,
         log: log.child({ component: 'emulator' }),
@@ -132,6 +133,7 @@ export class Runtime {
         queue,
         upstream,
         batch: route.batch,
+        maxInFlight: route.maxInFlight,
         drain: route.drain,
         liveShare: route.liveShare,
         backoff: route.backoff,

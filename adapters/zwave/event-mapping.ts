@@ -68,7 +68,8 @@ function entryControlValues(event: Extract<ZwaveEvent, { commandClass: typeof CC
   // ASCII data is what was typed on the keypad; the cloud side needs it to decide on a disarm request.
   if (typeof data === 'string' && data !== '') values.entryData = data;
   else if (data instanceof Uint8Array && data.length > 0) values.entryData = hex(data);
-  if (data !== undefined && event.dataTypeLabel !== 'None') values.entryDataType = lowerCamel(event.dataTypeLabel);
+  if (data !== undefined && event.dataTypeLabel !== 'None')
+    values.entryDataType = lowerCamel(event.dataTypeLabel);
   return values;
 }
 

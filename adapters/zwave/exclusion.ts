@@ -50,7 +50,11 @@ async function exclude(node: ZWaveNode, deps: ExclusionDeps): Promise<void> {
   try {
     const isStarted = await controller.beginExclusion({ strategy: deps.zwave.ExclusionStrategy.ExcludeOnly });
     if (!isStarted)
-      throw new FieldgateError('FG_DEVICE_NOT_REMOVED', 'the Z-Wave controller is busy including or excluding', { context: { inclusionState: controller.inclusionState } });
+      throw new FieldgateError(
+        'FG_DEVICE_NOT_REMOVED',
+        'the Z-Wave controller is busy including or excluding',
+        { context: { inclusionState: controller.inclusionState } },
+      );
     log.info(
       { nodeId: node.id, timeoutMs: deps.timeoutMs },
       'Z-Wave exclusion started; press the device’s button (or its exclusion sequence) now.',

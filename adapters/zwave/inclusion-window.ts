@@ -93,7 +93,10 @@ export class InclusionWindow {
     return {
       grantSecurityClasses: (requested) => {
         const grant = grantFor(requested.securityClasses, options.securityKeys);
-        log.info({ requested: requested.securityClasses, granted: grant.securityClasses }, 'S2 classes granted.');
+        log.info(
+          { requested: requested.securityClasses, granted: grant.securityClasses },
+          'S2 classes granted.',
+        );
         return Promise.resolve(grant as Awaited<ReturnType<InclusionUserCallbacks['grantSecurityClasses']>>);
       },
       validateDSKAndEnterPIN: (partialDsk) => {

@@ -21,7 +21,10 @@ export function checkPairingSecrets(secrets: PairingSecrets): void {
   if (secrets.dsk !== undefined && !DSK.test(secrets.dsk))
     throw new FieldgateError('FG_USAGE', 'dsk must be 8 groups of 5 digits: 12345-12345-…-12345');
   if (secrets.pin !== undefined && !PIN.test(secrets.pin))
-    throw new FieldgateError('FG_USAGE', 'pin must be the 5 digits printed on the device (the DSK’s first group)');
+    throw new FieldgateError(
+      'FG_USAGE',
+      'pin must be the 5 digits printed on the device (the DSK’s first group)',
+    );
 }
 
 /**
@@ -36,7 +39,8 @@ export function pinFor(
   secrets: PairingSecrets,
   allowedDsks: readonly string[],
 ): string | undefined {
-  if (secrets.dsk !== undefined) return matches(secrets.dsk, partialDsk) ? secrets.dsk.slice(0, 5) : undefined;
+  if (secrets.dsk !== undefined)
+    return matches(secrets.dsk, partialDsk) ? secrets.dsk.slice(0, 5) : undefined;
   if (secrets.pin !== undefined) return secrets.pin;
   return allowedDsks.find((dsk) => matches(dsk, partialDsk))?.slice(0, 5);
 }

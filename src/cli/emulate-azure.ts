@@ -11,6 +11,7 @@ interface EmulateAzureOptions {
   host: string;
   port: number;
   amqpPort?: number;
+  httpsPort?: number;
   tlsCert?: string;
   tlsKey?: string;
   d2cPerSecond?: number;
@@ -26,11 +27,18 @@ const DEMO_DEVICE = 'fieldgate-demo';
 export function registerEmulateAzure(emulate: Command): void {
   emulate
     .command('azure')
-    .description('run a local Azure IoT Hub emulator (MQTT, AMQP, SAS and X.509, C2D, methods, throttles)')
+    .description(
+      'run a local Azure IoT Hub emulator (MQTT, AMQP, HTTPS, SAS and X.509, C2D, methods, throttles)',
+    )
     .option('--registry <file>', 'YAML registry: hostName, devices (keys, thumbprints), policies')
     .option('--host <address>', 'address to listen on', '127.0.0.1')
     .option('--port <port>', 'port to listen on (the hub uses 8883)', toInteger, 8883)
     .option('--amqp-port <port>', 'also speak AMQP 1.0 on this port (the hub uses 5671)', toInteger)
+    .option(
+      '--https-port <port>',
+      'also serve the HTTPS device API on this port (the hub uses 443)',
+      toInteger,
+    )
     .option('--tls-cert <file>', 'PEM server certificate (MQTT over TLS, as the hub speaks it)')
     .option('--tls-key <file>', 'PEM key of --tls-cert')
     .option('--d2c-per-second <n>', 'throttle D2C messages (429 past it)', toInteger)
@@ -48,6 +56,7 @@ export function registerEmulateAzure(emulate: Command): void {
         host: options.host,
         port: options.port,
         ...(options.amqpPort === undefined ? {} : { amqpPort: options.amqpPort }),
+        ...(options.httpsPort === undefined ? {} : { httpsPort: options.httpsPort }),
         log,
         ...(tls === undefined ? {} : { tls }),
         ...(options.d2cPerSecond === undefined ? {} : { d2cPerSecond: options.d2cPerSecond }),

@@ -119,6 +119,13 @@ export const routeConfig = z.strictObject({
       maxBytes: byteSize.default(64 * 1024).describe('Encoded bytes per message at most (before gzip).'),
     })
     .prefault({}),
+  maxInFlight: z
+    .number()
+    .int()
+    .min(1)
+    .max(64)
+    .default(4)
+    .describe('Batches awaiting the cloud acknowledgement at once (capped by what the upstream supports).'),
   ttlMs: ms('Readings older than this are dropped at lease time (counted); 0 keeps them forever.').default(0),
   backoff: z
     .strictObject({

@@ -14,6 +14,11 @@ export interface ForwarderOptions {
   upstream: Upstream;
   /** Bounds of one lease; the upstream may still split it into several messages. */
   batch: { maxItems: number; maxBytes: number };
+  /**
+   * Leases sent at once, at most. Capped by the upstream's `maxConcurrentSends` (1 when it declares none),
+   * so a connector that was not written for overlapping sends never sees them.
+   */
+  maxInFlight: number;
   drain: 'fifo' | 'liveFirst';
   /** With `liveFirst`: the share of leases, while a backlog exists, that take the newest items. */
   liveShare: number;
@@ -40,14 +45,32 @@ export interface ForwarderStatus {
   failures: number;
   /** Readings dead-lettered because the upstream refused them permanently. */
   rejected: number;
+  /** The cloud's billing units for what this route delivered, when the upstream meters them (Azure). */
+  billedUnits?: number;
+}
+
+/** A send or lease that failed in a way that calls for a backoff; the first one of a round is acted on. */
+interface Failure {
+  reason: string;
+  hint: BackoffHint;
+  error?: unknown;
 }
 
 /**
  * Moves one route's queue to its upstream (DESIGN.md §4): an explicit state machine
- * `connecting → idle → sending → (idle | backoff)`, ending in `closed`.
+ * `connecting → idle → sending → (idle | backoff)`, ending in `closed`. `sending` means at least one
+ * lease is in flight.
+ *
+ * Up to `maxInFlight` leases are in flight at once, so the daemon does not sit idle for a round trip per
+ * batch. Order: each lease is FIFO and leases are taken in FIFO order, but they may complete out of order,
+ * and after a failure the items of the failed lease are sent again after those of leases that succeeded
+ * beside it. An upstream on one connection (MQTT) publishes in call order, so a broker sees the leases in
+ * order while nothing fails.
  *
  * Every lease it takes is settled on every path (delivered items acked, refused ones dead-lettered, the
- * rest returned to the head of the queue), so nothing committed is lost to a failure here. It reconnects
+ * rest returned to the head of the queue), so nothing committed is lost to a failure here. When a send
+ * fails, no new lease is taken; the sends still in flight finish and are settled, and only then does it
+ * back off, so the returned items are leased again from the head in their original order. It reconnects
  * with jittered backoff, logs WARN once per outage and INFO when the upstream is back.
  */
 export class Forwarder {
@@ -56,6 +79,7 @@ export class Forwarder {
   readonly #now: () => number;
   readonly #backoff: Backoff;
   readonly #liveShare: LiveShare;
+  readonly #maxInFlight: number;
   /** Aborted by `stop()` at once: ends waits, backoff sleeps and connecting. */
   readonly #stopping = new AbortController();
   /** Aborted `graceMs` after `stop()`: ends an in-flight send. */
@@ -70,6 +94,7 @@ export class Forwarder {
   #sentReadings = 0;
   #failures = 0;
   #rejected = 0;
+  #sendsInFlight = 0;
 
   constructor(options: ForwarderOptions) {
     this.#options = options;
@@ -80,6 +105,8 @@ export class Forwarder {
       ...(options.random ? { random: options.random } : {}),
     });
     this.#liveShare = new LiveShare(options.drain === 'liveFirst' ? options.liveShare : 0);
+    const upstreamMax = options.upstream.maxConcurrentSends ?? 1;
+    this.#maxInFlight = Math.max(1, Math.min(options.maxInFlight, upstreamMax));
   }
 
   /** Begin forwarding in the background. Never blocks; calling it again (or after stop) does nothing. */
@@ -90,8 +117,9 @@ export class Forwarder {
   }
 
   /**
-   * Stop: waits end at once, an in-flight send may finish within `graceMs` and is then aborted (its items go
-   * back to the queue), and the upstream is closed. Resolves when all of that is done; idempotent.
+   * Stop: waits end at once and no new lease is taken; the sends in flight may finish within `graceMs` and
+   * are then aborted (their items go back to the queue), and the upstream is closed. Resolves when all of
+   * that is done; idempotent.
    */
   stop(graceMs: number): Promise<void> {
     this.#stopped ??= this.#stop(graceMs);
@@ -108,6 +136,8 @@ export class Forwarder {
       rejected: this.#rejected,
     };
     if (this.#lastError !== undefined) status.lastError = this.#lastError;
+    const billedUnits = this.#options.upstream.stats?.().billedUnits;
+    if (billedUnits !== undefined) status.billedUnits = billedUnits;
     if (this.#offlineSince !== undefined) status.offlineSince = this.#offlineSince;
     if (this.#state === 'backoff' && this.#nextAttemptAt !== undefined)
       status.nextAttemptAt = this.#nextAttemptAt;
@@ -131,6 +161,7 @@ export class Forwarder {
     const { queue, upstream } = this.#options;
     const stopping = this.#stopping.signal;
     while (!stopping.aborted) {
+      let failure: Failure | undefined;
       try {
         if (!upstream.isConnected) {
           this.#state = 'connecting';
@@ -140,16 +171,50 @@ export class Forwarder {
           if (queue.stats().depth === 0) this.#healthy();
           continue;
         }
-        this.#state = 'idle';
-        await queue.waitForItems(stopping);
-        if (stopping.aborted) break;
+        failure = await this.#forward();
+      } catch (e) {
+        failure = { reason: errorMessage(e), hint: {}, error: e };
+        this.#countFailure();
+      }
+      // Our own stop() aborted the attempt: not an outage, and there is no next attempt to wait for.
+      if (failure !== undefined && !stopping.aborted) await this.#backOff(failure);
+    }
+  }
+
+  /**
+   * One round of forwarding: `#maxInFlight` lanes each lease, send and settle, until a send fails or stop()
+   * begins. Resolves once every lease of the round is settled, with the round's first failure, if any.
+   */
+  async #forward(): Promise<Failure | undefined> {
+    this.#state = 'idle';
+    const halt = new AbortController();
+    const signal = AbortSignal.any([this.#stopping.signal, halt.signal]);
+    let first: Failure | undefined;
+    const fail = (failure: Failure): void => {
+      this.#countFailure();
+      first ??= failure;
+      //halt.abort();
+    };
+    const lanes = Array.from({ length: this.#maxInFlight }, () => this.#lane(signal, fail));
+    await Promise.all(lanes);
+    return first;
+  }
+
+  /**
+   * Lease, send and settle, one lease at a time, until `signal` aborts or the connection is gone (the
+   * round then ends without a failure and `#run` reconnects at once); failures go to `fail`.
+   */
+  async #lane(signal: AbortSignal, fail: (failure: Failure) => void): Promise<void> {
+    while (!signal.aborted && this.#options.upstream.isConnected) {
+      try {
+        await this.#options.queue.waitForItems(signal);
+        if (signal.aborted) return;
         const lease = await this.#lease();
         if (lease === null) continue;
-        this.#state = 'sending';
-        await this.#sendAndSettle(lease);
+        const failure = await this.#sendAndSettle(lease);
+        if (failure !== undefined) fail(failure);
       } catch (e) {
-        if (stopping.aborted) break;
-        await this.#failed(errorMessage(e), {}, e);
+        fail({ reason: errorMessage(e), hint: {}, error: e });
       }
     }
   }
@@ -162,8 +227,13 @@ export class Forwarder {
     return queue.lease(batch.maxItems, batch.maxBytes, { newestFirst });
   }
 
-  /** Send one lease and settle it by the result; the lease is settled even if the send throws. */
-  async #sendAndSettle(lease: Lease): Promise<void> {
+  /**
+   * Send one lease and settle it by the result; the lease is settled even if the send throws. Resolves
+   * with a failure when the result calls for a backoff.
+   */
+  async #sendAndSettle(lease: Lease): Promise<Failure | undefined> {
+    this.#sendsInFlight += 1;
+    this.#state = 'sending';
     let result: SendResult;
     try {
       result = await this.#options.upstream.send(lease.items, this.#sendAbort.signal);
@@ -171,19 +241,25 @@ export class Forwarder {
       // A connector bug, not a network condition (those come back as `retry`): keep the data, say so.
       this.#log.error({ err: e }, 'The upstream threw from send; the batch is kept and retried.');
       result = { kind: 'retry', reason: errorMessage(e) };
+    } finally {
+      this.#sendsInFlight -= 1;
     }
-    await this.#options.queue.settle(lease, settlementFor(lease, result));
+    try {
+      await this.#options.queue.settle(lease, settlementFor(lease, result));
+    } finally {
+      if (this.#sendsInFlight === 0 && this.#state === 'sending') this.#state = 'idle';
+    }
     this.#count(lease, result);
     switch (result.kind) {
       case 'ok':
         this.#healthy();
-        return;
+        return undefined;
       case 'reject':
         this.#log.error(
           { items: lease.items.length, reason: result.reason },
           'Upstream refused readings; dead-lettered.',
         );
-        return;
+        return undefined;
       case 'partial':
         if (result.acked.length > 0) this.#healthy();
         if (result.rejected.length > 0) {
@@ -194,15 +270,14 @@ export class Forwarder {
         }
         // Items in neither list went back to the queue: the send broke off part-way.
         if (result.acked.length + result.rejected.length < lease.items.length) {
-          await this.#failed('send broke off part-way', {});
+          return { reason: 'send broke off part-way', hint: {} };
         }
-        return;
+        return undefined;
       case 'retry': {
         const hint: BackoffHint = {};
         if (result.retryAfterMs !== undefined) hint.retryAfterMs = result.retryAfterMs;
         if (result.kicked !== undefined) hint.kicked = result.kicked;
-        await this.#failed(result.reason, hint);
-        return;
+        return { reason: result.reason, hint };
       }
     }
   }
@@ -226,11 +301,13 @@ export class Forwarder {
     }
   }
 
-  /** Something failed: count it, open an outage episode if none is open, and sleep out the backoff. */
-  async #failed(reason: string, hint: BackoffHint, error?: unknown): Promise<void> {
-    // Our own stop() aborted the attempt: not an outage, and there is no next attempt to wait for.
-    if (this.#stopping.signal.aborted) return;
-    this.#failures += 1;
+  /** Failed connects and sends; what our own stop() aborted does not count. */
+  #countFailure(): void {
+    if (!this.#stopping.signal.aborted) this.#failures += 1;
+  }
+
+  /** A round failed: open an outage episode if none is open, and sleep out the backoff. */
+  async #backOff({ reason, hint, error }: Failure): Promise<void> {
     this.#lastError = reason;
     if (this.#offlineSince === undefined) {
       this.#offlineSince = this.#now();

@@ -27,6 +27,10 @@ export async function createUpstream(config: UpstreamConfig, context: UpstreamCo
         const { AzureAmqpUpstream } = await import('./azure/azure-amqp-upstream.js');
         return new AzureAmqpUpstream({ config, ...context });
       }
+      if (config.protocol === 'https') {
+        const { AzureHttpsUpstream } = await import('./azure/azure-https-upstream.js');
+        return new AzureHttpsUpstream({ config, ...context });
+      }
       const { AzureMqttUpstream } = await import('./azure/azure-mqtt-upstream.js');
       return new AzureMqttUpstream({ config, ...context });
     }

@@ -30,15 +30,23 @@ export type CommandHandler = (incoming: IncomingCommand) => void;
 /**
  * One cloud's device protocol, for one route (DESIGN.md §4).
  *
- * Call order: `onCommand` (optional, before connect), `connect`, then `send` calls one at a time (the
- * forwarder never overlaps sends), `publishResult` at any time, then `close` once. `connect` may be called
+ * Call order: `onCommand` (optional, before connect), `connect`, then `send` calls one at a time (or up to
+ * `maxConcurrentSends` at once), `publishResult` at any time, then `close` once. `connect` may be called
  * again after a failed `send` reported the connection lost. Methods never throw for network conditions:
  * `connect` rejects with a retryable FieldgateError, `send` returns a `SendResult`.
  */
 export interface Upstream {
   readonly limits: UpstreamLimits;
+  /**
+   * How many `send` calls may overlap; absent means 1, and the forwarder never overlaps them. A connector
+   * that allows more must deliver each batch's messages in order and must not lose or mix up a batch when
+   * another one fails beside it.
+   */
+  readonly maxConcurrentSends?: number;
   /** True while the connection is up and sends can be attempted. */
   readonly isConnected: boolean;
+  /** Optional counters; `billedUnits` is what the cloud meters for what it acknowledged (Azure: 4 KB units). */
+  stats?(): { billedUnits: number };
   connect(signal: AbortSignal): Promise<void>;
   /** Encode and deliver one batch; resolves when the cloud has acknowledged it (or failed). */
   send(batch: readonly Envelope[], signal: AbortSignal): Promise<SendResult>;

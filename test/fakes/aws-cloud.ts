@@ -107,6 +107,13 @@ export function awsConfigFor(
     maxMessageBytes: 128 * 1024,
     maxMessagesPerSecond: 100,
     ackTimeoutMs: 5000,
+    shadows: {
+      mode: 'named',
+      name: '{device}',
+      minIntervalMs: 1000,
+      maxUpdatesPerSecond: 20,
+      desired: { state: { arg: 'value', values: { true: 'on', false: 'off' } } },
+    },
     ...overrides,
   };
 }

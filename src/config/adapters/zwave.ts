@@ -55,11 +55,7 @@ export const zwaveAdapterSchema = z.strictObject({
       'A battery node counts as offline once it missed two wake-up intervals plus this grace; its interval comes from the node itself.',
     ),
   allowedDsks: z
-    .array(
-      z
-        .string()
-        .regex(/^\d{5}(-\d{5}){7}$/, 'expected a DSK: 8 groups of 5 digits separated by dashes'),
-    )
+    .array(z.string().regex(/^\d{5}(-\d{5}){7}$/, 'expected a DSK: 8 groups of 5 digits separated by dashes'))
     .default([])
     .describe(
       'DSKs (from the device label or QR code) of devices allowed to join with S2 authentication without a PIN given to `fieldgate pair`.',

@@ -9,6 +9,8 @@ import { z } from 'zod';
 export const AWS_MAX_PAYLOAD_BYTES = 128 * 1024;
 /** IoT Core's publish rate per connection, inbound and outbound together (B2). */
 export const AWS_MAX_PUBLISHES_PER_SECOND = 100;
+/** IoT Core's Device Shadow request rate per thing (B3). */
+export const AWS_SHADOW_REQUESTS_PER_SECOND = 20;
 
 const topicTemplate = (fallback: string, description: string) =>
   z.string().min(1).default(fallback).describe(description);
@@ -107,6 +109,60 @@ export const awsUpstreamSchema = z.strictObject({
     .positive()
     .default(10_000)
     .describe('How long to wait for a PUBACK (or HTTPS reply) before the batch is retried.'),
+  shadows: z
+    .strictObject({
+      mode: z
+        .enum(['named', 'classic', 'off'])
+        .default('named')
+        .describe(
+          '`named`: one named shadow per leaf on the gateway thing; `classic`: the classic shadow of one thing per leaf; `off`.',
+        ),
+      name: z
+        .string()
+        .min(1)
+        .default('{device}')
+        .describe(
+          'Shadow name (`named`) or leaf thing name (`classic`) from `{device}`; characters IoT Core does not allow become `_`.',
+        ),
+      minIntervalMs: z
+        .number()
+        .int()
+        .min(0)
+        .default(1000)
+        .describe(
+          'Per shadow, at most one `reported` update per this interval; changes in between are merged.',
+        ),
+      maxUpdatesPerSecond: z
+        .number()
+        .positive()
+        .max(AWS_SHADOW_REQUESTS_PER_SECOND)
+        .default(AWS_SHADOW_REQUESTS_PER_SECOND)
+        .describe('Shadow requests per second per thing; IoT Core answers 429 beyond 20.'),
+      desired: z
+        .record(
+          z.string(),
+          z.strictObject({
+            command: z
+              .string()
+              .min(1)
+              .optional()
+              .describe('Command to run with the desired value as argument.'),
+            arg: z.string().min(1).default('value').describe('Argument name the desired value is passed as.'),
+            values: z
+              .record(z.string(), z.string().min(1))
+              .optional()
+              .describe(
+                'Command per desired value (as JSON text: `true`, `"eco"`, `3`), run without arguments.',
+              ),
+          }),
+        )
+        .default({ state: { arg: 'value', values: { true: 'on', false: 'off' } } })
+        .describe(
+          'How a `desired` field becomes a device command; a field without an entry runs `set` with `{<field>: value}`.',
+        ),
+    })
+    .prefault({})
+    .describe('Device shadows: `reported` follows readings; a `desired` change runs a device command.'),
 });
 
 export type AwsUpstreamConfig = z.output<typeof awsUpstreamSchema>;

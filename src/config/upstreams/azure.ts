@@ -8,10 +8,10 @@ import { z } from 'zod';
 export const azureUpstreamSchema = z.strictObject({
   type: z.literal('azure'),
   protocol: z
-    .enum(['mqtt', 'amqp'])
+    .enum(['mqtt', 'amqp', 'https'])
     .default('mqtt')
     .describe(
-      'Device protocol: MQTT 3.1.1 over TLS (8883), or AMQP 1.0 over TLS (5671) with CBS tokens and batched sends.',
+      'Device protocol: MQTT 3.1.1 over TLS (8883); AMQP 1.0 over TLS (5671) with CBS tokens and batched sends; or HTTPS (443) with batched events and polled C2D, no direct methods.',
     ),
   identity: z
     .enum(['gateway'])
@@ -47,12 +47,12 @@ export const azureUpstreamSchema = z.strictObject({
   endpoint: z
     .string()
     .regex(
-      /^(mqtts?|amqps?):\/\//,
-      'expected mqtts:// or amqps://host:port (mqtt:// or amqp:// for a local emulator)',
+      /^(mqtts?|amqps?|https?):\/\//,
+      'expected mqtts://, amqps:// or https://host:port (mqtt://, amqp://, http:// for a local emulator)',
     )
     .optional()
     .describe(
-      'Where to connect when not `mqtts://{hostName}:8883` (amqp: `amqps://{hostName}:5671`): an IoT Edge or the local emulator.',
+      'Where to connect when not `mqtts://{hostName}:8883` (amqp: `amqps://{hostName}:5671`, https: `https://{hostName}`): an IoT Edge or the local emulator.',
     ),
   tls: z
     .strictObject({
@@ -104,6 +104,13 @@ export const azureUpstreamSchema = z.strictObject({
     .positive()
     .default(10_000)
     .describe('How long to wait for the hub to acknowledge a message (PUBACK, AMQP disposition).'),
+  c2dPollIntervalS: z
+    .number()
+    .positive()
+    .default(1500)
+    .describe(
+      'HTTPS only: how often to poll for C2D messages; the hub asks for no more than once per 25 min per device.',
+    ),
   methodTimeoutMs: z
     .number()
     .int()

@@ -5,6 +5,7 @@ import { startHttpsPublish } from './https-publish.js';
 import { Meter } from './meter.js';
 import { gatewayThingPolicy, type PolicyDocument } from './policy.js';
 import { Registry } from './registry.js';
+import { ShadowService } from './shadow-service.js';
 
 /** The name under which the emulator files its default gateway policy. */
 export const GATEWAY_POLICY = 'fieldgate-gateway';
@@ -29,6 +30,8 @@ export interface AwsEmulator {
   httpsPort: number;
   registry: Registry;
   meter: Meter;
+  /** The Device Shadow service; the cloud side sets `desired` through it. */
+  shadows: ShadowService;
   /** The CA devices must trust (`caFile`) and whose certificates the emulator accepts. */
   ca: KeyPair;
   /**
@@ -67,6 +70,7 @@ export async function startAwsEmulator(options: AwsEmulatorOptions): Promise<Aws
     log: options.log,
     ...(options.connectDenial === undefined ? {} : { connectDenial: options.connectDenial }),
   });
+  const shadows = new ShadowService({ aedes: broker.aedes, meter, log: options.log });
   const https = await startHttpsPublish({
     host: options.host,
     port: options.httpsPort,
@@ -90,6 +94,7 @@ export async function startAwsEmulator(options: AwsEmulatorOptions): Promise<Aws
     httpsPort: https.port,
     registry,
     meter,
+    shadows,
     ca,
     mintDevice,
     close: async () => {

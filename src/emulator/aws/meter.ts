@@ -12,7 +12,16 @@ export interface MeterReading {
   httpsMessages: number;
   /** Publishes the broker refused for breaking a limit or policy. */
   refusedPublishes: number;
+  /** Device Shadow operations served (update, get, delete). */
+  shadowOperations: number;
+  /** Their cost in 1 KB shadow metering units (B6). */
+  shadowUnits: number;
 }
+
+/** Device Shadow operations are metered in 1 KB units (B6). */
+const SHADOW_UNIT_BYTES = 1024;
+/** Shadow request and response topics: metered as shadow operations, not as 5 KB messages (B6). */
+const SHADOW_TOPIC = /^\$aws\/things\/[^/]+\/shadow(\/|$)/;
 
 export class Meter {
   readonly #reading: MeterReading = {
@@ -21,17 +30,27 @@ export class Meter {
     messagingUnits: 0,
     httpsMessages: 0,
     refusedPublishes: 0,
+    shadowOperations: 0,
+    shadowUnits: 0,
   };
 
   inbound(topic: string, payloadBytes: number, via: 'mqtt' | 'https'): void {
     this.#reading.inboundMessages += 1;
     if (via === 'https') this.#reading.httpsMessages += 1;
+    if (SHADOW_TOPIC.test(topic)) return;
     this.#reading.messagingUnits += billedUnits(topic, payloadBytes);
   }
 
   outbound(topic: string, payloadBytes: number): void {
     this.#reading.outboundMessages += 1;
+    if (SHADOW_TOPIC.test(topic)) return;
     this.#reading.messagingUnits += billedUnits(topic, payloadBytes);
+  }
+
+  /** One shadow operation whose request carried `payloadBytes`; each starts at one unit. */
+  shadowOperation(payloadBytes: number): void {
+    this.#reading.shadowOperations += 1;
+    this.#reading.shadowUnits += Math.max(1, Math.ceil(payloadBytes / SHADOW_UNIT_BYTES));
   }
 
   refused(): void {

@@ -3,6 +3,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { createServer as createTlsServer } from 'node:tls';
 import type { Logger } from '../../logger.js';
 import { AmqpFrontEnd } from './amqp-frontend.js';
+import { HttpsFrontEnd } from './https-frontend.js';
 import { C2dQueues, type FeedbackRecord, type SendC2dInput } from './c2d-queue.js';
 import type { D2cRecord } from './d2c-record.js';
 import { HubMeter, type MeterCounters } from './meter.js';
@@ -18,6 +19,8 @@ export interface AzureHubOptions {
   tls?: { cert: Buffer; key: Buffer; ca?: Buffer };
   /** Also speak AMQP 1.0 on this port (0 picks a free one; the hub's own is 5671); omitted: MQTT only. */
   amqpPort?: number;
+  /** Also serve the HTTPS device API on this port (0 picks a free one; the hub's own is 443). */
+  httpsPort?: number;
   log: Logger;
   now?: () => number;
   d2cPerSecond?: number;
@@ -40,10 +43,13 @@ export class AzureHubEmulator {
   readonly url: string;
   /** `amqps://host:port` (or `amqp://` without TLS) when AMQP is on. */
   readonly amqpUrl: string | undefined;
+  /** `https://host:port` (or `http://` without TLS) when HTTPS is on. */
+  readonly httpsUrl: string | undefined;
   readonly #server: Server;
   readonly #sockets: Set<Socket>;
   readonly #frontEnd: MqttFrontEnd;
   readonly #amqp: AmqpFrontEnd | undefined;
+  readonly #https: HttpsFrontEnd | undefined;
   readonly #log: Logger;
   #closing: Promise<void> | undefined;
 
@@ -55,6 +61,7 @@ export class AzureHubEmulator {
     sockets: Set<Socket>;
     frontEnd: MqttFrontEnd;
     amqp: AmqpFrontEnd | undefined;
+    https: HttpsFrontEnd | undefined;
     d2c: D2cRecord[];
     port: number;
   }) {
@@ -66,12 +73,15 @@ export class AzureHubEmulator {
     this.#sockets = fields.sockets;
     this.#frontEnd = fields.frontEnd;
     this.#amqp = fields.amqp;
+    this.#https = fields.https;
     this.#log = fields.options.log;
     this.port = fields.port;
     const secure = fields.options.tls === undefined ? '' : 's';
     this.url = `mqtt${secure}://${fields.options.host}:${fields.port}`;
     this.amqpUrl =
       fields.amqp === undefined ? undefined : `amqp${secure}://${fields.options.host}:${fields.amqp.port}`;
+    this.httpsUrl =
+      fields.https === undefined ? undefined : `http${secure}://${fields.options.host}:${fields.https.port}`;
   }
 
   static async start(options: AzureHubOptions): Promise<AzureHubEmulator> {
@@ -93,6 +103,15 @@ export class AzureHubEmulator {
             ...engine,
             host: options.host,
             port: options.amqpPort,
+            ...(options.tls === undefined ? {} : { tls: options.tls }),
+          });
+    const https =
+      options.httpsPort === undefined
+        ? undefined
+        : await HttpsFrontEnd.listen({
+            ...engine,
+            host: options.host,
+            port: options.httpsPort,
             ...(options.tls === undefined ? {} : { tls: options.tls }),
           });
     const sockets = new Set<Socket>();
@@ -117,11 +136,12 @@ export class AzureHubEmulator {
       sockets,
       frontEnd,
       amqp,
+      https,
       d2c,
       port,
     });
     log.info(
-      { url: hub.url, amqpUrl: hub.amqpUrl, hostName: options.registry.hostName },
+      { url: hub.url, amqpUrl: hub.amqpUrl, httpsUrl: hub.httpsUrl, hostName: options.registry.hostName },
       'Azure IoT Hub emulator listening.',
     );
     return hub;
@@ -171,6 +191,7 @@ export class AzureHubEmulator {
       await new Promise<void>((resolve) => this.#frontEnd.broker.close(() => resolve()));
       await serverClosed;
       await this.#amqp?.close();
+      await this.#https?.close();
       this.#log.info({ url: this.url }, 'Azure IoT Hub emulator closed.');
     })();
     return this.#closing;

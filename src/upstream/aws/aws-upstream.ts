@@ -5,12 +5,13 @@ import type { Logger } from '../../logger.js';
 import type { CommandResult, Envelope } from '../../model.js';
 import { formatResultPayload } from '../mqtt/commands.js';
 import { RateLimiter } from '../rate-limiter.js';
-import type { CommandHandler, SendResult, Upstream, UpstreamLimits } from '../upstream.js';
+import type { CommandHandler, IncomingCommand, SendResult, Upstream, UpstreamLimits } from '../upstream.js';
 import { AWS_BILLING_UNIT_BYTES } from './billing.js';
 import { parseCommandRequest } from './commands.js';
 import { planTelemetry, type TelemetryMessage } from './encode.js';
 import { ExchangeGuard } from './exchange-guard.js';
 import { HttpsPublisher } from './https-publisher.js';
+import { ShadowSync } from './shadow-sync.js';
 import { publishOverHttps, publishOverMqtt } from './telemetry-publish.js';
 import { openMqttConnection, type ConnectionEnd, type OpenConnection } from './mqtt-connection.js';
 import { loadTlsMaterial } from './tls-material.js';
@@ -74,6 +75,8 @@ export class AwsUpstream implements Upstream {
   #connection: OpenConnection | undefined;
   #https: HttpsPublisher | undefined;
   #handler: CommandHandler | undefined;
+  /** Undefined when shadows are off or telemetry goes over HTTPS (no subscriptions there). */
+  readonly #shadows: ShadowSync | undefined;
   #outbox: { topic: string; payload: Buffer }[] = [];
   #lastConnectAt = -Infinity;
   #isKicked = false;
@@ -103,6 +106,18 @@ export class AwsUpstream implements Upstream {
       });
     }
     this.#request.filter(this.#vars(), ['device']);
+    this.#shadows =
+      config.shadows.mode === 'off' || config.transport === 'https'
+        ? undefined
+        : new ShadowSync({
+            config: config.shadows,
+            gatewayThing: this.#thingName,
+            route: options.route,
+            log: this.#log,
+            now: this.#now,
+            publish: (topic, body) => this.#publishShadowRequest(topic, body),
+            submit: (incoming) => this.#dispatch(incoming),
+          });
     this.limits = {
       maxMessageBytes: config.maxMessageBytes,
       maxMessagesPerSecond: config.maxMessagesPerSecond,
@@ -156,6 +171,7 @@ export class AwsUpstream implements Upstream {
     client.on('message', (topic, payload) => this.#onMessage(topic, payload));
     try {
       await this.#subscribe(client, signal);
+      if (this.#shadows !== undefined) await this.#subscribeShadows(client, signal);
     } catch (e) {
       await connection.close(true);
       throw e;
@@ -167,9 +183,12 @@ export class AwsUpstream implements Upstream {
       'Connected to AWS IoT Core.',
     );
     void this.#flushOutbox(client);
+    this.#shadows?.connected();
   }
 
   async send(batch: readonly Envelope[], signal: AbortSignal): Promise<SendResult> {
+    // Shadow state follows every reading handed to us; a retried batch merges to the same values.
+    this.#shadows?.observe(batch);
     const { messages, refused } = planTelemetry(batch, {
       gatewayId: this.#gatewayId,
       route: this.#route,
@@ -210,6 +229,8 @@ export class AwsUpstream implements Upstream {
   }
 
   async publishResult(command: { id: string; device?: string }, result: CommandResult): Promise<void> {
+    // A command that came from a shadow's desired state answers in that shadow's reported state.
+    if (this.#shadows?.reflect(command.id, result) === true) return;
     const topic = this.#response.expand(this.#vars(command.device ?? this.#thingName));
     const payload = formatResultPayload(command, result, this.#now());
     const client = this.#connection?.client;
@@ -227,6 +248,7 @@ export class AwsUpstream implements Upstream {
 
   async close(): Promise<void> {
     this.#isClosed = true;
+    this.#shadows?.close();
     await this.#drop();
   }
 
@@ -289,6 +311,7 @@ export class AwsUpstream implements Upstream {
   }
 
   #onMessage(topic: string, payload: Buffer): void {
+    if (this.#shadows?.handleMessage(topic, payload) === true) return;
     const device = this.#request.extract(topic, this.#vars(), 'device');
     if (device === undefined) {
       this.#log.debug({ topic }, 'Message on an unexpected topic; ignored.');
@@ -300,20 +323,60 @@ export class AwsUpstream implements Upstream {
       now: this.#now(),
       route: this.#route,
     });
+    this.#dispatch(incoming);
+  }
+
+  #dispatch(incoming: IncomingCommand): void {
+    const id = incoming.kind === 'command' ? incoming.command.id : incoming.id;
     if (this.#handler === undefined) {
-      this.#log.warn({ topic }, 'Command received before a handler was registered; ignored.');
+      this.#log.warn({ id }, 'Command received before a handler was registered; ignored.');
       return;
     }
     try {
       this.#handler(incoming);
     } catch (e) {
-      this.#log.error({ err: e, topic }, 'The command handler threw; the command got no response.');
+      this.#log.error({ err: e, id }, 'The command handler threw; the command got no response.');
+    }
+  }
+
+  /** A shadow request, paced with telemetry: IoT Core's 100 publishes/s counts both. */
+  async #publishShadowRequest(topic: string, body: object): Promise<boolean> {
+    const client = this.#connection?.client;
+    if (client?.connected !== true) return false;
+    try {
+      await this.#limiter.take(new AbortController().signal);
+    } catch {
+      return false;
+    }
+    return this.#publishOnce(client, topic, Buffer.from(JSON.stringify(body)));
+  }
+
+  async #subscribeShadows(client: MqttClient, signal: AbortSignal): Promise<void> {
+    const filters = this.#shadows!.topics.filters();
+    const guard = new ExchangeGuard(client, signal, this.#config.ackTimeoutMs);
+    try {
+      const subscribed = client.subscribeAsync(filters, { qos: 1 }).then(
+        () => undefined,
+        (e: unknown) =>
+          e instanceof ErrorWithSubackPacket ? 'refused' : `subscribe failed: ${errorMessage(e)}`,
+      );
+      const outcome = await Promise.race([subscribed, guard.reason]);
+      if (outcome === 'refused') {
+        this.#log.warn({ filters }, 'IoT Core refused a shadow subscription; check the policy.');
+      } else if (outcome !== undefined) {
+        throw new FieldgateError('FG_UPSTREAM_OFFLINE', `Subscribing to shadows failed: ${outcome}.`, {
+          context: { reason: outcome },
+        });
+      }
+    } finally {
+      guard.dispose();
     }
   }
 
   #onEnded(connection: OpenConnection, end: ConnectionEnd): void {
     if (this.#connection !== connection) return;
     this.#connection = undefined;
+    this.#shadows?.disconnected();
     if (this.#isClosed || !end.isPeerClose) return;
     this.#stats.takeovers += 1;
     if (!this.#isKicked) {
@@ -328,6 +391,7 @@ export class AwsUpstream implements Upstream {
   async #drop(): Promise<void> {
     const connection = this.#connection;
     this.#connection = undefined;
+    this.#shadows?.disconnected();
     this.#https?.close();
     this.#https = undefined;
     if (connection === undefined) return;

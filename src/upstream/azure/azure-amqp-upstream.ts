@@ -1,13 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { readFile as fsReadFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
-import rhea, {
-  type Connection,
-  type Delivery,
-  type EventContext,
-  type Message,
-  type Sender,
-} from 'rhea';
+import rhea, { type Connection, type Delivery, type EventContext, type Message, type Sender } from 'rhea';
 import type { AzureUpstreamConfig } from '../../config/upstreams/azure.js';
 import { FieldgateError } from '../../errors.js';
 import type { Logger } from '../../logger.js';

@@ -23,8 +23,12 @@ export function resolveIdentity(config: AzureUpstreamConfig, gatewayId: string):
   const deviceId = config.deviceId ?? parsed?.deviceId ?? gatewayId;
   const gatewayHost = parsed?.gatewayHostName;
   const target = gatewayHost ?? hostName;
-  const endpoint =
-    config.endpoint ?? (config.protocol === 'amqp' ? `amqps://${target}:5671` : `mqtts://${target}:8883`);
+  const defaultEndpoint = {
+    mqtt: `mqtts://${target}:8883`,
+    amqp: `amqps://${target}:5671`,
+    https: `https://${target}`,
+  }[config.protocol];
+  const endpoint = config.endpoint ?? defaultEndpoint;
   const keyBase64 = config.sharedAccessKey ?? parsed?.sharedAccessKey;
   const policyName = config.sharedAccessKeyName ?? parsed?.sharedAccessKeyName;
   if (keyBase64 !== undefined) {

@@ -28,7 +28,9 @@ export interface BatchEntry {
 }
 
 /** A property bag as HTTP names and values. */
-export function toHttpProperties(properties: Readonly<Record<string, string | null>>): Record<string, string> {
+export function toHttpProperties(
+  properties: Readonly<Record<string, string | null>>,
+): Record<string, string> {
   const http: Record<string, string> = {};
   for (const [key, value] of Object.entries(properties)) {
     if (value === null) continue;
@@ -50,7 +52,9 @@ export function fromHttpProperties(http: Readonly<Record<string, unknown>>): Pro
   return properties;
 }
 
-export function encodeBatchBody(messages: readonly { body: Buffer; properties: Record<string, string> }[]): Buffer {
+export function encodeBatchBody(
+  messages: readonly { body: Buffer; properties: Record<string, string> }[],
+): Buffer {
   const entries: BatchEntry[] = messages.map((m) => ({
     body: m.body.toString('base64'),
     properties: toHttpProperties(m.properties),
@@ -70,7 +74,11 @@ export function decodeBatchBody(body: Buffer): { body: Buffer; properties: Prope
   const messages: { body: Buffer; properties: PropertyBag }[] = [];
   for (const entry of entries as unknown[]) {
     if (typeof entry !== 'object' || entry === null) return undefined;
-    const { body: text, properties, base64Encoded } = entry as Partial<BatchEntry> & { base64Encoded?: boolean };
+    const {
+      body: text,
+      properties,
+      base64Encoded,
+    } = entry as Partial<BatchEntry> & { base64Encoded?: boolean };
     if (typeof text !== 'string') return undefined;
     messages.push({
       body: Buffer.from(text, base64Encoded === false ? 'utf8' : 'base64'),

@@ -41,6 +41,12 @@ const OUTBOX_LIMIT = 100;
  */
 export class MqttUpstream implements Upstream {
   readonly limits: UpstreamLimits;
+  /**
+   * Sends share the one connection and publish in call order, each send's messages in sequence (messages
+   * of overlapping sends may interleave). MQTT 3.1.1 puts no bound on QoS 1 publishes awaiting PUBACK, so
+   * the route's `maxInFlight` alone decides. A connection lost fails every send on it alike.
+   */
+  readonly maxConcurrentSends = Number.POSITIVE_INFINITY;
   readonly #config: MqttUpstreamConfig;
   readonly #gatewayId: string;
   readonly #route: string;

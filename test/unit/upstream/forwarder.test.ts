@@ -2,9 +2,10 @@ import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { silentLogger, type Logger } from '../../../src/logger.js';
-import type { Reading } from '../../../src/model.js';
+import type { Envelope, Reading } from '../../../src/model.js';
 import { MemoryQueue } from '../../../src/queue/memory-queue.js';
 import { Forwarder, type ForwarderOptions } from '../../../src/upstream/forwarder.js';
+import type { SendResult } from '../../../src/upstream/upstream.js';
 import { FakeUpstream } from '../../fakes/fake-upstream.js';
 import { waitFor } from '../../fakes/wait-for.js';
 
@@ -28,6 +29,55 @@ function capturingLogger(): { log: Logger; lines: { level: number; msg: string }
 }
 const WARN = 40;
 
+/**
+ * A cloud that holds every send until the test answers it, so tests can see how many overlap. Declares
+ * `maxConcurrentSends` only when given one, like a connector written before overlapping sends existed.
+ */
+class GatedUpstream extends FakeUpstream {
+  readonly maxConcurrentSends?: number;
+  /** Sends awaiting an answer, in the order they started. */
+  readonly pending: { gseqs: number[]; answer: (result: SendResult) => void }[] = [];
+  peakInFlight = 0;
+
+  constructor(maxConcurrentSends?: number) {
+    super('ok');
+    if (maxConcurrentSends !== undefined) this.maxConcurrentSends = maxConcurrentSends;
+  }
+
+  override send(batch: readonly Envelope[], signal: AbortSignal): Promise<SendResult> {
+    const gseqs = batch.map((e) => e.gseq);
+    this.sends.push(gseqs);
+    return new Promise((resolve) => {
+      const entry = {
+        gseqs,
+        answer: (result: SendResult): void => {
+          const index = this.pending.indexOf(entry);
+          if (index < 0) return;
+          this.pending.splice(index, 1);
+          if (result.kind === 'ok') this.delivered.push(...gseqs);
+          resolve(result);
+        },
+      };
+      this.pending.push(entry);
+      this.peakInFlight = Math.max(this.peakInFlight, this.pending.length);
+      signal.addEventListener('abort', () => entry.answer({ kind: 'retry', reason: 'aborted' }), {
+        once: true,
+      });
+    });
+  }
+
+  /** Answer every pending send `ok`, newest first, until the queue is empty. */
+  async acceptUntilEmpty(queue: MemoryQueue): Promise<void> {
+    while (queue.stats().depth > 0) {
+      await waitFor(() => this.pending.length > 0 || queue.stats().depth === 0, 'a send');
+      for (const send of [...this.pending].reverse()) send.answer({ kind: 'ok' });
+    }
+  }
+}
+
+const range = (from: number, to: number): number[] =>
+  Array.from({ length: to - from + 1 }, (_, i) => from + i);
+
 const forwarders: Forwarder[] = [];
 afterEach(async () => {
   await Promise.all(forwarders.splice(0).map((f) => f.stop(0)));
@@ -43,6 +93,7 @@ function startForwarder(
     queue,
     upstream,
     batch: { maxItems: 10, maxBytes: 1e6 },
+    maxInFlight: 4,
     drain: 'fifo',
     liveShare: 0,
     // Tiny delays: the tests assert on calls and states, never on how long a wait took.
@@ -187,6 +238,87 @@ describe('Forwarder', () => {
     startForwarder(queue, next);
     await waitFor(() => queue.stats().depth === 0, 'redelivery');
     expect(next.delivered).toEqual([1, 2, 3, 4]);
+  });
+
+  it('keeps up to maxInFlight leases in flight, taken in FIFO order, and delivers every reading', async () => {
+    const queue = newQueue();
+    const upstream = new GatedUpstream(Number.POSITIVE_INFINITY);
+    await queue.append(readings(50));
+    startForwarder(queue, upstream, { maxInFlight: 3 });
+
+    await waitFor(() => upstream.pending.length === 3, 'three sends in flight');
+    expect(upstream.sends).toEqual([range(1, 10), range(11, 20), range(21, 30)]);
+    expect(queue.stats().inFlight).toBe(30);
+
+    await upstream.acceptUntilEmpty(queue);
+    expect(upstream.peakInFlight).toBe(3);
+    expect(upstream.sends.flat()).toEqual(range(1, 50));
+    expect([...upstream.delivered].sort((a, b) => a - b)).toEqual(range(1, 50));
+  });
+
+  it('never overlaps sends on an upstream that does not declare it can take them', async () => {
+    const queue = newQueue();
+    const upstream = new GatedUpstream();
+    await queue.append(readings(30));
+    startForwarder(queue, upstream, { maxInFlight: 4 });
+
+    await upstream.acceptUntilEmpty(queue);
+    expect(upstream.peakInFlight).toBe(1);
+    expect(upstream.delivered).toEqual(range(1, 30));
+  });
+
+  it('after a failed send, leases nothing new until the others settle, then resends from the head', async () => {
+    const queue = newQueue();
+    const upstream = new GatedUpstream(Number.POSITIVE_INFINITY);
+    await queue.append(readings(50));
+    const forwarder = startForwarder(queue, upstream, { maxInFlight: 3 });
+    await waitFor(() => upstream.pending.length === 3, 'three sends in flight');
+
+    upstream.pending[1]!.answer({ kind: 'retry', reason: 'connection lost' });
+    await waitFor(() => queue.stats().inFlight === 20, 'the failed lease to return');
+    expect(upstream.sends).toHaveLength(3);
+    upstream.pending[1]!.answer({ kind: 'ok' });
+    upstream.pending[0]!.answer({ kind: 'ok' });
+
+    // The returned items lead the next round, in their original order.
+    await waitFor(() => upstream.sends.length === 6, 'the next round');
+    expect(upstream.sends.slice(3)).toEqual([range(11, 20), range(31, 40), range(41, 50)]);
+    expect(forwarder.status()).toMatchObject({ failures: 1, lastError: 'connection lost' });
+    await upstream.acceptUntilEmpty(queue);
+    expect(upstream.delivered.slice(0, 20)).toEqual([...range(21, 30), ...range(1, 10)]);
+    expect([...upstream.delivered].sort((a, b) => a - b)).toEqual(range(1, 50));
+  });
+
+  it('stop() returns every lease still in flight after the grace period to the queue', async () => {
+    const queue = newQueue();
+    const upstream = new GatedUpstream(Number.POSITIVE_INFINITY);
+    await queue.append(readings(30));
+    const forwarder = startForwarder(queue, upstream, { maxInFlight: 3 });
+    await waitFor(() => upstream.pending.length === 3, 'three sends in flight');
+
+    await forwarder.stop(10);
+    expect(queue.stats()).toMatchObject({ depth: 30, inFlight: 0 });
+    expect(upstream.closes).toBe(1);
+
+    const next = new FakeUpstream('ok');
+    startForwarder(queue, next);
+    await waitFor(() => queue.stats().depth === 0, 'redelivery');
+    expect(next.delivered).toEqual(range(1, 30));
+  });
+
+  it('stop() lets the sends in flight finish within the grace period', async () => {
+    const queue = newQueue();
+    const upstream = new GatedUpstream(Number.POSITIVE_INFINITY);
+    await queue.append(readings(30));
+    const forwarder = startForwarder(queue, upstream, { maxInFlight: 3 });
+    await waitFor(() => upstream.pending.length === 3, 'three sends in flight');
+
+    const stopped = forwarder.stop(60_000);
+    for (const send of [...upstream.pending]) send.answer({ kind: 'ok' });
+    await stopped;
+    expect(queue.stats()).toMatchObject({ depth: 0, inFlight: 0 });
+    expect(upstream.sends).toHaveLength(3);
+    expect(forwarder.status()).toMatchObject({ state: 'closed', sentReadings: 30 });
   });
 
   it('stop() while backing off ends promptly without another attempt', async () => {

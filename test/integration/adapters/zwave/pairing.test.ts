@@ -55,7 +55,10 @@ describe('zwave pairing and removal against a mock stick', () => {
     await adapter.permitJoin?.(60);
 
     await until(isInterviewed, 'the new node to be interviewed');
-    expect(ctx.devices.get(PLUG_ID)).toMatchObject({ manufacturer: expect.any(String) as string, power: 'mains' });
+    expect(ctx.devices.get(PLUG_ID)).toMatchObject({
+      manufacturer: expect.any(String) as string,
+      power: 'mains',
+    });
     expect(adapter.devices().map((d) => d.id)).toEqual([PLUG_ID]);
   });
 

@@ -15,7 +15,6 @@ import { wakeUp } from '../../../fakes/zwave/wake-up.js';
 
 const SLEEPER_ID = 'zwave:7e570002-3';
 
-
 function command(id: string, name: string, ttlMs: number): DeviceCommand {
   return { id, device: SLEEPER_ID, name, args: {}, origin: 'local', expiresAt: Date.now() + ttlMs };
 }

@@ -14,7 +14,6 @@ import { recordingContext, until, type RecordingContext } from '../../../fakes/z
 
 const SWITCH_ID = 'zwave:7e570001-2';
 
-
 function command(name: string, args: Record<string, unknown> = {}): DeviceCommand {
   return {
     id: `cmd-${name}`,

@@ -34,7 +34,12 @@ describe('DriverLogBridge', () => {
     write(bridge, { level: 'warn', label: 'DRIVER', message: 'No network key for S2 configured' });
 
     expect(lines).toEqual([
-      expect.objectContaining({ level: 20, channel: 'CNTRLR', nodeId: 5, msg: '[Node 005] Interviewing Version...; more' }),
+      expect.objectContaining({
+        level: 20,
+        channel: 'CNTRLR',
+        nodeId: 5,
+        msg: '[Node 005] Interviewing Version...; more',
+      }),
       expect.objectContaining({ level: 40, channel: 'DRIVER', msg: 'No network key for S2 configured' }),
     ]);
   });

@@ -21,10 +21,22 @@ describe('mapEvent', () => {
   it('shows raw bytes as hex', () => {
     const bytes = Uint8Array.from([0xde, 0xad]);
     expect(
-      mapEvent({ commandClass: 0x71, endpoint: 0, label: 'System', eventLabel: 'Heartbeat', parameters: bytes }),
+      mapEvent({
+        commandClass: 0x71,
+        endpoint: 0,
+        label: 'System',
+        eventLabel: 'Heartbeat',
+        parameters: bytes,
+      }),
     ).toMatchObject({ eventParameters: 'dead' });
     expect(
-      mapEvent({ commandClass: 0x6f, endpoint: 0, eventTypeLabel: 'RFID', dataTypeLabel: 'Raw', eventData: bytes }),
+      mapEvent({
+        commandClass: 0x6f,
+        endpoint: 0,
+        eventTypeLabel: 'RFID',
+        dataTypeLabel: 'Raw',
+        eventData: bytes,
+      }),
     ).toEqual({ action: 'rfid', entryData: 'dead', entryDataType: 'raw' });
   });
 });

@@ -1,0 +1,3 @@
+import { describeDaemonAgainstHub } from './daemon-suite.js';
+
+describeDaemonAgainstHub('amqp');
