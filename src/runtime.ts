@@ -104,7 +104,7 @@ export class Runtime {
       const { startMqttBroker } = await import('./emulator/mqtt/broker.js');
       const broker = await startMqttBroker({
         ...config.emulators.mqtt,
-        log: log.child({ component: 'emulator' }),
+        log,
       });
       this.#closeBroker = () => broker.close();
     }

@@ -260,8 +260,6 @@ export class ZwaveAdapter implements Adapter {
     node.on('dead', () => this.changed(id));
     node.on('ready', () => this.changed(id));
     node.on('interview completed', () => this.changed(id));
-    // Each stage may fill in more (manufacturer, then values): `fieldgate pair` shows the interview's progress.
-    node.on('interview stage completed', () => this.changed(id));
     this.changed(id);
   }
 

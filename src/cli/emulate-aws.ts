@@ -1,7 +1,5 @@
 import { once } from 'node:events';
 import { type Command, InvalidArgumentError } from 'commander';
-import { openEmulatorState } from '../emulator/aws/state-dir.js';
-import { startAwsEmulator } from '../emulator/aws/emulator.js';
 import { createLogger } from '../logger.js';
 
 interface EmulateAwsOptions {
@@ -34,6 +32,9 @@ export function registerEmulateAws(emulate: Command): void {
       'close',
     )
     .action(async (options: EmulateAwsOptions) => {
+      // Loaded only for this verb, so the daemon and the other verbs never carry the emulator in memory.
+      const { openEmulatorState } = await import('../emulator/aws/state-dir.js');
+      const { startAwsEmulator } = await import('../emulator/aws/emulator.js');
       const log = createLogger({ level: 'info' });
       const state = await openEmulatorState(options.dir);
       const things = options.thing.length > 0 ? options.thing : ['fieldgate-demo'];

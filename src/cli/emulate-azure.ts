@@ -2,8 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { readFile } from 'node:fs/promises';
 import { type Command, InvalidArgumentError } from 'commander';
-import { AzureHubEmulator } from '../emulator/azure/hub.js';
-import { HubRegistry } from '../emulator/azure/registry.js';
+import type { HubRegistry } from '../emulator/azure/registry.js';
 import { createLogger } from '../logger.js';
 
 interface EmulateAzureOptions {
@@ -44,9 +43,14 @@ export function registerEmulateAzure(emulate: Command): void {
     .option('--d2c-per-second <n>', 'throttle D2C messages (429 past it)', toInteger)
     .option('--daily-quota-units <n>', 'daily quota in 4 KB units (403002 past it)', toInteger)
     .action(async (options: EmulateAzureOptions) => {
+      // Loaded only for this verb, so the daemon and the other verbs never carry the emulator in memory.
+      const { AzureHubEmulator } = await import('../emulator/azure/hub.js');
+      const { HubRegistry } = await import('../emulator/azure/registry.js');
       const log = createLogger({ level: 'info' });
       const registry =
-        options.registry === undefined ? demoRegistry() : await HubRegistry.load(options.registry);
+        options.registry === undefined
+          ? demoRegistry(new HubRegistry())
+          : await HubRegistry.load(options.registry);
       const tls =
         options.tlsCert === undefined || options.tlsKey === undefined
           ? undefined
@@ -69,9 +73,8 @@ export function registerEmulateAzure(emulate: Command): void {
     });
 }
 
-function demoRegistry(): HubRegistry {
+function demoRegistry(registry: HubRegistry): HubRegistry {
   const key = randomBytes(32).toString('base64');
-  const registry = new HubRegistry();
   registry.addDevice(DEMO_DEVICE, { primaryKey: key });
   // Printed once on purpose: this is a throw-away key of a local emulator, and the user needs it.
   process.stdout.write(

@@ -19,7 +19,9 @@ export function registerPair(program: Command): void {
   daemonOptions(program.command('pair').description('open the pairing window and watch devices join'))
     .requiredOption('--adapter <name>', 'adapter that pairs (zigbee, zwave, sim)')
     .option('--time <seconds>', 'how long the window stays open (1–254)', '60')
-    .action(async (options: ReadOptions & { adapter: string; time: string }) => {
+    .option('--pin <digits>', 'Z-Wave S2: the 5-digit PIN printed on the device (first block of its DSK)')
+    .option('--dsk <dsk>', 'Z-Wave S2: the full DSK printed on the device')
+    .action(async (options: ReadOptions & { adapter: string; time: string; pin?: string; dsk?: string }) => {
       const seconds = Number(options.time);
       if (!Number.isInteger(seconds) || seconds < 1 || seconds > 254)
         throw new FieldgateError('FG_USAGE', `--time must be an integer from 1 to 254, got: ${options.time}`);
@@ -29,7 +31,12 @@ export function registerPair(program: Command): void {
       let joined = 0;
       try {
         await controlStream(await resolveSocket(options), 'POST', '/v1/pair', {
-          body: { adapter: options.adapter, seconds },
+          body: {
+            adapter: options.adapter,
+            seconds,
+            ...(options.pin === undefined ? {} : { pin: options.pin }),
+            ...(options.dsk === undefined ? {} : { dsk: options.dsk }),
+          },
           signal: stop.signal,
           onEvent: (raw) => {
             const event = raw as PairEvent;

@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { runDaemon } from '../ops/daemon.js';
 import { DEFAULT_CONFIG_PATH } from './common.js';
 
 /** `fieldgate run`: the daemon. Resolves when it has stopped after SIGTERM/SIGINT. */
@@ -8,5 +7,9 @@ export function registerRunCommand(program: Command): void {
     .command('run')
     .description('run the gateway daemon in the foreground (what systemd starts)')
     .option('-c, --config <file>', 'configuration file', process.env.FIELDGATE_CONFIG ?? DEFAULT_CONFIG_PATH)
-    .action((options: { config: string }) => runDaemon(options.config));
+    .action(async (options: { config: string }) => {
+      // The daemon's modules load only for `run`: a CLI verb stays small and quick on a Pi.
+      const { runDaemon } = await import('../ops/daemon.js');
+      await runDaemon(options.config);
+    });
 }

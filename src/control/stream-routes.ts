@@ -25,7 +25,7 @@ export const streamRoutes: readonly Route[] = [
     method: 'POST',
     path: /^\/v1\/pair$/,
     handle: async ({ runtime, req, res }) => {
-      const { adapter, seconds } = await readJson(req);
+      const { adapter, seconds, pin, dsk } = await readJson(req);
       if (typeof adapter !== 'string') throw new FieldgateError('FG_USAGE', 'adapter is required');
       if (
         typeof seconds !== 'number' ||
@@ -65,7 +65,12 @@ export const streamRoutes: readonly Route[] = [
       const timer = setTimeout(() => close('elapsed'), seconds * 1000);
       req.on('close', () => close('cancelled'));
       res.on('close', () => close('cancelled'));
-      await instance.permitJoin(seconds);
+      // S2 secrets for devices that ask for them (Z-Wave): passed through, never echoed or logged.
+      const secrets = {
+        ...(typeof pin === 'string' ? { pin } : {}),
+        ...(typeof dsk === 'string' ? { dsk } : {}),
+      };
+      await instance.permitJoin(seconds, secrets);
       write({ event: 'open', adapter, seconds, until: Date.now() + seconds * 1000 });
     },
   },

@@ -193,7 +193,7 @@ export class Forwarder {
     const fail = (failure: Failure): void => {
       this.#countFailure();
       first ??= failure;
-      //halt.abort();
+      halt.abort();
     };
     const lanes = Array.from({ length: this.#maxInFlight }, () => this.#lane(signal, fail));
     await Promise.all(lanes);

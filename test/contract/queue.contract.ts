@@ -118,6 +118,21 @@ export function queueContract(name: string, factory: QueueFactory): void {
       expect(queue.stats()).toMatchObject({ depth: 4, acked: 2, inFlight: 4 });
     });
 
+    it('returns several leases settled out of order to the head in their original order', async () => {
+      const queue = await open();
+      await queue.append(simReadings(7));
+      const first = (await queue.lease(2, 1024 ** 2))!;
+      const second = (await queue.lease(2, 1024 ** 2))!;
+      const third = (await queue.lease(2, 1024 ** 2))!;
+
+      await queue.settle(third, {});
+      await queue.settle(first, { ack: [1] });
+      await queue.settle(second, {});
+
+      const next = await queue.lease(10, 1024 ** 2);
+      expect(next?.items.map((item) => item.gseq)).toEqual([2, 3, 4, 5, 6, 7]);
+    });
+
     it('moves rejected items to the dead letters with their reason and time', async () => {
       const queue = await open();
       await queue.append(simReadings(3));

@@ -86,6 +86,29 @@ export function describeUpstreamContract(name: string, createHarness: () => Prom
       expect(isRetryable(error)).toBe(true);
     });
 
+    it('delivers overlapping sends, each batch in order, when it declares it takes them', async (context) => {
+      if ((harness.upstream.maxConcurrentSends ?? 1) < 2) context.skip('sends one batch at a time');
+      await harness.upstream.connect(live());
+      const batches = [
+        [1, 2, 3],
+        [4, 5, 6],
+        [7, 8, 9],
+      ];
+      const results = await Promise.all(
+        batches.map((batch) =>
+          harness.upstream.send(
+            batch.map((g) => envelope(g)),
+            live(),
+          ),
+        ),
+      );
+      expect(results).toEqual(batches.map(() => ({ kind: 'ok' })));
+      await waitFor(() => harness.received().length === 9, 'the cloud to see 9 readings');
+      for (const batch of batches) {
+        expect(harness.received().filter((g) => batch.includes(g))).toEqual(batch);
+      }
+    });
+
     it('answers retry when the send is aborted', async () => {
       await harness.upstream.connect(live());
       const controller = new AbortController();

@@ -111,7 +111,7 @@ export function awsConfigFor(
       mode: 'named',
       name: '{device}',
       minIntervalMs: 1000,
-      maxUpdatesPerSecond: 20,
+      maxUpdatesPerSecond: 18,
       desired: { state: { arg: 'value', values: { true: 'on', false: 'off' } } },
     },
     ...overrides,

@@ -136,8 +136,10 @@ export const awsUpstreamSchema = z.strictObject({
         .number()
         .positive()
         .max(AWS_SHADOW_REQUESTS_PER_SECOND)
-        .default(AWS_SHADOW_REQUESTS_PER_SECOND)
-        .describe('Shadow requests per second per thing; IoT Core answers 429 beyond 20.'),
+        .default(18)
+        .describe(
+          'Shadow requests per second per thing; IoT Core answers 429 beyond 20 (the default leaves room for network jitter).',
+        ),
       desired: z
         .record(
           z.string(),

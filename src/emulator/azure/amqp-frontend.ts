@@ -13,9 +13,9 @@ import {
   BATCH_MESSAGE_FORMAT,
   decodeBatch,
   fromPropertyBag,
-  MAX_BATCH_BYTES,
   toPropertyBag,
 } from '../../upstream/azure/amqp-message.js';
+import { MAX_BATCH_BYTES } from '../../upstream/azure/encode.js';
 import { parseSasToken } from '../../upstream/azure/sas.js';
 import type { C2dQueues } from './c2d-queue.js';
 import { messageSizeBytes, stampD2c, type D2cRecord } from './d2c-record.js';
@@ -149,23 +149,26 @@ export class AmqpFrontEnd {
 
   #onReceiverOpen(connection: Connection, receiver: Receiver): void {
     const address = addressOf(receiver.target);
-    if (address === '$cbs') {
-      receiver.add_credit(100);
-      return;
-    }
     const deviceId = deviceOf(address, 'events');
     const refusal =
-      deviceId === undefined ? `no such address ${address}` : this.#refusal(connection, deviceId);
+      address === '$cbs'
+        ? undefined
+        : deviceId === undefined
+          ? `no such address ${address}`
+          : this.#refusal(connection, deviceId);
     if (refusal !== undefined) {
+      // AMQP refuses a link by attaching with no terminus and detaching at once with the reason.
       receiver.close({ condition: UNAUTHORIZED, description: refusal });
       return;
     }
+    echoTermini(receiver);
     receiver.add_credit(100);
   }
 
   #onSenderOpen(connection: Connection, sender: Sender): void {
     const address = addressOf(sender.source);
     if (address === '$cbs') {
+      echoTermini(sender);
       this.#state(connection).cbsReplies = sender;
       return;
     }
@@ -176,6 +179,7 @@ export class AmqpFrontEnd {
       sender.close({ condition: UNAUTHORIZED, description: refusal ?? 'refused' });
       return;
     }
+    echoTermini(sender);
     const links = this.#c2dLinks.get(deviceId) ?? new Set<Sender>();
     links.add(sender);
     this.#c2dLinks.set(deviceId, links);
@@ -319,6 +323,12 @@ export class AmqpFrontEnd {
       for (const link of links) if (link.connection === connection) links.delete(link);
     }
   }
+}
+
+/** Accept a link: our attach names the source and target the peer asked for. */
+function echoTermini(link: Sender | Receiver): void {
+  link.set_source(link.source);
+  link.set_target(link.target);
 }
 
 function addressOf(terminus: unknown): string {

@@ -81,6 +81,8 @@ export class AwsUpstream implements Upstream {
   #lastConnectAt = -Infinity;
   #isKicked = false;
   #isClosed = false;
+  /** Aborted on close, so shadow requests waiting for the rate limiter give up. */
+  readonly #pacingSignal = new AbortController();
 
   constructor(options: AwsUpstreamOptions) {
     const { config } = options;
@@ -116,6 +118,7 @@ export class AwsUpstream implements Upstream {
             log: this.#log,
             now: this.#now,
             publish: (topic, body) => this.#publishShadowRequest(topic, body),
+            pace: () => this.#limiter.take(this.#pacingSignal.signal),
             submit: (incoming) => this.#dispatch(incoming),
           });
     this.limits = {
@@ -249,6 +252,7 @@ export class AwsUpstream implements Upstream {
   async close(): Promise<void> {
     this.#isClosed = true;
     this.#shadows?.close();
+    this.#pacingSignal.abort();
     await this.#drop();
   }
 
@@ -339,15 +343,10 @@ export class AwsUpstream implements Upstream {
     }
   }
 
-  /** A shadow request, paced with telemetry: IoT Core's 100 publishes/s counts both. */
+  /** A shadow request (already paced with telemetry: IoT Core's 100 publishes/s counts both). */
   async #publishShadowRequest(topic: string, body: object): Promise<boolean> {
     const client = this.#connection?.client;
     if (client?.connected !== true) return false;
-    try {
-      await this.#limiter.take(new AbortController().signal);
-    } catch {
-      return false;
-    }
     return this.#publishOnce(client, topic, Buffer.from(JSON.stringify(body)));
   }
 

@@ -17,6 +17,8 @@ export interface ShadowSyncOptions {
    * resolves false when it was not acknowledged or there is no connection.
    */
   publish: (topic: string, body: object) => Promise<boolean>;
+  /** Waits for the connection's publish rate limiter (shared with telemetry); rejects when closing. */
+  pace: () => Promise<void>;
   /** Hands a command derived from a `desired` change to the command router (the upstream's handler). */
   submit: (incoming: IncomingCommand) => void;
   /** How long a request waits for `/accepted` or `/rejected` before it is sent again; default 10 s. */
@@ -41,7 +43,16 @@ interface LeafShadow {
   lastUpdateAt: number;
   /** Sent now, regardless of `minIntervalMs`: the outcome of a desired command. */
   isUrgent: boolean;
-  inFlight: { token: string; kind: 'get' | 'update'; sent: Patch; sentAt: number } | undefined;
+  inFlight:
+    | {
+        token: string;
+        kind: 'get' | 'update';
+        sent: Patch;
+        sentAt: number;
+        /** When it left for the broker, after pacing; undefined while it waits for the rate limiter. */
+        onWireAt?: number;
+      }
+    | undefined;
   backoffUntil: number;
   backoffMs: number;
   /** Desired field → the value and timestamp already acted on, so repeated deltas run nothing twice. */
@@ -336,20 +347,22 @@ export class ShadowSync {
   }
 
   #hasBudget(thing: string, now: number): boolean {
+    // Counted by when requests go on the wire, plus those still waiting for the connection's rate
+    // limiter: they may leave together, and the service counts arrivals.
     const recent = (this.#recent.get(thing) ?? []).filter((t) => now - t < 1000);
     this.#recent.set(thing, recent);
     const inFlight = [...this.#shadows.values()].filter(
       (s) => s.address.thing === thing && s.inFlight !== undefined,
-    ).length;
+    );
+    const waiting = inFlight.filter((s) => s.inFlight!.onWireAt === undefined).length;
     return (
-      recent.length < Math.floor(this.#options.config.maxUpdatesPerSecond) &&
-      inFlight < MAX_IN_FLIGHT_PER_THING
+      recent.length + waiting < Math.floor(this.#options.config.maxUpdatesPerSecond) &&
+      inFlight.length < MAX_IN_FLIGHT_PER_THING
     );
   }
 
   #send(shadow: LeafShadow, now: number): void {
     const token = `fg-${this.#nextToken++}`;
-    this.#recent.get(shadow.address.thing)!.push(now);
     this.#byToken.set(token, shadow);
     let topic: string;
     let body: object;
@@ -370,12 +383,28 @@ export class ShadowSync {
         ...(shadow.version === undefined ? {} : { version: shadow.version }),
       };
     }
-    void this.#options.publish(topic, body).then((isAcked) => {
-      if (!isAcked && shadow.inFlight?.token === token) {
-        this.#byToken.delete(token);
-        this.#requeue(shadow);
+    void this.#deliver(shadow, token, topic, body);
+  }
+
+  async #deliver(shadow: LeafShadow, token: string, topic: string, body: object): Promise<void> {
+    let isAcked = false;
+    try {
+      await this.#options.pace();
+      const inFlight = shadow.inFlight;
+      if (inFlight?.token === token) {
+        inFlight.onWireAt = this.#options.now();
+        const recent = this.#recent.get(shadow.address.thing) ?? [];
+        this.#recent.set(shadow.address.thing, recent);
+        recent.push(inFlight.onWireAt);
+        isAcked = await this.#options.publish(topic, body);
       }
-    });
+    } catch {
+      isAcked = false;
+    }
+    if (!isAcked && shadow.inFlight?.token === token) {
+      this.#byToken.delete(token);
+      this.#requeue(shadow);
+    }
   }
 
   /** The pending fields, minus new ones that would take the document past 8 KB. */

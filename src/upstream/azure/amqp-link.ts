@@ -14,7 +14,11 @@ export type Outcome = { kind: 'accepted' } | { kind: 'refused'; condition: strin
 export function linkOpened(link: Sender | Receiver, timeoutMs: number): Promise<void> {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => settle(offline('the hub did not attach the link in time')), timeoutMs);
-    const onOpen = (): void => settle();
+    // A refused link is attached with no terminus and detached at once: wait for the detach and its reason.
+    const onOpen = (): void => {
+      const terminus = (link.is_sender() ? link.target : link.source) as { address?: unknown } | undefined;
+      if (typeof terminus?.address === 'string') settle();
+    };
     const onClose = (context: EventContext): void =>
       settle(refusal(context.receiver?.error ?? context.sender?.error));
     const onDisconnect = (): void => settle(offline('the connection closed while attaching a link'));

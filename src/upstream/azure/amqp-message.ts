@@ -14,12 +14,6 @@ import type { PropertyBag } from './property-bag.js';
 /** The message-format of a hub batch: a transfer whose data sections each hold one encoded message. */
 export const BATCH_MESSAGE_FORMAT = 0x80013700;
 
-/** The whole batch transfer may not exceed the hub's 256 KB message limit (reference A4.6). */
-export const MAX_BATCH_BYTES = 256 * 1024;
-
-/** Room for the data-section framing of every inner message in a batch. */
-const SECTION_OVERHEAD_BYTES = 16;
-
 /** The AMQP form of one D2C message. */
 export function toAmqpMessage(message: D2cMessage): Message {
   return fromPropertyBag(message.properties, message.body);
@@ -89,31 +83,6 @@ export function encodeBatch(messages: readonly Message[]): Buffer {
 /** The inner messages of a received batch transfer. */
 export function decodeBatch(transfer: Buffer): Message[] {
   return sectionContents(decode(transfer).body).map(decode);
-}
-
-/**
- * Group D2C messages, in order, into batch transfers of at most `maxBytes` encoded. A message too large to
- * share a transfer goes alone (the encoder already keeps every message under the hub's limit).
- */
-export function groupIntoTransfers(
-  messages: readonly D2cMessage[],
-  maxBytes = MAX_BATCH_BYTES,
-): D2cMessage[][] {
-  const transfers: D2cMessage[][] = [];
-  let current: D2cMessage[] = [];
-  let currentBytes = 0;
-  for (const message of messages) {
-    const bytes = message.sizeBytes + SECTION_OVERHEAD_BYTES * (1 + Object.keys(message.properties).length);
-    if (current.length > 0 && currentBytes + bytes > maxBytes) {
-      transfers.push(current);
-      current = [];
-      currentBytes = 0;
-    }
-    current.push(message);
-    currentBytes += bytes;
-  }
-  if (current.length > 0) transfers.push(current);
-  return transfers;
 }
 
 /** The body bytes of a message whose body is one or more data sections (or, leniently, a value). */

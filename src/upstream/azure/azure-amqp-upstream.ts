@@ -13,14 +13,13 @@ import {
   BATCH_MESSAGE_FORMAT,
   encodeBatch,
   fromPropertyBag,
-  groupIntoTransfers,
   toAmqpMessage,
   toPropertyBag,
 } from './amqp-message.js';
 import type { AzureUpstreamStats } from './azure-mqtt-upstream.js';
 import { parseC2dMessage, resultBody } from './commands.js';
 import { deviceToken, resolveIdentity, type AzureIdentity } from './credentials.js';
-import { BILLING_UNIT_BYTES, encodeD2cBatch } from './encode.js';
+import { BILLING_UNIT_BYTES, encodeD2cBatch, groupIntoBatches } from './encode.js';
 import { encodeUriComponentStrict } from './sas.js';
 import { readTlsFiles } from './tls-files.js';
 
@@ -185,7 +184,7 @@ export class AzureAmqpUpstream implements Upstream {
     const acked: number[] = [];
     let failure: string | undefined;
     const outcomes: Promise<void>[] = [];
-    for (const transfer of groupIntoTransfers(messages)) {
+    for (const transfer of groupIntoBatches(messages)) {
       if (failure !== undefined || !(await this.#paced(transfer.length, signal))) break;
       const delivery = link.events.send(
         encodeBatch(transfer.map(toAmqpMessage)),

@@ -6,11 +6,10 @@ import type { Logger } from '../../logger.js';
 import type { CommandResult, CommandStatus, Envelope } from '../../model.js';
 import { RateLimiter } from '../rate-limiter.js';
 import type { CommandHandler, SendResult, Upstream, UpstreamLimits } from '../upstream.js';
-import { groupIntoTransfers } from './amqp-message.js';
 import type { AzureUpstreamStats } from './azure-mqtt-upstream.js';
 import { parseC2dMessage, resultBody } from './commands.js';
 import { deviceToken, resolveIdentity, type AzureIdentity } from './credentials.js';
-import { BILLING_UNIT_BYTES, encodeD2cBatch } from './encode.js';
+import { BILLING_UNIT_BYTES, encodeD2cBatch, groupIntoBatches } from './encode.js';
 import { HttpsClient, type HttpReply } from './https-client.js';
 import { BATCH_CONTENT_TYPE, encodeBatchBody, fromHttpProperties } from './http-message.js';
 import { readTlsFiles } from './tls-files.js';
@@ -139,7 +138,7 @@ export class AzureHttpsUpstream implements Upstream {
     const acked: number[] = [];
     // One request at a time: the next batch goes only once the hub took the previous one, so a refusal
     // leaves exactly the unsent readings to retry, in order.
-    for (const transfer of groupIntoTransfers(messages)) {
+    for (const transfer of groupIntoBatches(messages)) {
       const failure = await this.#post(encodeBatchBody(transfer), transfer.length, signal);
       if (failure !== undefined) {
         if (acked.length === 0 && rejected.length === 0) return { kind: 'retry', reason: failure };

@@ -8,6 +8,12 @@ export const BILLING_UNIT_BYTES = 4096;
 /** The hub's D2C size limit, properties included (reference A7). */
 export const MAX_D2C_BYTES = 256 * 1024;
 
+/** A batch of messages (AMQP transfer, HTTPS request) may not exceed 256 KB either (reference A4.6, A5). */
+export const MAX_BATCH_BYTES = 256 * 1024;
+
+/** Room for the framing of each message and property inside a batch (AMQP sections, JSON and base64 grow more). */
+const BATCH_OVERHEAD_BYTES = 16;
+
 /**
  * Room kept for the property bag when cutting bodies: ours is under 300 bytes, so a body cut to the limit
  * minus this always fits with its properties.
@@ -95,4 +101,29 @@ function propertyBytes(properties: Readonly<Record<string, string>>): number {
     bytes += Buffer.byteLength(value) + (key.startsWith('$.') ? 0 : Buffer.byteLength(key));
   }
   return bytes;
+}
+
+/**
+ * Group D2C messages, in order, into batches (an AMQP batch transfer, an HTTPS batch request) of at most
+ * `maxBytes` encoded. A message too large to share a batch goes alone (the encoder already keeps every message under the hub's limit).
+ */
+export function groupIntoBatches(
+  messages: readonly D2cMessage[],
+  maxBytes = MAX_BATCH_BYTES,
+): D2cMessage[][] {
+  const transfers: D2cMessage[][] = [];
+  let current: D2cMessage[] = [];
+  let currentBytes = 0;
+  for (const message of messages) {
+    const bytes = message.sizeBytes + BATCH_OVERHEAD_BYTES * (1 + Object.keys(message.properties).length);
+    if (current.length > 0 && currentBytes + bytes > maxBytes) {
+      transfers.push(current);
+      current = [];
+      currentBytes = 0;
+    }
+    current.push(message);
+    currentBytes += bytes;
+  }
+  if (current.length > 0) transfers.push(current);
+  return transfers;
 }

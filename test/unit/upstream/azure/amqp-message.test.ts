@@ -5,10 +5,9 @@ import {
   decodeBatch,
   encodeBatch,
   fromPropertyBag,
-  groupIntoTransfers,
   toPropertyBag,
 } from '../../../../src/upstream/azure/amqp-message.js';
-import type { D2cMessage } from '../../../../src/upstream/azure/encode.js';
+import { groupIntoBatches, type D2cMessage } from '../../../../src/upstream/azure/encode.js';
 
 describe('AMQP message mapping', () => {
   it('encodes the reference’s inner message byte for byte', () => {
@@ -50,7 +49,7 @@ describe('AMQP message mapping', () => {
     expect(toPropertyBag(message).properties['$.mid']).toBe(id);
   });
 
-  it('groups messages into transfers under the batch limit, in order', () => {
+  it('groups messages into batches under the batch limit, in order', () => {
     const message = (n: number, sizeBytes: number): D2cMessage => ({
       items: [],
       body: Buffer.alloc(0),
@@ -58,7 +57,7 @@ describe('AMQP message mapping', () => {
       sizeBytes,
       billedUnits: 1,
     });
-    const transfers = groupIntoTransfers(
+    const transfers = groupIntoBatches(
       [message(1, 600), message(2, 300), message(3, 300), message(4, 2000)],
       1000,
     );

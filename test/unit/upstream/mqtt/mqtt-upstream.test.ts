@@ -200,6 +200,33 @@ describe('MqttUpstream', () => {
     expect(gateway.isConnected).toBe(false);
   });
 
+  it('keeps overlapping sends apart: in order on the wire, each acking only its own readings', async () => {
+    const mqttBroker = await broker();
+    const cloud = await cloudClient(mqttBroker.url, ['fg/gw/telemetry']);
+    // One reading per message and 10 messages/s: both sends are still going when the broker goes.
+    const gateway = upstream(mqttBroker.url, { maxMessageBytes: 150, maxMessagesPerSecond: 10 });
+    await gateway.connect(live());
+    const [first, second] = [envelopes(30).slice(0, 15), envelopes(30).slice(15)];
+
+    const sending = [first, second].map((batch) => gateway.send(batch, live()));
+    await waitFor(() => cloud.messages.length >= 6, 'messages of both sends');
+    await mqttBroker.close();
+    const results = await Promise.all(sending);
+
+    const seen = cloud.messages.flatMap((m) => decodeBatch(m.payload).readings.map((r) => r.gseq));
+    [first, second].forEach((batch, index) => {
+      const gseqs = batch.map((e) => e.gseq);
+      const arrived = seen.filter((gseq) => gseqs.includes(gseq));
+      expect(arrived.length).toBeGreaterThan(0);
+      expect(arrived).toEqual(gseqs.slice(0, arrived.length));
+      const result = results[index]!;
+      expect(['retry', 'partial']).toContain(result.kind);
+      if (result.kind === 'partial') {
+        for (const gseq of result.acked) expect(arrived).toContain(gseq);
+      }
+    });
+  });
+
   it('classifies refused credentials as a retryable auth failure', async () => {
     const { url } = await broker({ credentials: { username: 'gw', password: 'right' } });
     const wrong = upstream(url, { username: 'gw', password: 'wrong' });
