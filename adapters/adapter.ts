@@ -70,6 +70,11 @@ export interface Adapter {
    * the operator read off the device for authenticated pairing (Z-Wave S2); radios without it ignore them.
    */
   permitJoin?(seconds: number, secrets?: PairingSecrets): Promise<void>;
+  /**
+   * Devices heard but not configured or allowed (BLE discovery mode), so an operator can pick what to add.
+   * Optional: only radios that hear devices without pairing have such a list.
+   */
+  discoveredDevices?(): DeviceInfo[];
   /** Forget a device (and ask it to leave the network where the radio can). */
   remove?(id: DeviceId): Promise<void>;
 }

@@ -13,8 +13,12 @@ export function registerDevices(program: Command): void {
     devices.command('list', { isDefault: true }).description('devices the adapters know (default)'),
   )
     .option('--adapter <name>', 'only this adapter')
-    .action(async (options: ReadOptions & { adapter?: string }) => {
-      const query = options.adapter === undefined ? '' : `?adapter=${encodeURIComponent(options.adapter)}`;
+    .option('--discovered', 'devices the adapter hears but does not forward (BLE discovery), with --adapter')
+    .action(async (options: ReadOptions & { adapter?: string; discovered?: boolean }) => {
+      const params = new URLSearchParams();
+      if (options.adapter !== undefined) params.set('adapter', options.adapter);
+      if (options.discovered === true) params.set('discovered', '1');
+      const query = params.size === 0 ? '' : `?${params.toString()}`;
       const { devices: list } = await controlRequest<{ devices: DeviceInfo[] }>(
         await resolveSocket(options),
         'GET',

@@ -12,8 +12,19 @@ export const deviceRoutes: readonly Route[] = [
   {
     method: 'GET',
     path: /^\/v1\/devices$/,
-    handle: ({ runtime, res, url }) =>
-      reply(res, 200, { devices: runtime.devices.list(url.searchParams.get('adapter') ?? undefined) }),
+    handle: ({ runtime, res, url }) => {
+      const adapter = url.searchParams.get('adapter') ?? undefined;
+      if (url.searchParams.get('discovered') !== '1') {
+        return reply(res, 200, { devices: runtime.devices.list(adapter) });
+      }
+      if (adapter === undefined) throw new FieldgateError('FG_USAGE', '--discovered needs --adapter');
+      const instance = runtime.adapterOf(adapter);
+      if (instance === undefined) throw new FieldgateError('FG_NOT_FOUND', `no running adapter ${adapter}`);
+      if (instance.discoveredDevices === undefined) {
+        throw new FieldgateError('FG_USAGE', `adapter ${adapter} has no discovery list`);
+      }
+      return reply(res, 200, { devices: instance.discoveredDevices() });
+    },
   },
   {
     method: 'GET',

@@ -86,6 +86,29 @@ describe('a configured radio without its hardware (real daemon, real broker)', (
     expect(text).toContain('NOT healthy');
     expect(text).toMatch(/ble\b.*\bunavailable\b.*(Bluetooth|hci7)/);
 
+    // Discovery answers even with the radio gone (nothing heard), and only adapters that discover have it.
+    const discovered = await runCli([
+      'devices',
+      '--adapter',
+      'ble',
+      '--discovered',
+      '--json',
+      '--socket',
+      daemon!.socket,
+    ]);
+    expect(discovered.code).toBe(0);
+    expect(JSON.parse(discovered.stdout)).toEqual([]);
+    const simDiscovered = await runCli([
+      'devices',
+      '--adapter',
+      'sim',
+      '--discovered',
+      '--socket',
+      daemon!.socket,
+    ]);
+    expect(simDiscovered.code).toBe(2);
+    expect(simDiscovered.stderr).toContain('has no discovery list');
+
     expect(await daemon!.stop()).toBe(0);
   });
 
