@@ -1,0 +1,134 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BinarySwitchCCSet, MultilevelSensorCCReport } from '@zwave-js/cc';
+import { CommandClasses } from '@zwave-js/core';
+import { ccCaps, createMockZWaveRequestFrame, MockZWaveFrameType, type MockNode } from '@zwave-js/testing';
+import { controlRequest } from '../../../../src/control/client.js';
+import { startMqttBroker, type MqttBroker } from '../../../../src/emulator/mqtt/broker.js';
+import { silentLogger } from '../../../../src/logger.js';
+import type { DeviceInfo } from '../../../../src/model.js';
+import { MockStick } from '../../../fakes/zwave/mock-stick.js';
+import { Daemon, makeWorkdir, runCli, testConfig, waitFor } from '../../support/daemon.js';
+import { Subscriber } from '../../support/subscriber.js';
+
+// The whole daemon (`fieldgate run`, a child process) with only a `zwave` adapter, opening the mock stick
+// over `tcp://127.0.0.1:<port>` as it would a ser2net stick; the operator's view is the real CLI and the
+// cloud's view is an MQTT subscriber on the daemon's upstream broker.
+
+/** Home id 0x7e570001 (MockStick's default), node 2. */
+const NODE_ID = 'zwave:7e570001-2';
+
+/** A mains-powered switch with an air temperature sensor, already part of the network. */
+function addSwitchWithThermometer(stick: MockStick): Promise<MockNode> {
+  return stick.addNode({
+    id: 2,
+    capabilities: {
+      manufacturerId: 0x0086,
+      productType: 0x0003,
+      productId: 0x0060,
+      firmwareVersion: '1.7',
+      commandClasses: [
+        CommandClasses.Version,
+        CommandClasses['Manufacturer Specific'],
+        ccCaps({ ccId: CommandClasses['Binary Switch'], isSupported: true, version: 2, defaultValue: false }),
+        ccCaps({
+          ccId: CommandClasses['Multilevel Sensor'],
+          isSupported: true,
+          version: 11,
+          sensors: { 1: { supportedScales: [0] } },
+          getValue: () => 21.5,
+        }),
+      ],
+    },
+  });
+}
+
+describe('the daemon with a Z-Wave stick (mock stick over tcp://, real CLI, real broker)', () => {
+  let work: Awaited<ReturnType<typeof makeWorkdir>>;
+  let stick: MockStick;
+  let node: MockNode;
+  let broker: MqttBroker;
+  let subscriber: Subscriber;
+  let daemon: Daemon | undefined;
+
+  /** Runs a CLI verb against this daemon's control socket and parses its `--json` output. */
+  async function cliJson<T>(args: string[]): Promise<{ code: number | null; body: T }> {
+    const result = await runCli([...args, '--json', '--socket', daemon!.socket]);
+    if (result.stdout === '') throw new Error(`fieldgate ${args.join(' ')}: ${result.stderr}`);
+    return { code: result.code, body: JSON.parse(result.stdout) as T };
+  }
+
+  beforeAll(async () => {
+    work = await makeWorkdir();
+    stick = await MockStick.start();
+    node = await addSwitchWithThermometer(stick);
+    broker = await startMqttBroker({ host: '127.0.0.1', port: 0, log: silentLogger() });
+    subscriber = await Subscriber.connect(broker.port);
+    daemon = await Daemon.start(work.dir, {
+      ...testConfig(work.dir, broker.port),
+      adapters: {
+        zwave: { type: 'zwave', serialPort: stick.url, reopen: { initialMs: 200, maxMs: 1000 } },
+      },
+    });
+    // The interview ends when the node's sensor value is known; only then is the device fully described.
+    await waitFor(async () => {
+      const { devices } = await controlRequest<{ devices: DeviceInfo[] }>(
+        daemon!.socket,
+        'GET',
+        '/v1/devices?adapter=zwave',
+      );
+      return devices.some((d) => d.id === NODE_ID && d.capabilities.values.includes('temperature'));
+    }, `the interview of node 2\n${daemon.output}`);
+  }, 60_000);
+
+  afterAll(async () => {
+    await subscriber?.close();
+    await daemon?.stop();
+    await broker?.close();
+    await stick?.close();
+    await work?.cleanup();
+  });
+
+  it('lists the interviewed node under `devices --adapter zwave` with manufacturer and firmware', async () => {
+    const { code, body } = await cliJson<DeviceInfo[]>(['devices', '--adapter', 'zwave']);
+
+    expect(code).toBe(0);
+    expect(body.map((d) => d.id)).toEqual([NODE_ID]);
+    expect(body[0]).toMatchObject({
+      adapter: 'zwave',
+      manufacturer: expect.stringMatching(/\S/) as string,
+      firmware: expect.stringContaining('1.7') as string,
+      availability: 'online',
+      power: 'mains',
+    });
+    expect(body[0]?.capabilities.commands.map((c) => c.name)).toContain('on');
+  });
+
+  it('`send <node> on` answers ok and the node receives a Binary Switch Set on', async () => {
+    node.clearReceivedControllerFrames();
+
+    const { code, body } = await cliJson<{ status: string }>(['send', NODE_ID, 'on']);
+
+    expect(body.status).toBe('ok');
+    expect(code).toBe(0);
+    node.assertReceivedControllerFrame(
+      (f) =>
+        f.type === MockZWaveFrameType.Request &&
+        f.payload instanceof BinarySwitchCCSet &&
+        f.payload.targetValue === true,
+    );
+  });
+
+  it('forwards a temperature report from the node to the upstream as `temperature` in °C', async () => {
+    await node.sendToController(
+      createMockZWaveRequestFrame(
+        new MultilevelSensorCCReport({ nodeId: stick.controller.ownNodeId, type: 1, scale: 0, value: 23.25 }),
+        { ackRequested: false },
+      ),
+    );
+
+    const arrived = () =>
+      subscriber.readings.find((r) => r.device === NODE_ID && r.values.temperature === 23.25);
+    await waitFor(() => arrived() !== undefined, `the temperature reading at the broker\n${daemon!.output}`);
+    expect(arrived()).toMatchObject({ units: { temperature: '°C' } });
+  });
+});
