@@ -10,8 +10,8 @@ export interface RateLimiterOptions {
 
 /**
  * A token bucket that paces publishes to an upstream's per-connection message rate (IoT Core allows 100/s;
- * brokers with rate limits disconnect clients that exceed them). One caller at a time: the forwarder never
- * overlaps sends.
+ * brokers with rate limits disconnect clients that exceed them). Safe for concurrent sends (a route may keep
+ * several leases in flight): checking and taking a token happen in one synchronous step.
  */
 export class RateLimiter {
   readonly #perSecond: number;

@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startMqttBroker } from '../../src/emulator/mqtt/broker.js';
 import { silentLogger } from '../../src/logger.js';
+import { TcpProxy } from '../fakes/tcp-proxy.js';
 import { Daemon, makeWorkdir, testConfig, waitFor } from './support/daemon.js';
 import { missing, Subscriber } from './support/subscriber.js';
 
@@ -44,21 +45,22 @@ describe('the daemon delivers what it committed (real daemon, real LevelDB, real
     expect(seqs).toEqual(Array.from({ length: seqs.length }, (_, i) => seqs[0]! + i));
   });
 
-  it('keeps a backlog while the broker is down and drains it, complete and in order, when it returns', async () => {
-    const port = broker!.port;
-    // One subscriber for the whole test: it reconnects and resubscribes when the broker comes back.
-    subscriber = await Subscriber.connect(port);
-    daemon = await Daemon.start(work.dir, testConfig(work.dir, port));
+  it('keeps a backlog while the upstream is unreachable and drains it, complete and in order, when it returns', async () => {
+    // The daemon reaches the broker through a relay that the test cuts: an outage only the gateway sees,
+    // while the cloud-side subscriber stays connected and misses nothing.
+    const proxy = await TcpProxy.start(broker!.port);
+    subscriber = await Subscriber.connect(broker!.port);
+    daemon = await Daemon.start(work.dir, testConfig(work.dir, proxy.port));
     await waitFor(() => subscriber!.readings.length > 5, 'first readings');
 
-    await broker!.close();
+    await proxy.cut();
     await waitFor(
       async () => (await daemon!.status()).routes[0]!.queue.depth > 100,
       'a backlog of 100 readings',
     );
     expect((await daemon.status()).routes[0]!.forwarder.state).not.toBe('idle');
 
-    broker = await startMqttBroker({ host: '127.0.0.1', port, log: silentLogger() });
+    await proxy.restore();
     await waitFor(
       async () => (await daemon!.status()).routes[0]!.queue.depth < 20,
       'the backlog to drain',
@@ -74,6 +76,7 @@ describe('the daemon delivers what it committed (real daemon, real LevelDB, real
       byDevice.set(r.device, [...(byDevice.get(r.device) ?? []), r.seq!]);
     }
     for (const seqs of byDevice.values()) expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
+    await proxy.cut();
   });
 
   it('delivers every reading committed before a kill -9 after restart; duplicates carry the same sequence', async () => {

@@ -4,7 +4,7 @@ import { silentLogger } from '../../src/logger.js';
 import { Daemon, makeWorkdir, testConfig, waitFor } from '../integration/support/daemon.js';
 import { Subscriber } from '../integration/support/subscriber.js';
 import { highest } from './support/highest.js';
-import { TcpProxy } from './support/tcp-proxy.js';
+import { TcpProxy } from '../fakes/tcp-proxy.js';
 
 const BACKLOG_READINGS = 200_000;
 /** Twenty full-speed sim adapters: the backlog builds at well over 10,000 readings/s. */
