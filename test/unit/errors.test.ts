@@ -13,7 +13,9 @@ describe('error codes', () => {
         .map((line) => line.split('|').map((cell) => cell.trim()));
     const readme = readFileSync('README.md', 'utf8');
     const table = /<!-- error-codes:start -->([\s\S]*?)<!-- error-codes:end -->/.exec(readme)?.[1] ?? '';
-    expect(cells(table), 'regenerate the table from src/errors-table.ts').toEqual(cells(errorCodesMarkdown()));
+    expect(cells(table), 'regenerate the table from src/errors-table.ts').toEqual(
+      cells(errorCodesMarkdown()),
+    );
   });
 
   it('maps codes to exit codes and retryability', () => {
