@@ -9,7 +9,7 @@ import type { CommandHandler, IncomingCommand, SendResult, Upstream, UpstreamLim
 import { AWS_BILLING_UNIT_BYTES } from './billing.js';
 import { parseCommandRequest } from './commands.js';
 import { planTelemetry, type TelemetryMessage } from './encode.js';
-import { ExchangeGuard } from './exchange-guard.js';
+import { ExchangeGuard } from '../exchange-guard.js';
 import { HttpsPublisher } from './https-publisher.js';
 import { ShadowSync } from './shadow-sync.js';
 import { publishOverHttps, publishOverMqtt } from './telemetry-publish.js';

@@ -2,7 +2,7 @@ import type { MqttClient } from 'mqtt';
 import { errorMessage } from '../../errors.js';
 import type { RateLimiter } from '../rate-limiter.js';
 import type { TelemetryMessage } from './encode.js';
-import { ExchangeGuard } from './exchange-guard.js';
+import { ExchangeGuard } from '../exchange-guard.js';
 import type { HttpsPublisher } from './https-publisher.js';
 
 /** How far a send got: the gseqs delivered, and why it stopped early (absent when it did not). */

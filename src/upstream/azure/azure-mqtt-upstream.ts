@@ -10,7 +10,8 @@ import type { CommandHandler, IncomingCommand, SendResult, Upstream, UpstreamLim
 import { methodStatusFor, parseC2dMessage, parseMethodRequest, resultBody } from './commands.js';
 import { deviceToken, resolveIdentity, type AzureIdentity } from './credentials.js';
 import { BILLING_UNIT_BYTES, d2cPropertyBag, encodeD2cBatch } from './encode.js';
-import { waitForConnack, within } from './mqtt-link.js';
+import { waitForConnack } from '../mqtt/connack.js';
+import { within } from './mqtt-link.js';
 import { formatPropertyBag, parsePropertyBag } from './property-bag.js';
 import { readTlsFiles } from './tls-files.js';
 import {

@@ -10,6 +10,8 @@ import { classifyConnectError } from './classify.js';
 import { formatResultPayload, parseCommandMessage } from './commands.js';
 import { splitBatch, type EncodedMessage } from './encode.js';
 import { resolveTopics, type Topics } from './topics.js';
+import { ExchangeGuard } from '../exchange-guard.js';
+import { waitForConnack } from './connack.js';
 
 export type MqttUpstreamConfig = Extract<UpstreamConfig, { type: 'mqtt' }>;
 
@@ -182,7 +184,7 @@ export class MqttUpstream implements Upstream {
     signal: AbortSignal,
   ): Promise<{ acked: number[]; failure?: string }> {
     const acked: number[] = [];
-    const failure = new FailureLatch(client, signal, this.#config.ackTimeoutMs);
+    const failure = new ExchangeGuard(client, signal, this.#config.ackTimeoutMs);
     try {
       const pubacks: Promise<void>[] = [];
       for (const message of messages) {
@@ -220,7 +222,7 @@ export class MqttUpstream implements Upstream {
 
   /** One QoS 1 publish; false if it was not acknowledged within `ackTimeoutMs` or the connection went. */
   async #publishOnce(client: MqttClient, topic: string, payload: Buffer): Promise<boolean> {
-    const failure = new FailureLatch(client, new AbortController().signal, this.#config.ackTimeoutMs);
+    const failure = new ExchangeGuard(client, new AbortController().signal, this.#config.ackTimeoutMs);
     try {
       const published = client.publishAsync(topic, payload, { qos: 1 }).then(
         () => undefined,
@@ -290,84 +292,9 @@ export class MqttUpstream implements Upstream {
   }
 }
 
-/**
- * The first reason a publish exchange failed: the connection closed, the caller aborted, or (when
- * `idleTimeoutMs` is given) nothing was acknowledged for that long; `touch()` restarts that clock on progress.
- */
-class FailureLatch {
-  readonly reason: Promise<string>;
-  current: string | undefined;
-  readonly #client: MqttClient;
-  readonly #signal: AbortSignal;
-  readonly #idleTimeoutMs: number | undefined;
-  #resolve!: (reason: string) => void;
-  #timer: NodeJS.Timeout | undefined;
-  readonly #onClose = (): void => this.fail('connection lost');
-  readonly #onAbort = (): void => this.fail('aborted');
-
-  constructor(client: MqttClient, signal: AbortSignal, idleTimeoutMs?: number) {
-    this.reason = new Promise((resolve) => (this.#resolve = resolve));
-    this.#client = client;
-    this.#signal = signal;
-    this.#idleTimeoutMs = idleTimeoutMs;
-    client.once('close', this.#onClose);
-    signal.addEventListener('abort', this.#onAbort, { once: true });
-    if (signal.aborted) this.fail('aborted');
-    else if (!client.connected) this.fail('connection lost');
-    this.touch();
-  }
-
-  fail(reason: string): void {
-    if (this.current !== undefined) return;
-    this.current = reason;
-    this.#resolve(reason);
-  }
-
-  touch(): void {
-    clearTimeout(this.#timer);
-    if (this.current === undefined && this.#idleTimeoutMs !== undefined) {
-      this.#timer = setTimeout(() => this.fail('timeout'), this.#idleTimeoutMs);
-    }
-  }
-
-  dispose(): void {
-    clearTimeout(this.#timer);
-    this.#client.off('close', this.#onClose);
-    this.#signal.removeEventListener('abort', this.#onAbort);
-  }
-}
-
-/** Resolves on CONNACK; rejects with a classified error on refusal, socket error, close or abort. */
-function waitForConnack(client: MqttClient, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const settle = (error?: unknown): void => {
-      client.off('connect', onConnect);
-      client.off('error', onError);
-      client.off('close', onClose);
-      signal.removeEventListener('abort', onAbort);
-      if (error === undefined) resolve();
-      else reject(error instanceof FieldgateError ? error : classifyConnectError(error));
-    };
-    const onConnect = (): void => settle();
-    const onError = (e: Error): void => settle(e);
-    const onClose = (): void => settle(new Error('connection closed before CONNACK'));
-    const onAbort = (): void =>
-      settle(
-        new FieldgateError('FG_UPSTREAM_OFFLINE', 'Connecting was aborted.', {
-          context: { reason: 'aborted' },
-        }),
-      );
-    client.once('connect', onConnect);
-    client.once('error', onError);
-    client.once('close', onClose);
-    signal.addEventListener('abort', onAbort, { once: true });
-    if (signal.aborted) onAbort();
-  });
-}
-
 /** `work`, unless the connection closes or the signal aborts first (then a retryable offline error). */
 async function raceClose<T>(client: MqttClient, signal: AbortSignal, work: Promise<T>): Promise<T> {
-  const latch = new FailureLatch(client, signal);
+  const latch = new ExchangeGuard(client, signal);
   // If the latch wins, `work` may still reject later; that outcome no longer matters to anyone.
   work.catch(() => undefined);
   try {
