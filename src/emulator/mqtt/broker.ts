@@ -10,6 +10,11 @@ export interface MqttBrokerOptions {
   log: Logger;
   /** When given, only these credentials may connect (others get CONNACK 4, bad username or password). */
   credentials?: { username: string; password: string };
+  /**
+   * Topic filters whose SUBSCRIBE is refused (SUBACK 0x80), as a broker ACL would — for trying clients
+   * against a restrictive broker.
+   */
+  refusedFilters?: readonly string[];
 }
 
 export interface MqttBroker {
@@ -31,9 +36,9 @@ const BAD_USERNAME_OR_PASSWORD = 4;
  */
 export async function startMqttBroker(options: MqttBrokerOptions): Promise<MqttBroker> {
   const log = options.log.child({ component: 'mqtt-broker' });
-  const { credentials } = options;
-  const broker = await Aedes.createBroker(
-    credentials === undefined
+  const { credentials, refusedFilters = [] } = options;
+  const broker = await Aedes.createBroker({
+    ...(credentials === undefined
       ? {}
       : {
           authenticate: (_client, username, password, done) => {
@@ -45,8 +50,12 @@ export async function startMqttBroker(options: MqttBrokerOptions): Promise<MqttB
             error.returnCode = BAD_USERNAME_OR_PASSWORD;
             done(error, null);
           },
-        },
-  );
+        }),
+    authorizeSubscribe: (_client, subscription, done) => {
+      // No subscription (and no error, which would close the connection) makes aedes answer 0x80.
+      done(null, refusedFilters.includes(subscription.topic) ? null : subscription);
+    },
+  });
   broker.on('clientError', (client, error) =>
     log.debug({ clientId: client.id, err: error }, 'Client error.'),
   );

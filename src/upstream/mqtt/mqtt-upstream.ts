@@ -12,6 +12,7 @@ import { splitBatch, type EncodedMessage } from './encode.js';
 import { resolveTopics, type Topics } from './topics.js';
 import { ExchangeGuard } from '../exchange-guard.js';
 import { waitForConnack } from './connack.js';
+import { isRefusedSubscription } from './suback.js';
 
 export type MqttUpstreamConfig = Extract<UpstreamConfig, { type: 'mqtt' }>;
 
@@ -110,15 +111,18 @@ export class MqttUpstream implements Upstream {
       await waitForConnack(client, signal);
       // `<commands>/#` also matches `<commands>` itself (MQTT 3.1.1 §4.7.1.2), so one filter covers both
       // forms; subscribing to both would get each body-addressed command twice from some brokers.
-      const granted = await raceClose(
-        client,
-        signal,
-        client.subscribeAsync(this.#topics.commandsFilter, { qos: 1 }),
+      const subscribed = client.subscribeAsync(this.#topics.commandsFilter, { qos: 1 }).then(
+        () => true,
+        (e: unknown) => {
+          if (isRefusedSubscription(e)) return false;
+          throw e;
+        },
       );
-      if (granted.some((g) => g.qos === 128)) {
+      if (!(await raceClose(client, signal, subscribed))) {
+        // Telemetry still flows; only commands are lost, so this is a warning, not a failed connect.
         this.#log.warn(
           { topic: this.#topics.commandsFilter },
-          'The broker refused our command subscription.',
+          'The broker refused the command subscription; commands will not arrive. Check the broker ACL.',
         );
       }
     } catch (e) {

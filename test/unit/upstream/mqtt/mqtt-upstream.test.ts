@@ -22,7 +22,11 @@ afterEach(async () => {
 });
 
 async function broker(
-  options: { port?: number; credentials?: { username: string; password: string } } = {},
+  options: {
+    port?: number;
+    credentials?: { username: string; password: string };
+    refusedFilters?: string[];
+  } = {},
 ): Promise<MqttBroker> {
   const started = await startMqttBroker({
     host: '127.0.0.1',
@@ -225,6 +229,17 @@ describe('MqttUpstream', () => {
         for (const gseq of result.acked) expect(arrived).toContain(gseq);
       }
     });
+  });
+
+  it('still connects and delivers telemetry when the broker refuses the command subscription', async () => {
+    const { url } = await broker({ refusedFilters: ['fg/gw/commands/#'] });
+    const cloud = await cloudClient(url, ['fg/gw/telemetry']);
+    const gateway = upstream(url);
+    await gateway.connect(live());
+
+    expect(gateway.isConnected).toBe(true);
+    expect(await gateway.send(envelopes(3), live())).toEqual({ kind: 'ok' });
+    await waitFor(() => cloud.messages.length === 1, 'the batch');
   });
 
   it('classifies refused credentials as a retryable auth failure', async () => {
