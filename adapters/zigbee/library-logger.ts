@@ -11,8 +11,12 @@ export interface LibraryLogger {
 /**
  * Bridges the libraries' logging into the gateway's logger, namespace as a field. Lazy messages are only
  * built when the level is enabled: herdsman logs every frame at debug.
+ *
+ * While `isReopening()` is true the libraries' errors go to debug: every failed attempt to open a missing
+ * or unplugged coordinator makes herdsman log an error, and the adapter already reports the episode once,
+ * as its status with the reason.
  */
-export function bridgeLibraryLogger(log: Logger): LibraryLogger {
+export function bridgeLibraryLogger(log: Logger, isReopening: () => boolean = () => false): LibraryLogger {
   const text = (m: string | (() => string)): string => (typeof m === 'function' ? m() : m);
   return {
     debug: (m, ns) => {
@@ -23,6 +27,9 @@ export function bridgeLibraryLogger(log: Logger): LibraryLogger {
       if (log.isLevelEnabled('debug')) log.debug({ ns }, text(m));
     },
     warning: (m, ns) => log.warn({ ns }, text(m)),
-    error: (m, ns) => log.error({ ns }, text(m)),
+    error: (m, ns) => {
+      if (!isReopening()) log.error({ ns }, text(m));
+      else if (log.isLevelEnabled('debug')) log.debug({ ns }, text(m));
+    },
   };
 }

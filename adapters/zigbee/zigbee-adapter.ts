@@ -79,7 +79,10 @@ export class ZigbeeAdapter implements Adapter {
       ctx.setStatus('unavailable', `zigbee-herdsman cannot be loaded: ${errorMessage(e)}`);
       return;
     }
-    const libraryLog = bridgeLibraryLogger(ctx.log.child({ component: 'zigbee-herdsman' }));
+    const libraryLog = bridgeLibraryLogger(
+      ctx.log.child({ component: 'zigbee-herdsman' }),
+      () => !this.isOpen,
+    );
     this.zh.setLogger(libraryLog);
     this.zhc.setLogger(libraryLog);
     try {
