@@ -69,6 +69,8 @@ export class Runtime {
   #adapters: AdapterHost[] = [];
   #control: ControlServer | undefined;
   #closeBroker: (() => Promise<void>) | undefined;
+  #starting: Promise<void> | undefined;
+  #stopping: Promise<void> | undefined;
   readonly #now: () => number;
   readonly #log: Logger;
 
@@ -85,7 +87,13 @@ export class Runtime {
     return this.#config;
   }
 
-  async start(): Promise<void> {
+  /** Starts every part, once; later calls return the same promise. */
+  start(): Promise<void> {
+    this.#starting ??= this.#start();
+    return this.#starting;
+  }
+
+  async #start(): Promise<void> {
     const { config } = this.options;
     const log = this.#log;
     await mkdir(config.gateway.stateDir, { recursive: true });
@@ -193,8 +201,19 @@ export class Runtime {
     );
   }
 
-  /** Stop in reverse order: adapters, pipeline (final flush), forwarders (grace), router, queue, emulator. */
-  async stop(): Promise<void> {
+  /**
+   * Stops in reverse order: adapters, pipeline (final flush), forwarders (grace), router, queue, emulator.
+   * A stop that arrives while `start()` is still running (SIGTERM while a radio opens) waits for the start
+   * to settle, then stops whatever started; stopping mid-start would leave later parts running unowned.
+   * Idempotent: later calls return the same promise.
+   */
+  stop(): Promise<void> {
+    this.#stopping ??= this.#stop();
+    return this.#stopping;
+  }
+
+  async #stop(): Promise<void> {
+    await this.#starting?.catch(() => undefined);
     const grace = this.options.stopGraceMs ?? 5000;
     await Promise.all(this.#adapters.map((a) => a.stop()));
     await this.#control?.close();
