@@ -1,11 +1,17 @@
 import type { Logger } from '../logger.js';
 import type { UpstreamConfig } from '../config/schema.js';
+import type { StatusSnapshot } from '../health/status.js';
 import type { Upstream } from './upstream.js';
 
 export interface UpstreamContext {
   gatewayId: string;
   route: string;
   log: Logger;
+  /**
+   * Optional: the gateway's current status (as `fieldgate status --json`), for upstreams that report it to
+   * the cloud (the Azure twin). May be called any time after `connect`.
+   */
+  status?: () => StatusSnapshot;
 }
 
 /**
@@ -23,6 +29,10 @@ export async function createUpstream(config: UpstreamConfig, context: UpstreamCo
       return new AwsUpstream({ config, ...context });
     }
     case 'azure': {
+      if (config.identity === 'perDevice') {
+        const { createPerDeviceAzureUpstream } = await import('./azure/per-device-upstream.js');
+        return createPerDeviceAzureUpstream({ config, ...context });
+      }
       if (config.protocol === 'amqp') {
         const { AzureAmqpUpstream } = await import('./azure/azure-amqp-upstream.js');
         return new AzureAmqpUpstream({ config, ...context });

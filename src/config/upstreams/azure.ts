@@ -1,5 +1,8 @@
 import { z } from 'zod';
 
+/** The hub's device id rule: case-sensitive, ≤128 ASCII letters, digits and `- : . + % _ # * ? ! ( ) , = @ ; $ '`. */
+export const HUB_DEVICE_ID = /^[A-Za-z0-9\-:.+%_#*?!(),=@;$']{1,128}$/;
+
 /**
  * The Azure IoT Hub upstream (DESIGN.md §6, reference part A). Credentials come from `connectionString`,
  * or from `hostName` + `deviceId` + `sharedAccessKey` (+ `sharedAccessKeyName` for a hub policy with
@@ -14,10 +17,50 @@ export const azureUpstreamSchema = z.strictObject({
       'Device protocol: MQTT 3.1.1 over TLS (8883); AMQP 1.0 over TLS (5671) with CBS tokens and batched sends; or HTTPS (443) with batched events and polled C2D, no direct methods.',
     ),
   identity: z
-    .enum(['gateway'])
+    .enum(['gateway', 'perDevice'])
     .default('gateway')
     .describe(
-      'gateway: every reading goes under the gateway’s own device identity, the leaf id in the payload.',
+      'gateway: every reading goes under the gateway’s own device identity, the leaf id in the payload. perDevice: each leaf is its own hub device (identity translation); keys from `leaves`, `groupKey` or a DeviceConnect policy (`sharedAccessKeyName`).',
+    ),
+  leaves: z
+    .record(
+      z.string(),
+      z.strictObject({
+        deviceId: z
+          .string()
+          .regex(HUB_DEVICE_ID, "expected ≤128 ASCII letters, digits or - : . + % _ # * ? ! ( ) , = @ ; $ '")
+          .optional()
+          .describe(
+            "The leaf’s hub device id; default the leaf id with characters outside A-Z a-z 0-9 - : . _ * ! ( ) , = @ ; $ ' replaced by _.",
+          ),
+        sharedAccessKey: z.string().optional().describe('The leaf device’s own base64 key; use `!secret`.'),
+      }),
+    )
+    .default({})
+    .describe(
+      'perDevice: hub device id and key per leaf id; a key here wins over `groupKey` and the policy.',
+    ),
+  groupKey: z
+    .string()
+    .optional()
+    .describe(
+      'perDevice: a DPS enrollment-group key; each leaf’s key is derived as base64(HMAC-SHA256(groupKey, hub device id)).',
+    ),
+  groupKeyFile: z.string().optional().describe('File whose trimmed contents become `groupKey`.'),
+  refusedRetryS: z
+    .number()
+    .positive()
+    .default(60)
+    .describe(
+      'perDevice: a leaf the hub refused (unknown device, wrong key) is tried again after this long.',
+    ),
+  maxLeafConnections: z
+    .number()
+    .int()
+    .positive()
+    .default(100)
+    .describe(
+      'perDevice over MQTT: leaf connections open at once (one per leaf); past it the least recently used is closed, its C2D waiting in the hub until it reconnects.',
     ),
   connectionString: z
     .string()
@@ -117,6 +160,25 @@ export const azureUpstreamSchema = z.strictObject({
     .positive()
     .default(30_000)
     .describe('A direct method not answered within this is never executed (the hub’s default wait is 30 s).'),
+  twin: z
+    .strictObject({
+      enabled: z
+        .boolean()
+        .default(true)
+        .describe(
+          'MQTT and AMQP: read the twin after connecting, log desired properties, and report the gateway’s status in `reported.fieldgate`.',
+        ),
+      reportIntervalS: z
+        .number()
+        .int()
+        .min(10)
+        .default(60)
+        .describe(
+          'Report the status when it changed, at most this often (the hub’s twin updates are throttled per unit).',
+        ),
+    })
+    .prefault({})
+    .describe('The gateway’s device twin; HTTPS has no twin.'),
 });
 
 export type AzureUpstreamConfig = z.output<typeof azureUpstreamSchema>;

@@ -22,6 +22,10 @@ import { messageSizeBytes, stampD2c, type D2cRecord } from './d2c-record.js';
 import type { HubMeter } from './meter.js';
 import type { HubRegistry } from './registry.js';
 import { checkSasToken } from './sas-check.js';
+import { certificateMatchesDevice } from './x509-check.js';
+import { parseChannelAddress } from '../../upstream/azure/amqp-device-channels.js';
+import { AmqpDeviceLinks } from './amqp-device-links.js';
+import type { TwinStore } from './twin-store.js';
 
 export interface AmqpFrontEndOptions {
   registry: HubRegistry;
@@ -34,6 +38,8 @@ export interface AmqpFrontEndOptions {
   /** 0 picks a free port; the hub's own is 5671. */
   port: number;
   tls?: { cert: Buffer; key: Buffer };
+  /** Device twins served on `/devices/{id}/twin`; without them twin requests get 501. */
+  twins?: TwinStore;
 }
 
 /** Tokens put on one connection's CBS link, by audience. */
@@ -50,13 +56,16 @@ const UNAUTHORIZED = 'amqp:unauthorized-access';
  * IoT Hub's AMQP 1.0 front end on rhea (reference A4, A9.4). Accepts TLS (or plain TCP locally) with no
  * SASL or SASL ANONYMOUS; answers CBS `put-token` on `$cbs` with `status-code` 200 or 401 after the same
  * SAS check as MQTT; attaches `/devices/{id}/messages/events` and `/devices/{id}/messages/devicebound`
- * only for devices a live token on that connection covers, and detaches them with
- * `amqp:unauthorized-access` when that token expires unrenewed. D2C transfers, single or in the hub's
+ * only for devices a live token on that connection covers (or whose registered certificate the TLS
+ * client presented: X.509, no CBS), and detaches them with `amqp:unauthorized-access` when that token
+ * expires unrenewed. D2C transfers, single or in the hub's
  * batch format, are size-checked, metered and recorded; C2D messages go out on the devicebound link and
  * its dispositions drive the C2D engine: accepted → complete, rejected → reject, released → abandon.
  */
 export class AmqpFrontEnd {
   readonly port: number;
+  /** Twin and direct-method channels of the devices on this front end. */
+  readonly deviceLinks: AmqpDeviceLinks;
   readonly #options: AmqpFrontEndOptions;
   readonly #server: Server;
   readonly #sockets = new Set<Socket>();
@@ -68,6 +77,10 @@ export class AmqpFrontEnd {
     this.#options = options;
     this.#server = server;
     this.port = port;
+    this.deviceLinks = new AmqpDeviceLinks({
+      log: options.log,
+      ...(options.twins ? { twins: options.twins } : {}),
+    });
   }
 
   static async listen(options: AmqpFrontEndOptions): Promise<AmqpFrontEnd> {
@@ -94,7 +107,10 @@ export class AmqpFrontEnd {
     container.on('connection_close', (c: EventContext) => frontEnd.#forget(c.connection));
     container.on('receiver_open', (c: EventContext) => frontEnd.#onReceiverOpen(c.connection, c.receiver!));
     container.on('sender_open', (c: EventContext) => frontEnd.#onSenderOpen(c.connection, c.sender!));
-    container.on('sender_close', (c: EventContext) => frontEnd.#dropC2dLink(c.sender!));
+    container.on('sender_close', (c: EventContext) => {
+      frontEnd.#dropC2dLink(c.sender!);
+      frontEnd.deviceLinks.drop({ sender: c.sender! });
+    });
     container.on('message', (c: EventContext) => frontEnd.#onMessage(c));
     container.on('sendable', (c: EventContext) => frontEnd.#onSendable(c.sender!));
     container.on('accepted', (c: EventContext) => frontEnd.#settle(c.delivery!, 'complete'));
@@ -138,6 +154,9 @@ export class AmqpFrontEnd {
 
   /** Drop every connection (an outage, for tests). */
   disconnectAll(): void {
+    // Forget the links now, not when rhea reports the close later: a C2D message queued in between
+    // would otherwise go out on a dead link and stay locked for the hub's 60 s.
+    for (const connection of [...this.#connections.keys()]) this.#forget(connection);
     for (const socket of this.#sockets) socket.destroy();
   }
 
@@ -149,7 +168,7 @@ export class AmqpFrontEnd {
 
   #onReceiverOpen(connection: Connection, receiver: Receiver): void {
     const address = addressOf(receiver.target);
-    const deviceId = deviceOf(address, 'events');
+    const deviceId = parseChannelAddress(address)?.deviceId ?? deviceOf(address, 'events');
     const refusal =
       address === '$cbs'
         ? undefined
@@ -172,7 +191,8 @@ export class AmqpFrontEnd {
       this.#state(connection).cbsReplies = sender;
       return;
     }
-    const deviceId = deviceOf(address, 'devicebound');
+    const channel = parseChannelAddress(address);
+    const deviceId = channel?.deviceId ?? deviceOf(address, 'devicebound');
     const refusal =
       deviceId === undefined ? `no such address ${address}` : this.#refusal(connection, deviceId);
     if (refusal !== undefined || deviceId === undefined) {
@@ -180,6 +200,10 @@ export class AmqpFrontEnd {
       return;
     }
     echoTermini(sender);
+    if (channel !== undefined) {
+      this.deviceLinks.addOutbound(sender, channel.deviceId, channel.kind);
+      return;
+    }
     const links = this.#c2dLinks.get(deviceId) ?? new Set<Sender>();
     links.add(sender);
     this.#c2dLinks.set(deviceId, links);
@@ -197,6 +221,17 @@ export class AmqpFrontEnd {
     if (address === '$cbs') {
       delivery.accept();
       this.#putToken(context.connection, context.message!);
+      return;
+    }
+    const channel = parseChannelAddress(address);
+    if (channel !== undefined) {
+      this.deviceLinks.onMessage(
+        context.connection,
+        channel.deviceId,
+        channel.kind,
+        context.message!,
+        delivery,
+      );
       return;
     }
     const deviceId = deviceOf(address, 'events')!;
@@ -228,8 +263,13 @@ export class AmqpFrontEnd {
       return;
     }
     const now = this.#options.now();
-    for (const m of decoded) this.#options.onD2c(stampD2c({ deviceId, authMethod: 'sas', ...m }, now));
+    const authMethod = this.#hasDeviceCertificate(context.connection, deviceId) ? 'x509' : 'sas';
+    for (const m of decoded) this.#options.onD2c(stampD2c({ deviceId, authMethod, ...m }, now));
     delivery.accept();
+  }
+
+  #hasDeviceCertificate(connection: Connection, deviceId: string): boolean {
+    return certificateMatchesDevice(this.#options.registry, deviceId, connection.get_peer_certificate());
   }
 
   #putToken(connection: Connection, request: Message): void {
@@ -278,20 +318,27 @@ export class AmqpFrontEnd {
       deviceId !== undefined && this.#refusal(connection, deviceId) === undefined;
     connection.each_link((link: Sender | Receiver) => {
       const address = addressOf(link.is_sender() ? link.source : link.target);
-      const deviceId = deviceOf(address, 'events') ?? deviceOf(address, 'devicebound');
+      const deviceId =
+        deviceOf(address, 'events') ??
+        deviceOf(address, 'devicebound') ??
+        parseChannelAddress(address)?.deviceId;
       if (deviceId !== undefined && !isCovered(deviceId)) {
         link.close({ condition: UNAUTHORIZED, description: 'the token expired' });
       }
     });
   }
 
-  /** Why this connection may not use the device's links, or undefined when a live token covers it. */
+  /**
+   * Why this connection may not use the device's links, or undefined when a live token covers it or the
+   * connection's TLS client certificate is the device's (X.509 devices skip CBS, reference A2.3).
+   */
   #refusal(connection: Connection, deviceId: string): string | undefined {
+    if (this.#hasDeviceCertificate(connection, deviceId)) return undefined;
     const nowS = Math.floor(this.#options.now() / 1000);
     for (const { token } of this.#state(connection).tokens.values()) {
       if (checkSasToken(this.#options.registry, token, deviceId, nowS).ok) return undefined;
     }
-    return `no live token on this connection covers device ${deviceId}`;
+    return `no live token on this connection and no client certificate covers device ${deviceId}`;
   }
 
   #settle(delivery: Delivery, outcome: 'complete' | 'reject' | 'abandon'): void {
@@ -319,6 +366,7 @@ export class AmqpFrontEnd {
     const state = this.#connections.get(connection);
     for (const { timer } of state?.tokens.values() ?? []) clearTimeout(timer);
     this.#connections.delete(connection);
+    this.deviceLinks.drop({ connection });
     for (const links of this.#c2dLinks.values()) {
       for (const link of links) if (link.connection === connection) links.delete(link);
     }

@@ -2,6 +2,7 @@ import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { Socket } from 'node:net';
+import type { TLSSocket } from 'node:tls';
 import type { Logger } from '../../logger.js';
 import {
   BATCH_CONTENT_TYPE,
@@ -15,6 +16,7 @@ import { messageSizeBytes, stampD2c, type D2cRecord } from './d2c-record.js';
 import type { HubMeter } from './meter.js';
 import type { HubRegistry } from './registry.js';
 import { checkSasToken } from './sas-check.js';
+import { certificateMatchesDevice } from './x509-check.js';
 
 export interface HttpsFrontEndOptions {
   registry: HubRegistry;
@@ -36,7 +38,8 @@ const MAX_D2C_BYTES = 256 * 1024;
  * or a `application/vnd.microsoft.iothub.json` batch) answered 204, 413 past 256 KB, 429 when throttled,
  * 403 over quota; C2D receive (200 with the lock token as ETag, or 204 when empty), complete
  * (`DELETE …/{lock}`), reject (`DELETE …/{lock}?reject`) and abandon (`POST …/{lock}/abandon`), 412 on a
- * stale lock. Every request needs a SAS `Authorization` header covering the device in the path (401).
+ * stale lock. Every request needs a SAS `Authorization` header covering the device in the path, or none
+ * and the device's registered TLS client certificate (X.509); 401 otherwise.
  */
 export class HttpsFrontEnd {
   readonly port: number;
@@ -51,7 +54,11 @@ export class HttpsFrontEnd {
   }
 
   static async listen(options: HttpsFrontEndOptions): Promise<HttpsFrontEnd> {
-    const server = options.tls === undefined ? createServer() : createHttpsServer(options.tls);
+    // A client certificate is asked for, not required: SAS devices send none (reference A2.3).
+    const server =
+      options.tls === undefined
+        ? createServer()
+        : createHttpsServer({ ...options.tls, requestCert: true, rejectUnauthorized: false });
     server.listen(options.port, options.host);
     await once(server, 'listening');
     const address = server.address();
@@ -86,19 +93,18 @@ export class HttpsFrontEnd {
       return;
     }
     const deviceId = decodeURIComponent(match[1]!);
-    const nowS = Math.floor(this.#options.now() / 1000);
-    const check = checkSasToken(this.#options.registry, req.headers.authorization ?? '', deviceId, nowS);
-    if (!check.ok) {
+    const auth = this.#authenticate(req, deviceId);
+    if (!auth.ok) {
       res
         .writeHead(401, { 'content-type': 'application/json' })
-        .end(JSON.stringify({ Message: check.reason }));
+        .end(JSON.stringify({ Message: auth.reason }));
       return;
     }
     const body = await readBody(req);
     const route = `${req.method} ${match[2]!.toLowerCase()}${match[3] === undefined ? '' : '/lock'}${match[4] ?? ''}`;
     switch (route) {
       case 'POST events':
-        this.#events(deviceId, req, body, res);
+        this.#events(deviceId, auth.method, req, body, res);
         return;
       case 'GET devicebound':
         this.#receive(deviceId, res);
@@ -119,7 +125,30 @@ export class HttpsFrontEnd {
     }
   }
 
-  #events(deviceId: string, req: IncomingMessage, body: Buffer, res: ServerResponse): void {
+  /** A SAS `Authorization` header, or without one the device's registered TLS client certificate. */
+  #authenticate(
+    req: IncomingMessage,
+    deviceId: string,
+  ): { ok: true; method: 'sas' | 'x509' } | { ok: false; reason: string } {
+    const { registry, now } = this.#options;
+    const token = req.headers.authorization;
+    if (token === undefined) {
+      const certificate = (req.socket as Partial<TLSSocket>).getPeerCertificate?.();
+      return certificateMatchesDevice(registry, deviceId, certificate)
+        ? { ok: true, method: 'x509' }
+        : { ok: false, reason: 'no Authorization header and no matching client certificate' };
+    }
+    const check = checkSasToken(registry, token, deviceId, Math.floor(now() / 1000));
+    return check.ok ? { ok: true, method: 'sas' } : check;
+  }
+
+  #events(
+    deviceId: string,
+    authMethod: 'sas' | 'x509',
+    req: IncomingMessage,
+    body: Buffer,
+    res: ServerResponse,
+  ): void {
     const isBatch = (req.headers['content-type'] ?? '').startsWith(BATCH_CONTENT_TYPE);
     const messages: { body: Buffer; properties: PropertyBag }[] | undefined = isBatch
       ? decodeBatchBody(body)
@@ -139,7 +168,7 @@ export class HttpsFrontEnd {
       return;
     }
     const now = this.#options.now();
-    for (const m of sized) this.#options.onD2c(stampD2c({ deviceId, authMethod: 'sas', ...m }, now));
+    for (const m of sized) this.#options.onD2c(stampD2c({ deviceId, authMethod, ...m }, now));
     res.writeHead(204).end();
   }
 

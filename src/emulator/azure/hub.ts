@@ -9,6 +9,7 @@ import type { D2cRecord } from './d2c-record.js';
 import { HubMeter, type MeterCounters } from './meter.js';
 import { MqttFrontEnd } from './mqtt-frontend.js';
 import type { HubRegistry } from './registry.js';
+import { TwinStore, type TwinState } from './twin-store.js';
 
 export interface AzureHubOptions {
   registry: HubRegistry;
@@ -36,6 +37,8 @@ export class AzureHubEmulator {
   readonly registry: HubRegistry;
   readonly c2d: C2dQueues;
   readonly meter: HubMeter;
+  /** Device twins, as the service side sees them. */
+  readonly twins: TwinStore;
   /** Every accepted D2C message, in arrival order. */
   readonly d2c: D2cRecord[];
   readonly port: number;
@@ -57,6 +60,7 @@ export class AzureHubEmulator {
     options: AzureHubOptions;
     c2d: C2dQueues;
     meter: HubMeter;
+    twins: TwinStore;
     server: Server;
     sockets: Set<Socket>;
     frontEnd: MqttFrontEnd;
@@ -69,6 +73,7 @@ export class AzureHubEmulator {
     this.registry = fields.options.registry;
     this.c2d = fields.c2d;
     this.meter = fields.meter;
+    this.twins = fields.twins;
     this.#server = fields.server;
     this.#sockets = fields.sockets;
     this.#frontEnd = fields.frontEnd;
@@ -94,7 +99,16 @@ export class AzureHubEmulator {
       ...(options.dailyQuotaUnits === undefined ? {} : { dailyQuotaUnits: options.dailyQuotaUnits }),
     });
     const d2c: D2cRecord[] = [];
-    const engine = { registry: options.registry, c2d, meter, log, now, onD2c: (r: D2cRecord) => d2c.push(r) };
+    const twins = new TwinStore();
+    const engine = {
+      registry: options.registry,
+      c2d,
+      meter,
+      twins,
+      log,
+      now,
+      onD2c: (r: D2cRecord) => d2c.push(r),
+    };
     const frontEnd = await MqttFrontEnd.create(engine);
     const amqp =
       options.amqpPort === undefined
@@ -124,6 +138,10 @@ export class AzureHubEmulator {
       options.tls === undefined
         ? createServer(handle)
         : createTlsServer({ ...options.tls, requestCert: true, rejectUnauthorized: false }, handle);
+    twins.onDesired((deviceId, patch) => {
+      frontEnd.pushDesired(deviceId, patch);
+      amqp?.deviceLinks.pushDesired(deviceId, patch);
+    });
     server.listen(options.port, options.host);
     await once(server, 'listening');
     const address = server.address();
@@ -132,6 +150,7 @@ export class AzureHubEmulator {
       options: { ...options, log },
       c2d,
       meter,
+      twins,
       server,
       sockets,
       frontEnd,
@@ -161,9 +180,23 @@ export class AzureHubEmulator {
     payload: unknown,
     timeoutMs = 30_000,
   ): Promise<{ status: number; payload: unknown }> {
-    return this.#frontEnd
-      .invokeMethod(deviceId, method, Buffer.from(JSON.stringify(payload)), timeoutMs)
-      .then((reply) => ({ status: reply.status, payload: parseJson(reply.payload) }));
+    const body = Buffer.from(JSON.stringify(payload));
+    // A device listens for methods on one protocol; AMQP when it has a methods link attached there.
+    const reply =
+      this.#amqp?.deviceLinks.hasMethods(deviceId) === true
+        ? this.#amqp.deviceLinks.invokeMethod(deviceId, method, body, timeoutMs)
+        : this.#frontEnd.invokeMethod(deviceId, method, body, timeoutMs);
+    return reply.then((r) => ({ status: r.status, payload: parseJson(r.payload) }));
+  }
+
+  /** Service side: patch the device's desired properties (pushed to subscribed devices); the new `$version`. */
+  updateDesired(deviceId: string, patch: Record<string, unknown>): number {
+    return this.twins.updateDesired(deviceId, patch);
+  }
+
+  /** Service side: the device's twin as the hub holds it. */
+  twin(deviceId: string): TwinState {
+    return this.twins.get(deviceId);
   }
 
   feedback(): FeedbackRecord[] {

@@ -9,6 +9,15 @@ import { messageSizeBytes, stampD2c, type D2cRecord } from './d2c-record.js';
 import type { HubMeter } from './meter.js';
 import type { HubRegistry } from './registry.js';
 import { checkSasToken } from './sas-check.js';
+import { certificateMatchesDevice } from './x509-check.js';
+import {
+  answerTwinRequest,
+  desiredPatchMessage,
+  TWIN_DESIRED_FILTER,
+  TWIN_RESPONSE_FILTER,
+  type MqttReply,
+} from './mqtt-twin.js';
+import type { DesiredPatch, TwinStore } from './twin-store.js';
 
 export interface MqttFrontEndOptions {
   registry: HubRegistry;
@@ -18,6 +27,8 @@ export interface MqttFrontEndOptions {
   now: () => number;
   /** Every accepted D2C message. */
   onD2c: (record: D2cRecord) => void;
+  /** Device twins; without them twin requests go unanswered. */
+  twins?: TwinStore;
 }
 
 /** What the connection proved at CONNECT. */
@@ -79,6 +90,10 @@ export class MqttFrontEnd {
     frontEnd.#broker = broker;
     broker.on('clientReady', (client) => frontEnd.#onReady(client));
     broker.on('clientDisconnect', (client) => frontEnd.#onGone(client));
+    broker.on('unsubscribe', (topics, client) => {
+      const session = frontEnd.#sessions.get(client);
+      for (const topic of topics) session?.subscriptions.delete(topic);
+    });
     broker.on('ack', (packet) => frontEnd.#onAck('topic' in packet ? packet.topic : ''));
     broker.on('clientError', (client, error) =>
       options.log.debug({ clientId: client.id, err: error }, 'Device connection closed on error.'),
@@ -149,6 +164,14 @@ export class MqttFrontEnd {
     });
   }
 
+  /** Send a desired patch to the device if it is connected and subscribed to desired updates. */
+  pushDesired(deviceId: string, patch: DesiredPatch): void {
+    const client = this.#clients.get(deviceId);
+    if (client === undefined || this.#sessions.get(client)?.subscriptions.has(TWIN_DESIRED_FILTER) !== true)
+      return;
+    this.#publishTo(client, desiredPatchMessage(patch));
+  }
+
   /** Drop every device connection (an outage, for tests). */
   disconnectAll(): void {
     for (const client of this.#clients.values()) client.close();
@@ -178,9 +201,8 @@ export class MqttFrontEnd {
     }
     const session: Session = { deviceId, authMethod: 'sas', subscriptions: new Set() };
     if (password === undefined || password.length === 0) {
-      const thumbprint = peerThumbprint(client);
-      const expected = registry.device(deviceId)?.thumbprint?.replace(/:/g, '').toLowerCase();
-      if (thumbprint === undefined || expected === undefined || !thumbprint.includes(expected)) {
+      const socket = client.conn as unknown as Partial<TLSSocket>;
+      if (!certificateMatchesDevice(registry, deviceId, socket.getPeerCertificate?.())) {
         refuse('no token and no matching client certificate');
         return;
       }
@@ -211,7 +233,9 @@ export class MqttFrontEnd {
       this.#onMethodResponse(deviceId, packet.topic, Buffer.from(packet.payload));
       return null;
     }
-    if (packet.topic.startsWith('$iothub/twin/')) return null;
+    if (packet.topic.startsWith('$iothub/twin/')) {
+      return this.#onTwinRequest(client!, packet.topic, Buffer.from(packet.payload));
+    }
     if (!packet.topic.startsWith(eventsPrefix) && `${packet.topic}/` !== eventsPrefix) {
       return new Error(`publishing to ${packet.topic} is not allowed`);
     }
@@ -280,6 +304,25 @@ export class MqttFrontEnd {
     this.#options.c2d.complete(deviceId, lockToken);
   }
 
+  /** Answers twin GET / reported PATCH; the answer goes out after aedes has taken the request. */
+  #onTwinRequest(client: Client, topic: string, payload: Buffer): Error | null {
+    const twins = this.#options.twins;
+    if (twins === undefined) return null;
+    const session = this.#sessions.get(client)!;
+    const reply = answerTwinRequest(twins, session.deviceId, topic, payload);
+    if (reply instanceof Error) return reply;
+    // The hub answers on the response subscription; a device that has none never hears the answer.
+    if (session.subscriptions.has(TWIN_RESPONSE_FILTER)) setImmediate(() => this.#publishTo(client, reply));
+    return null;
+  }
+
+  #publishTo(client: Client, message: MqttReply): void {
+    client.publish(
+      { cmd: 'publish', topic: message.topic, payload: message.payload, qos: 0, retain: false, dup: false },
+      () => undefined,
+    );
+  }
+
   #onMethodResponse(deviceId: string, topic: string, payload: Buffer): void {
     const match = /^\$iothub\/methods\/res\/(\d+)\/\?\$rid=(.+)$/.exec(topic);
     if (match === null) return;
@@ -298,12 +341,4 @@ function c2dTopic(message: C2dMessage): string {
     'iothub-ack': message.ack,
   });
   return `devices/${message.deviceId}/messages/devicebound/${bag}`;
-}
-
-/** The SHA-256 thumbprint (hex, lower case, no colons) of the TLS client certificate, if any. */
-function peerThumbprint(client: Client): string | undefined {
-  const socket = client.conn as unknown as Partial<TLSSocket>;
-  const certificate = socket.getPeerCertificate?.();
-  if (certificate === undefined || !('fingerprint256' in certificate)) return undefined;
-  return `${certificate.fingerprint256.replace(/:/g, '').toLowerCase()} ${certificate.fingerprint.replace(/:/g, '').toLowerCase()}`;
 }

@@ -22,6 +22,10 @@ import { deviceToken, resolveIdentity, type AzureIdentity } from './credentials.
 import { BILLING_UNIT_BYTES, encodeD2cBatch, groupIntoBatches } from './encode.js';
 import { encodeUriComponentStrict } from './sas.js';
 import { readTlsFiles } from './tls-files.js';
+import type { StatusSnapshot } from '../../health/status.js';
+import { twinFor, type GatewayTwin } from './gateway-twin.js';
+import { AmqpMethodsChannel } from './methods-amqp.js';
+import { AmqpTwinChannel } from './twin-amqp.js';
 
 export interface AzureAmqpUpstreamOptions {
   config: AzureUpstreamConfig;
@@ -30,6 +34,8 @@ export interface AzureAmqpUpstreamOptions {
   log: Logger;
   readFile?: (path: string) => Promise<Buffer>;
   now?: () => number;
+  /** The gateway's status; with `twin.enabled` it is reported in the device twin. */
+  status?: () => StatusSnapshot;
 }
 
 const MAX_COMMAND_BYTES = 64 * 1024;
@@ -42,7 +48,7 @@ const SETTLED_MEMORY = 1000;
  * How a command's result settles its C2D message (reference A4.5): done → accepted (complete), refused or
  * too late → rejected (dead-lettered, never retried); a transient failure is `released` elsewhere.
  */
-const DISPOSITION: Record<CommandStatus, 'accept' | 'reject'> = {
+export const DISPOSITION: Record<CommandStatus, 'accept' | 'reject'> = {
   ok: 'accept',
   failed: 'accept',
   unsupported: 'accept',
@@ -75,7 +81,16 @@ export class AzureAmqpUpstream implements Upstream {
   /** Command id → its unsettled C2D delivery. */
   readonly #unsettled = new Map<string, Delivery>();
   readonly #settled = new Map<string, 'accept' | 'reject'>();
-  #link: { connection: Connection; events: Sender; outcomes: OutcomeTracker; cbs?: CbsLink } | undefined;
+  #link:
+    | {
+        connection: Connection;
+        events: Sender;
+        outcomes: OutcomeTracker;
+        cbs?: CbsLink;
+        methods: AmqpMethodsChannel;
+      }
+    | undefined;
+  readonly #twin: GatewayTwin | undefined;
   #handler: CommandHandler | undefined;
   #renewTimer: NodeJS.Timeout | undefined;
   #isClosed = false;
@@ -98,6 +113,7 @@ export class AzureAmqpUpstream implements Upstream {
       billingUnitBytes: BILLING_UNIT_BYTES,
     };
     this.#limiter = new RateLimiter({ perSecond: options.config.maxMessagesPerSecond });
+    this.#twin = twinFor(options, this.#log);
   }
 
   get isConnected(): boolean {
@@ -156,12 +172,24 @@ export class AzureAmqpUpstream implements Upstream {
       });
       c2d.on('message', (context: EventContext) => this.#onC2d(context.message!, context.delivery!));
       await Promise.all([linkOpened(events, timeoutMs), linkOpened(c2d, timeoutMs)]);
+      const methods = await AmqpMethodsChannel.open(connection, deviceId, timeoutMs, {
+        parse: {
+          maxBytes: MAX_COMMAND_BYTES,
+          route: this.#route,
+          newId: randomUUID,
+          timeoutMs: this.#config.methodTimeoutMs,
+          now: this.#now,
+        },
+        handler: () => this.#handler,
+      });
       this.#link = {
         connection,
         events,
         outcomes: new OutcomeTracker(events),
         ...(cbs === undefined ? {} : { cbs }),
+        methods,
       };
+      if (this.#twin !== undefined) void this.#attachTwin(this.#twin, connection);
       if (expiresAtS !== undefined) this.#scheduleRenewal(expiresAtS);
       this.#log.debug({ endpoint: this.#identity.endpoint, hostName }, 'Connected to IoT Hub over AMQP.');
     } catch (e) {
@@ -219,6 +247,7 @@ export class AzureAmqpUpstream implements Upstream {
   }
 
   async publishResult(command: { id: string; device?: string }, result: CommandResult): Promise<void> {
+    if (this.#link?.methods.answer(command, result) === true) return;
     const delivery = this.#unsettled.get(command.id);
     this.#unsettled.delete(command.id);
     const disposition = DISPOSITION[result.status];
@@ -247,6 +276,7 @@ export class AzureAmqpUpstream implements Upstream {
 
   async close(): Promise<void> {
     this.#isClosed = true;
+    this.#twin?.detach();
     clearTimeout(this.#renewTimer);
     const link = this.#link;
     this.#link = undefined;
@@ -340,7 +370,21 @@ export class AzureAmqpUpstream implements Upstream {
     if (this.#settled.size > SETTLED_MEMORY) this.#settled.delete(this.#settled.keys().next().value!);
   }
 
+  /** Twin trouble never stops telemetry: it is logged, and tried again on the next connect. */
+  async #attachTwin(twin: GatewayTwin, connection: Connection): Promise<void> {
+    const timeoutMs = this.#config.ackTimeoutMs;
+    try {
+      const channel = await AmqpTwinChannel.open(connection, this.#identity.deviceId, timeoutMs, (patch) =>
+        twin.onDesiredPatch(patch),
+      );
+      if (this.#link?.connection === connection) await twin.attach(channel);
+    } catch (e) {
+      this.#log.warn({ err: e }, 'Opening the device twin failed; status is reported on the next connect.');
+    }
+  }
+
   #drop(): void {
+    this.#twin?.detach();
     clearTimeout(this.#renewTimer);
     const link = this.#link;
     this.#link = undefined;

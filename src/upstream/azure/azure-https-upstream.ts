@@ -22,6 +22,14 @@ export interface AzureHttpsUpstreamOptions {
   log: Logger;
   readFile?: (path: string) => Promise<Buffer>;
   now?: () => number;
+  /** Speak as this device instead of the gateway's own (`identity: perDevice`: one of these per leaf). */
+  identity?: AzureIdentity;
+  /** The leaf this device is: a C2D message to it is a command for this leaf. */
+  leaf?: string;
+  /** Pacing shared with other devices of the same route; default one of its own. */
+  limiter?: RateLimiter;
+  /** Added once to the wait before the second C2D poll, so many devices' polls spread over the interval. */
+  pollOffsetMs?: number;
 }
 
 const MAX_COMMAND_BYTES = 64 * 1024;
@@ -48,6 +56,8 @@ export class AzureHttpsUpstream implements Upstream {
   readonly limits: UpstreamLimits;
   readonly #config: AzureUpstreamConfig;
   readonly #identity: AzureIdentity;
+  readonly #leaf: string | undefined;
+  readonly #pollOffsetMs: number;
   readonly #gatewayId: string;
   readonly #route: string;
   readonly #log: Logger;
@@ -66,7 +76,9 @@ export class AzureHttpsUpstream implements Upstream {
 
   constructor(options: AzureHttpsUpstreamOptions) {
     this.#config = options.config;
-    this.#identity = resolveIdentity(options.config, options.gatewayId);
+    this.#identity = options.identity ?? resolveIdentity(options.config, options.gatewayId);
+    this.#leaf = options.leaf;
+    this.#pollOffsetMs = options.pollOffsetMs ?? 0;
     this.#gatewayId = options.gatewayId;
     this.#route = options.route;
     this.#log = options.log.child({
@@ -81,7 +93,7 @@ export class AzureHttpsUpstream implements Upstream {
       maxMessagesPerSecond: options.config.maxMessagesPerSecond,
       billingUnitBytes: BILLING_UNIT_BYTES,
     };
-    this.#limiter = new RateLimiter({ perSecond: options.config.maxMessagesPerSecond });
+    this.#limiter = options.limiter ?? new RateLimiter({ perSecond: options.config.maxMessagesPerSecond });
   }
 
   /** True after a request reached the hub and until a send or poll fails for the network or auth. */
@@ -122,7 +134,7 @@ export class AzureHttpsUpstream implements Upstream {
     }
     this.#isConnected = true;
     this.#onC2d(reply);
-    this.#schedulePoll(reply.status === 200 ? 0 : this.#config.c2dPollIntervalS * 1000);
+    this.#schedulePoll(reply.status === 200 ? 0 : this.#config.c2dPollIntervalS * 1000 + this.#pollOffsetMs);
   }
 
   async send(batch: readonly Envelope[], signal: AbortSignal): Promise<SendResult> {
@@ -237,7 +249,10 @@ export class AzureHttpsUpstream implements Upstream {
   #onC2d(reply: HttpReply): void {
     if (reply.status !== 200) return;
     const lockToken = String(reply.headers.etag ?? '').replace(/"/g, '');
-    const incoming = parseC2dMessage(fromHttpProperties(reply.headers), reply.body, {
+    const properties = fromHttpProperties(reply.headers);
+    // A leaf's own device: the device polled names the leaf (a body naming another one is refused).
+    if (this.#leaf !== undefined) properties['fieldgate-device'] = this.#leaf;
+    const incoming = parseC2dMessage(properties, reply.body, {
       maxBytes: MAX_COMMAND_BYTES,
       now: this.#now(),
       route: this.#route,

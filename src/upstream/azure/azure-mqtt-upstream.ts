@@ -14,6 +14,9 @@ import { waitForConnack } from '../mqtt/connack.js';
 import { within } from './mqtt-link.js';
 import { formatPropertyBag, parsePropertyBag } from './property-bag.js';
 import { readTlsFiles } from './tls-files.js';
+import type { StatusSnapshot } from '../../health/status.js';
+import { twinFor, type GatewayTwin } from './gateway-twin.js';
+import { MqttTwinChannel, TWIN_DESIRED_FILTER, TWIN_RESPONSE_FILTER } from './twin-mqtt.js';
 import {
   c2dFilter,
   c2dPropertyBag,
@@ -32,6 +35,14 @@ export interface AzureMqttUpstreamOptions {
   /** Reads the TLS files named in config; injectable for tests. */
   readFile?: (path: string) => Promise<Buffer>;
   now?: () => number;
+  /** The gateway's status; with `twin.enabled` it is reported in the device twin. */
+  status?: () => StatusSnapshot;
+  /** Connect as this device instead of the gateway's own (`identity: perDevice`: one connection per leaf). */
+  identity?: AzureIdentity;
+  /** The leaf this connection speaks for: a C2D message to its device is a command for this leaf. */
+  leaf?: string;
+  /** Pacing shared with other connections of the same route; default one of its own. */
+  limiter?: RateLimiter;
 }
 
 /** Counters a user of the hub cares about: what was sent and what it will be billed. */
@@ -63,6 +74,7 @@ export class AzureMqttUpstream implements Upstream {
   readonly limits: UpstreamLimits;
   readonly #config: AzureUpstreamConfig;
   readonly #identity: AzureIdentity;
+  readonly #leaf: string | undefined;
   readonly #gatewayId: string;
   readonly #route: string;
   readonly #log: Logger;
@@ -72,6 +84,7 @@ export class AzureMqttUpstream implements Upstream {
   readonly #stats: AzureUpstreamStats = { messages: 0, readings: 0, billedUnits: 0 };
   /** Command id → `$rid` of the direct method waiting for it. */
   readonly #pendingMethods = new Map<string, string>();
+  readonly #twin: GatewayTwin | undefined;
   #client: MqttClient | undefined;
   #handler: CommandHandler | undefined;
   #outbox: { topic: string; payload: Buffer; qos: 0 | 1 }[] = [];
@@ -83,7 +96,8 @@ export class AzureMqttUpstream implements Upstream {
 
   constructor(options: AzureMqttUpstreamOptions) {
     this.#config = options.config;
-    this.#identity = resolveIdentity(options.config, options.gatewayId);
+    this.#identity = options.identity ?? resolveIdentity(options.config, options.gatewayId);
+    this.#leaf = options.leaf;
     this.#gatewayId = options.gatewayId;
     this.#route = options.route;
     this.#log = options.log.child({
@@ -98,7 +112,8 @@ export class AzureMqttUpstream implements Upstream {
       maxMessagesPerSecond: options.config.maxMessagesPerSecond,
       billingUnitBytes: BILLING_UNIT_BYTES,
     };
-    this.#limiter = new RateLimiter({ perSecond: options.config.maxMessagesPerSecond });
+    this.#limiter = options.limiter ?? new RateLimiter({ perSecond: options.config.maxMessagesPerSecond });
+    this.#twin = twinFor(options, this.#log);
   }
 
   get isConnected(): boolean {
@@ -153,6 +168,7 @@ export class AzureMqttUpstream implements Upstream {
 
   async close(): Promise<void> {
     this.#isClosed = true;
+    this.#twin?.detach();
     clearTimeout(this.#renewTimer);
     await this.#renewing;
     const client = this.#client;
@@ -231,12 +247,22 @@ export class AzureMqttUpstream implements Upstream {
     });
     // mqtt.js emits 'error' for socket trouble at any time; without a listener that would crash the process.
     client.on('error', (e) => this.#log.debug({ err: e }, 'MQTT client error.'));
-    client.on('message', (topic, payload) => this.#onMessage(topic, payload));
+    const twin = this.#twin;
+    const twinChannel =
+      twin === undefined
+        ? undefined
+        : new MqttTwinChannel(client, this.#config.ackTimeoutMs, (patch) => twin.onDesiredPatch(patch));
+    client.on('message', (topic, payload) => {
+      if (twinChannel?.handle(topic, payload) !== true) this.#onMessage(topic, payload);
+    });
     try {
       await waitForConnack(client, signal);
       const subscribed = client.subscribeAsync({
         [c2dFilter(deviceId)]: { qos: 1 },
         [METHODS_FILTER]: { qos: 0 },
+        ...(twinChannel === undefined
+          ? {}
+          : { [TWIN_RESPONSE_FILTER]: { qos: 0 }, [TWIN_DESIRED_FILTER]: { qos: 0 } }),
       });
       const failure = await within(client, signal, this.#config.ackTimeoutMs, subscribed);
       if (failure !== undefined) {
@@ -252,6 +278,7 @@ export class AzureMqttUpstream implements Upstream {
     this.#scheduleRenewal(expiresAtS);
     this.#log.debug({ endpoint: this.#identity.endpoint, expiresAtS }, 'Connected to IoT Hub.');
     void this.#flushOutbox(client);
+    if (twinChannel !== undefined) void twin?.attach(twinChannel);
   }
 
   #scheduleRenewal(expiresAtS: number): void {
@@ -288,7 +315,11 @@ export class AzureMqttUpstream implements Upstream {
     const bag = c2dPropertyBag(this.#identity.deviceId, topic);
     const method = parseMethodTopic(topic);
     if (bag !== undefined) {
-      incoming = parseC2dMessage(parsePropertyBag(bag), payload, options);
+      const properties = parsePropertyBag(bag);
+      // On a leaf's own connection the device the message came to names the leaf (a body naming another
+      // device is then refused as differing).
+      if (this.#leaf !== undefined) properties['fieldgate-device'] = this.#leaf;
+      incoming = parseC2dMessage(properties, payload, options);
     } else if (method !== undefined) {
       incoming = parseMethodRequest(method.method, payload, {
         ...options,
@@ -342,6 +373,7 @@ export class AzureMqttUpstream implements Upstream {
   }
 
   #drop(): void {
+    this.#twin?.detach();
     const client = this.#client;
     this.#client = undefined;
     client?.end(true);

@@ -12,23 +12,29 @@ export interface AzureIdentity {
   auth: { kind: 'sas'; keyBase64: string; policyName?: string } | { kind: 'x509' };
 }
 
-/** Resolve the config (and its connection string, if any) into one identity; throws FG_CONFIG_INVALID. */
-export function resolveIdentity(config: AzureUpstreamConfig, gatewayId: string): AzureIdentity {
+/** The hub's host name and where the socket goes; throws FG_CONFIG_INVALID without a host name. */
+export function resolveHub(config: AzureUpstreamConfig): { hostName: string; endpoint: string } {
   const parsed =
     config.connectionString === undefined ? undefined : parseConnectionString(config.connectionString);
   const hostName = config.hostName ?? parsed?.hostName;
   if (hostName === undefined) {
     throw new FieldgateError('FG_CONFIG_INVALID', 'The Azure upstream needs hostName or connectionString.');
   }
-  const deviceId = config.deviceId ?? parsed?.deviceId ?? gatewayId;
-  const gatewayHost = parsed?.gatewayHostName;
-  const target = gatewayHost ?? hostName;
+  const target = parsed?.gatewayHostName ?? hostName;
   const defaultEndpoint = {
     mqtt: `mqtts://${target}:8883`,
     amqp: `amqps://${target}:5671`,
     https: `https://${target}`,
   }[config.protocol];
-  const endpoint = config.endpoint ?? defaultEndpoint;
+  return { hostName, endpoint: config.endpoint ?? defaultEndpoint };
+}
+
+/** Resolve the config (and its connection string, if any) into one identity; throws FG_CONFIG_INVALID. */
+export function resolveIdentity(config: AzureUpstreamConfig, gatewayId: string): AzureIdentity {
+  const parsed =
+    config.connectionString === undefined ? undefined : parseConnectionString(config.connectionString);
+  const { hostName, endpoint } = resolveHub(config);
+  const deviceId = config.deviceId ?? parsed?.deviceId ?? gatewayId;
   const keyBase64 = config.sharedAccessKey ?? parsed?.sharedAccessKey;
   const policyName = config.sharedAccessKeyName ?? parsed?.sharedAccessKeyName;
   if (keyBase64 !== undefined) {

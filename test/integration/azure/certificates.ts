@@ -14,9 +14,10 @@ export interface TestCertificates {
 
 /**
  * Throw-away self-signed certificates made with openssl for one test run: a server certificate for
- * 127.0.0.1 (the emulator) and a device client certificate (X.509 auth). Nothing is committed.
+ * 127.0.0.1 and localhost (the emulator), plus any `serverDnsNames` (a hub host name a client checks the
+ * certificate against), and a device client certificate (X.509 auth). Nothing is committed.
  */
-export async function makeTestCertificates(): Promise<TestCertificates> {
+export async function makeTestCertificates(serverDnsNames: string[] = []): Promise<TestCertificates> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'fieldgate-azure-tls-'));
   const run = promisify(execFile);
   const selfSigned = (name: string, subject: string, extra: string[]) =>
@@ -38,7 +39,8 @@ export async function makeTestCertificates(): Promise<TestCertificates> {
       path.join(dir, `${name}.pem`),
       ...extra,
     ]);
-  await selfSigned('server', '/CN=127.0.0.1', ['-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost']);
+  const altNames = ['IP:127.0.0.1', 'DNS:localhost', ...serverDnsNames.map((name) => `DNS:${name}`)];
+  await selfSigned('server', '/CN=127.0.0.1', ['-addext', `subjectAltName=${altNames.join(',')}`]);
   await selfSigned('client', '/CN=gw-x509', []);
   const clientCert = await readFile(path.join(dir, 'client.pem'));
   return {

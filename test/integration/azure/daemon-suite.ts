@@ -140,6 +140,26 @@ export function describeDaemonAgainstHub(protocol: 'mqtt' | 'amqp' | 'https'): v
       expect(hub().c2d.depth('it')).toBe(0);
     });
 
+    it.skipIf(protocol === 'https')(
+      'reports its own status in the twin, acknowledges desired versions and runs direct methods',
+      async () => {
+        const version = hub().updateDesired('it', { logLevel: 'debug' });
+        const reported = () => hub().twin('it').reported.fieldgate as Record<string, unknown> | undefined;
+        await waitFor(
+          () => (reported()?.desired as { version?: number } | undefined)?.version === version,
+          'the desired version acknowledged in the twin',
+        );
+        expect(reported()).toMatchObject({
+          desired: { version, applied: [], ignored: ['logLevel'] },
+          routes: { azure: { state: expect.any(String) as string } },
+        });
+        expect(Object.values(reported()!.adapters as Record<string, string>)).toContain('running');
+
+        const call = await hub().invokeMethod('it', 'on', { device: 'sim:switch-01' }, 20_000);
+        expect(call).toMatchObject({ status: 200, payload: { device: 'sim:switch-01', status: 'ok' } });
+      },
+    );
+
     it('keeps a backlog while the hub is down and drains it with nothing lost', async () => {
       const ports = [
         hub().port,

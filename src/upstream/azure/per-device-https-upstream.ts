@@ -1,0 +1,49 @@
+import type { AzureUpstreamConfig } from '../../config/upstreams/azure.js';
+import type { Logger } from '../../logger.js';
+import { RateLimiter } from '../rate-limiter.js';
+import { AzureHttpsUpstream } from './azure-https-upstream.js';
+import { PerDeviceLinksUpstream } from './per-device-links.js';
+
+export interface PerDeviceHttpsUpstreamOptions {
+  config: AzureUpstreamConfig;
+  gatewayId: string;
+  route: string;
+  log: Logger;
+  readFile?: (path: string) => Promise<Buffer>;
+  now?: () => number;
+}
+
+/** The golden ratio's fractional part: successive multiples of it spread evenly over [0, 1) for any count. */
+const SPREAD_STEP = (Math.sqrt(5) - 1) / 2;
+
+/**
+ * `identity: perDevice` over HTTPS (reference A5, A8). Each leaf is an {@link AzureHttpsUpstream} for its
+ * hub device: every request carries that device's SAS token (cached until `tokenRenewBeforeS` before it
+ * expires), its readings go in batches (`application/vnd.microsoft.iothub.json`) to its own events path,
+ * and its C2D queue is polled every `c2dPollIntervalS` — so N leaves cost N polls per interval. The k-th
+ * leaf's polls are offset by frac(k·0.618…) of the interval so they spread instead of arriving together.
+ * All share the route's publish pacing, since the hub throttles per hub, not per device.
+ */
+export function createPerDeviceHttpsUpstream(options: PerDeviceHttpsUpstreamOptions): PerDeviceLinksUpstream {
+  const { config } = options;
+  const limiter = new RateLimiter({ perSecond: config.maxMessagesPerSecond });
+  const intervalMs = config.c2dPollIntervalS * 1000;
+  let created = 0;
+  return new PerDeviceLinksUpstream({
+    config,
+    log: options.log.child({
+      component: 'azure-https-upstream',
+      route: options.route,
+      identity: 'perDevice',
+    }),
+    protocol: 'HTTPS',
+    // Nothing stays open between requests, so there is nothing to cap.
+    maxOpenLinks: Infinity,
+    ...(options.now === undefined ? {} : { now: options.now }),
+    createLink: (leaf, identity) => {
+      const pollOffsetMs = Math.round(((created * SPREAD_STEP) % 1) * intervalMs);
+      created += 1;
+      return new AzureHttpsUpstream({ ...options, identity, leaf, limiter, pollOffsetMs });
+    },
+  });
+}

@@ -1,0 +1,175 @@
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { azureUpstreamSchema, type AzureUpstreamConfig } from '../../../../src/config/upstreams/azure.js';
+import type { AzureHubEmulator } from '../../../../src/emulator/azure/hub.js';
+import { createLogger } from '../../../../src/logger.js';
+import { deriveDeviceKey } from '../../../../src/upstream/azure/leaf-identity.js';
+import type { PerDeviceLinksUpstream } from '../../../../src/upstream/azure/per-device-links.js';
+import { createPerDeviceMqttUpstream } from '../../../../src/upstream/azure/per-device-mqtt-upstream.js';
+import type { IncomingCommand } from '../../../../src/upstream/upstream.js';
+import { waitFor } from '../../../fakes/wait-for.js';
+import { makeTestCertificates, type TestCertificates } from '../../../integration/azure/certificates.js';
+import {
+  capturingLogger,
+  GROUP_KEY,
+  HOST,
+  live,
+  OWN_KEY,
+  POLICY_KEY,
+  reading,
+  received,
+  startHub,
+  telemetry,
+} from './per-device-fixtures.js';
+
+let certs: TestCertificates;
+beforeAll(async () => {
+  certs = await makeTestCertificates();
+});
+afterAll(() => certs.cleanup());
+
+function upstreamFor(
+  hub: AzureHubEmulator,
+  overrides: Record<string, unknown> = {},
+  log = createLogger({ level: 'silent' }),
+): PerDeviceLinksUpstream {
+  const config: AzureUpstreamConfig = {
+    ...azureUpstreamSchema.parse({
+      type: 'azure',
+      protocol: 'mqtt',
+      identity: 'perDevice',
+      hostName: HOST,
+      leaves: { 'sim:thermo-01': { sharedAccessKey: OWN_KEY } },
+      groupKey: GROUP_KEY,
+      endpoint: hub.url,
+      tls: { caFile: certs.server.certFile },
+      ackTimeoutMs: 3000,
+    }),
+    ...overrides,
+  };
+  return createPerDeviceMqttUpstream({ config, gatewayId: 'gw-1', route: 'r', log });
+}
+
+describe('Azure MQTT upstream, per-device identities', () => {
+  let hub: AzureHubEmulator;
+  let upstream: PerDeviceLinksUpstream | undefined;
+  beforeEach(async () => {
+    hub = await startHub(certs);
+  });
+  afterEach(async () => {
+    await upstream?.close();
+    upstream = undefined;
+    await hub.close();
+  });
+
+  it('sends each leaf’s readings on its own connection as its own hub device', async () => {
+    upstream = upstreamFor(hub);
+    await upstream.connect(live());
+    const batch = [reading(1, 'sim:thermo-01'), reading(2, 'sim:switch-01'), reading(3, 'sim:thermo-01')];
+    expect(await upstream.send(batch, live())).toEqual({ kind: 'ok' });
+    expect(received(hub)).toEqual({ 'sim:thermo-01': [1, 3], 'sim:switch-01': [2] });
+    const thermo = telemetry(hub).find((m) => m.deviceId === 'sim:thermo-01')!;
+    expect(thermo.properties).toMatchObject({ 'fieldgate-device': 'sim:thermo-01' });
+    expect(upstream.stats()).toMatchObject({ readings: 3, heldLeaves: [], openLinks: 2 });
+  });
+
+  it('signs for each leaf with a DeviceConnect policy', async () => {
+    upstream = upstreamFor(hub, {
+      leaves: {},
+      groupKey: undefined,
+      sharedAccessKey: POLICY_KEY,
+      sharedAccessKeyName: 'device',
+    });
+    await upstream.connect(live());
+    const batch = [reading(1, 'sim:thermo-01'), reading(2, 'ble aa bb')];
+    expect(await upstream.send(batch, live())).toEqual({ kind: 'ok' });
+    expect(received(hub)).toEqual({ 'sim:thermo-01': [1], ble_aa_bb: [2] });
+  });
+
+  it('keeps the readings of a leaf without identity queued, warns once, and lets the others through', async () => {
+    const { log, warnings } = capturingLogger();
+    upstream = upstreamFor(hub, { groupKey: undefined }, log);
+    await upstream.connect(live());
+    const first = await upstream.send([reading(1, 'sim:switch-01'), reading(2, 'sim:thermo-01')], live());
+    expect(first).toEqual({ kind: 'partial', acked: [2], rejected: [] });
+    const second = await upstream.send([reading(1, 'sim:switch-01')], live());
+    expect(second).toMatchObject({
+      kind: 'retry',
+      reason: expect.stringContaining('sim:switch-01') as string,
+    });
+    expect(received(hub)).toEqual({ 'sim:thermo-01': [2] });
+    expect(warnings().filter((w) => w.leaf === 'sim:switch-01')).toHaveLength(1);
+    expect(upstream.stats().heldLeaves).toMatchObject([{ leaf: 'sim:switch-01' }]);
+    expect(upstream.isConnected).toBe(true);
+  });
+
+  it('holds a leaf the hub refuses, and delivers its readings once the hub knows the device', async () => {
+    upstream = upstreamFor(hub, { refusedRetryS: 0.2 });
+    await upstream.connect(live());
+    const batch = [reading(1, 'sim:new-01'), reading(2, 'sim:thermo-01')];
+    expect(await upstream.send(batch, live())).toEqual({ kind: 'partial', acked: [2], rejected: [] });
+    expect(upstream.stats().heldLeaves[0]).toMatchObject({ leaf: 'sim:new-01' });
+    hub.registry.addDevice('sim:new-01', { primaryKey: deriveDeviceKey(GROUP_KEY, 'sim:new-01') });
+    const deadline = Date.now() + 20_000;
+    while ((await upstream.send([reading(1, 'sim:new-01')], live())).kind !== 'ok') {
+      if (Date.now() > deadline) throw new Error('the newly registered leaf was never sent');
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    expect(received(hub)).toEqual({ 'sim:thermo-01': [2], 'sim:new-01': [1] });
+    expect(upstream.stats().heldLeaves).toEqual([]);
+  });
+
+  it('renews each leaf’s token by reconnecting its connection, losing nothing', async () => {
+    // The hub drops a connection when its 3 s token runs out; without renewal a send would fail.
+    upstream = upstreamFor(hub, { tokenTtlS: 3, tokenRenewBeforeS: 2 });
+    await upstream.connect(live());
+    const sent: number[] = [];
+    const deadline = Date.now() + 4500;
+    for (let gseq = 1; Date.now() < deadline; gseq += 2) {
+      const batch = [reading(gseq, 'sim:thermo-01'), reading(gseq + 1, 'sim:switch-01')];
+      expect(await upstream.send(batch, live())).toEqual({ kind: 'ok' });
+      sent.push(gseq);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    expect(received(hub)['sim:thermo-01']).toEqual(sent);
+    expect(received(hub)['sim:switch-01']).toEqual(sent.map((g) => g + 1));
+  });
+
+  it('takes a C2D message to a leaf’s hub device as a command for that leaf, and answers on its connection', async () => {
+    upstream = upstreamFor(hub);
+    const commands: IncomingCommand[] = [];
+    upstream.onCommand((c) => commands.push(c));
+    await upstream.connect(live());
+    // A configured leaf listens from connect on, before it sent anything.
+    hub.sendC2d('sim:thermo-01', { messageId: 'c-1', ack: 'full', body: JSON.stringify({ name: 'on' }) });
+    await waitFor(() => commands.length === 1, 'the command');
+    expect(commands[0]).toMatchObject({
+      kind: 'command',
+      command: { id: 'c-1', device: 'sim:thermo-01', name: 'on' },
+    });
+    // A body naming another device is not run against it.
+    hub.sendC2d('sim:thermo-01', {
+      messageId: 'c-2',
+      body: JSON.stringify({ name: 'on', device: 'sim:switch-01' }),
+    });
+    await waitFor(() => commands.length === 2, 'the second command');
+    expect(commands[1]).toMatchObject({ kind: 'invalid', id: 'c-2', device: 'sim:thermo-01' });
+    await upstream.publishResult({ id: 'c-1', device: 'sim:thermo-01' }, { id: 'c-1', status: 'ok' });
+    await waitFor(() => hub.d2c.some((m) => m.properties['fieldgate-type'] === 'commandResult'), 'result');
+    const result = hub.d2c.find((m) => m.properties['fieldgate-type'] === 'commandResult')!;
+    expect(result.deviceId).toBe('sim:thermo-01');
+  });
+
+  it('keeps at most maxLeafConnections open, warning once, and still sends for every leaf', async () => {
+    const { log, warnings } = capturingLogger();
+    upstream = upstreamFor(hub, { maxLeafConnections: 1 }, log);
+    await upstream.connect(live());
+    for (let round = 0; round < 2; round += 1) {
+      const batch = [reading(10 + round, 'sim:thermo-01'), reading(20 + round, 'sim:switch-01')];
+      expect(await upstream.send(batch, live())).toEqual({ kind: 'ok' });
+      expect(upstream.stats().openLinks).toBe(1);
+    }
+    expect(received(hub)).toEqual({ 'sim:thermo-01': [10, 11], 'sim:switch-01': [20, 21] });
+    expect(upstream.stats().readings).toBe(4);
+    expect(warnings().filter((w) => w.msg.includes('maxLeafConnections'))).toHaveLength(1);
+  });
+});
