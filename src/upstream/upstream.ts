@@ -1,4 +1,4 @@
-import type { CommandResult, DeviceCommand, Envelope } from '../model.js';
+import type { CommandResult, DeviceCommand, DeviceInfo, Envelope } from '../model.js';
 
 /** What a send did with a batch (DESIGN.md §4). Classified by the upstream, acted on by the forwarder. */
 export type SendResult =
@@ -51,6 +51,13 @@ export interface Upstream {
   /** Encode and deliver one batch; resolves when the cloud has acknowledged it (or failed). */
   send(batch: readonly Envelope[], signal: AbortSignal): Promise<SendResult>;
   onCommand(handler: CommandHandler): void;
+  /**
+   * Optional: told every time an adapter announces a device (availability changes included), in the
+   * order the adapters announced them, for upstreams that mirror device state in the cloud (AWS shadows).
+   * Called for every device, also ones whose readings this route never carries; must not throw or block.
+   * May be called before `connect` and while disconnected.
+   */
+  onDeviceState?(info: DeviceInfo): void;
   /** Report a command's outcome back to the cloud, in its terms. Retries are the upstream's business. */
   publishResult(
     command: { id: string; device?: string; route?: string },

@@ -35,7 +35,12 @@ export interface TestCloud {
 }
 
 export async function startTestCloud(
-  options: { log?: Logger; connectDenial?: 'close' | 'connack' } = {},
+  options: {
+    log?: Logger;
+    connectDenial?: 'close' | 'connack';
+    jobsMinuteMs?: number;
+    shadowLatencyMs?: number;
+  } = {},
 ): Promise<TestCloud> {
   const { ca, server } = await testAuthority();
   const emulator = await startAwsEmulator({
@@ -46,6 +51,8 @@ export async function startTestCloud(
     ca,
     server,
     ...(options.connectDenial === undefined ? {} : { connectDenial: options.connectDenial }),
+    ...(options.jobsMinuteMs === undefined ? {} : { jobsMinuteMs: options.jobsMinuteMs }),
+    ...(options.shadowLatencyMs === undefined ? {} : { shadowLatencyMs: options.shadowLatencyMs }),
   });
   const messages: TestCloud['messages'] = [];
   const observe = (packet: AedesPublishPacket, done: () => void): void => {
@@ -99,6 +106,7 @@ export function awsConfigFor(
     tls: { certFile: 'device.crt', keyFile: 'device.key', caFile: 'ca.crt' },
     persistentSession: true,
     keepaliveS: 60,
+    jobs: { enabled: false },
     topics: {
       telemetry: 'dt/fieldgate/{gateway}/{device}',
       commandRequest: 'cmd/fieldgate/{gateway}/{device}/req',

@@ -66,6 +66,17 @@ export const awsUpstreamSchema = z.strictObject({
     .describe(
       'cleanSession=false, so commands sent while offline wait (needs iot:Connect PersistentConnect).',
     ),
+  jobs: z
+    .strictObject({
+      enabled: z
+        .boolean()
+        .default(false)
+        .describe(
+          'Run IoT Jobs addressed to the gateway thing: `fieldgate.command` job documents become leaf commands.',
+        ),
+    })
+    .prefault({})
+    .describe('AWS IoT Jobs (MQTT API, one execution at a time).'),
   keepaliveS: z
     .number()
     .int()

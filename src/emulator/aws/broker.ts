@@ -55,6 +55,11 @@ export interface IotBroker {
   refusals(): readonly Refusal[];
   /** The most publishes a client id sent in any one-second window, over all its connections. */
   peakPublishRate(clientId: string): number;
+  /**
+   * Deliver a service response to one connected client even if no subscription of its matches (IoT Core
+   * does so for Jobs responses, B5); a client whose subscriptions match gets it through them instead.
+   */
+  deliverTo(clientId: string, topic: string, payload: Buffer): void;
   close(): Promise<void>;
 }
 
@@ -85,6 +90,9 @@ export async function startIotBroker(options: IotBrokerOptions): Promise<IotBrok
   const lastConnectAt = new Map<string, number>();
   const peaks = new Map<string, number>();
   const refusalList: Refusal[] = [];
+  /** Payloads of `deliverTo` responses: forwarded without a matching subscription. */
+  const directPayloads = new WeakSet<Buffer>();
+  let directCounter = 0;
 
   const refuse = (clientId: string, action: Refusal['action'], reason: string): Error => {
     refusalList.push({ clientId, action, reason });
@@ -217,7 +225,7 @@ export async function startIotBroker(options: IotBrokerOptions): Promise<IotBrok
       const matching = [...connection.subscriptions].filter((f) => filterMatches(f, topic));
       // aedes matches `a/#` against `a` and hands out retained messages to wildcard filters; IoT Core
       // does neither (B2): retained messages go only to a filter equal to the topic.
-      if (matching.length === 0) return null;
+      if (matching.length === 0 && !directPayloads.has(packet.payload as Buffer)) return null;
       if (packet.retain && !matching.includes(topic)) return null;
       if (!isAllowed(connection.policies, 'iot:Receive', topic, connection.subject)) return null;
       options.meter.outbound(topic, packet.payload.length);
@@ -273,6 +281,25 @@ export async function startIotBroker(options: IotBrokerOptions): Promise<IotBrok
     aedes,
     refusals: () => refusalList,
     peakPublishRate: (clientId) => peaks.get(clientId) ?? 0,
+    deliverTo: (clientId, topic, payload) => {
+      const client = (aedes as unknown as { clients: Record<string, Client | undefined> }).clients[clientId];
+      const connection = client === undefined ? undefined : connections.get(client);
+      if (client === undefined || connection === undefined) return;
+      if ([...connection.subscriptions].some((f) => filterMatches(f, topic))) return;
+      const copy = Buffer.from(payload);
+      directPayloads.add(copy);
+      // aedes drops a packet whose counter is not above the last one the client got from the same
+      // broker id; a direct delivery overtakes queued broadcasts, so it counts under its own id.
+      directCounter += 1;
+      const packet = {
+        ...{ cmd: 'publish' as const, topic, payload: copy, qos: 1 as const, retain: false, dup: false },
+        brokerId: 'direct-replies',
+        brokerCounter: directCounter,
+      };
+      client.publish(packet, (e) => {
+        if (e) log.debug({ err: e, clientId, topic }, 'Delivering a response failed.');
+      });
+    },
     close: () => (closing ??= close()),
   };
 }

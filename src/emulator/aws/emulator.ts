@@ -5,6 +5,7 @@ import { startHttpsPublish } from './https-publish.js';
 import { Meter } from './meter.js';
 import { gatewayThingPolicy, type PolicyDocument } from './policy.js';
 import { Registry } from './registry.js';
+import { JobsService } from './jobs-service.js';
 import { ShadowService } from './shadow-service.js';
 
 /** The name under which the emulator files its default gateway policy. */
@@ -22,6 +23,10 @@ export interface AwsEmulatorOptions {
   server?: KeyPair;
   registry?: Registry;
   connectDenial?: 'close' | 'connack';
+  /** How long the shadow service takes to answer a request; default 5 ms, 0 answers synchronously. */
+  shadowLatencyMs?: number;
+  /** Length of a Jobs step-timeout "minute"; tests shorten it. Default 60,000 ms. */
+  jobsMinuteMs?: number;
 }
 
 export interface AwsEmulator {
@@ -32,6 +37,8 @@ export interface AwsEmulator {
   meter: Meter;
   /** The Device Shadow service; the cloud side sets `desired` through it. */
   shadows: ShadowService;
+  /** The Jobs service; the cloud side creates jobs and reads executions through it. */
+  jobs: JobsService;
   /** The CA devices must trust (`caFile`) and whose certificates the emulator accepts. */
   ca: KeyPair;
   /**
@@ -70,7 +77,19 @@ export async function startAwsEmulator(options: AwsEmulatorOptions): Promise<Aws
     log: options.log,
     ...(options.connectDenial === undefined ? {} : { connectDenial: options.connectDenial }),
   });
-  const shadows = new ShadowService({ aedes: broker.aedes, meter, log: options.log });
+  const shadows = new ShadowService({
+    aedes: broker.aedes,
+    meter,
+    log: options.log,
+    hasThing: (thing) => registry.hasThing(thing),
+    ...(options.shadowLatencyMs === undefined ? {} : { latencyMs: options.shadowLatencyMs }),
+  });
+  const jobs = new JobsService({
+    aedes: broker.aedes,
+    deliverTo: (clientId, topic, payload) => broker.deliverTo(clientId, topic, payload),
+    log: options.log,
+    ...(options.jobsMinuteMs === undefined ? {} : { minuteMs: options.jobsMinuteMs }),
+  });
   const https = await startHttpsPublish({
     host: options.host,
     port: options.httpsPort,
@@ -95,9 +114,11 @@ export async function startAwsEmulator(options: AwsEmulatorOptions): Promise<Aws
     registry,
     meter,
     shadows,
+    jobs,
     ca,
     mintDevice,
     close: async () => {
+      jobs.close();
       await https.close();
       await broker.close();
     },

@@ -139,3 +139,22 @@ export function gatewayThingPolicy(thing = '${iot:Connection.Thing.ThingName}'):
     ],
   };
 }
+
+/**
+ * Statements that let a gateway use the classic shadows of its leaf things (`shadows.mode: classic`):
+ * publish requests and receive responses on `$aws/things/{leaf}/shadow/…` for each name or `*` pattern in
+ * `leaves`, and subscribe to the one-level wildcard filters `$aws/things/+/shadow/…` the gateway uses.
+ * The `+` is literal in a policy, so the filter is allowed as written; iot:Receive still limits delivery to
+ * the listed leaves. Add them to the gateway's policy, e.g. `{ Statement: [...gateway, ...leaves] }`.
+ */
+export function leafShadowStatements(leaves: readonly string[]): PolicyStatement[] {
+  const topics = leaves.map((leaf) => `arn:aws:iot:*:*:topic/$aws/things/${leaf}/shadow/*`);
+  return [
+    { Effect: 'Allow', Action: ['iot:Publish', 'iot:Receive'], Resource: topics },
+    {
+      Effect: 'Allow',
+      Action: 'iot:Subscribe',
+      Resource: 'arn:aws:iot:*:*:topicfilter/$aws/things/+/shadow/*',
+    },
+  ];
+}

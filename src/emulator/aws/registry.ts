@@ -56,6 +56,11 @@ export class Registry {
     this.#data.certificates[normalize(fingerprint)] = { status: 'ACTIVE', things: [thing], policies };
   }
 
+  /** Register a thing without a certificate: a leaf a gateway acts for (classic shadows). */
+  putThing(name: string): void {
+    if (!this.#data.things.includes(name)) this.#data.things.push(name);
+  }
+
   setCertificateStatus(fingerprint: string, status: CertificateRecord['status']): void {
     const record = this.#data.certificates[normalize(fingerprint)];
     if (record !== undefined) record.status = status;

@@ -20,6 +20,8 @@ const REQUEST_TOPIC = /^\$aws\/things\/([^/]+)\/shadow(?:\/name\/([^/]+))?\/(upd
 
 /** IoT Core serves each thing at most this many shadow requests per second; beyond, 429 (B3). */
 export const SHADOW_REQUESTS_PER_SECOND_PER_THING = 20;
+/** Unanswered shadow requests one connection may have; the next is answered 429 at once (B3, B6). */
+export const SHADOW_IN_FLIGHT_PER_CONNECTION = 10;
 
 export type ShadowOperation = 'update' | 'get' | 'delete';
 
@@ -46,6 +48,13 @@ export interface ShadowServiceOptions {
   aedes: Aedes;
   meter: Meter;
   log: Logger;
+  /** Whether a thing is registered: shadows of unknown things answer 404 "Thing not found". */
+  hasThing: (thing: string) => boolean;
+  /**
+   * How long the service takes to answer an MQTT request, so requests are in flight as on the real
+   * service and the 10-in-flight limit can be reached; default 5 ms, 0 answers synchronously.
+   */
+  latencyMs?: number;
   now?: () => number;
 }
 
@@ -55,9 +64,11 @@ export interface ShadowServiceOptions {
  * update that leaves desired ≠ reported and `/update/documents` after every accepted update. The cloud
  * side (an app calling UpdateThingShadow) uses `update`/`get` directly, with the same notifications.
  *
- * Requests are answered synchronously, so the 10-in-flight limit cannot be reached; the 20 requests/s per
- * thing limit is enforced with 429 instead (both are "429 Too Many Requests" in IoT Core). Thing existence
- * is not checked: any thing name the policy allows has shadows.
+ * MQTT requests are answered after `latencyMs`, in arrival order. Both throttles answer "429 Too Many
+ * Requests": beyond 10 unanswered requests on one connection (counted per connection, the stricter of
+ * the two readings of B3 for a gateway that multiplexes many things), and beyond 20 requests per second
+ * per thing. A thing must be registered to have shadows (404 "Thing not found" otherwise), so a classic
+ * leaf thing needs `registry.putThing` as well as a policy that lets the gateway use its topics.
  */
 export class ShadowService {
   readonly #aedes: Aedes;
@@ -67,20 +78,41 @@ export class ShadowService {
   readonly #shadows = new Map<string, ShadowRecord>();
   readonly #windows = new Map<string, { startMs: number; count: number }>();
   readonly #requests: ShadowRequestRecord[] = [];
+  readonly #hasThing: (thing: string) => boolean;
+  readonly #latencyMs: number;
+  /** Unanswered requests per connection (client id). */
+  readonly #inFlight = new Map<string, number>();
+  /** Answers waiting for `hold` to end, in arrival order; undefined while not held. */
+  #held: (() => void)[] | undefined;
 
   constructor(options: ShadowServiceOptions) {
     this.#aedes = options.aedes;
     this.#meter = options.meter;
     this.#log = options.log.child({ component: 'aws-shadow' });
     this.#now = options.now ?? Date.now;
+    this.#hasThing = options.hasThing;
+    this.#latencyMs = options.latencyMs ?? 5;
     this.#aedes.on('publish', (packet, client) => {
       // Only device requests: the service's own responses (no client) must not loop back.
       if (client === null) return;
       const match = REQUEST_TOPIC.exec(packet.topic);
       if (match === null) return;
       const address = { thing: match[1]!, shadow: match[2] };
-      this.#serve(address, match[3] as ShadowOperation, Buffer.from(packet.payload));
+      this.#accept(client.id, address, match[3] as ShadowOperation, Buffer.from(packet.payload));
     });
+  }
+
+  /**
+   * Stop answering MQTT requests until the returned function is called, as a stalled service would;
+   * requests keep arriving and count as in flight. For tests of the in-flight limit.
+   */
+  hold(): () => void {
+    this.#held ??= [];
+    return () => {
+      const held = this.#held ?? [];
+      this.#held = undefined;
+      for (const answer of held) answer();
+    };
   }
 
   /** Every shadow request seen over MQTT, oldest first. */
@@ -96,14 +128,41 @@ export class ShadowService {
 
   /** UpdateThingShadow from the cloud side: same rules and notifications as an MQTT `/update`. */
   update(thing: string, shadow: string | undefined, request: JsonObject): ShadowOutcome {
+    if (!this.#hasThing(thing)) return { error: { code: 404, message: 'Thing not found' } };
     return this.#update({ thing, shadow }, Buffer.from(JSON.stringify(request)));
   }
 
-  #serve(address: Address, operation: ShadowOperation, payload: Buffer): void {
-    const nowMs = this.#now();
+  #accept(clientId: string, address: Address, operation: ShadowOperation, payload: Buffer): void {
+    const arrivedAtMs = this.#now();
+    const inFlight = this.#inFlight.get(clientId) ?? 0;
+    if (inFlight >= SHADOW_IN_FLIGHT_PER_CONNECTION) {
+      this.#serve(address, operation, payload, arrivedAtMs, true);
+      return;
+    }
+    this.#inFlight.set(clientId, inFlight + 1);
+    const answer = (): void => {
+      const left = (this.#inFlight.get(clientId) ?? 1) - 1;
+      if (left === 0) this.#inFlight.delete(clientId);
+      else this.#inFlight.set(clientId, left);
+      this.#serve(address, operation, payload, arrivedAtMs, false);
+    };
+    if (this.#held !== undefined) this.#held.push(answer);
+    else if (this.#latencyMs === 0) answer();
+    else setTimeout(answer, this.#latencyMs).unref();
+  }
+
+  #serve(
+    address: Address,
+    operation: ShadowOperation,
+    payload: Buffer,
+    arrivedAtMs: number,
+    isOverInFlight: boolean,
+  ): void {
     let outcome: ShadowOutcome;
-    if (this.#isOverRate(address.thing, nowMs)) {
+    if (isOverInFlight || this.#isOverRate(address.thing, arrivedAtMs)) {
       outcome = { error: { code: 429, message: 'Too Many Requests' } };
+    } else if (!this.#hasThing(address.thing)) {
+      outcome = { error: { code: 404, message: 'Thing not found' } };
     } else if (operation === 'update') {
       outcome = this.#update(address, payload);
     } else if (operation === 'get') {
@@ -116,7 +175,7 @@ export class ShadowService {
       ...(address.shadow === undefined ? {} : { shadow: address.shadow }),
       operation,
       code: 'error' in outcome ? outcome.error.code : 200,
-      atMs: nowMs,
+      atMs: arrivedAtMs,
     });
     const token = clientTokenOf(payload);
     const base = `${prefixOf(address)}/${operation}`;

@@ -2,7 +2,7 @@ import { ErrorWithSubackPacket, type MqttClient } from 'mqtt';
 import type { AwsUpstreamConfig } from '../../config/upstreams/aws.js';
 import { FieldgateError, errorMessage } from '../../errors.js';
 import type { Logger } from '../../logger.js';
-import type { CommandResult, Envelope } from '../../model.js';
+import type { CommandResult, DeviceInfo, Envelope } from '../../model.js';
 import { formatResultPayload } from '../mqtt/commands.js';
 import { RateLimiter } from '../rate-limiter.js';
 import type { CommandHandler, IncomingCommand, SendResult, Upstream, UpstreamLimits } from '../upstream.js';
@@ -11,6 +11,8 @@ import { parseCommandRequest } from './commands.js';
 import { planTelemetry, type TelemetryMessage } from './encode.js';
 import { ExchangeGuard } from '../exchange-guard.js';
 import { HttpsPublisher } from './https-publisher.js';
+import { JobsRunner } from './jobs-runner.js';
+import { subscribeOrWarn } from './subscribe.js';
 import { ShadowSync } from './shadow-sync.js';
 import { publishOverHttps, publishOverMqtt } from './telemetry-publish.js';
 import { openMqttConnection, type ConnectionEnd, type OpenConnection } from './mqtt-connection.js';
@@ -77,6 +79,8 @@ export class AwsUpstream implements Upstream {
   #handler: CommandHandler | undefined;
   /** Undefined when shadows are off or telemetry goes over HTTPS (no subscriptions there). */
   readonly #shadows: ShadowSync | undefined;
+  /** Undefined unless `jobs.enabled` and telemetry goes over MQTT. */
+  readonly #jobs: JobsRunner | undefined;
   #outbox: { topic: string; payload: Buffer }[] = [];
   #lastConnectAt = -Infinity;
   #isKicked = false;
@@ -121,6 +125,18 @@ export class AwsUpstream implements Upstream {
             pace: () => this.#limiter.take(this.#pacingSignal.signal),
             submit: (incoming) => this.#dispatch(incoming),
           });
+    this.#jobs =
+      config.jobs.enabled && config.transport === 'mqtt'
+        ? new JobsRunner({
+            thingName: this.#thingName,
+            route: options.route,
+            log: this.#log,
+            now: this.#now,
+            publish: (topic, body) => this.#publishShadowRequest(topic, body),
+            submit: (incoming) => this.#dispatch(incoming),
+            answerTimeoutMs: config.ackTimeoutMs,
+          })
+        : undefined;
     this.limits = {
       maxMessageBytes: config.maxMessageBytes,
       maxMessagesPerSecond: config.maxMessagesPerSecond,
@@ -138,6 +154,11 @@ export class AwsUpstream implements Upstream {
 
   onCommand(handler: CommandHandler): void {
     this.#handler = handler;
+  }
+
+  /** Availability goes into the device's shadow `reported` (nothing when shadows are off). */
+  onDeviceState(info: Pick<DeviceInfo, 'id' | 'availability'>): void {
+    this.#shadows?.deviceState(info);
   }
 
   async connect(signal: AbortSignal): Promise<void> {
@@ -175,6 +196,11 @@ export class AwsUpstream implements Upstream {
     try {
       await this.#subscribe(client, signal);
       if (this.#shadows !== undefined) await this.#subscribeShadows(client, signal);
+      if (this.#jobs !== undefined) {
+        const { ackTimeoutMs } = this.#config;
+        const jobsSubscription = { what: 'jobs', signal, ackTimeoutMs, log: this.#log };
+        await subscribeOrWarn(client, this.#jobs.filters(), jobsSubscription);
+      }
     } catch (e) {
       await connection.close(true);
       throw e;
@@ -187,6 +213,7 @@ export class AwsUpstream implements Upstream {
     );
     void this.#flushOutbox(client);
     this.#shadows?.connected();
+    this.#jobs?.connected();
   }
 
   async send(batch: readonly Envelope[], signal: AbortSignal): Promise<SendResult> {
@@ -234,6 +261,8 @@ export class AwsUpstream implements Upstream {
   async publishResult(command: { id: string; device?: string }, result: CommandResult): Promise<void> {
     // A command that came from a shadow's desired state answers in that shadow's reported state.
     if (this.#shadows?.reflect(command.id, result) === true) return;
+    // A command that came from an IoT Job answers as that job execution's status.
+    if ((await this.#jobs?.report(command.id, result)) === true) return;
     const topic = this.#response.expand(this.#vars(command.device ?? this.#thingName));
     const payload = formatResultPayload(command, result, this.#now());
     const client = this.#connection?.client;
@@ -252,6 +281,7 @@ export class AwsUpstream implements Upstream {
   async close(): Promise<void> {
     this.#isClosed = true;
     this.#shadows?.close();
+    this.#jobs?.close();
     this.#pacingSignal.abort();
     await this.#drop();
   }
@@ -316,6 +346,7 @@ export class AwsUpstream implements Upstream {
 
   #onMessage(topic: string, payload: Buffer): void {
     if (this.#shadows?.handleMessage(topic, payload) === true) return;
+    if (this.#jobs?.handleMessage(topic, payload) === true) return;
     const device = this.#request.extract(topic, this.#vars(), 'device');
     if (device === undefined) {
       this.#log.debug({ topic }, 'Message on an unexpected topic; ignored.');
@@ -376,6 +407,7 @@ export class AwsUpstream implements Upstream {
     if (this.#connection !== connection) return;
     this.#connection = undefined;
     this.#shadows?.disconnected();
+    this.#jobs?.disconnected();
     if (this.#isClosed || !end.isPeerClose) return;
     this.#stats.takeovers += 1;
     if (!this.#isKicked) {
@@ -391,6 +423,7 @@ export class AwsUpstream implements Upstream {
     const connection = this.#connection;
     this.#connection = undefined;
     this.#shadows?.disconnected();
+    this.#jobs?.disconnected();
     this.#https?.close();
     this.#https = undefined;
     if (connection === undefined) return;

@@ -1,10 +1,11 @@
 import type { AwsUpstreamConfig } from '../../config/upstreams/aws.js';
 import type { Logger } from '../../logger.js';
-import type { CommandResult, Envelope } from '../../model.js';
+import type { CommandResult, DeviceInfo, Envelope } from '../../model.js';
 import type { IncomingCommand } from '../upstream.js';
 import { commandForDesired, reportedAfter } from './desired-commands.js';
-import { mergePatch, patchBytes, changedFields, type Patch } from './shadow-patch.js';
-import { shadowKey, ShadowTopics, type ShadowAddress, type ShadowResponse } from './shadow-topics.js';
+import { asObject, LeafShadow, MAX_STATE_BYTES } from './leaf-shadow.js';
+import type { Patch } from './shadow-patch.js';
+import { shadowKey, ShadowTopics, type ShadowResponse } from './shadow-topics.js';
 
 export interface ShadowSyncOptions {
   config: AwsUpstreamConfig['shadows'];
@@ -25,56 +26,28 @@ export interface ShadowSyncOptions {
   responseTimeoutMs?: number;
 }
 
-/** One leaf's shadow as the gateway tracks it. */
-interface LeafShadow {
-  device: string;
-  address: ShadowAddress;
-  prefix: string;
-  /** The shadow's version as last seen; undefined until a GET or an update told us. */
-  version: number | undefined;
-  /** `reported` as the service holds it, as far as we know. */
-  confirmed: Patch;
-  /** Changes not yet sent, merged: only the latest value of a field is ever sent. */
-  pending: Patch;
-  /** Bytes of `desired`, from the last GET: the 8 KB limit covers desired and reported together. */
-  desiredBytes: number;
-  /** Read the shadow before the next update: first use, reconnect, version conflict. */
-  needsGet: boolean;
-  lastUpdateAt: number;
-  /** Sent now, regardless of `minIntervalMs`: the outcome of a desired command. */
-  isUrgent: boolean;
-  inFlight:
-    | {
-        token: string;
-        kind: 'get' | 'update';
-        sent: Patch;
-        sentAt: number;
-        /** When it left for the broker, after pacing; undefined while it waits for the rate limiter. */
-        onWireAt?: number;
-      }
-    | undefined;
-  backoffUntil: number;
-  backoffMs: number;
-  /** Desired field → the value and timestamp already acted on, so repeated deltas run nothing twice. */
-  handled: Map<string, string>;
-  isOverBudgetWarned: boolean;
-}
-
-/** IoT Core answers 429 beyond 10 unacknowledged shadow requests per thing (B3); stay well below. */
-const MAX_IN_FLIGHT_PER_THING = 5;
-/** The 8 KB state document limit (B3). */
-const MAX_STATE_BYTES = 8192;
+/**
+ * IoT Core answers 429 beyond 10 unacknowledged shadow requests (B3: per connection in the error table,
+ * per thing in the limits table). Counted over the whole connection, which satisfies both readings and
+ * matters in classic mode, where each leaf is its own thing; and kept well below.
+ */
+const MAX_IN_FLIGHT = 5;
 const TICK_MS = 50;
-const MIN_BACKOFF_MS = 1000;
-const MAX_BACKOFF_MS = 30_000;
+/**
+ * `maxUpdatesPerSecond` is held over this window, not over one second: requests sent over 1.25 s may
+ * arrive within one second when the network or either event loop delays the first ones, and IoT Core
+ * counts arrivals. Tolerates 250 ms of such jitter, at the price of a steady rate of 0.8 × the limit.
+ */
+const RATE_WINDOW_MS = 1250;
 
 /**
  * Keeps one shadow per leaf in step with the gateway (DESIGN.md §6, cloud-protocols.md B3):
  *
  * - `reported` follows readings. Only changed fields are sent, merged per shadow and at most once per
- *   `minIntervalMs`, and requests per thing stay within `maxUpdatesPerSecond` in every one-second window
- *   with at most 5 in flight, so IoT Core's 20/s and 10-in-flight limits are never reached. New fields
- *   that would push the document over 8 KB are left out (WARN once per shadow).
+ *   `minIntervalMs`, and requests per thing stay within `maxUpdatesPerSecond` in every 1.25 s window
+ *   with at most 5 in flight on the connection, so IoT Core's 20/s and 10-in-flight limits are never
+ *   reached. New fields that would push the document over 8 KB are left out (WARN once per shadow).
+ * - Availability (`deviceState`) goes into `reported` beside the readings' values.
  * - Each update carries the version last seen. A 409 means someone else wrote: the shadow is read again,
  *   the pending fields merged onto it, and the update retried. A 429 backs that shadow off (1 s doubling
  *   to 30 s).
@@ -94,7 +67,9 @@ export class ShadowSync {
   readonly #shadows = new Map<string, LeafShadow>();
   readonly #byToken = new Map<string, LeafShadow>();
   readonly #commands = new Map<string, { shadow: LeafShadow; field: string; value: unknown }>();
-  /** Send times per thing within the last second. */
+  /** Each device's availability as last announced, written into its shadow once it has one. */
+  readonly #availability = new Map<string, Patch>();
+  /** Send times per thing within the last `RATE_WINDOW_MS`. */
   readonly #recent = new Map<string, number[]>();
   readonly #responseTimeoutMs: number;
   #timer: NodeJS.Timeout | undefined;
@@ -110,10 +85,20 @@ export class ShadowSync {
 
   /** Record a batch's readings as changes to their devices' `reported`. */
   observe(batch: readonly Envelope[]): void {
-    for (const { reading } of batch) {
-      const shadow = this.#shadowOf(reading.device);
-      mergePatch(shadow.pending, reading.values);
-    }
+    for (const { reading } of batch) this.#shadowOf(reading.device).report(reading.values);
+  }
+
+  /**
+   * Record a device's availability as `reported.availability` and `reported.availabilityChangedAt`
+   * (epoch ms, gateway clock). Only changes count; a device that has not reported through this route yet
+   * gets them with its first reading, so a route never creates shadows for devices it does not carry.
+   */
+  deviceState(info: Pick<DeviceInfo, 'id' | 'availability'>): void {
+    const previous = this.#availability.get(info.id);
+    if (previous?.availability === info.availability) return;
+    const fields = { availability: info.availability, availabilityChangedAt: this.#options.now() };
+    this.#availability.set(info.id, fields);
+    this.#shadows.get(shadowKey(this.topics.addressOf(info.id)))?.report(fields);
   }
 
   /** The connection is up (and subscribed): read every known shadow again, then keep them in sync. */
@@ -127,7 +112,7 @@ export class ShadowSync {
   /** The connection is gone: what was in flight is sent again later. */
   disconnected(): void {
     this.#isOnline = false;
-    for (const shadow of this.#shadows.values()) this.#requeue(shadow);
+    for (const shadow of this.#shadows.values()) shadow.requeue();
     this.#byToken.clear();
   }
 
@@ -145,8 +130,7 @@ export class ShadowSync {
     const command = this.#commands.get(id);
     if (command === undefined) return false;
     this.#commands.delete(id);
-    mergePatch(command.shadow.pending, reportedAfter(command, result));
-    command.shadow.isUrgent = true;
+    command.shadow.report(reportedAfter(command, result), true);
     return true;
   }
 
@@ -172,81 +156,60 @@ export class ShadowSync {
     const token = typeof body.clientToken === 'string' ? body.clientToken : undefined;
     const isOurs = token !== undefined && this.#byToken.get(token) === shadow;
     if (response === 'update/delta') {
-      if (version !== undefined) shadow.version = Math.max(shadow.version ?? 0, version);
+      if (version !== undefined) shadow.sawVersion(version);
       this.#actOnDelta(shadow, asObject(body.state), asObject(body.metadata));
       return;
     }
     if (!isOurs) {
       // Someone else's update of this shadow: its version is now the one to send.
-      if (response === 'update/accepted' && version !== undefined) {
-        shadow.version = Math.max(shadow.version ?? 0, version);
-      }
+      if (response === 'update/accepted' && version !== undefined) shadow.sawVersion(version);
       return;
     }
-    const inFlight = shadow.inFlight!;
     this.#byToken.delete(token);
-    shadow.inFlight = undefined;
     switch (response) {
       case 'get/accepted': {
         const state = asObject(body.state) ?? {};
-        shadow.version = version;
-        shadow.confirmed = (asObject(state.reported) as Patch | undefined) ?? {};
-        shadow.desiredBytes = state.desired === undefined ? 0 : patchBytes(state.desired as Patch);
-        shadow.pending = changedFields(shadow.pending, shadow.confirmed);
-        shadow.needsGet = false;
+        shadow.gotDocument(version, state);
         this.#actOnDelta(shadow, asObject(state.delta), asObject(asObject(body.metadata)?.desired));
         return;
       }
       case 'get/rejected':
         // 404: no shadow yet; the first update creates it. Anything else: read again after a pause.
-        if (body.code === 404) {
-          shadow.needsGet = false;
-          shadow.version = undefined;
-          shadow.confirmed = {};
-        } else {
-          this.#backOff(shadow, body);
-        }
+        if (body.code === 404) shadow.notFound();
+        else this.#backOff(shadow, body);
         return;
       case 'update/accepted':
-        mergePatch(shadow.confirmed, inFlight.sent, true);
-        if (version !== undefined) shadow.version = version;
-        shadow.backoffMs = 0;
+        shadow.updated(version);
         return;
       case 'update/rejected':
-        this.#onUpdateRejected(shadow, inFlight.sent, body);
+        this.#onUpdateRejected(shadow, body);
         return;
     }
   }
 
-  #onUpdateRejected(shadow: LeafShadow, sent: Patch, body: Record<string, unknown>): void {
+  #onUpdateRejected(shadow: LeafShadow, body: Record<string, unknown>): void {
     const code = body.code;
     if (code === 409) {
-      // Someone else wrote since our last read: read again, then send our fields on top of theirs.
       this.#log.debug({ device: shadow.device }, 'Shadow version conflict; reading it again.');
-      shadow.pending = { ...sent, ...shadow.pending };
-      shadow.needsGet = true;
-      return;
-    }
-    if (code === 400 || code === 413) {
+      shadow.conflicted();
+    } else if (code === 400 || code === 413) {
+      shadow.refused();
       this.#log.warn(
         { device: shadow.device, code, message: body.message },
         'IoT Core refused a shadow update; those reported values are skipped.',
       );
-      return;
+    } else {
+      this.#backOff(shadow, body);
     }
-    shadow.pending = { ...sent, ...shadow.pending };
-    this.#backOff(shadow, body);
   }
 
   #backOff(shadow: LeafShadow, body: Record<string, unknown>): void {
-    if (shadow.backoffMs === 0) {
+    if (shadow.backOff(this.#options.now())) {
       this.#log.warn(
         { device: shadow.device, code: body.code, message: body.message },
         'IoT Core is throttling or refusing shadow requests; backing off.',
       );
     }
-    shadow.backoffMs = Math.min(MAX_BACKOFF_MS, Math.max(MIN_BACKOFF_MS, shadow.backoffMs * 2));
-    shadow.backoffUntil = this.#options.now() + shadow.backoffMs;
   }
 
   #actOnDelta(
@@ -267,7 +230,8 @@ export class ShadowSync {
           { device: shadow.device, field },
           'No command for this desired value; reporting that.',
         );
-        this.#reflectUnmapped(shadow, field, value);
+        const detail = `no command sets ${field} to ${JSON.stringify(value)}`;
+        shadow.report(reportedAfter({ field, value }, { id, status: 'unsupported', detail }), true);
         continue;
       }
       this.#commands.set(id, { shadow, field, value });
@@ -286,34 +250,14 @@ export class ShadowSync {
     }
   }
 
-  #reflectUnmapped(shadow: LeafShadow, field: string, value: unknown): void {
-    const detail = `no command sets ${field} to ${JSON.stringify(value)}`;
-    mergePatch(shadow.pending, reportedAfter({ field, value }, { id: '', status: 'unsupported', detail }));
-    shadow.isUrgent = true;
-  }
-
   #shadowOf(device: string): LeafShadow {
     const address = this.topics.addressOf(device);
     const key = shadowKey(address);
     let shadow = this.#shadows.get(key);
     if (shadow === undefined) {
-      shadow = {
-        device,
-        address,
-        prefix: this.topics.prefixOf(address),
-        version: undefined,
-        inFlight: undefined,
-        confirmed: {},
-        pending: {},
-        desiredBytes: 0,
-        needsGet: true,
-        lastUpdateAt: -Infinity,
-        isUrgent: false,
-        backoffUntil: 0,
-        backoffMs: 0,
-        handled: new Map(),
-        isOverBudgetWarned: false,
-      };
+      shadow = new LeafShadow(device, address, this.topics.prefixOf(address));
+      const availability = this.#availability.get(device);
+      if (availability !== undefined) shadow.report(availability);
       this.#shadows.set(key, shadow);
     }
     return shadow;
@@ -325,12 +269,12 @@ export class ShadowSync {
     for (const shadow of this.#shadows.values()) {
       if (shadow.inFlight !== undefined && now - shadow.inFlight.sentAt > this.#responseTimeoutMs) {
         this.#byToken.delete(shadow.inFlight.token);
-        this.#requeue(shadow);
+        shadow.requeue();
       }
     }
     // Longest-waiting first, so a busy fleet shares the per-thing budget fairly.
     const due = [...this.#shadows.values()]
-      .filter((s) => this.#isDue(s, now))
+      .filter((s) => s.isDue(now, this.#options.config.minIntervalMs))
       .sort((a, b) => a.lastUpdateAt - b.lastUpdateAt);
     for (const shadow of due) {
       if (!this.#hasBudget(shadow.address.thing, now)) continue;
@@ -338,52 +282,40 @@ export class ShadowSync {
     }
   }
 
-  #isDue(shadow: LeafShadow, now: number): boolean {
-    if (shadow.inFlight !== undefined || now < shadow.backoffUntil) return false;
-    if (shadow.needsGet) return true;
-    shadow.pending = changedFields(shadow.pending, shadow.confirmed);
-    if (Object.keys(shadow.pending).length === 0) return false;
-    return shadow.isUrgent || now - shadow.lastUpdateAt >= this.#options.config.minIntervalMs;
-  }
-
   #hasBudget(thing: string, now: number): boolean {
     // Counted by when requests go on the wire, plus those still waiting for the connection's rate
     // limiter: they may leave together, and the service counts arrivals.
-    const recent = (this.#recent.get(thing) ?? []).filter((t) => now - t < 1000);
+    const recent = (this.#recent.get(thing) ?? []).filter((t) => now - t < RATE_WINDOW_MS);
     this.#recent.set(thing, recent);
-    const inFlight = [...this.#shadows.values()].filter(
-      (s) => s.address.thing === thing && s.inFlight !== undefined,
-    );
-    const waiting = inFlight.filter((s) => s.inFlight!.onWireAt === undefined).length;
+    const inFlight = [...this.#byToken.values()];
+    const waiting = inFlight.filter(
+      (s) => s.address.thing === thing && s.inFlight?.onWireAt === undefined,
+    ).length;
     return (
       recent.length + waiting < Math.floor(this.#options.config.maxUpdatesPerSecond) &&
-      inFlight.length < MAX_IN_FLIGHT_PER_THING
+      inFlight.length < MAX_IN_FLIGHT
     );
   }
 
   #send(shadow: LeafShadow, now: number): void {
     const token = `fg-${this.#nextToken++}`;
     this.#byToken.set(token, shadow);
-    let topic: string;
-    let body: object;
     if (shadow.needsGet) {
-      shadow.inFlight = { token, kind: 'get', sent: {}, sentAt: now };
-      topic = `${shadow.prefix}/get`;
-      body = { clientToken: token };
-    } else {
-      const sent = this.#withinBudget(shadow);
-      shadow.pending = {};
-      shadow.isUrgent = false;
-      shadow.lastUpdateAt = now;
-      shadow.inFlight = { token, kind: 'update', sent, sentAt: now };
-      topic = `${shadow.prefix}/update`;
-      body = {
-        state: { reported: sent },
-        clientToken: token,
-        ...(shadow.version === undefined ? {} : { version: shadow.version }),
-      };
+      shadow.startGet(token, now);
+      void this.#deliver(shadow, token, `${shadow.prefix}/get`, { clientToken: token });
+      return;
     }
-    void this.#deliver(shadow, token, topic, body);
+    const sent = shadow.startUpdate(token, now, (field) =>
+      this.#log.warn(
+        { device: shadow.device, field, maxBytes: MAX_STATE_BYTES },
+        'Shadow document would exceed 8 KB; new reported fields are left out.',
+      ),
+    );
+    void this.#deliver(shadow, token, `${shadow.prefix}/update`, {
+      state: { reported: sent },
+      clientToken: token,
+      ...(shadow.version === undefined ? {} : { version: shadow.version }),
+    });
   }
 
   async #deliver(shadow: LeafShadow, token: string, topic: string, body: object): Promise<void> {
@@ -403,42 +335,7 @@ export class ShadowSync {
     }
     if (!isAcked && shadow.inFlight?.token === token) {
       this.#byToken.delete(token);
-      this.#requeue(shadow);
+      shadow.requeue();
     }
   }
-
-  /** The pending fields, minus new ones that would take the document past 8 KB. */
-  #withinBudget(shadow: LeafShadow): Patch {
-    const budget = MAX_STATE_BYTES - shadow.desiredBytes;
-    const sent: Patch = {};
-    const merged: Patch = { ...shadow.confirmed };
-    for (const [field, value] of Object.entries(shadow.pending)) {
-      const candidate = { ...merged, [field]: value };
-      if (field in shadow.confirmed || patchBytes(candidate) <= budget) {
-        sent[field] = value;
-        merged[field] = value;
-      } else if (!shadow.isOverBudgetWarned) {
-        shadow.isOverBudgetWarned = true;
-        this.#log.warn(
-          { device: shadow.device, field, maxBytes: MAX_STATE_BYTES },
-          'Shadow document would exceed 8 KB; new reported fields are left out.',
-        );
-      }
-    }
-    return sent;
-  }
-
-  #requeue(shadow: LeafShadow): void {
-    const inFlight = shadow.inFlight;
-    if (inFlight === undefined) return;
-    shadow.inFlight = undefined;
-    if (inFlight.kind === 'update') shadow.pending = { ...inFlight.sent, ...shadow.pending };
-    else shadow.needsGet = true;
-  }
-}
-
-function asObject(value: unknown): Record<string, unknown> | undefined {
-  return typeof value === 'object' && value !== null && !Array.isArray(value)
-    ? (value as Record<string, unknown>)
-    : undefined;
 }

@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { connect, type MqttClient } from 'mqtt';
+import { gatewayThingPolicy, leafShadowStatements } from '../../../../src/emulator/aws/policy.js';
 import { startTestCloud, type TestCloud } from '../../../fakes/aws-cloud.js';
 import { waitFor } from '../../../fakes/wait-for.js';
 
@@ -17,7 +18,10 @@ describe('the emulator Device Shadow service', () => {
 
   beforeEach(async () => {
     cloud = await startTestCloud();
-    const device = await cloud.emulator.mintDevice('gw-1');
+    // The gateway policy plus the classic shadows of leaf things named `sim:*`.
+    const device = await cloud.emulator.mintDevice('gw-1', {
+      Statement: [...gatewayThingPolicy('gw-1').Statement, ...leafShadowStatements(['sim:*'])],
+    });
     client = connect({
       host: '127.0.0.1',
       port: cloud.emulator.mqttPort,
@@ -125,10 +129,16 @@ describe('the emulator Device Shadow service', () => {
 
   it('answers 429 beyond 20 requests per second on one thing, and meters shadow operations apart', async () => {
     const before = cloud.emulator.meter.read().messagingUnits;
-    await Promise.all(
-      Array.from({ length: 30 }, (_, i) => request(`${NAMED}/update`, { state: { reported: { n: i } } })),
-    );
-    await waitFor(() => cloud.emulator.shadows.requests().length === 30, 'thirty requests served');
+    // Three bursts of ten, each answered before the next: the in-flight limit (10) is never passed.
+    for (let burst = 0; burst < 3; burst++) {
+      await Promise.all(
+        Array.from({ length: 10 }, (_, i) =>
+          request(`${NAMED}/update`, { state: { reported: { n: burst * 10 + i } } }),
+        ),
+      );
+      const served = (burst + 1) * 10;
+      await waitFor(() => cloud.emulator.shadows.requests().length === served, `${served} served`);
+    }
     const codes = cloud.emulator.shadows.requests().map((r) => r.code);
     // The window may roll over mid-burst on a slow machine, so only the lower bound is certain.
     expect(codes.filter((c) => c === 429).length).toBeGreaterThan(0);
@@ -138,5 +148,45 @@ describe('the emulator Device Shadow service', () => {
     const meter = cloud.emulator.meter.read();
     expect(meter.shadowOperations).toBe(codes.filter((c) => c === 200).length);
     expect(meter.messagingUnits).toBe(before);
+  });
+
+  it('answers 429 to the eleventh unanswered request on a connection, and serves the ten', async () => {
+    const release = cloud.emulator.shadows.hold();
+    await Promise.all(
+      Array.from({ length: 12 }, (_, i) => request(`${NAMED}/get`, { clientToken: `g${i}` })),
+    );
+    await waitFor(() => on(`${NAMED}/get/rejected`).length === 2, 'two refusals while held');
+    expect(on(`${NAMED}/get/rejected`).map((b) => [b.code, b.clientToken])).toEqual([
+      [429, 'g10'],
+      [429, 'g11'],
+    ]);
+    release();
+    // The shadow does not exist yet, so the ten held GETs are answered 404, none of them 429.
+    await waitFor(() => on(`${NAMED}/get/rejected`).length === 12, 'the held requests answered');
+    expect(
+      on(`${NAMED}/get/rejected`)
+        .slice(2)
+        .map((b) => b.code),
+    ).toEqual(Array(10).fill(404));
+  });
+
+  it('answers 404 Thing not found for a thing that is not registered, until it is', async () => {
+    const classic = '$aws/things/sim:plug-7/shadow';
+    // The policy lets gw-1 use the leaf's shadow topics; whether the thing exists is a separate check.
+    await client.subscribeAsync(`$aws/things/+/shadow/update/rejected`, { qos: 1 });
+    await request(`${classic}/update`, { state: { reported: { on: true } }, clientToken: 'u1' });
+    await waitFor(() => on(`${classic}/update/rejected`).length === 1, 'the refusal');
+    expect(on(`${classic}/update/rejected`)[0]).toMatchObject({
+      code: 404,
+      message: 'Thing not found',
+      clientToken: 'u1',
+    });
+    expect(
+      cloud.emulator.shadows.update('sim:plug-7', undefined, { state: { desired: { on: true } } }),
+    ).toMatchObject({ error: { code: 404 } });
+    cloud.emulator.registry.putThing('sim:plug-7');
+    expect(
+      cloud.emulator.shadows.update('sim:plug-7', undefined, { state: { desired: { on: true } } }),
+    ).toMatchObject({ body: { version: 1 } });
   });
 });

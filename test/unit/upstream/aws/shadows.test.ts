@@ -3,6 +3,11 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../../../src/logger.js';
 import type { CommandResult, Envelope, Value } from '../../../../src/model.js';
 import type { AwsUpstreamConfig } from '../../../../src/config/upstreams/aws.js';
+import {
+  gatewayThingPolicy,
+  leafShadowStatements,
+  type PolicyDocument,
+} from '../../../../src/emulator/aws/policy.js';
 import { AwsUpstream } from '../../../../src/upstream/aws/aws-upstream.js';
 import type { IncomingCommand } from '../../../../src/upstream/upstream.js';
 import { awsConfigFor, memoryFiles, startTestCloud, type TestCloud } from '../../../fakes/aws-cloud.js';
@@ -20,14 +25,17 @@ describe('AwsUpstream device shadows against the emulator', () => {
   let upstream: AwsUpstream;
   let commands: IncomingCommand[];
 
-  const start = async (shadows: Partial<AwsUpstreamConfig['shadows']> = {}): Promise<void> => {
+  const start = async (
+    shadows: Partial<AwsUpstreamConfig['shadows']> = {},
+    policy?: PolicyDocument,
+  ): Promise<void> => {
     const config = awsConfigFor(cloud);
     upstream = new AwsUpstream({
       config: { ...config, shadows: { ...config.shadows, minIntervalMs: 0, ...shadows } },
       gatewayId: 'gw-1',
       route: 'aws',
       log: silentLogger(),
-      readFile: memoryFiles(await cloud.emulator.mintDevice('gw-1'), cloud.emulator.ca),
+      readFile: memoryFiles(await cloud.emulator.mintDevice('gw-1', policy), cloud.emulator.ca),
     });
     upstream.onCommand((incoming) => commands.push(incoming));
     await upstream.connect(live());
@@ -150,5 +158,90 @@ describe('AwsUpstream device shadows against the emulator', () => {
     expect(spanMs).toBeGreaterThanOrEqual(((requests.length - 20) / 20) * 1000);
     // Merging: 90 readings become fewer than 90 updates.
     expect(requests.filter((r) => r.operation === 'update').length).toBeLessThan(90);
+  }, 60_000);
+
+  it('writes availability into reported, also when it was announced before the first reading', async () => {
+    await start();
+    upstream.onDeviceState({ id: 'sim:sleepy-01', availability: 'online' });
+    await send(reading('sim:sleepy-01', { temperature: 20 }));
+    await waitFor(() => reported('sim:sleepy-01')?.availability === 'online', 'online reported');
+    expect(reported('sim:sleepy-01')).toMatchObject({ temperature: 20 });
+    expect(typeof reported('sim:sleepy-01')?.availabilityChangedAt).toBe('number');
+    upstream.onDeviceState({ id: 'sim:sleepy-01', availability: 'asleep' });
+    await waitFor(() => reported('sim:sleepy-01')?.availability === 'asleep', 'asleep reported');
+    // A device this route never carried gets no shadow.
+    upstream.onDeviceState({ id: 'sim:other-01', availability: 'online' });
+    await send(reading('sim:sleepy-01', { temperature: 21 }));
+    await waitFor(() => reported('sim:sleepy-01')?.temperature === 21, 'next reading');
+    expect(cloud.emulator.shadows.document('gw-1', 'sim:other-01')).toBeUndefined();
+  });
+
+  it('keeps a classic shadow per leaf thing when the policy and registry allow it', async () => {
+    for (const thing of ['sim:switch-01', 'sim:climate-01']) cloud.emulator.registry.putThing(thing);
+    await start(
+      { mode: 'classic' },
+      { Statement: [...gatewayThingPolicy('gw-1').Statement, ...leafShadowStatements(['sim:*'])] },
+    );
+    const classic = (thing: string): Record<string, unknown> | undefined =>
+      (cloud.emulator.shadows.document(thing)?.state as { reported?: Record<string, unknown> })?.reported;
+    await send(
+      reading('sim:switch-01', { state: false, power: 0.3 }),
+      reading('sim:climate-01', { temperature: 21 }),
+    );
+    await waitFor(() => classic('sim:switch-01')?.state === false, 'switch thing shadow');
+    await waitFor(() => classic('sim:climate-01')?.temperature === 21, 'climate thing shadow');
+    cloud.emulator.shadows.update('sim:switch-01', undefined, { state: { desired: { state: true } } });
+    await waitFor(() => commands.length === 1, 'a command from the thing’s delta');
+    const incoming = commands[0]!;
+    expect(incoming).toMatchObject({ command: { device: 'sim:switch-01', name: 'on' } });
+    const id = incoming.kind === 'command' ? incoming.command.id : '';
+    await upstream.publishResult({ id, device: 'sim:switch-01' }, { id, status: 'ok' });
+    await waitFor(() => classic('sim:switch-01')?.state === true, 'reported follows the outcome');
+    expect(cloud.emulator.shadows.document('sim:switch-01')).not.toHaveProperty('state.delta');
+    expect(cloud.emulator.broker.refusals()).toEqual([]);
+    expect(cloud.emulator.shadows.requests().filter((r) => r.code !== 200 && r.code !== 404)).toEqual([]);
+  });
+
+  it('keeps trying a classic leaf whose thing is not registered, without disturbing the others', async () => {
+    cloud.emulator.registry.putThing('sim:climate-01');
+    await start(
+      { mode: 'classic' },
+      { Statement: [...gatewayThingPolicy('gw-1').Statement, ...leafShadowStatements(['sim:*'])] },
+    );
+    await send(reading('sim:ghost-01', { temperature: 1 }), reading('sim:climate-01', { temperature: 2 }));
+    await waitFor(
+      () => cloud.emulator.shadows.document('sim:climate-01') !== undefined,
+      'the registered leaf’s shadow',
+    );
+    await waitFor(
+      () =>
+        cloud.emulator.shadows.requests().some((r) => r.thing === 'sim:ghost-01' && r.operation === 'update'),
+      'an update for the unregistered leaf',
+    );
+    cloud.emulator.registry.putThing('sim:ghost-01');
+    await waitFor(
+      () => cloud.emulator.shadows.document('sim:ghost-01') !== undefined,
+      'the leaf’s shadow once the thing exists',
+      20_000,
+    );
+  }, 30_000);
+
+  it('keeps at most a few shadow requests in flight on the connection, however many leaf things', async () => {
+    // A service that takes 200 ms to answer, so requests pile up unless the gateway holds them back.
+    await cloud.close();
+    cloud = await startTestCloud({ shadowLatencyMs: 200 });
+    const devices = Array.from({ length: 30 }, (_, i) => `sim:climate-${String(i).padStart(3, '0')}`);
+    for (const device of devices) cloud.emulator.registry.putThing(device);
+    await start(
+      { mode: 'classic' },
+      { Statement: [...gatewayThingPolicy('gw-1').Statement, ...leafShadowStatements(['sim:*'])] },
+    );
+    await send(...devices.map((d) => reading(d, { temperature: 20 })));
+    await waitFor(
+      () => devices.every((d) => cloud.emulator.shadows.document(d) !== undefined),
+      'every leaf thing’s shadow',
+      40_000,
+    );
+    expect(cloud.emulator.shadows.requests().filter((r) => r.code === 429)).toEqual([]);
   }, 60_000);
 });
