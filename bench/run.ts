@@ -4,6 +4,7 @@
  * short table. Everything is written under one temp directory, removed at the end; progress goes to stderr.
  *
  * Options: `--runs N`, `--only name,name` (scenario names below), `--backlog N` (readings, default 100,000).
+ * The daemon runs with the systemd unit's `NODE_OPTIONS`; `FIELDGATE_BENCH_NODE_OPTIONS` replaces them.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
@@ -12,7 +13,10 @@ import { parseArgs } from 'node:util';
 import { backlog } from './scenarios/backlog.js';
 import { bridgeThroughput } from './scenarios/bridge.js';
 import { cloudCost } from './scenarios/cloud-cost.js';
+import { azureThroughput } from './scenarios/cloud-throughput.js';
 import type { ScenarioContext } from './scenarios/context.js';
+import { heapSettings } from './scenarios/heap.js';
+import { radiosFootprint } from './scenarios/radios.js';
 import { idleFootprint, latency } from './scenarios/latency.js';
 import { levelDbAlone, queueAlone } from './scenarios/queue.js';
 import { fieldgateThroughput } from './scenarios/throughput.js';
@@ -23,6 +27,10 @@ interface Scenario {
   run: (ctx: ScenarioContext) => Promise<Sample[]>;
   /** Deterministic scenarios run once, whatever `--runs` says. */
   isDeterministic?: boolean;
+  /** Runs once: its figures vary little between runs, and the whole bench must stay under 5 minutes. */
+  isRunOnce?: boolean;
+  /** Not part of the default run; selected with `--only <name>`. */
+  isOptIn?: boolean;
 }
 
 const SCENARIOS: Scenario[] = [
@@ -40,10 +48,14 @@ const SCENARIOS: Scenario[] = [
   },
   { name: 'latency', run: latency },
   { name: 'idle', run: idleFootprint },
+  { name: 'radios', run: radiosFootprint, isRunOnce: true },
+  // The unit's heap settings against V8's default young generation, for choosing them (not a target).
+  { name: 'heap', run: heapSettings, isOptIn: true },
   { name: 'backlog', run: backlog },
   { name: 'queue', run: queueAlone },
   { name: 'leveldb', run: levelDbAlone },
   { name: 'cost', run: cloudCost, isDeterministic: true },
+  { name: 'azure', run: azureThroughput, isRunOnce: true },
 ];
 
 /** Figure pairs reported as value ÷ baseline; an alias reports the comparison under a name of its own. */
@@ -52,6 +64,9 @@ const COMPARISONS: { name: string; baseline: string; as?: string }[] = [
   { name: 'fieldgate.throughput', baseline: 'leveldb.syncedBatches', as: 'fieldgate.throughput.vsLevelDb' },
   { name: 'fieldgate.throughput.rss', baseline: 'bridge.rss.underLoad' },
   { name: 'queue.persist', baseline: 'leveldb.syncedBatches' },
+  { name: 'fieldgate.rss.radios', baseline: 'fieldgate.rss.idle' },
+  { name: 'heap.unit.rss', baseline: 'heap.v8DefaultYoung.rss' },
+  { name: 'heap.unit.cpuPer1k', baseline: 'heap.v8DefaultYoung.cpuPer1k' },
 ];
 
 function withComparisons(figures: Figure[]): Figure[] {
@@ -63,8 +78,8 @@ function withComparisons(figures: Figure[]): Figure[] {
     if (as !== undefined) out.push(target);
     compare(out, target.name, baseline);
   }
-  for (const figure of out.filter((f) => f.name.endsWith('.batchedPer10k'))) {
-    compare(out, figure.name, figure.name.replace('.batchedPer10k', '.perReadingPer10k'));
+  for (const figure of out.filter((f) => /\.(batched|billed)Per10k$/.test(f.name))) {
+    compare(out, figure.name, figure.name.replace(/\.(batched|billed)Per10k$/, '.perReadingPer10k'));
   }
   return out;
 }
@@ -78,14 +93,14 @@ const { values: args } = parseArgs({
 });
 const runs = Number(args.runs);
 const only = args.only?.split(',');
-const selected = SCENARIOS.filter((s) => only === undefined || only.includes(s.name));
+const selected = SCENARIOS.filter((s) => (only === undefined ? s.isOptIn !== true : only.includes(s.name)));
 const root = await mkdtemp(path.join(os.tmpdir(), 'fieldgate-bench-'));
 const samples: Sample[][] = [];
 const startedAt = Date.now();
 try {
   for (let run = 1; run <= runs; run++) {
     for (const scenario of selected) {
-      if (scenario.isDeterministic === true && run > 1) continue;
+      if ((scenario.isDeterministic === true || scenario.isRunOnce === true) && run > 1) continue;
       const dir = await mkdtemp(path.join(root, `${scenario.name}-`));
       process.stderr.write(`run ${run}/${runs}: ${scenario.name}…\n`);
       samples.push(

@@ -19,7 +19,7 @@ import type { Upstream } from './upstream/upstream.js';
 import { buildStatus, type ReloadStatus, type StatusSnapshot } from './health/status.js';
 import { TailHub } from './health/tail.js';
 import { DrainRate, drainEtaS } from './health/drain-rate.js';
-import { MetricsServer } from './health/metrics-server.js';
+import type { MetricsServer } from './health/metrics-server.js';
 import { DeviceNames } from './devices/device-names.js';
 import { FilterStage } from './pipeline/filter.js';
 import { planReload } from './ops/reload-plan.js';
@@ -132,6 +132,7 @@ export class Runtime {
         gatewayId: this.gatewayId,
         route: name,
         log,
+        status: () => this.status(),
       });
       upstream.onCommand((incoming) => {
         void this.#router?.submit(incoming, { route: name, origin: route.upstream.type });
@@ -177,6 +178,8 @@ export class Runtime {
       await this.#control.listen();
     }
     if (config.metrics.listen !== '') {
+      // Loaded only when configured: prom-client and its default collectors cost ~2 MiB of heap.
+      const { MetricsServer } = await import('./health/metrics-server.js');
       this.#metrics = new MetricsServer({
         listen: config.metrics.listen,
         status: () => this.status(),
@@ -362,6 +365,7 @@ export class Runtime {
         this.devices.upsert(adapter, info);
         for (const listener of this.#deviceListeners) listener('changed', info);
         if (info.availability === 'online') this.#router?.deviceAwake(info.id);
+        for (const route of this.#routes) route.upstream.onDeviceState?.(info);
       },
       deviceRemoved: (id: string) => {
         const entry = this.devices.get(id);

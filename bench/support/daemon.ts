@@ -1,16 +1,19 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
 import { controlRequest } from '../../src/control/client.js';
 import type { StatusSnapshot } from '../../src/health/status.js';
+import type { DeviceInfo } from '../../src/model.js';
 import type { QueueStats } from '../../src/queue/queue.js';
-import { rssBytes, storageWriteBytes } from './proc.js';
+import { cpuSeconds, rssBytes, storageWriteBytes } from './proc.js';
 import { waitUntil } from './wait.js';
 
 /** `dist/src/main.js`, seen from `dist/bench/support/`. */
 const MAIN = fileURLToPath(new URL('../../src/main.js', import.meta.url));
+/** The unit the package installs, seen from `dist/bench/support/`: its `NODE_OPTIONS` size V8's heap. */
+const UNIT = fileURLToPath(new URL('../../../systemd/fieldgate.service', import.meta.url));
 /** Output kept for error messages; the daemon logs no per-reading lines at info, but runs can be long. */
 const OUTPUT_TAIL_CHARS = 20_000;
 
@@ -29,6 +32,12 @@ export interface BenchConfig {
   adapters: Record<string, SimFleet>;
   drain?: 'fifo' | 'liveFirst';
   batchMaxItems?: number;
+  /** The route's upstream as in the config file; default: MQTT to `upstreamPort`. */
+  upstream?: Record<string, unknown>;
+  /** Further adapters, as they appear under `adapters:` in the config file (radios). */
+  extraAdapters?: Record<string, Record<string, unknown>>;
+  /** `NODE_OPTIONS` for this daemon; default: `daemonNodeOptions()`. */
+  nodeOptions?: string;
 }
 
 /** Readings per emit of a full-speed sim adapter. */
@@ -71,7 +80,7 @@ function configFor(config: BenchConfig): Record<string, unknown> {
     ]),
   );
   const route: Record<string, unknown> = {
-    upstream: { type: 'mqtt', url: `mqtt://127.0.0.1:${config.upstreamPort}` },
+    upstream: config.upstream ?? { type: 'mqtt', url: `mqtt://127.0.0.1:${config.upstreamPort}` },
     backoff: { initialMs: 100, maxMs: 500 },
   };
   if (config.drain !== undefined) route.drain = config.drain;
@@ -80,9 +89,20 @@ function configFor(config: BenchConfig): Record<string, unknown> {
     gateway: { id: BENCH_GATEWAY, stateDir: path.join(config.dir, 'state') },
     log: { level: 'info' },
     control: { socket: path.join(config.dir, 'control.sock') },
-    adapters,
+    adapters: { ...adapters, ...config.extraAdapters },
     routes: { [BENCH_ROUTE]: route },
   };
+}
+
+/**
+ * The `NODE_OPTIONS` the daemon runs with: `FIELDGATE_BENCH_NODE_OPTIONS` when set (to compare heap
+ * settings), otherwise the systemd unit's, so that RSS figures are those of an installed gateway.
+ */
+export async function daemonNodeOptions(): Promise<string> {
+  const override = process.env.FIELDGATE_BENCH_NODE_OPTIONS;
+  if (override !== undefined) return override;
+  const line = (await readFile(UNIT, 'utf8')).split('\n').find((l) => /^Environment="?NODE_OPTIONS=/.test(l));
+  return line?.replace(/^Environment="?NODE_OPTIONS=/, '').replace(/"$/, '') ?? '';
 }
 
 /** The real daemon process (`dist/src/main.js run`), with its footprint read from /proc. */
@@ -109,6 +129,7 @@ export class BenchDaemon {
     await writeFile(file, stringify(yaml));
     const child = spawn(process.execPath, [MAIN, 'run', '--config', file], {
       stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, NODE_OPTIONS: config.nodeOptions ?? (await daemonNodeOptions()) },
     });
     const daemon = new BenchDaemon(child, (yaml.control as { socket: string }).socket);
     await waitUntil(
@@ -124,6 +145,13 @@ export class BenchDaemon {
     return controlRequest<StatusSnapshot>(this.socket, 'GET', '/v1/status');
   }
 
+  /** Ids of the devices an adapter announced. */
+  async deviceIds(adapter: string): Promise<string[]> {
+    const query = `/v1/devices?adapter=${encodeURIComponent(adapter)}`;
+    const { devices } = await controlRequest<{ devices: DeviceInfo[] }>(this.socket, 'GET', query);
+    return devices.map((d) => d.id);
+  }
+
   async queueStats(): Promise<QueueStats> {
     const route = (await this.status()).routes.find((r) => r.name === BENCH_ROUTE);
     if (route === undefined) throw new Error(`the daemon has no route ${BENCH_ROUTE}`);
@@ -136,6 +164,11 @@ export class BenchDaemon {
 
   storageWriteBytes(): Promise<number> {
     return storageWriteBytes(this.child.pid!);
+  }
+
+  /** CPU seconds the daemon used so far (all threads: V8's GC helpers and LevelDB's compaction included). */
+  cpuSeconds(): Promise<number> {
+    return cpuSeconds(this.child.pid!);
   }
 
   /** SIGTERM (commits and flushes first) and wait for the exit. */

@@ -19,3 +19,14 @@ export async function directoryBytes(dir: string): Promise<number> {
   for (const file of await readdir(dir)) total += (await stat(path.join(dir, file))).size;
   return total;
 }
+
+/** Clock ticks per second of /proc/<pid>/stat times: USER_HZ, 100 on every Linux architecture Node runs on. */
+const USER_HZ = 100;
+
+/** CPU time a process used so far, all threads, user + system, in seconds (`utime + stime`, /proc/<pid>/stat). */
+export async function cpuSeconds(pid: number): Promise<number> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+  // The command name (field 2) may hold spaces; the fields after its closing parenthesis are fixed.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / USER_HZ;
+}

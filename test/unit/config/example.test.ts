@@ -62,6 +62,8 @@ describe('config/fieldgate.example.yaml', () => {
         'broker-password: example-password',
         'azure-connection-string: HostName=myhub.azure-devices.net;DeviceId=pi-barn-01',
         'azure-device-key: MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=',
+        'azure-group-key: Z3JvdXAta2V5LWZvci10ZXN0cy1vbmx5LTAwMDAwMDM=',
+        'barn-door-key: b3duLWtleQ==',
         'greenhouse-bindkey: 231d39c1d7cc1ab1aee224cd096db932',
         'zigbee-network-key: 01030507090b0d0f00020406080a0c0d',
         'zwave-s0: 0102030405060708090a0b0c0d0e0f10',
@@ -76,6 +78,7 @@ describe('config/fieldgate.example.yaml', () => {
     await mkdir(path.join(dir.dir, 'credentials'));
     await dir.write('credentials/backup-password', 'backup-secret\n');
     await dir.write('credentials/azure-key', 'cG9saWN5LXNlY3JldC1rZXktbWF0ZXJpYWwtMzJieXRl\n');
+    await dir.write('credentials/azure-group-key', 'Z3JvdXAta2V5LWZvci10ZXN0cy1vbmx5LTAwMDAwMDM=\n');
     await dir.write(
       'credentials/azure-connection-string',
       'HostName=spare.azure-devices.net;DeviceId=pi-barn-01\n',

@@ -1,0 +1,70 @@
+import path from 'node:path';
+import { CommandClasses } from '@zwave-js/core';
+import { MockStick } from '../../test/fakes/zwave/mock-stick.js';
+import type { AdapterStatus } from '../../src/adapter-host.js';
+import { BenchDaemon } from '../support/daemon.js';
+import type { Sample } from '../support/figures.js';
+import { Mosquitto } from '../support/mosquitto.js';
+import { sleep, waitUntil } from '../support/wait.js';
+import { MB, type ScenarioContext } from './context.js';
+
+/** Z-Wave's start includes loading its device database and interviewing the node: slow on a busy box. */
+const RADIOS_UP_TIMEOUT_MS = 90_000;
+/** Node 2 on the mock stick's network (home id 0x7e570001). */
+const ZWAVE_NODE = 'zwave:7e570001-2';
+
+/**
+ * Footprint with every radio stack loaded (issue 9, item 5): the idle sim fleet of `fieldgate.rss.idle`
+ * plus a Z-Wave adapter driving a mock stick over `tcp://` (zwave-js running, one interviewed node), a
+ * Zigbee adapter whose coordinator is absent (zigbee-herdsman and the converters loaded, reopen loop
+ * running) and a BLE adapter with no Bluetooth on the machine (noble loaded, `unavailable`).
+ */
+export async function radiosFootprint(ctx: ScenarioContext): Promise<Sample[]> {
+  const broker = await Mosquitto.start({ dir: path.join(ctx.dir, 'broker'), persistence: false });
+  // Under heavy load the daemon can miss the mock controller's 1 s ACK wait; the mock then rejects a promise
+  // nobody awaits. zwave-js retransmits, so the run goes on; a stick that stays stuck ends in the timeout.
+  const mockErrors: string[] = [];
+  const keepMockError = (e: unknown) => mockErrors.push(String(e));
+  process.on('unhandledRejection', keepMockError);
+  const stick = await MockStick.start();
+  await stick.addNode({
+    id: 2,
+    capabilities: { commandClasses: [CommandClasses.Version, CommandClasses['Binary Switch']] },
+  });
+  const daemon = await BenchDaemon.start({
+    dir: ctx.dir,
+    upstreamPort: broker.port,
+    adapters: { sim: { climate: 1000, reportIntervalMs: 5000, jitterMs: 500 } },
+    extraAdapters: {
+      zwave: { type: 'zwave', serialPort: stick.url },
+      zigbee: { type: 'zigbee', coordinator: 'ember', port: path.join(ctx.dir, 'no-such-coordinator') },
+      ble: { type: 'ble', hciDevice: 7 },
+    },
+  });
+  try {
+    let adapters: AdapterStatus[] = [];
+    const stateOf = (name: string) => adapters.find((a) => a.name === name)?.state;
+    await waitUntil(
+      async () => {
+        adapters = (await daemon.status()).adapters;
+        return (
+          stateOf('zwave') === 'running' &&
+          (await daemon.deviceIds('zwave')).includes(ZWAVE_NODE) &&
+          ['unavailable', 'degraded'].includes(stateOf('zigbee') ?? '') &&
+          stateOf('ble') === 'unavailable'
+        );
+      },
+      `Z-Wave running with its node, Zigbee and BLE reported unavailable (mock stick: ${mockErrors.join('; ')})`,
+      RADIOS_UP_TIMEOUT_MS,
+      undefined,
+      500,
+    );
+    await sleep(ctx.warmupMs + ctx.windowMs / 2);
+    return [{ name: 'fieldgate.rss.radios', value: (await daemon.rssBytes()) / MB, unit: 'MiB' }];
+  } finally {
+    await daemon.stop();
+    await stick.close();
+    await broker.stop();
+    process.off('unhandledRejection', keepMockError);
+  }
+}
