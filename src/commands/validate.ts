@@ -20,7 +20,8 @@ export function validateCommand(
     return `args of ${cmd.name} must be a JSON object`;
   }
   // Measured before the per-argument checks so an oversized payload costs one serialisation only.
-  const argsBytes = Buffer.byteLength(JSON.stringify(cmd.args), 'utf8');
+  const argsBytes = serializedBytes(cmd.args);
+  if (argsBytes === undefined) return `args of ${cmd.name} are nested too deeply`;
   if (argsBytes > limits.maxArgsBytes) {
     return `args of ${cmd.name} are ${argsBytes} bytes; the limit is ${limits.maxArgsBytes}`;
   }
@@ -36,7 +37,8 @@ export function validateCommand(
 
   const specs = capability.args ?? {};
   for (const [argName, value] of Object.entries(cmd.args)) {
-    const spec = specs[argName];
+    // Own keys only: `__proto__` or `constructor` must not find Object.prototype's members as a spec.
+    const spec = Object.hasOwn(specs, argName) ? specs[argName] : undefined;
     if (spec === undefined) {
       const known = Object.keys(specs);
       return (
@@ -48,6 +50,16 @@ export function validateCommand(
     if (problem !== undefined) return `argument ${argName} of ${cmd.name} ${problem}`;
   }
   return undefined;
+}
+
+/** The JSON size of `value`, or undefined when it is too deeply nested to serialise (the stack runs out). */
+function serializedBytes(value: unknown): number | undefined {
+  try {
+    return Buffer.byteLength(JSON.stringify(value), 'utf8');
+  } catch (e) {
+    if (e instanceof RangeError) return undefined;
+    throw e;
+  }
 }
 
 /** Why one argument value does not match its description, or undefined when it does. */

@@ -17,7 +17,21 @@ export interface ConfigIssue {
 /** `FILE:LINE:COL: path: message`, the form editors and CI logs turn into links. */
 export function formatIssue(issue: ConfigIssue): string {
   const where = issue.line > 0 ? `${issue.file}:${issue.line}:${issue.col}` : issue.file;
-  return issue.path === '' ? `${where}: ${issue.message}` : `${where}: ${issue.path}: ${issue.message}`;
+  const message = oneLine(issue.message, MAX_MESSAGE_CHARS);
+  return issue.path === ''
+    ? `${where}: ${message}`
+    : `${where}: ${oneLine(issue.path, MAX_PATH_CHARS)}: ${message}`;
+}
+
+/** A key path is short unless a mangled file made a whole collection a key (`[{…}]: x`). */
+const MAX_PATH_CHARS = 120;
+/** Messages quote keys and values; binary garbage read as one long key must not become a huge line. */
+const MAX_MESSAGE_CHARS = 500;
+
+/** Every issue stays one line, so each line of the output starts with its position. */
+function oneLine(text: string, maxChars = Number.POSITIVE_INFINITY): string {
+  const flat = text.replace(/\s*\n\s*/g, ' ');
+  return flat.length <= maxChars ? flat : `${flat.slice(0, maxChars)}…`;
 }
 
 /** `['routes', 'local', 'batch', 'maxItems']` → `routes.local.batch.maxItems`; indices as `functions[1]`. */

@@ -1,11 +1,14 @@
+import { type Node, visit } from 'yaml';
 import type { z } from 'zod';
 import { configSchema, type Config } from './schema.js';
 import { objectKeys, schemaAt } from './schema-keys.js';
 import { formatPath, type ConfigIssue } from './issues.js';
-import { issueAt, type YamlSource } from './yaml-source.js';
+import { issueAt, positionOf, type YamlSource } from './yaml-source.js';
 
 /** YAML 1.1 booleans that YAML 1.2 reads as strings, the classic `enabled: no` trap. */
 const YAML11_BOOLEANS = new Set(['yes', 'no', 'on', 'off', 'y', 'n']);
+/** How much of a wrong value an error message quotes. */
+const MAX_QUOTED_CHARS = 80;
 
 /**
  * Validates the (resolved, overridden) document against the schema and locates every issue. Issues at or
@@ -15,13 +18,33 @@ export function validateDocument(
   source: YamlSource,
   skip: readonly PropertyKey[][],
 ): { config: Config | undefined; issues: ConfigIssue[] } {
-  const input: unknown = source.doc.toJS() ?? {};
+  let input: unknown;
+  try {
+    input = source.doc.toJS() ?? {};
+  } catch (e) {
+    // The parser refuses to expand aliases past its limit (an "alias bomb" that would exhaust memory).
+    if (!(e instanceof ReferenceError)) throw e;
+    return { config: undefined, issues: [aliasIssue(source, e)] };
+  }
   const result = configSchema.safeParse(input, { reportInput: true });
   if (result.success) return { config: result.data, issues: [] };
   const issues = result.error.issues
     .filter((issue) => !skip.some((prefix) => startsWith(issue.path, prefix)))
     .flatMap((issue) => locate(source, issue));
   return { config: undefined, issues };
+}
+
+/** Points at the first alias, the place to start writing values out. */
+function aliasIssue(source: YamlSource, error: ReferenceError): ConfigIssue {
+  let alias: Node | undefined;
+  visit(source.doc, {
+    Alias: (_key, node) => {
+      alias = node;
+      return visit.BREAK;
+    },
+  });
+  const position = alias === undefined ? { file: source.file, line: 1, col: 1 } : positionOf(source, alias);
+  return { ...position, path: '', message: `aliases cannot be expanded: ${error.message}` };
 }
 
 function locate(source: YamlSource, issue: z.core.$ZodIssue): ConfigIssue[] {
@@ -43,12 +66,23 @@ function locate(source: YamlSource, issue: z.core.$ZodIssue): ConfigIssue[] {
 function typeMessage(issue: z.core.$ZodIssueInvalidType): string {
   const input = issue.input;
   if (input === undefined) return `missing required key (expected ${issue.expected})`;
-  const got = typeof input === 'string' ? `"${input}"` : input === null ? 'null' : JSON.stringify(input);
+  const got = input === null ? 'null' : shortJson(input);
   const hint =
     issue.expected === 'boolean' && typeof input === 'string' && YAML11_BOOLEANS.has(input.toLowerCase())
       ? ' (YAML 1.2 reads yes/no/on/off as strings; write true or false)'
       : '';
   return `expected ${issue.expected}, got ${got}${hint}`;
+}
+
+/**
+ * A value as JSON on one line, cut short: an error message quotes what was written, but a pasted blob or a
+ * multi-line string must not become megabytes of output or lines without a file position.
+ */
+function shortJson(value: unknown): string {
+  const json = JSON.stringify(value) ?? String(value);
+  return json.length <= MAX_QUOTED_CHARS
+    ? json
+    : `${json.slice(0, MAX_QUOTED_CHARS)}… (${json.length} characters)`;
 }
 
 /** " (did you mean "maxBytes"?)" for a key one or two edits, or only a letter case, away from a known key. */

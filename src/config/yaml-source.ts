@@ -40,6 +40,9 @@ export function parseYamlSource(text: string, file: string): { source: YamlSourc
     customTags: [secretTag],
     uniqueKeys: true,
     prettyErrors: false,
+    // The library would print its own warnings (a collection used as a key) to stderr as Node warnings,
+    // lines without a file position; the schema reports such a key as an invalid name instead.
+    logLevel: 'error',
   });
   const source: YamlSource = { file, text, doc, lineCounter, overrides: new Map() };
   const issues = [...doc.errors, ...doc.warnings].map((error) => {

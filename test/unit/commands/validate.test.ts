@@ -102,6 +102,28 @@ describe('validateCommand', () => {
     expect(validateCommand(cmd, dimmer, limits)).toBe('args of set must be a JSON object');
   });
 
+  it.each(['__proto__', 'constructor', 'toString', 'hasOwnProperty'])(
+    'rejects an argument named %s instead of taking Object.prototype for its description',
+    (name) => {
+      // JSON.parse makes "__proto__" an own key, as a command arriving from the cloud has it.
+      const args = JSON.parse(`{"${name}": {"polluted": true}}`) as Record<string, unknown>;
+      expect(validateCommand(command('toggle', args), dimmer, limits)).toBe(
+        `unknown argument ${name} for toggle; it takes no arguments`,
+      );
+      expect(validateCommand(command('set', args), dimmer, limits)).toMatch(
+        `unknown argument ${name} for set`,
+      );
+    },
+  );
+
+  it('rejects args nested too deeply to measure rather than throwing', () => {
+    const levels = 20_000;
+    const args = JSON.parse(`${'{"a":'.repeat(levels)}1${'}'.repeat(levels)}`) as Record<string, unknown>;
+    expect(validateCommand(command('set', args), dimmer, { maxArgsBytes: 4096 })).toBe(
+      'args of set are nested too deeply',
+    );
+  });
+
   it('says so when the device supports no commands at all', () => {
     const sensor = { ...dimmer, capabilities: { values: ['temperature'], commands: [] } };
     expect(validateCommand(command('toggle', {}), sensor, limits)).toBe(
