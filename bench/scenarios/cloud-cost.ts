@@ -1,6 +1,10 @@
 import { buildFleet } from '../../adapters/sim/fleet.js';
 import type { Envelope } from '../../src/model.js';
-import { encodeBatch, estimateBytes, type EncodeOptions } from '../../src/upstream/mqtt/encode.js';
+import { AWS_MAX_PAYLOAD_BYTES } from '../../src/config/upstreams/aws.js';
+import { planTelemetry } from '../../src/upstream/aws/encode.js';
+import { TopicTemplate } from '../../src/upstream/aws/topics.js';
+import { encodeD2cBatch, MAX_D2C_BYTES } from '../../src/upstream/azure/encode.js';
+import { estimateBytes } from '../../src/upstream/mqtt/encode.js';
 import type { Sample } from '../support/figures.js';
 
 const READINGS = 10_000;
@@ -9,15 +13,7 @@ const GATEWAY = 'gw-0001';
 /** The route's default batching (`routes.<name>.batch`). */
 const BATCH_MAX_ITEMS = 500;
 const BATCH_MAX_BYTES = 64 * 1024;
-/** Billing units: IoT Hub meters device-to-cloud messages in 4 KB blocks, IoT Core in 5 KB blocks. */
-const CLOUDS = [
-  { name: 'iotHub', unitBytes: 4 * 1024 },
-  { name: 'iotCore', unitBytes: 5 * 1024 },
-] as const;
-const ENCODINGS: { name: string; options: EncodeOptions }[] = [
-  { name: 'json', options: { gzip: false } },
-  { name: 'gzip', options: { gzip: true } },
-];
+type Encoding = 'json' | 'json+gzip';
 
 function simEnvelopes(): Envelope[] {
   const { reporters } = buildFleet(
@@ -58,29 +54,70 @@ function leases(envelopes: readonly Envelope[]): Envelope[][] {
   return batches;
 }
 
-function billedUnits(payloadSizes: readonly number[], unitBytes: number): number {
-  return payloadSizes.reduce((units, size) => units + Math.max(1, Math.ceil(size / unitBytes)), 0);
+/** What one connector bills for one lease: its messages and their billed units. */
+type Encoder = (lease: readonly Envelope[]) => { messages: number; units: number };
+
+/** The connectors' own encoders, so framing (properties, topics, gzip) is billed as they really send it. */
+function encoders(encoding: Encoding): { name: string; encode: Encoder }[] {
+  const now = Date.now();
+  const aws = (template: string): Encoder => {
+    const telemetry = new TopicTemplate(template, ['gateway', 'route', 'device', 'encoding']);
+    return (lease) => {
+      const { messages } = planTelemetry(lease, {
+        gatewayId: GATEWAY,
+        route: 'cloud',
+        telemetry,
+        maxMessageBytes: AWS_MAX_PAYLOAD_BYTES,
+        encoding,
+      });
+      return { messages: messages.length, units: messages.reduce((n, m) => n + m.billedUnits, 0) };
+    };
+  };
+  return [
+    {
+      name: 'iotHub',
+      encode: (lease) => {
+        const { messages } = encodeD2cBatch(lease, {
+          gatewayId: GATEWAY,
+          route: 'cloud',
+          maxMessageBytes: MAX_D2C_BYTES,
+          now,
+          encoding,
+        });
+        return { messages: messages.length, units: messages.reduce((n, m) => n + m.billedUnits, 0) };
+      },
+    },
+    // One topic for the gateway: a lease becomes one message (or a few).
+    { name: 'iotCore', encode: aws('dt/fieldgate/{gateway}/{encoding}') },
+    // The default template has a topic per device: a lease of readings from many devices becomes one
+    // message per device, so batching saves little when a lease spans the whole fleet.
+    { name: 'iotCore.perDeviceTopic', encode: aws('dt/fieldgate/{gateway}/{device}') },
+  ];
 }
 
 /**
  * Cloud cost (issue 9, item 6): billed units per 10,000 sim readings with the default batching, against one
- * message per reading, from payloads the real encoder produces. The Azure and AWS connectors will frame
- * messages their own way; until they exist the generic MQTT batch format stands in for both.
+ * message per reading, from the messages the Azure and AWS connectors' own encoders produce (properties
+ * and topics included), plain JSON and `encoding: json+gzip`.
  */
 export function cloudCost(): Promise<Sample[]> {
   const envelopes = simEnvelopes();
   const batches = leases(envelopes);
   const samples: Sample[] = [];
-  for (const { name: encoding, options } of ENCODINGS) {
-    const batched = batches.map((batch) => encodeBatch(GATEWAY, batch, options).length);
-    const single = envelopes.map((envelope) => encodeBatch(GATEWAY, [envelope], options).length);
-    samples.push({ name: `cost.${encoding}.messagesPer10k`, value: batched.length, unit: 'messages' });
-    for (const { name: cloud, unitBytes } of CLOUDS) {
-      const units = billedUnits(batched, unitBytes);
-      const baseline = billedUnits(single, unitBytes);
+  for (const encoding of ['json', 'json+gzip'] as const) {
+    const label = encoding === 'json' ? 'json' : 'gzip';
+    for (const { name: cloud, encode } of encoders(encoding)) {
+      const batched = batches.map(encode);
+      const units = batched.reduce((n, b) => n + b.units, 0);
+      const baseline = envelopes.reduce((n, e) => n + encode([e]).units, 0);
       samples.push(
-        { name: `cost.${cloud}.${encoding}.batchedPer10k`, value: units, unit: 'units' },
-        { name: `cost.${cloud}.${encoding}.perReadingPer10k`, value: baseline, unit: 'units' },
+        {
+          name: `cost.${cloud}.${label}.messagesPer10k`,
+          value: batched.reduce((n, b) => n + b.messages, 0),
+          unit: 'messages',
+        },
+        { name: `cost.${cloud}.${label}.batchedPer10k`, value: units, unit: 'units' },
+        { name: `cost.${cloud}.${label}.perReadingPer10k`, value: baseline, unit: 'units' },
       );
     }
   }

@@ -17,16 +17,26 @@ const KEY = Buffer.from('bench-key-000000000000000000000001').toString('base64')
 /** Readings a per-reading design would send as 10,000 messages of at least one billed unit each. */
 const PER_10K = 10_000;
 
+type Protocol = 'amqp' | 'https';
+type Encoding = 'json' | 'json+gzip';
+
 /**
  * Throughput and cost over Azure IoT Hub's AMQP and HTTPS transports (issue 9, items 1 and 6): the real
  * daemon with a full-speed sim fleet and one `type: azure` route to the hub emulator (plain TCP, SAS), its
- * readings counted by the forwarder, its cost counted by the emulator's own billing meter (4 KB units).
+ * readings counted by the forwarder, its cost counted by the emulator's own billing meter (4 KB units),
+ * with plain JSON bodies and with `encoding: json+gzip` (figures `azure.<protocol>.gzip…`).
  */
 export async function azureThroughput(ctx: ScenarioContext): Promise<Sample[]> {
-  return [...(await overProtocol(ctx, 'amqp')), ...(await overProtocol(ctx, 'https'))];
+  const samples: Sample[] = [];
+  for (const encoding of ['json', 'json+gzip'] as const) {
+    for (const protocol of ['amqp', 'https'] as const) {
+      samples.push(...(await overProtocol(ctx, protocol, encoding)));
+    }
+  }
+  return samples;
 }
 
-async function overProtocol(ctx: ScenarioContext, protocol: 'amqp' | 'https'): Promise<Sample[]> {
+async function overProtocol(ctx: ScenarioContext, protocol: Protocol, encoding: Encoding): Promise<Sample[]> {
   const hub = await AzureHubEmulator.start({
     registry: new HubRegistry({ hostName: HOST, devices: { [DEVICE_ID]: { primaryKey: KEY } } }),
     host: '127.0.0.1',
@@ -35,7 +45,8 @@ async function overProtocol(ctx: ScenarioContext, protocol: 'amqp' | 'https'): P
     httpsPort: 0,
     log: silentLogger(),
   });
-  const dir = path.join(ctx.dir, protocol);
+  const name = encoding === 'json' ? `azure.${protocol}` : `azure.${protocol}.gzip`;
+  const dir = path.join(ctx.dir, name);
   await mkdir(dir);
   const daemon = await BenchDaemon.start({
     dir,
@@ -43,6 +54,7 @@ async function overProtocol(ctx: ScenarioContext, protocol: 'amqp' | 'https'): P
     upstream: {
       type: 'azure',
       protocol,
+      encoding,
       hostName: HOST,
       deviceId: DEVICE_ID,
       sharedAccessKey: KEY,
@@ -62,7 +74,6 @@ async function overProtocol(ctx: ScenarioContext, protocol: 'amqp' | 'https'): P
     const messages = after.hub.messages - before.hub.messages;
     const units = after.hub.billedUnits - before.hub.billedUnits;
     const per10k = (n: number) => (n / Math.max(1, readings)) * PER_10K;
-    const name = `azure.${protocol}`;
     return [
       { name, value: readings / ((after.at - before.at) / 1000), unit: 'readings/s' },
       { name: `${name}.messagesPer10k`, value: per10k(messages), unit: 'messages' },

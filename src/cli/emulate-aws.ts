@@ -1,4 +1,5 @@
 import { once } from 'node:events';
+import path from 'node:path';
 import { type Command, InvalidArgumentError } from 'commander';
 import { createLogger } from '../logger.js';
 
@@ -9,6 +10,8 @@ interface EmulateAwsOptions {
   httpsPort: number;
   thing: string[];
   connectDenial: 'close' | 'connack';
+  showReadings?: boolean;
+  jobsDir?: string;
 }
 
 /**
@@ -30,6 +33,14 @@ export function registerEmulateAws(emulate: Command): void {
       'answer a refused CONNECT by closing (close) or CONNACK 5 (connack)',
       toDenial,
       'close',
+    )
+    .option(
+      '--show-readings',
+      'print every telemetry reading received, inflated when gzipped, as one JSON line',
+    )
+    .option(
+      '--jobs-dir <path>',
+      'create IoT Jobs from files <path>/<thing>/<jobId>.json holding the job document (default <dir>/jobs)',
     )
     .action(async (options: EmulateAwsOptions) => {
       // Loaded only for this verb, so the daemon and the other verbs never carry the emulator in memory.
@@ -68,8 +79,31 @@ export function registerEmulateAws(emulate: Command): void {
         { mqttPort: emulator.mqttPort, httpsPort: emulator.httpsPort },
         'AWS IoT Core emulator listening.',
       );
+      const { startJobInbox } = await import('../emulator/aws/job-inbox.js');
+      const jobsDir = options.jobsDir ?? path.join(options.dir, 'jobs');
+      const jobInbox = await startJobInbox({ dir: jobsDir, jobs: emulator.jobs, log });
+      log.info({ jobsDir }, 'Create a job: write its document to <jobs dir>/<thing>/<jobId>.json.');
+      if (options.showReadings === true) {
+        const { decodeBatch } = await import('../upstream/mqtt/encode.js');
+        // Every publish that reaches the broker, MQTT or HTTPS; a fieldgate batch (gzip is recognised by
+        // its magic bytes, whatever the topic says) is printed reading by reading, anything else skipped.
+        emulator.broker.aedes.subscribe(
+          '#',
+          (packet, done) => {
+            try {
+              const batch = decodeBatch(Buffer.from(packet.payload));
+              for (const reading of batch.readings) process.stdout.write(`${JSON.stringify(reading)}\n`);
+            } catch {
+              // Not a telemetry batch (a shadow or job message): not a reading.
+            }
+            done();
+          },
+          () => undefined,
+        );
+      }
       await Promise.race([once(process, 'SIGINT'), once(process, 'SIGTERM')]);
       log.info(emulator.meter.read(), 'Stopping; metering counters so far.');
+      await jobInbox.close();
       await emulator.close();
     });
 }

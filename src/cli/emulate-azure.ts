@@ -15,6 +15,7 @@ interface EmulateAzureOptions {
   tlsKey?: string;
   d2cPerSecond?: number;
   dailyQuotaUnits?: number;
+  showReadings?: boolean;
 }
 
 const DEMO_DEVICE = 'fieldgate-demo';
@@ -42,10 +43,12 @@ export function registerEmulateAzure(emulate: Command): void {
     .option('--tls-key <file>', 'PEM key of --tls-cert')
     .option('--d2c-per-second <n>', 'throttle D2C messages (429 past it)', toInteger)
     .option('--daily-quota-units <n>', 'daily quota in 4 KB units (403002 past it)', toInteger)
+    .option('--show-readings', 'print every reading received, inflated when gzipped, as one JSON line')
     .action(async (options: EmulateAzureOptions) => {
       // Loaded only for this verb, so the daemon and the other verbs never carry the emulator in memory.
       const { AzureHubEmulator } = await import('../emulator/azure/hub.js');
       const { HubRegistry } = await import('../emulator/azure/registry.js');
+      const { summarizeD2c } = await import('../emulator/azure/d2c-record.js');
       const log = createLogger({ level: 'info' });
       const registry =
         options.registry === undefined
@@ -65,6 +68,12 @@ export function registerEmulateAzure(emulate: Command): void {
         ...(tls === undefined ? {} : { tls }),
         ...(options.d2cPerSecond === undefined ? {} : { d2cPerSecond: options.d2cPerSecond }),
         ...(options.dailyQuotaUnits === undefined ? {} : { dailyQuotaUnits: options.dailyQuotaUnits }),
+        onD2c: (record) => {
+          const { readings, ...summary } = summarizeD2c(record);
+          log.info({ ...summary, readings: readings?.length }, 'D2C message.');
+          if (options.showReadings !== true) return;
+          for (const reading of readings ?? []) process.stdout.write(`${JSON.stringify(reading)}\n`);
+        },
       });
       if (tls === undefined) log.warn('No --tls-cert: plain MQTT, for loopback development only.');
       await Promise.race([once(process, 'SIGINT'), once(process, 'SIGTERM')]);

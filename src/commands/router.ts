@@ -1,4 +1,4 @@
-import { errorMessage, FieldgateError } from '../errors.js';
+import { errorMessage } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type {
   CommandOrigin,
@@ -10,19 +10,15 @@ import type {
 } from '../model.js';
 import type { IncomingCommand } from '../upstream/upstream.js';
 import type { CommandStore, StoredCommand } from './command-store.js';
+import { DeviceQueues, type Pending } from './device-queues.js';
+import { executeCommand, type CommandTarget } from './execute.js';
+import { ExpiryTimer } from './expiry-timer.js';
 import { RecentResults } from './recent-results.js';
-import { addressOf, checked, expired, failed, rejected, type ResultAddress } from './results.js';
+import { addressOf, expired, failed, rejected, type ResultAddress } from './results.js';
 import { validateCommand } from './validate.js';
 
+export type { CommandTarget } from './execute.js';
 export type { ResultAddress } from './results.js';
-
-/** What the router needs of an adapter, per device (a subset of the `Adapter` contract). */
-export interface CommandTarget {
-  /** Run one command now. Device-side failures are results; a throw is answered as `failed`. */
-  execute(cmd: DeviceCommand, signal: AbortSignal): Promise<CommandResult>;
-  /** False while the device sleeps: its commands are held until `deviceAwake`. */
-  isReachable(id: DeviceId): boolean;
-}
 
 export interface CommandRouterOptions {
   store: CommandStore;
@@ -41,20 +37,6 @@ export interface CommandRouterOptions {
   recentCapacity?: number;
 }
 
-/** A held or executing command and the promise its submitter awaits. */
-interface Pending {
-  readonly stored: StoredCommand;
-  /** Resolves true once the command is in the store, false when storing it failed (it is then answered). */
-  persisted: Promise<boolean>;
-  isExecuting: boolean;
-  isDone: boolean;
-  readonly result: Promise<CommandResult>;
-  readonly resolve: (result: CommandResult) => void;
-}
-
-/** setTimeout fires at once for longer delays; a longer TTL is re-armed when this much has passed. */
-const MAX_TIMER_MS = 2_147_483_647;
-
 /**
  * The command lifecycle of DESIGN.md §7: received → validated → queued per device (persisted) → delivered
  * when the device is reachable → exactly one result, handed to `publishResult`.
@@ -72,10 +54,9 @@ export class CommandRouter {
   readonly #options: CommandRouterOptions;
   readonly #log: Logger;
   readonly #now: () => number;
-  /** Each device's FIFO; the head is the one executing or next to. Empty queues are removed. */
-  readonly #queues = new Map<DeviceId, Pending[]>();
-  readonly #pendingById = new Map<string, Pending>();
+  readonly #queues = new DeviceQueues();
   readonly #recent: RecentResults;
+  readonly #expiry: ExpiryTimer;
   /** Devices with a delivery loop running; at most one per device is what makes the FIFO strict. */
   readonly #draining = new Set<DeviceId>();
   /** Delivery loops and result hand-overs in progress, awaited by `stop`. */
@@ -83,8 +64,6 @@ export class CommandRouter {
   readonly #stopping = new AbortController();
   #state: 'idle' | 'running' | 'stopped' = 'idle';
   #nextSeq = 1;
-  #expiryTimer: NodeJS.Timeout | undefined;
-  #expiryTimerAt = Infinity;
   #received = 0;
   readonly #byStatus: Record<CommandStatus, number> = {
     ok: 0,
@@ -99,6 +78,7 @@ export class CommandRouter {
     this.#log = options.log;
     this.#now = options.now ?? Date.now;
     this.#recent = new RecentResults(options.recentCapacity ?? 1024);
+    this.#expiry = new ExpiryTimer(() => void Promise.all(this.#expireDue()), this.#now);
   }
 
   /** Load persisted pending commands; expire those already past expiresAt (result `expired`). */
@@ -111,9 +91,9 @@ export class CommandRouter {
       this.#enqueue(entry, Promise.resolve(true));
     }
     await Promise.all(this.#expireDue());
-    this.#log.info({ pending: this.#pendingById.size }, 'Command router started.');
+    this.#log.info({ pending: this.#queues.size }, 'Command router started.');
     // Devices already announced and awake get their held commands now; the others on `deviceAwake`.
-    for (const device of this.#queues.keys()) this.#kick(device);
+    for (const device of this.#queues.devices()) this.#kick(device);
   }
 
   /**
@@ -157,15 +137,12 @@ export class CommandRouter {
 
   /** The commands held or executing, in arrival order: for one device, or for all. */
   pending(id?: DeviceId): DeviceCommand[] {
-    const entries = id === undefined ? [...this.#pendingById.values()] : (this.#queues.get(id) ?? []);
-    return [...entries]
-      .sort((a, b) => a.stored.seq - b.stored.seq)
-      .map((p) => structuredClone(p.stored.command));
+    return this.#queues.commands(id);
   }
 
   /** Counts since start: commands received, final results by status, and commands pending now. */
   stats(): { received: number; byStatus: Record<CommandStatus, number>; pending: number } {
-    return { received: this.#received, byStatus: { ...this.#byStatus }, pending: this.#pendingById.size };
+    return { received: this.#received, byStatus: { ...this.#byStatus }, pending: this.#queues.size };
   }
 
   /**
@@ -176,10 +153,10 @@ export class CommandRouter {
   async stop(): Promise<void> {
     if (this.#state === 'stopped') return;
     this.#state = 'stopped';
-    clearTimeout(this.#expiryTimer);
+    this.#expiry.stop();
     this.#stopping.abort();
     while (this.#tasks.size > 0) await Promise.allSettled([...this.#tasks]);
-    for (const pending of this.#pendingById.values()) {
+    for (const pending of this.#queues.entries()) {
       pending.resolve({
         id: pending.stored.command.id,
         status: 'failed',
@@ -197,28 +174,21 @@ export class CommandRouter {
     const problem = validateCommand(command, known.info, this.#options.config);
     if (problem !== undefined) return rejected(command.id, problem);
     const { maxPerDevice } = this.#options.config;
-    if ((this.#queues.get(command.device)?.length ?? 0) >= maxPerDevice) {
+    if (this.#queues.length(command.device) >= maxPerDevice) {
       return rejected(command.id, `too many pending commands for ${command.device} (limit ${maxPerDevice})`);
     }
     return undefined;
   }
 
   #duplicateOf(id: string): Promise<CommandResult> | undefined {
-    const earlier = this.#pendingById.get(id)?.result ?? promiseOf(this.#recent.get(id));
+    const earlier = this.#queues.byId(id)?.result ?? promiseOf(this.#recent.get(id));
     if (earlier !== undefined) this.#log.debug({ commandId: id }, 'Ignored a redelivered command.');
     return earlier;
   }
 
   #enqueue(stored: StoredCommand, persisted: Promise<boolean>): Pending {
-    let resolve: (result: CommandResult) => void = () => undefined;
-    const result = new Promise<CommandResult>((r) => (resolve = r));
-    const pending: Pending = { stored, persisted, isExecuting: false, isDone: false, result, resolve };
-    const { device, id, expiresAt } = stored.command;
-    const queue = this.#queues.get(device) ?? [];
-    queue.push(pending);
-    this.#queues.set(device, queue);
-    this.#pendingById.set(id, pending);
-    this.#armExpiry(expiresAt);
+    const pending = this.#queues.add(stored, persisted);
+    if (this.#state === 'running') this.#expiry.arm(stored.command.expiresAt);
     return pending;
   }
 
@@ -231,7 +201,7 @@ export class CommandRouter {
           { err: e, commandId: id, device },
           'Could not store a command; it was answered as failed.',
         );
-        const pending = this.#pendingById.get(id);
+        const pending = this.#queues.byId(id);
         if (pending !== undefined)
           void this.#finish(pending, failed(id, `could not store the command: ${errorMessage(e)}`));
         return false;
@@ -251,7 +221,7 @@ export class CommandRouter {
   async #drain(device: DeviceId): Promise<void> {
     try {
       for (;;) {
-        const head = this.#queues.get(device)?.[0];
+        const head = this.#queues.head(device);
         if (head === undefined || this.#state !== 'running') return;
         if (!(await head.persisted) || head.isDone || this.#state !== 'running') continue;
         const { command } = head.stored;
@@ -271,72 +241,30 @@ export class CommandRouter {
   }
 
   async #execute(pending: Pending, target: CommandTarget): Promise<void> {
-    const { command } = pending.stored;
-    const deadline = new AbortController();
-    const delayMs = Math.max(0, command.expiresAt - this.#now());
-    // A deadline beyond the timer range is left unarmed: no execution waits that long.
-    const timer =
-      delayMs <= MAX_TIMER_MS
-        ? setTimeout(
-            () => deadline.abort(new FieldgateError('FG_COMMAND_EXPIRED', 'command expired')),
-            delayMs,
-          )
-        : undefined;
-    const signal = AbortSignal.any([deadline.signal, this.#stopping.signal]);
+    const context = { stopping: this.#stopping.signal, now: this.#now, log: this.#log };
     pending.isExecuting = true;
-    let result: CommandResult | undefined;
-    try {
-      this.#log.debug({ commandId: command.id, device: command.device }, 'Executing a command.');
-      result = await untilAborted(invoke(target, command, signal), signal);
-    } catch (e) {
-      this.#log.warn(
-        { err: e, commandId: command.id, device: command.device },
-        'The adapter threw while executing a command; it was answered as failed.',
-      );
-      result = failed(command.id, errorMessage(e));
-    } finally {
-      clearTimeout(timer);
+    const result = await executeCommand(target, pending.stored.command, context).finally(() => {
       pending.isExecuting = false;
-    }
+    });
     // Aborted by stop: no result yet, so the command stays stored and runs again after restart.
-    if (result === undefined && this.#stopping.signal.aborted) return;
-    await this.#finish(
-      pending,
-      result === undefined
-        ? expired(command.id, 'expired while the device was executing it')
-        : checked(command.id, result),
-    );
+    if (result !== undefined) await this.#finish(pending, result);
   }
 
-  /** Arm the one expiry timer for `at` unless it is already armed for an earlier time. */
-  #armExpiry(at: number): void {
-    if (this.#state !== 'running' || at >= this.#expiryTimerAt) return;
-    clearTimeout(this.#expiryTimer);
-    this.#expiryTimerAt = at;
-    const delayMs = Math.min(MAX_TIMER_MS, Math.max(0, at - this.#now()));
-    this.#expiryTimer = setTimeout(() => void Promise.all(this.#expireDue()), delayMs);
-    // Held commands must not keep a CLI or a test process alive on their own.
-    this.#expiryTimer.unref();
-  }
-
-  /** Answer every held command past its TTL as `expired`; re-arm the timer for the next one. */
+  /** Answer every held command past its TTL as `expired`; arm the timer for the next one. */
   #expireDue(): Promise<void>[] {
-    this.#expiryTimer = undefined;
-    this.#expiryTimerAt = Infinity;
+    this.#expiry.reset();
     const now = this.#now();
     const finishing: Promise<void>[] = [];
     let nextAt = Infinity;
-    for (const queue of this.#queues.values()) {
-      for (const pending of [...queue]) {
-        // An executing command's own AbortSignal enforces its deadline.
-        if (pending.isExecuting) continue;
-        const { id, expiresAt } = pending.stored.command;
-        if (expiresAt <= now)
-          finishing.push(this.#finish(pending, expired(id, 'expired while waiting for the device')));
-        else nextAt = Math.min(nextAt, expiresAt);
-      }
+    for (const pending of this.#queues.entries()) {
+      // An executing command's own AbortSignal enforces its deadline.
+      if (pending.isExecuting) continue;
+      const { id, expiresAt } = pending.stored.command;
+      if (expiresAt <= now)
+        finishing.push(this.#finish(pending, expired(id, 'expired while waiting for the device')));
+      else nextAt = Math.min(nextAt, expiresAt);
     }
-    if (nextAt < Infinity) this.#armExpiry(nextAt);
+    if (nextAt < Infinity) this.#expiry.arm(nextAt);
     return finishing;
   }
 
@@ -345,10 +273,7 @@ export class CommandRouter {
     if (pending.isDone) return Promise.resolve();
     pending.isDone = true;
     const { command, seq } = pending.stored;
-    const queue = this.#queues.get(command.device) ?? [];
-    queue.splice(queue.indexOf(pending), 1);
-    if (queue.length === 0) this.#queues.delete(command.device);
-    this.#pendingById.delete(command.id);
+    this.#queues.remove(pending);
     this.#record(command, result);
     return this.#track(
       (async () => {
@@ -401,25 +326,6 @@ export class CommandRouter {
     task.then(forget, forget);
     return task;
   }
-}
-
-/** Run `execute`, turning a synchronous throw into a rejection. */
-async function invoke(
-  target: CommandTarget,
-  command: DeviceCommand,
-  signal: AbortSignal,
-): Promise<CommandResult> {
-  return target.execute(structuredClone(command), signal);
-}
-
-/** `work`'s outcome, or undefined as soon as `signal` aborts (an adapter may ignore its signal). */
-function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T | undefined> {
-  return new Promise<T | undefined>((resolve, reject) => {
-    const onAbort = (): void => resolve(undefined);
-    if (signal.aborted) onAbort();
-    signal.addEventListener('abort', onAbort, { once: true });
-    void work.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
-  });
 }
 
 function promiseOf(result: CommandResult | undefined): Promise<CommandResult> | undefined {

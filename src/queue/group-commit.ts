@@ -25,9 +25,19 @@ export class GroupCommit<Op> {
   #writing: Promise<void> | undefined;
   /** Set when a commit was due while another was being written. */
   #isDue = false;
+  #generation = 0;
 
   constructor(options: GroupCommitOptions<Op>) {
     this.#options = options;
+  }
+
+  /**
+   * Identifies the commit that a submission made now joins; it changes, synchronously, when that commit is
+   * taken for writing. A writer may keep adding to an op it submitted earlier (e.g. one record that grows
+   * with every append) for as long as the generation is the one it submitted in.
+   */
+  get generation(): number {
+    return this.#generation;
   }
 
   /** Resolves once a commit containing `ops` has been written; `items` counts toward `maxItems`. */
@@ -65,6 +75,7 @@ export class GroupCommit<Op> {
     this.#timer = undefined;
     const batch = this.#pending;
     this.#pending = emptyPending();
+    this.#generation++;
     this.#writing = this.#write(batch);
   }
 

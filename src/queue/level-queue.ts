@@ -2,32 +2,36 @@ import { FieldgateError } from '../errors.js';
 import type { Reading } from '../model.js';
 import { admit } from './admission.js';
 import { decodeReading, decodeSeq, encodeReading, encodeSeq, storedBytes } from './codec.js';
+import { IngestPacer } from './ingest-pacer.js';
 import { ItemSignal } from './item-signal.js';
 import { LeasePicker } from './lease-picker.js';
 import { Mutex } from './mutex.js';
-import type { Sublevel } from './open-database.js';
 import type { DeadLetter, DropReason, Lease, Queue, QueueStats, Settlement } from './queue.js';
 import { QueueCounters } from './queue-counters.js';
+import {
+  loadRoute,
+  routeKeyspaces,
+  changeOps,
+  type RouteKeyspaces,
+  type RoutePosition,
+  type StoredDeadLetter,
+} from './route-load.js';
 import type { RouteStorage, StoreOp } from './route-storage.js';
 import { RouteCompactor } from './route-compactor.js';
-
-/** Persisted per route, always in the same batch as the deletes that move it. */
-interface RoutePosition {
-  /** Every item with a seq at or below this is gone; the head is the first key above it. */
-  cursor: number;
-  /** The highest seq ever assigned, so deleting the newest items cannot make a restart reuse their seqs. */
-  lastSeq: number;
-}
-
-interface StoredDeadLetter {
-  reading: Reading;
-  reason: string;
-  at: number;
-}
+import { encodeSegment, itemBytes, type SegmentItem } from './segment-codec.js';
+import { SegmentIndex } from './segment-index.js';
+import { SegmentReader } from './segment-reader.js';
 
 interface Removal {
   gseq: number;
   bytes: number;
+}
+
+/** The segment collecting this route's appends for the group commit of `generation`. */
+interface OpenSegment {
+  firstSeq: number;
+  generation: number;
+  items: SegmentItem[];
 }
 
 /** Bound on one delete batch when a lease meets a long run of expired readings. */
@@ -37,20 +41,21 @@ const MAX_EXPIRED_PER_BATCH = 5000;
  * One route's durable FIFO in the store's LevelDB database (DESIGN.md §4–§5). Created by
  * `LevelQueueStore.queue()`.
  *
- * Appends go through the store's group commit. Leases live in memory. Deletes (acks, dead letters, drops)
- * are written directly, without fsync, with the route position in the same batch: losing them to a power cut
- * only redelivers items, which at-least-once allows.
+ * Storage: the readings a route appends in one group commit are one segment record (`segment-codec.ts`),
+ * deleted when all of its items are gone; removals before that are persisted by the cursor or a mark
+ * (`segment-index.ts`). Appends go through the store's group commit. Leases live in memory. Removals
+ * (acks, dead letters, drops) are written directly, without fsync, with the route position in the same
+ * batch: losing them to a power cut only redelivers items, which at-least-once allows.
  *
- * `availableFrom` is the in-memory head: every item that is neither leased nor deleted has a higher seq. The
- * persisted cursor never passes it, nor the lowest leased seq.
+ * `availableFrom` is the in-memory head: every item that is neither leased nor removed has a higher seq.
+ * The persisted cursor never passes it, nor the lowest leased seq.
  */
 export class LevelQueue implements Queue {
   readonly #storage: RouteStorage;
-  readonly #items: Sublevel<Buffer, Buffer>;
-  readonly #meta: Sublevel<string, RoutePosition>;
-  readonly #dead: Sublevel<Buffer, StoredDeadLetter>;
+  readonly #keyspaces: RouteKeyspaces;
   readonly #counters = new QueueCounters();
   readonly #itemSignal = new ItemSignal();
+  readonly #pacer = new IngestPacer();
   /** Serializes lease, settle and eviction: each reads the head and then deletes from it. */
   readonly #headMutex = new Mutex();
   readonly #replayMutex = new Mutex();
@@ -60,6 +65,9 @@ export class LevelQueue implements Queue {
   readonly #leased = new Map<number, number>();
   readonly #openLeases = new Set<number>();
   readonly #dropEpisodes = new Set<DropReason>();
+  #index = new SegmentIndex();
+  #openSegment: OpenSegment | undefined;
+  readonly #reader: SegmentReader;
   #position: RoutePosition = { cursor: 0, lastSeq: 0 };
   #availableFrom = 0;
   #nextSeq = 1;
@@ -75,22 +83,14 @@ export class LevelQueue implements Queue {
   #deadLetterCount = 0;
   /** Items counted in `#depth` whose commit has not been written yet: not leasable. */
   #uncommitted = 0;
-  /** `ts` of the first stored item, refreshed after deletes; stats() must not touch the disk. */
-  #headTs: number | undefined;
+  /** The first stored item and its `ts`, refreshed when it is removed; stats() must not touch the disk. */
+  #head: { seq: number; ts: number | undefined } | undefined;
 
   private constructor(storage: RouteStorage) {
     this.#storage = storage;
-    const prefix = ['queue', storage.route];
-    this.#items = storage.db.sublevel<Buffer, Buffer>([...prefix, 'items'], {
-      keyEncoding: 'buffer',
-      valueEncoding: 'buffer',
-    });
-    this.#meta = storage.db.sublevel<string, RoutePosition>([...prefix, 'meta'], { valueEncoding: 'json' });
-    this.#dead = storage.db.sublevel<Buffer, StoredDeadLetter>([...prefix, 'dead'], {
-      keyEncoding: 'buffer',
-      valueEncoding: 'json',
-    });
-    this.#compactor = new RouteCompactor({ ...storage, items: this.#items });
+    this.#keyspaces = routeKeyspaces(storage);
+    this.#compactor = new RouteCompactor({ ...storage, items: this.#keyspaces.segments });
+    this.#reader = new SegmentReader({ ...storage, segments: this.#keyspaces.segments });
   }
 
   /** Load the route's position and recount its items (their bytes join the store's quota). */
@@ -101,24 +101,22 @@ export class LevelQueue implements Queue {
   }
 
   async #load(): Promise<void> {
-    this.#position = (await this.#meta.get('position')) ?? this.#position;
-    this.#availableFrom = this.#position.cursor;
-    // The newest stored key, by a reverse seek: appends after the last delete are not in the position.
-    const [lastKey] = await this.#items.keys({ reverse: true, limit: 1 }).all();
-    const lastStored = lastKey === undefined ? 0 : decodeSeq(lastKey);
-    this.#nextSeq = Math.max(lastStored, this.#position.lastSeq, this.#position.cursor) + 1;
-    this.#committedSeq = this.#nextSeq - 1;
-    for await (const [key, value] of this.#items.iterator({ gt: encodeSeq(this.#position.cursor) })) {
-      this.#storage.io.keysRead++;
-      this.#headTs ??= tryDecodeReading(value)?.ts;
-      this.#depth++;
-      this.#bytes += key.length + value.length;
-    }
-    for await (const _ of this.#dead.keys()) this.#deadLetterCount++;
+    const loaded = await loadRoute(this.#keyspaces, this.#storage);
+    this.#position = loaded.position;
+    this.#index = loaded.index;
+    this.#availableFrom = loaded.position.cursor;
+    this.#nextSeq = loaded.lastSeq + 1;
+    this.#committedSeq = loaded.lastSeq;
+    this.#depth = loaded.depth;
+    this.#bytes = loaded.bytes;
+    this.#head = loaded.head;
+    this.#deadLetterCount = loaded.deadLetters;
     this.#storage.quota.take(this.#bytes);
   }
 
   async append(readings: readonly Reading[]): Promise<number[]> {
+    this.#assertOpen();
+    await this.#pacer.pace(this.#depth - this.#leased.size, this.#closing.signal);
     this.#assertOpen();
     const values = readings.map(encodeReading);
     const sizes = values.map(storedBytes);
@@ -138,19 +136,20 @@ export class LevelQueue implements Queue {
 
     const seqs = accepted.map(() => this.#nextSeq++);
     const bytes = sizes.slice(0, accepted.length).reduce((total, size) => total + size, 0);
-    const ops: StoreOp[] = accepted.map((value, index) => ({
-      type: 'put',
-      sublevel: this.#items,
-      key: encodeSeq(seqs[index] ?? 0),
-      value,
-    }));
+    const { segment, ops } = this.#joinSegment(seqs[0] ?? 0);
+    accepted.forEach((value, index) => segment.items.push({ seq: seqs[index] ?? 0, value }));
+    const entry = this.#index.get(segment.firstSeq);
+    if (entry !== undefined) entry.count += seqs.length;
     // Counted before the commit so the quota holds them while they wait for it.
     this.#depth += seqs.length;
     this.#bytes += bytes;
     this.#uncommitted += seqs.length;
     try {
-      await this.#storage.groupCommit.submit(ops, ops.length);
+      await this.#storage.groupCommit.submit(ops, seqs.length);
     } catch (e) {
+      // The whole commit failed, so nothing of the segment is stored.
+      this.#index.drop(segment.firstSeq);
+      if (this.#openSegment === segment) this.#openSegment = undefined;
       this.#depth -= seqs.length;
       this.#bytes -= bytes;
       quota.release(bytes);
@@ -159,10 +158,31 @@ export class LevelQueue implements Queue {
       this.#uncommitted -= seqs.length;
     }
     this.#committedSeq = Math.max(this.#committedSeq, seqs[seqs.length - 1] ?? 0);
-    this.#headTs ??= readings[0]?.ts;
+    this.#head ??= { seq: seqs[0] ?? 0, ts: readings[0]?.ts };
     this.#counters.appended += seqs.length;
     this.#itemSignal.notify();
     return seqs;
+  }
+
+  /**
+   * The segment this append's items go into: the route's segment of the commit now being collected, or a
+   * new one starting at `firstSeq`, whose put (built when the commit is written) is in `ops`.
+   */
+  #joinSegment(firstSeq: number): { segment: OpenSegment; ops: (() => StoreOp)[] } {
+    const { generation } = this.#storage.groupCommit;
+    const open = this.#openSegment;
+    if (open !== undefined && open.generation === generation) return { segment: open, ops: [] };
+    const segment: OpenSegment = { firstSeq, generation, items: [] };
+    this.#openSegment = segment;
+    this.#index.add(firstSeq);
+    const segments = this.#keyspaces.segments;
+    const build = (): StoreOp => ({
+      type: 'put',
+      sublevel: segments,
+      key: encodeSeq(firstSeq),
+      value: encodeSegment(firstSeq, segment.items),
+    });
+    return { segment, ops: [build] };
   }
 
   lease(maxItems: number, maxBytes: number, options: { newestFirst?: boolean } = {}): Promise<Lease | null> {
@@ -182,12 +202,13 @@ export class LevelQueue implements Queue {
   }
 
   stats(): QueueStats {
-    const isEmpty = this.#depth === 0 || this.#headTs === undefined;
+    const headTs = this.#head?.ts;
+    const isEmpty = this.#depth === 0 || headTs === undefined;
     return {
       depth: this.#depth,
       bytes: this.#bytes,
       inFlight: this.#leased.size,
-      oldestAgeMs: isEmpty ? 0 : Math.max(0, this.#storage.now() - (this.#headTs ?? 0)),
+      oldestAgeMs: isEmpty ? 0 : Math.max(0, this.#storage.now() - headTs),
       deadLetters: this.#deadLetterCount,
       nextSeq: this.#nextSeq,
       ...this.#counters.snapshot(),
@@ -197,7 +218,7 @@ export class LevelQueue implements Queue {
   deadLetters(limit?: number): Promise<DeadLetter[]> {
     return this.#whenOpen(async () => {
       const letters: DeadLetter[] = [];
-      for await (const [key, letter] of this.#dead.iterator(limit === undefined ? {} : { limit })) {
+      for await (const [key, letter] of this.#keyspaces.dead.iterator(limit === undefined ? {} : { limit })) {
         letters.push({ gseq: decodeSeq(key), ...letter });
       }
       return letters;
@@ -229,28 +250,25 @@ export class LevelQueue implements Queue {
       const damaged: Removal[] = [];
       let isScanComplete = true;
       let passed = this.#availableFrom;
-      const range = { gt: encodeSeq(this.#availableFrom), reverse: isNewestFirst };
-      for await (const [key, value] of this.#items.iterator(range)) {
-        this.#storage.io.keysRead++;
-        const gseq = decodeSeq(key);
-        const bytes = key.length + value.length;
-        const reading = this.#leased.has(gseq) ? null : tryDecodeReading(value);
-        if (reading === undefined) damaged.push({ gseq, bytes });
+      for await (const item of this.#reader.available(this.#index, this.#availableFrom, isNewestFirst)) {
+        const bytes = itemBytes(item);
+        const reading = this.#leased.has(item.seq) ? null : tryDecodeReading(item.value);
+        if (reading === undefined) damaged.push({ gseq: item.seq, bytes });
         else if (reading !== null) {
-          const outcome = picker.offer(gseq, reading, bytes);
+          const outcome = picker.offer(item.seq, reading, bytes);
           if (outcome === 'full') {
             isScanComplete = false;
             break;
           }
-          if (outcome === 'expired') expired.push({ gseq, bytes });
+          if (outcome === 'expired') expired.push({ gseq: item.seq, bytes });
         }
-        passed = gseq;
+        passed = item.seq;
         if (expired.length >= MAX_EXPIRED_PER_BATCH) {
           isScanComplete = false;
           break;
         }
       }
-      // Everything a FIFO scan passed is now leased or deleted; a newest-first scan says nothing of the head.
+      // Everything a FIFO scan passed is now leased or removed; a newest-first scan says nothing of the head.
       if (!isNewestFirst) this.#availableFrom = passed;
       picker.items.forEach(({ gseq }, index) => this.#leased.set(gseq, picker.sizes[index] ?? 0));
       await this.#remove([...expired, ...damaged], []);
@@ -265,6 +283,7 @@ export class LevelQueue implements Queue {
       if (picker.items.length > 0) {
         const lease: Lease = { id: this.#nextLeaseId++, items: picker.items, bytes: picker.bytes };
         this.#openLeases.add(lease.id);
+        this.#pacer.noteLease();
         return lease;
       }
       if (isScanComplete) return null;
@@ -288,7 +307,12 @@ export class LevelQueue implements Queue {
       else if (reason !== undefined) {
         removals.push({ gseq, bytes });
         const letter: StoredDeadLetter = { reading, reason, at: this.#storage.now() };
-        deadLetterOps.push({ type: 'put', sublevel: this.#dead, key: encodeSeq(gseq), value: letter });
+        deadLetterOps.push({
+          type: 'put',
+          sublevel: this.#keyspaces.dead,
+          key: encodeSeq(gseq),
+          value: letter,
+        });
       } else lowestReturned = Math.min(lowestReturned, gseq);
     }
     if (lowestReturned !== Number.POSITIVE_INFINITY) {
@@ -301,19 +325,17 @@ export class LevelQueue implements Queue {
     if (lowestReturned !== Number.POSITIVE_INFINITY) this.#itemSignal.notify();
   }
 
-  /** Delete unleased items from the head until `bytes` are freed (policy `dropOldest`). */
+  /** Remove unleased items from the head until `bytes` are freed (policy `dropOldest`). */
   async #evictOldest(bytes: number, reason: 'quota' | 'diskFull'): Promise<number> {
     const evicted: Removal[] = [];
     let freedBytes = 0;
     let passed = this.#availableFrom;
-    for await (const [key, value] of this.#items.iterator({ gt: encodeSeq(this.#availableFrom) })) {
+    for await (const item of this.#reader.available(this.#index, this.#availableFrom, false)) {
       if (freedBytes >= bytes) break;
-      this.#storage.io.keysRead++;
-      const gseq = decodeSeq(key);
-      passed = gseq;
-      if (this.#leased.has(gseq)) continue;
-      evicted.push({ gseq, bytes: key.length + value.length });
-      freedBytes += key.length + value.length;
+      passed = item.seq;
+      if (this.#leased.has(item.seq)) continue;
+      evicted.push({ gseq: item.seq, bytes: itemBytes(item) });
+      freedBytes += itemBytes(item);
     }
     this.#availableFrom = passed;
     await this.#remove(evicted, []);
@@ -321,23 +343,28 @@ export class LevelQueue implements Queue {
     return freedBytes;
   }
 
-  /** Delete items (with `extraOps` and the new position, atomically) and release their bytes. */
+  /** Remove items (with `extraOps` and the new position, atomically) and release their bytes. */
   async #remove(removals: readonly Removal[], extraOps: StoreOp[]): Promise<void> {
     if (removals.length === 0 && extraOps.length === 0) return;
-    const ops: StoreOp[] = removals.map(({ gseq }) => ({
-      type: 'del',
-      sublevel: this.#items,
-      key: encodeSeq(gseq),
-    }));
     const position = this.#nextPosition();
-    ops.push(...extraOps, { type: 'put', sublevel: this.#meta, key: 'position', value: position });
+    const plan = this.#index.planRemoval(
+      removals.map((removal) => removal.gseq),
+      position.cursor,
+    );
+    const ops = plan.changes.flatMap((change) => changeOps(this.#keyspaces, change));
+    ops.push(...extraOps, { type: 'put', sublevel: this.#keyspaces.meta, key: 'position', value: position });
     await this.#storage.db.batch(ops, { sync: false });
+    plan.apply();
+    this.#reader.forget(plan.deleted);
     this.#position = position;
     const bytes = removals.reduce((total, removal) => total + removal.bytes, 0);
     this.#depth -= removals.length;
     this.#bytes -= bytes;
     this.#storage.quota.release(bytes);
-    await this.#refreshHeadTs();
+    this.#pacer.noteBacklog(this.#depth - this.#leased.size);
+    if (this.#head === undefined || removals.some((removal) => removal.gseq === this.#head?.seq)) {
+      await this.#refreshHead();
+    }
     this.#compactor.noteDeletes(removals.length, this.#depth === 0);
   }
 
@@ -348,12 +375,15 @@ export class LevelQueue implements Queue {
     return { cursor, lastSeq: this.#committedSeq };
   }
 
-  async #refreshHeadTs(): Promise<void> {
-    this.#headTs = undefined;
-    for await (const value of this.#items.values({ gt: encodeSeq(this.#position.cursor), limit: 1 })) {
-      this.#storage.io.keysRead++;
-      this.#headTs = tryDecodeReading(value)?.ts;
-    }
+  /** Find the first stored item (the first unremoved item of the first segment) and its `ts`. */
+  async #refreshHead(): Promise<void> {
+    this.#head = undefined;
+    const first = this.#index.first;
+    if (first === undefined) return;
+    const items = await this.#reader.items(first.firstSeq);
+    if (items === undefined) return; // its commit is not written yet
+    const item = items.find((i) => !first.removed.has(i.seq));
+    if (item !== undefined) this.#head = { seq: item.seq, ts: tryDecodeReading(item.value)?.ts };
   }
 
   async #replay(gseqs: readonly number[] | undefined): Promise<number> {
@@ -363,7 +393,9 @@ export class LevelQueue implements Queue {
     const appended = await this.append(chosen.map((letter) => letter.reading));
     // Under dropNewest the tail may be refused; those stay dead letters.
     const replayed = chosen.slice(0, appended.length);
-    await this.#dead.batch(replayed.map((letter) => ({ type: 'del', key: encodeSeq(letter.gseq) })));
+    await this.#keyspaces.dead.batch(
+      replayed.map((letter) => ({ type: 'del', key: encodeSeq(letter.gseq) })),
+    );
     this.#deadLetterCount -= replayed.length;
     return replayed.length;
   }

@@ -3,7 +3,7 @@ import { FieldgateError } from '../errors.js';
 import { freeBytes as statfsFreeBytes } from './free-space.js';
 import { GroupCommit } from './group-commit.js';
 import { LevelQueue } from './level-queue.js';
-import type { StoreIo, StoreOp } from './route-storage.js';
+import type { CommitOp, StoreIo } from './route-storage.js';
 import { openDatabase, type Quarantine, type RootDatabase, type Sublevel } from './open-database.js';
 import type { OverflowPolicy, Queue } from './queue.js';
 import { SpaceQuota } from './space-quota.js';
@@ -49,7 +49,7 @@ export class LevelQueueStore {
   readonly #options: QueueStoreOptions;
   readonly #now: () => number;
   readonly #quota: SpaceQuota;
-  readonly #groupCommit: GroupCommit<StoreOp>;
+  readonly #groupCommit: GroupCommit<CommitOp>;
   readonly #queues = new Map<string, Promise<LevelQueue>>();
   readonly #io: StoreIo = { commits: 0, keysRead: 0, compactions: 0 };
   #isClosed = false;
@@ -70,11 +70,14 @@ export class LevelQueueStore {
       now: this.#now,
     });
     const sync = options.durability === 'sync';
-    this.#groupCommit = new GroupCommit<StoreOp>({
+    this.#groupCommit = new GroupCommit<CommitOp>({
       intervalMs: options.commitIntervalMs,
       maxItems: options.commitMaxItems,
       write: async (ops) => {
-        await this.#db.batch(ops, { sync });
+        await this.#db.batch(
+          ops.map((op) => (typeof op === 'function' ? op() : op)),
+          { sync },
+        );
         this.#io.commits++;
       },
     });

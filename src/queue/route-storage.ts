@@ -7,6 +7,12 @@ import type { SpaceQuota } from './space-quota.js';
 
 export type StoreOp = BatchOperation<RootDatabase, unknown, unknown>;
 
+/**
+ * What goes through the group commit: an operation, or a function that builds it when the commit is
+ * written (a segment that collects every append of its commit).
+ */
+export type CommitOp = StoreOp | (() => StoreOp);
+
 /** Counters of the store's own work, for metrics and for tests that prove what was (not) done. */
 export interface StoreIo {
   /** Group commits written. */
@@ -21,7 +27,7 @@ export interface StoreIo {
 export interface RouteStorage {
   route: string;
   db: RootDatabase;
-  groupCommit: GroupCommit<StoreOp>;
+  groupCommit: GroupCommit<CommitOp>;
   quota: SpaceQuota;
   io: StoreIo;
   overflow: OverflowPolicy;

@@ -105,6 +105,7 @@ export function awsConfigFor(
     httpsPort: cloud.emulator.httpsPort,
     tls: { certFile: 'device.crt', keyFile: 'device.key', caFile: 'ca.crt' },
     persistentSession: true,
+    mqttVersion: '3.1.1',
     keepaliveS: 60,
     jobs: { enabled: false },
     topics: {
@@ -112,6 +113,7 @@ export function awsConfigFor(
       commandRequest: 'cmd/fieldgate/{gateway}/{device}/req',
       commandResponse: 'cmd/fieldgate/{gateway}/{device}/res',
     },
+    encoding: 'json',
     maxMessageBytes: 128 * 1024,
     maxMessagesPerSecond: 100,
     ackTimeoutMs: 5000,

@@ -8,6 +8,9 @@ import { FieldgateError } from '../../errors.js';
 
 const run = promisify(execFile);
 
+/** `openssl req` arguments for a fresh, unencrypted EC P-256 key. */
+const NEW_EC_KEY = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
+
 /** A PEM certificate and its PKCS#8 private key. */
 export interface KeyPair {
   certPem: string;
@@ -40,11 +43,7 @@ export async function createCertificateAuthority(
         'req',
         '-x509',
         '-new',
-        '-newkey',
-        'ec',
-        '-pkeyopt',
-        'ec_paramgen_curve:prime256v1',
-        '-nodes',
+        ...NEW_EC_KEY,
         '-keyout',
         'ca.key',
         '-out',
@@ -60,10 +59,7 @@ export async function createCertificateAuthority(
       ],
       dir,
     );
-    return {
-      certPem: await readFile(path.join(dir, 'ca.crt'), 'utf8'),
-      keyPem: await readFile(path.join(dir, 'ca.key'), 'utf8'),
-    };
+    return readKeyPair(dir, 'ca');
   });
 }
 
@@ -91,11 +87,7 @@ export async function issueCertificate(ca: KeyPair, options: IssueOptions): Prom
       [
         'req',
         '-new',
-        '-newkey',
-        'ec',
-        '-pkeyopt',
-        'ec_paramgen_curve:prime256v1',
-        '-nodes',
+        ...NEW_EC_KEY,
         '-keyout',
         'leaf.key',
         '-out',
@@ -128,11 +120,14 @@ export async function issueCertificate(ca: KeyPair, options: IssueOptions): Prom
       ],
       dir,
     );
-    return {
-      certPem: await readFile(path.join(dir, 'leaf.crt'), 'utf8'),
-      keyPem: await readFile(path.join(dir, 'leaf.key'), 'utf8'),
-    };
+    return readKeyPair(dir, 'leaf');
   });
+}
+
+/** `<name>.crt` and `<name>.key` of `dir`, as openssl wrote them. */
+async function readKeyPair(dir: string, name: string): Promise<KeyPair> {
+  const read = (ext: string): Promise<string> => readFile(path.join(dir, `${name}.${ext}`), 'utf8');
+  return { certPem: await read('crt'), keyPem: await read('key') };
 }
 
 async function inTempDir<T>(work: (dir: string) => Promise<T>): Promise<T> {

@@ -1,3 +1,4 @@
+import { gunzipSync } from 'node:zlib';
 import type { PropertyBag } from '../../upstream/azure/property-bag.js';
 
 /** One device-to-cloud message as the hub's built-in endpoint would hold it (reference A7, A9.8). */
@@ -40,4 +41,38 @@ export function stampD2c(
       'iothub-enqueuedtime': new Date(now).toISOString(),
     },
   };
+}
+
+/**
+ * The record's body as its sender meant it to be read: inflated when `$.ce` says `gzip` (fieldgate's
+ * `encoding: json+gzip`), as is otherwise. The hub itself never inflates; this is the consumer's step.
+ */
+export function d2cContent(record: Pick<D2cRecord, 'body' | 'properties'>): Buffer {
+  return record.properties['$.ce']?.toLowerCase() === 'gzip' ? gunzipSync(record.body) : record.body;
+}
+
+/** One D2C message as `fieldgate emulate azure` shows it: who sent what, how big, and its readings. */
+export interface D2cSummary {
+  deviceId: string;
+  messageId: string | undefined;
+  contentEncoding: string | undefined;
+  sizeBytes: number;
+  /** The fieldgate batch's readings, inflated and parsed; absent when the body is not a batch. */
+  readings?: unknown[];
+}
+
+export function summarizeD2c(record: D2cRecord): D2cSummary {
+  const summary: D2cSummary = {
+    deviceId: record.deviceId,
+    messageId: record.properties['$.mid'] ?? undefined,
+    contentEncoding: record.properties['$.ce'] ?? undefined,
+    sizeBytes: record.sizeBytes,
+  };
+  try {
+    const parsed = JSON.parse(d2cContent(record).toString('utf8')) as { readings?: unknown };
+    if (Array.isArray(parsed.readings)) summary.readings = parsed.readings as unknown[];
+  } catch {
+    // Not JSON (or not inflatable): shown by size only, as the hub would route it.
+  }
+  return summary;
 }

@@ -3,7 +3,6 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { createServer as createHttpsServer } from 'node:https';
 import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
-import type { Logger } from '../../logger.js';
 import {
   BATCH_CONTENT_TYPE,
   decodeBatchBody,
@@ -11,25 +10,13 @@ import {
   toHttpProperties,
 } from '../../upstream/azure/http-message.js';
 import type { PropertyBag } from '../../upstream/azure/property-bag.js';
-import type { C2dQueues } from './c2d-queue.js';
-import { messageSizeBytes, stampD2c, type D2cRecord } from './d2c-record.js';
-import type { HubMeter } from './meter.js';
-import type { HubRegistry } from './registry.js';
+import { messageSizeBytes, stampD2c } from './d2c-record.js';
+import type { HubServices, ListenOptions } from './front-end-options.js';
 import { checkSasToken } from './sas-check.js';
 import { certificateMatchesDevice } from './x509-check.js';
 
-export interface HttpsFrontEndOptions {
-  registry: HubRegistry;
-  c2d: C2dQueues;
-  meter: HubMeter;
-  log: Logger;
-  now: () => number;
-  onD2c: (record: D2cRecord) => void;
-  host: string;
-  /** 0 picks a free port; the hub's own is 443. */
-  port: number;
-  tls?: { cert: Buffer; key: Buffer };
-}
+/** The HTTPS front end's options; the hub itself listens on 443. */
+export type HttpsFrontEndOptions = HubServices & ListenOptions;
 
 const MAX_D2C_BYTES = 256 * 1024;
 

@@ -26,6 +26,8 @@ export interface AzureHubOptions {
   now?: () => number;
   d2cPerSecond?: number;
   dailyQuotaUnits?: number;
+  /** Told of every accepted D2C message, after it is recorded (`fieldgate emulate azure` logs them). */
+  onD2c?: (record: D2cRecord) => void;
 }
 
 /**
@@ -107,7 +109,10 @@ export class AzureHubEmulator {
       twins,
       log,
       now,
-      onD2c: (r: D2cRecord) => d2c.push(r),
+      onD2c: (r: D2cRecord) => {
+        d2c.push(r);
+        options.onD2c?.(r);
+      },
     };
     const frontEnd = await MqttFrontEnd.create(engine);
     const amqp =

@@ -1,13 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import type { TLSSocket } from 'node:tls';
 import { Aedes, type AuthenticateError, type Client } from 'aedes';
-import type { Logger } from '../../logger.js';
 import { formatPropertyBag, parsePropertyBag } from '../../upstream/azure/property-bag.js';
 import { c2dFilter, METHODS_FILTER } from '../../upstream/azure/topics.js';
-import type { C2dMessage, C2dQueues } from './c2d-queue.js';
-import { messageSizeBytes, stampD2c, type D2cRecord } from './d2c-record.js';
-import type { HubMeter } from './meter.js';
-import type { HubRegistry } from './registry.js';
+import type { C2dMessage } from './c2d-queue.js';
+import { messageSizeBytes, stampD2c } from './d2c-record.js';
+import type { HubServices } from './front-end-options.js';
 import { checkSasToken } from './sas-check.js';
 import { certificateMatchesDevice } from './x509-check.js';
 import {
@@ -19,14 +17,7 @@ import {
 } from './mqtt-twin.js';
 import type { DesiredPatch, TwinStore } from './twin-store.js';
 
-export interface MqttFrontEndOptions {
-  registry: HubRegistry;
-  c2d: C2dQueues;
-  meter: HubMeter;
-  log: Logger;
-  now: () => number;
-  /** Every accepted D2C message. */
-  onD2c: (record: D2cRecord) => void;
+export interface MqttFrontEndOptions extends HubServices {
   /** Device twins; without them twin requests go unanswered. */
   twins?: TwinStore;
 }

@@ -7,8 +7,11 @@ import { FieldgateError, errorMessage } from '../../errors.js';
 const CERT_REFUSED =
   /SSLV3_ALERT_(BAD_CERTIFICATE|CERTIFICATE_UNKNOWN|CERTIFICATE_REVOKED|CERTIFICATE_EXPIRED|UNSUPPORTED_CERTIFICATE|HANDSHAKE_FAILURE)|TLSV13?_ALERT_(UNKNOWN_CA|ACCESS_DENIED|CERTIFICATE_REQUIRED)/i;
 
-/** CONNACK 4 (bad credentials) and 5 (not authorized), MQTT 3.1.1 §3.2.2.3. */
-const AUTH_RETURN_CODES = new Set([4, 5]);
+/**
+ * CONNACK 4 (bad credentials) and 5 (not authorized), MQTT 3.1.1 §3.2.2.3; on MQTT 5 (§3.2.2.2) 0x86 bad
+ * user name or password, 0x87 not authorized, 0x8C bad authentication method.
+ */
+const AUTH_RETURN_CODES = new Set([4, 5, 0x86, 0x87, 0x8c]);
 
 /** Certificate errors on our side: the endpoint is not who it claims to be, or our CA bundle is wrong. */
 const SERVER_UNTRUSTED =

@@ -45,7 +45,13 @@ export class HttpsPublisher {
     });
   }
 
-  publish(topic: string, payload: Buffer, signal: AbortSignal): Promise<HttpsPublishOutcome> {
+  /** POST one message; a stated `contentType` goes in the query (what MQTT 5 subscribers see) and the header. */
+  publish(
+    message: { topic: string; payload: Buffer; contentType?: string },
+    signal: AbortSignal,
+  ): Promise<HttpsPublishOutcome> {
+    const { topic, payload, contentType } = message;
+    const typeQuery = contentType === undefined ? '' : `&contentType=${encodeURIComponent(contentType)}`;
     return new Promise((resolve) => {
       const req = request(
         {
@@ -54,8 +60,8 @@ export class HttpsPublisher {
           port: this.#options.port,
           method: 'POST',
           // Without qos=1 the service uses QoS 0 (B4): no delivery guarantee to subscribers.
-          path: `/topics/${encodeURIComponent(topic)}?qos=1`,
-          headers: { 'content-type': 'application/json', 'content-length': payload.length },
+          path: `/topics/${encodeURIComponent(topic)}?qos=1${typeQuery}`,
+          headers: { 'content-type': contentType ?? 'application/json', 'content-length': payload.length },
           timeout: this.#options.timeoutMs,
           signal,
         },

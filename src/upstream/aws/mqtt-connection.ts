@@ -12,7 +12,12 @@ export interface OpenOptions {
   port: number;
   tls: TlsMaterial;
   clientId: string;
+  /** 4 (MQTT 3.1.1) or 5. */
+  protocolVersion: 4 | 5;
+  /** MQTT 3.1.1 clean session; MQTT 5 clean start. */
   clean: boolean;
+  /** MQTT 5 only: how long the service keeps the session after the connection ends. */
+  sessionExpiryS?: number;
   keepaliveS: number;
   signal: AbortSignal;
 }
@@ -22,6 +27,8 @@ export interface ConnectionEnd {
   /** The peer closed a healthy socket on purpose (no socket error, not us): on IoT Core over MQTT 3.1.1
    * that is a client-id takeover, a policy violation, or a service-side disconnect. */
   isPeerClose: boolean;
+  /** MQTT 5: the reason code (and text) of the DISCONNECT the service sent before closing, if any. */
+  disconnect?: { reasonCode: number; reasonString?: string };
   error?: Error;
 }
 
@@ -36,7 +43,7 @@ export interface OpenConnection {
 }
 
 /**
- * Open one MQTT 3.1.1 connection to IoT Core over mutual TLS (B1, C0): SNI always, ALPN
+ * Open one MQTT 3.1.1 or 5 connection to IoT Core over mutual TLS (B1, C0): SNI always, ALPN
  * `x-amzn-mqtt-ca` on port 443, no automatic reconnect (the forwarder owns reconnects and their backoff).
  * We build the TLS socket ourselves so the handshake outcome and socket errors are known when
  * classifying a failure. Rejects with a retryable `FieldgateError` (see `classifyAwsConnectFailure`).
@@ -67,10 +74,16 @@ export async function openMqttConnection(options: OpenOptions): Promise<OpenConn
       clientId: options.clientId,
       clean: options.clean,
       keepalive: options.keepaliveS,
-      protocolVersion: 4,
+      protocolVersion: options.protocolVersion,
+      ...(options.protocolVersion === 5 && options.sessionExpiryS !== undefined
+        ? { properties: { sessionExpiryInterval: options.sessionExpiryS } }
+        : {}),
       reconnectPeriod: 0,
       queueQoSZero: false,
       resubscribe: false,
+      // mqtt-packet's default pre-builds 65,536 two-byte Buffers (~6 MiB of heap) to save an allocation per
+      // packet id; a gateway sends at most 100 packets per second, so the heap matters more.
+      writeCache: false,
     },
   );
   // mqtt.js emits 'error' for socket trouble at any time; without a listener that would crash the process.
@@ -84,10 +97,20 @@ export async function openMqttConnection(options: OpenOptions): Promise<OpenConn
     if (e instanceof FieldgateError) throw e;
     throw classifyAwsConnectFailure({ error: socketError ?? e, isTlsEstablished });
   }
+  let disconnect: ConnectionEnd['disconnect'];
+  client.once('disconnect', (packet) => {
+    disconnect = {
+      reasonCode: packet.reasonCode ?? 0,
+      ...(packet.properties?.reasonString === undefined
+        ? {}
+        : { reasonString: packet.properties.reasonString }),
+    };
+  });
   const ended = new Promise<ConnectionEnd>((resolve) => {
     client.once('close', () =>
       resolve({
         isPeerClose: !isClosingByUs && socketError === undefined,
+        ...(disconnect === undefined ? {} : { disconnect }),
         ...(socketError === undefined ? {} : { error: socketError }),
       }),
     );

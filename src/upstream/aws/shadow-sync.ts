@@ -4,6 +4,7 @@ import type { CommandResult, DeviceInfo, Envelope } from '../../model.js';
 import type { IncomingCommand } from '../upstream.js';
 import { commandForDesired, reportedAfter } from './desired-commands.js';
 import { asObject, LeafShadow, MAX_STATE_BYTES } from './leaf-shadow.js';
+import type { ReleaseSlot } from './publish-budget.js';
 import type { Patch } from './shadow-patch.js';
 import { shadowKey, ShadowTopics, type ShadowResponse } from './shadow-topics.js';
 
@@ -18,8 +19,8 @@ export interface ShadowSyncOptions {
    * resolves false when it was not acknowledged or there is no connection.
    */
   publish: (topic: string, body: object) => Promise<boolean>;
-  /** Waits for the connection's publish rate limiter (shared with telemetry); rejects when closing. */
-  pace: () => Promise<void>;
+  /** Waits for a slot of the connection's publish budget (shared with telemetry); rejects when closing. */
+  pace: () => Promise<ReleaseSlot>;
   /** Hands a command derived from a `desired` change to the command router (the upstream's handler). */
   submit: (incoming: IncomingCommand) => void;
   /** How long a request waits for `/accepted` or `/rejected` before it is sent again; default 10 s. */
@@ -321,14 +322,16 @@ export class ShadowSync {
   async #deliver(shadow: LeafShadow, token: string, topic: string, body: object): Promise<void> {
     let isAcked = false;
     try {
-      await this.#options.pace();
+      const release = await this.#options.pace();
       const inFlight = shadow.inFlight;
       if (inFlight?.token === token) {
         inFlight.onWireAt = this.#options.now();
         const recent = this.#recent.get(shadow.address.thing) ?? [];
         this.#recent.set(shadow.address.thing, recent);
         recent.push(inFlight.onWireAt);
-        isAcked = await this.#options.publish(topic, body);
+        isAcked = await this.#options.publish(topic, body).finally(release);
+      } else {
+        release();
       }
     } catch {
       isAcked = false;

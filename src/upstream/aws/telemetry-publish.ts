@@ -1,9 +1,9 @@
-import type { MqttClient } from 'mqtt';
+import type { IClientPublishOptions, MqttClient } from 'mqtt';
 import { errorMessage } from '../../errors.js';
-import type { RateLimiter } from '../rate-limiter.js';
 import type { TelemetryMessage } from './encode.js';
 import { ExchangeGuard } from '../exchange-guard.js';
 import type { HttpsPublisher } from './https-publisher.js';
+import type { ReleaseSlot } from './publish-budget.js';
 
 /** How far a send got: the gseqs delivered, and why it stopped early (absent when it did not). */
 export interface PublishProgress {
@@ -14,8 +14,8 @@ export interface PublishProgress {
 }
 
 export interface Pacing {
-  /** Paces publishes to the connection's rate limit. */
-  limiter: RateLimiter;
+  /** Paces publishes to the connection's publish budget; each slot is released once its exchange ends. */
+  limiter: { take: (signal: AbortSignal) => Promise<ReleaseSlot> };
   signal: AbortSignal;
   /** Called once per message IoT Core acknowledged, for the counters. */
   onDelivered: (message: TelemetryMessage) => void;
@@ -32,23 +32,38 @@ export async function publishOverMqtt(
 ): Promise<PublishProgress> {
   const acked: number[] = [];
   const guard = new ExchangeGuard(client, pacing.signal, pacing.ackTimeoutMs);
+  // Slots of publishes still in flight: a lost connection never settles them (persistent session).
+  const slots = new Set<ReleaseSlot>();
   try {
     const pubacks: Promise<void>[] = [];
     for (const message of messages) {
-      const paced = pacing.limiter.take(pacing.signal).then(
+      const slot = pacing.limiter.take(pacing.signal);
+      const paced = slot.then(
         () => undefined,
         () => 'aborted',
       );
-      if ((await Promise.race([paced, guard.reason])) !== undefined) break;
+      if ((await Promise.race([paced, guard.reason])) !== undefined) {
+        void slot.then(
+          (release) => release(),
+          () => undefined,
+        );
+        break;
+      }
+      const release = await slot;
+      slots.add(release);
       guard.touch();
       pubacks.push(
-        client.publishAsync(message.topic, message.payload, { qos: 1 }).then(
+        client.publishAsync(message.topic, message.payload, publishOptions(client, message)).then(
           () => {
+            release();
             for (const item of message.items) acked.push(item.gseq);
             pacing.onDelivered(message);
             guard.touch();
           },
-          (e: unknown) => guard.fail(`publish failed: ${errorMessage(e)}`),
+          (e: unknown) => {
+            release();
+            guard.fail(`publish failed: ${errorMessage(e)}`);
+          },
         ),
       );
     }
@@ -56,8 +71,15 @@ export async function publishOverMqtt(
     // A copy: PUBACKs that straggle in after a failure must not change what we report.
     return reason === undefined ? { acked } : { acked: [...acked], failure: reason };
   } finally {
+    for (const release of slots) release();
     guard.dispose();
   }
+}
+
+/** QoS 1; on MQTT 5 also the content type of a gzipped payload (3.1.1 has no place for it). */
+function publishOptions(client: MqttClient, message: TelemetryMessage): IClientPublishOptions {
+  if (message.contentType === undefined || client.options.protocolVersion !== 5) return { qos: 1 };
+  return { qos: 1, properties: { contentType: message.contentType } };
 }
 
 /**
@@ -72,12 +94,13 @@ export async function publishOverHttps(
 ): Promise<PublishProgress> {
   const acked: number[] = [];
   for (const message of messages) {
+    let release: ReleaseSlot;
     try {
-      await pacing.limiter.take(pacing.signal);
+      release = await pacing.limiter.take(pacing.signal);
     } catch {
       return { acked, failure: 'aborted' };
     }
-    const outcome = await https.publish(message.topic, message.payload, pacing.signal);
+    const outcome = await https.publish(message, pacing.signal).finally(release);
     switch (outcome.kind) {
       case 'ok':
         for (const item of message.items) acked.push(item.gseq);

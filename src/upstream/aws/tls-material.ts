@@ -1,6 +1,6 @@
 import { readFile as fsReadFile } from 'node:fs/promises';
-import { FieldgateError } from '../../errors.js';
 import type { AwsUpstreamConfig } from '../../config/upstreams/aws.js';
+import { readTlsFile } from '../tls-files.js';
 
 /** The gateway's TLS identity and trust, as `tls.connect` and `https.request` take them. */
 export interface TlsMaterial {
@@ -19,16 +19,7 @@ export async function loadTlsMaterial(
   config: Pick<AwsUpstreamConfig, 'tls' | 'endpoint' | 'servername'>,
   readFile: (path: string) => Promise<Buffer> = fsReadFile,
 ): Promise<TlsMaterial> {
-  const read = async (path: string): Promise<Buffer> => {
-    try {
-      return await readFile(path);
-    } catch (e) {
-      throw new FieldgateError('FG_CONFIG_SECRET_MISSING', `Cannot read TLS file ${path}.`, {
-        cause: e,
-        context: { path },
-      });
-    }
-  };
+  const read = (path: string): Promise<Buffer> => readTlsFile(path, readFile);
   const { tls } = config;
   const [cert, key, ca] = await Promise.all([
     read(tls.certFile),

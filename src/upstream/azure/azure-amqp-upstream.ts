@@ -206,6 +206,7 @@ export class AzureAmqpUpstream implements Upstream {
       route: this.#route,
       maxMessageBytes: this.limits.maxMessageBytes,
       now: this.#now(),
+      encoding: this.#config.encoding,
     });
     const reason = `reading alone exceeds the hub's message limit (${this.limits.maxMessageBytes} bytes)`;
     const rejected = oversized.map((e) => ({ gseq: e.gseq, reason }));

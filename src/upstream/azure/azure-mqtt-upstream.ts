@@ -184,6 +184,7 @@ export class AzureMqttUpstream implements Upstream {
       route: this.#route,
       maxMessageBytes: this.limits.maxMessageBytes,
       now: this.#now(),
+      encoding: this.#config.encoding,
     });
     const reason = `reading alone exceeds the hub's message limit (${this.limits.maxMessageBytes} bytes)`;
     const rejected = oversized.map((e) => ({ gseq: e.gseq, reason }));

@@ -1,4 +1,5 @@
 import type { CommandResult, CommandStatus, DeviceCommand } from '../../model.js';
+import { isJsonObject, parseJsonObject, resultJson } from '../command-json.js';
 import type { IncomingCommand } from '../upstream.js';
 import type { PropertyBag } from './property-bag.js';
 
@@ -41,7 +42,7 @@ export function parseC2dMessage(
   const mid = properties['$.mid'];
   const id = mid === null || mid === undefined || mid === '' ? options.newId() : mid;
   const propertyDevice = properties['fieldgate-device'] ?? undefined;
-  const body = parseBody(payload, options.maxBytes);
+  const body = parseJsonObject(payload, options.maxBytes, 'command');
   if (typeof body === 'string') return invalid(id, body, propertyDevice ?? undefined);
   const bodyDevice = typeof body.device === 'string' && body.device !== '' ? body.device : undefined;
   const device = bodyDevice ?? propertyDevice ?? undefined;
@@ -52,7 +53,7 @@ export function parseC2dMessage(
   if (typeof body.name !== 'string' || body.name === '')
     return invalid(id, '"name" must be a non-empty string', device);
   const args = body.args ?? {};
-  if (!isObject(args)) return invalid(id, '"args" must be an object', device);
+  if (!isJsonObject(args)) return invalid(id, '"args" must be an object', device);
   const command: DeviceCommand = {
     id,
     device,
@@ -81,12 +82,12 @@ export function parseMethodRequest(
   options: ParseOptions & { timeoutMs: number },
 ): IncomingCommand {
   const id = options.newId();
-  const body = parseBody(payload, options.maxBytes);
+  const body = parseJsonObject(payload, options.maxBytes, 'command');
   if (typeof body === 'string') return invalid(id, body);
   if (typeof body.device !== 'string' || body.device === '')
     return invalid(id, '"device" must be a non-empty string');
   const args = body.args ?? {};
-  if (!isObject(args)) return invalid(id, '"args" must be an object', body.device);
+  if (!isJsonObject(args)) return invalid(id, '"args" must be an object', body.device);
   return {
     kind: 'command',
     command: {
@@ -104,32 +105,7 @@ export function parseMethodRequest(
 
 /** The method response body and the result D2C body: `{id, device?, status, detail?, data?}`. */
 export function resultBody(command: { id: string; device?: string }, result: CommandResult): Buffer {
-  return Buffer.from(
-    JSON.stringify({
-      id: command.id,
-      device: command.device,
-      status: result.status,
-      detail: result.detail,
-      data: result.data,
-    }),
-  );
-}
-
-type Body = Record<string, unknown>;
-
-function isObject(value: unknown): value is Body {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-/** The JSON object in the payload, or the reason it is not one. */
-function parseBody(payload: Buffer, maxBytes: number): Body | string {
-  if (payload.length > maxBytes) return `command is ${payload.length} bytes; the limit is ${maxBytes}`;
-  try {
-    const body = JSON.parse(payload.toString('utf8')) as unknown;
-    return isObject(body) ? body : 'command must be a JSON object';
-  } catch {
-    return 'command is not valid JSON';
-  }
+  return resultJson(command, result);
 }
 
 function invalid(id: string, reason: string, device?: string): IncomingCommand {

@@ -20,6 +20,17 @@ const BATCH_OVERHEAD_BYTES = 16;
  */
 const PROPERTY_RESERVE_BYTES = 1024;
 
+/** How a D2C body is encoded: plain JSON, or the same JSON gzipped (`$.ce` says which). */
+export type D2cEncoding = 'json' | 'json+gzip';
+
+/**
+ * With gzip, a message gathers up to this many times its size limit in uncompressed JSON before it is
+ * compressed: the hub limits and bills the compressed bytes, our readings compress 8–10×, so 4× nearly
+ * always fits on the first try (a slice that does not is halved). It also bounds what a consumer inflates
+ * per message: at most 1 MiB.
+ */
+export const GZIP_RAW_PER_LIMIT = 4;
+
 /** One D2C message: its readings, body, properties and what the hub will bill for it. */
 export interface D2cMessage {
   items: Envelope[];
@@ -44,6 +55,8 @@ export interface EncodeD2cOptions {
   maxMessageBytes: number;
   /** Epoch ms stamped as the creation time. */
   now: number;
+  /** Default `json`. */
+  encoding?: D2cEncoding;
 }
 
 /**
@@ -54,10 +67,18 @@ export interface EncodeD2cOptions {
  * The body is the fieldgate batch payload `{"gateway", "readings": [{gseq, device, ts, values…}]}` shared
  * with the generic MQTT connector, so cloud-side consumers parse one format. The message id is derived from
  * the route and first sequence number, so a resend after a crash carries the same id.
+ *
+ * With `json+gzip` the body is that JSON gzipped (`$.ce: gzip`): the hub's limit and meter apply to the
+ * compressed bytes, so a message carries several times more readings per billed unit (up to
+ * {@link GZIP_RAW_PER_LIMIT} × the limit uncompressed), but routing queries can no longer look into the body.
  */
 export function encodeD2cBatch(envelopes: readonly Envelope[], options: EncodeD2cOptions): D2cBatch {
   const maxBodyBytes = Math.min(options.maxMessageBytes, MAX_D2C_BYTES) - PROPERTY_RESERVE_BYTES;
-  const split = splitBatch(options.gatewayId, envelopes, maxBodyBytes, { gzip: false });
+  const gzip = options.encoding === 'json+gzip';
+  const split = splitBatch(options.gatewayId, envelopes, maxBodyBytes, {
+    gzip,
+    maxRawBytes: maxBodyBytes * GZIP_RAW_PER_LIMIT,
+  });
   const messages = split.messages.map(({ items, payload }) => {
     const properties = d2cProperties(items, options);
     const sizeBytes = payload.length + propertyBytes(properties);
@@ -81,7 +102,8 @@ function d2cProperties(items: readonly Envelope[], options: EncodeD2cOptions): R
   const properties: Record<string, string> = {
     '$.mid': `${options.gatewayId}-${options.route}-${first.gseq}`,
     '$.ct': 'application/json',
-    '$.ce': 'utf-8',
+    // The hub reads `utf-8` as "the body is queryable JSON"; `gzip` tells consumers to inflate it first.
+    '$.ce': options.encoding === 'json+gzip' ? 'gzip' : 'utf-8',
     '$.ctime': new Date(options.now).toISOString(),
     'fieldgate-type': 'telemetry',
     'fieldgate-gateway': options.gatewayId,

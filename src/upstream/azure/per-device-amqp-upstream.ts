@@ -261,6 +261,7 @@ export class PerDeviceAmqpUpstream implements Upstream {
       route: this.#route,
       maxMessageBytes: this.limits.maxMessageBytes,
       now: this.#now(),
+      encoding: this.#config.encoding,
     });
     const tooLarge = `reading alone exceeds the hub's message limit (${this.limits.maxMessageBytes} bytes)`;
     for (const e of oversized) send.reject(e.gseq, tooLarge);

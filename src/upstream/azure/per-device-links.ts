@@ -218,6 +218,8 @@ export class PerDeviceLinksUpstream implements Upstream {
    * or refused a short while ago). Rejects when the hub could not be reached.
    */
   #linkFor(leaf: string, signal: AbortSignal): Promise<LeafLink | undefined> {
+    // A result arriving after close must not open a connection nobody would close again.
+    if (this.#isClosed) return Promise.resolve(undefined);
     const link = this.#links.get(leaf);
     if (link?.isConnected === true) {
       this.#touch(leaf, link);
@@ -246,6 +248,7 @@ export class PerDeviceLinksUpstream implements Upstream {
     const link = existing ?? this.#newLink(leaf, resolved.identity);
     try {
       await link.connect(signal);
+      if (this.#isClosed) throw new FieldgateError('FG_UPSTREAM_OFFLINE', 'The upstream is closed.');
     } catch (e) {
       if (!isFieldgateError(e, 'FG_UPSTREAM_AUTH')) throw e;
       // Refused while the hub answered: this device is unknown, disabled or its key is wrong.

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import type { CommandResult, DeviceCommand } from '../../model.js';
+import type { CommandResult } from '../../model.js';
+import { ID_PROBLEM, isUsableId, parseCommandFields, parseJsonObject, resultJson } from '../command-json.js';
 import type { IncomingCommand } from '../upstream.js';
 
 export interface ParseCommandOptions {
@@ -11,22 +12,6 @@ export interface ParseCommandOptions {
   now: number;
   route: string;
   newId?: () => string;
-}
-
-type Body = Record<string, unknown>;
-
-function isObject(v: unknown): v is Body {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-/** Epoch ms from a number or an ISO-8601 string; undefined when it is neither. */
-function toEpochMs(v: unknown): number | undefined {
-  if (typeof v === 'number' && Number.isFinite(v)) return v;
-  if (typeof v === 'string') {
-    const ms = Date.parse(v);
-    return Number.isNaN(ms) ? undefined : ms;
-  }
-  return undefined;
 }
 
 function deviceFromTopic(topic: string, commandsTopic: string): string | undefined {
@@ -47,71 +32,36 @@ export function parseCommandMessage(
 ): IncomingCommand {
   const newId = options.newId ?? randomUUID;
   const topicDevice = deviceFromTopic(topic, options.commandsTopic);
-  const invalid = (reason: string, id?: unknown, device?: string): IncomingCommand => {
-    const result: IncomingCommand = {
-      kind: 'invalid',
-      id: typeof id === 'string' && id.length > 0 ? id : newId(),
-      reason,
-    };
+  const invalid = (reason: string, id: string | undefined, device: string | undefined): IncomingCommand => {
+    const result: IncomingCommand = { kind: 'invalid', id: id ?? newId(), reason };
     if (device !== undefined) result.device = device;
     return result;
   };
 
-  if (payload.length > options.maxBytes) {
-    return invalid(
-      `command is ${payload.length} bytes; the limit is ${options.maxBytes}`,
-      undefined,
-      topicDevice,
-    );
-  }
-  let body: unknown;
-  try {
-    body = JSON.parse(payload.toString('utf8'));
-  } catch {
-    return invalid('command is not valid JSON', undefined, topicDevice);
-  }
-  if (!isObject(body)) return invalid('command must be a JSON object', undefined, topicDevice);
-
+  const body = parseJsonObject(payload, options.maxBytes, 'command');
+  if (typeof body === 'string') return invalid(body, undefined, topicDevice);
   const { id } = body;
   const bodyDevice = typeof body.device === 'string' && body.device.length > 0 ? body.device : undefined;
   const device = topicDevice ?? bodyDevice;
-  if (id !== undefined && (typeof id !== 'string' || id.length === 0)) {
-    return invalid('"id" must be a non-empty string', undefined, device);
-  }
-  if (device === undefined || device.length === 0) return invalid('no device in topic or body', id);
+  if (!isUsableId(id)) return invalid(ID_PROBLEM, undefined, device);
+  if (device === undefined || device.length === 0)
+    return invalid('no device in topic or body', id, undefined);
   if (topicDevice !== undefined && bodyDevice !== undefined && topicDevice !== bodyDevice) {
     return invalid(`device in topic (${topicDevice}) and body (${bodyDevice}) differ`, id, device);
   }
-  if (typeof body.name !== 'string' || body.name.length === 0) {
-    return invalid('"name" must be a non-empty string', id, device);
-  }
-  const args = body.args ?? {};
-  if (!isObject(args)) return invalid('"args" must be an object', id, device);
-
-  let expiresAt: number | undefined;
-  if (body.expiresAt !== undefined) {
-    expiresAt = toEpochMs(body.expiresAt);
-    if (expiresAt === undefined) return invalid('"expiresAt" must be epoch ms or an ISO date', id, device);
-  }
-  if (body.ttlMs !== undefined) {
-    if (typeof body.ttlMs !== 'number' || !(body.ttlMs >= 0)) {
-      return invalid('"ttlMs" must be a non-negative number', id, device);
-    }
-    // With both, the earlier deadline wins: the sender meant "no later than" either way.
-    expiresAt = Math.min(expiresAt ?? Infinity, options.now + body.ttlMs);
-  }
-
-  const command: DeviceCommand = {
-    id: id ?? newId(),
-    device,
-    name: body.name,
-    args,
-    origin: 'mqtt',
-    route: options.route,
-    receivedAt: options.now,
+  const fields = parseCommandFields(body, options.now);
+  if (typeof fields === 'string') return invalid(fields, id, device);
+  return {
+    kind: 'command',
+    command: {
+      id: id ?? newId(),
+      device,
+      ...fields,
+      origin: 'mqtt',
+      route: options.route,
+      receivedAt: options.now,
+    },
   };
-  if (expiresAt !== undefined) command.expiresAt = expiresAt;
-  return { kind: 'command', command };
 }
 
 /** The result message: `{ "id", "device", "status", "detail"?, "data"?, "ts" }`, published to `<results>`. */
@@ -120,14 +70,5 @@ export function formatResultPayload(
   result: CommandResult,
   ts: number,
 ): Buffer {
-  return Buffer.from(
-    JSON.stringify({
-      id: command.id,
-      device: command.device,
-      status: result.status,
-      detail: result.detail,
-      data: result.data,
-      ts,
-    }),
-  );
+  return resultJson(command, result, { ts });
 }

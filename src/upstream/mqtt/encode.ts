@@ -20,6 +20,11 @@ export interface BatchPayload {
 
 export interface EncodeOptions {
   gzip: boolean;
+  /**
+   * With gzip: how many uncompressed bytes a slice may gather before it is compressed and checked against
+   * the message limit (default the limit itself). Larger lets one message carry what compresses into it.
+   */
+  maxRawBytes?: number;
 }
 
 /** A slice of a batch that fits in one message, with its encoded payload. */
@@ -102,6 +107,7 @@ export function splitBatch(
   options: EncodeOptions,
 ): SplitBatch {
   const emptyBytes = Buffer.byteLength(wrap(gatewayId, []));
+  const sliceLimitBytes = options.gzip ? (options.maxRawBytes ?? maxMessageBytes) : maxMessageBytes;
   const messages: EncodedMessage[] = [];
   const oversized: Envelope[] = [];
   let slice: Envelope[] = [];
@@ -123,7 +129,7 @@ export function splitBatch(
   for (const envelope of envelopes) {
     // The first reading in a payload has no comma, so this over-counts by one byte: harmless.
     const bytes = estimateBytes(envelope);
-    if (slice.length > 0 && sliceBytes + bytes > maxMessageBytes) {
+    if (slice.length > 0 && sliceBytes + bytes > sliceLimitBytes) {
       emit(slice);
       slice = [];
       sliceBytes = emptyBytes;

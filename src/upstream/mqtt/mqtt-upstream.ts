@@ -5,6 +5,7 @@ import type { Logger } from '../../logger.js';
 import type { CommandResult, Envelope } from '../../model.js';
 import { FieldgateError, errorMessage } from '../../errors.js';
 import { RateLimiter } from '../rate-limiter.js';
+import { readTlsFiles } from '../tls-files.js';
 import type { CommandHandler, SendResult, Upstream, UpstreamLimits } from '../upstream.js';
 import { classifyConnectError } from './classify.js';
 import { formatResultPayload, parseCommandMessage } from './commands.js';
@@ -271,23 +272,8 @@ export class MqttUpstream implements Upstream {
   async #tlsOptions(): Promise<Partial<IClientOptions>> {
     const tls = this.#config.tls;
     if (tls === undefined) return {};
-    const read = async (path: string | undefined): Promise<Buffer | undefined> => {
-      if (path === undefined) return undefined;
-      try {
-        return await this.#readFile(path);
-      } catch (e) {
-        throw new FieldgateError('FG_CONFIG_SECRET_MISSING', `Cannot read TLS file ${path}.`, {
-          cause: e,
-          context: { path },
-        });
-      }
-    };
-    const [ca, cert, key] = await Promise.all([read(tls.caFile), read(tls.certFile), read(tls.keyFile)]);
     return {
-      rejectUnauthorized: tls.rejectUnauthorized,
-      ...(ca === undefined ? {} : { ca }),
-      ...(cert === undefined ? {} : { cert }),
-      ...(key === undefined ? {} : { key }),
+      ...(await readTlsFiles(tls, this.#readFile)),
       ...(tls.servername === undefined ? {} : { servername: tls.servername }),
     };
   }

@@ -1,68 +1,29 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { Writable } from 'node:stream';
-import { pino } from 'pino';
-import type { AdapterContext } from '../../../adapters/adapter.js';
-import type { AdapterState, DeviceId, DeviceInfo, Reading } from '../../../src/model.js';
+import { RecordingContext as BaseRecordingContext } from '../recording-context.js';
 
 /**
- * An `AdapterContext` that records everything an adapter tells the gateway, with a clock the test moves
- * and log lines kept in memory so a test can assert what an operator would read.
+ * The recording `AdapterContext` for the Zigbee adapter: a clock the test moves (`clockMs`) and a fresh
+ * temp state dir, removed by `dispose`.
  */
-export class RecordingContext implements AdapterContext {
-  readonly name = 'zigbee';
-  readonly readings: Reading[] = [];
-  readonly statuses: { state: AdapterState; detail?: string }[] = [];
-  readonly devices = new Map<DeviceId, DeviceInfo>();
-  readonly removed: DeviceId[] = [];
-  readonly awakened: DeviceId[] = [];
-  readonly logLines: Record<string, unknown>[] = [];
-  readonly log = pino(
-    { level: 'debug' },
-    new Writable({
-      write: (chunk: Buffer, _enc, done) => {
-        this.logLines.push(JSON.parse(chunk.toString()) as Record<string, unknown>);
-        done();
-      },
-    }),
-  );
-  private readonly abort = new AbortController();
-  readonly signal = this.abort.signal;
+export class RecordingContext extends BaseRecordingContext {
   clockMs = Date.parse('2025-06-01T12:00:00Z');
 
-  private constructor(readonly stateDir: string) {}
+  private constructor(stateDir: string) {
+    super('zigbee', stateDir);
+  }
 
   static async create(): Promise<RecordingContext> {
     return new RecordingContext(await mkdtemp(path.join(os.tmpdir(), 'fg-zigbee-')));
   }
 
-  now(): number {
+  override now(): number {
     return this.clockMs;
-  }
-  emit(readings: Reading[]): Promise<void> {
-    this.readings.push(...readings);
-    return Promise.resolve();
-  }
-  deviceChanged(info: DeviceInfo): void {
-    this.devices.set(info.id, info);
-  }
-  deviceRemoved(id: DeviceId): void {
-    this.removed.push(id);
-    this.devices.delete(id);
-  }
-  deviceAwake(id: DeviceId): void {
-    this.awakened.push(id);
-  }
-  setStatus(state: AdapterState, detail?: string): void {
-    this.statuses.push(detail === undefined ? { state } : { state, detail });
-  }
-  get state(): AdapterState | undefined {
-    return this.statuses.at(-1)?.state;
   }
 
   async dispose(): Promise<void> {
-    this.abort.abort();
+    this.abort();
     await rm(this.stateDir, { recursive: true, force: true });
   }
 }

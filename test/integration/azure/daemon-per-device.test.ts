@@ -115,6 +115,8 @@ describe.each(['amqp', 'mqtt', 'https'] as const)(
       });
       await waitFor(() => hub.feedback().length > 0, 'feedback for c2d-on');
       expect(hub.feedback()).toMatchObject([{ originalMessageId: 'c2d-on', statusCode: 'Success' }]);
+      // Over MQTT the hub completes the message on PUBACK, before the command has run: wait for the result.
+      await waitFor(() => hub.d2c.some((m) => m.properties['$.cid'] === 'c2d-on'), 'the result of c2d-on');
       const result = hub.d2c.find((m) => m.properties['$.cid'] === 'c2d-on')!;
       expect(result.deviceId).toBe('sim:switch-01');
       expect(JSON.parse(result.body.toString())).toMatchObject({ device: 'sim:switch-01', status: 'ok' });

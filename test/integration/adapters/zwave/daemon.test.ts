@@ -1,12 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BinarySwitchCCSet, MultilevelSensorCCReport } from '@zwave-js/cc';
-import { CommandClasses } from '@zwave-js/core';
-import { ccCaps, createMockZWaveRequestFrame, MockZWaveFrameType, type MockNode } from '@zwave-js/testing';
+import { createMockZWaveRequestFrame, MockZWaveFrameType, type MockNode } from '@zwave-js/testing';
 import { controlRequest } from '../../../../src/control/client.js';
 import { startMqttBroker, type MqttBroker } from '../../../../src/emulator/mqtt/broker.js';
 import { silentLogger } from '../../../../src/logger.js';
 import type { DeviceInfo } from '../../../../src/model.js';
 import { MockStick } from '../../../fakes/zwave/mock-stick.js';
+import { addSwitchWithThermometer } from '../../../fakes/zwave/nodes.js';
 import { Daemon, makeWorkdir, runCli, testConfig, waitFor } from '../../support/daemon.js';
 import { Subscriber } from '../../support/subscriber.js';
 
@@ -16,31 +16,6 @@ import { Subscriber } from '../../support/subscriber.js';
 
 /** Home id 0x7e570001 (MockStick's default), node 2. */
 const NODE_ID = 'zwave:7e570001-2';
-
-/** A mains-powered switch with an air temperature sensor, already part of the network. */
-function addSwitchWithThermometer(stick: MockStick): Promise<MockNode> {
-  return stick.addNode({
-    id: 2,
-    capabilities: {
-      manufacturerId: 0x0086,
-      productType: 0x0003,
-      productId: 0x0060,
-      firmwareVersion: '1.7',
-      commandClasses: [
-        CommandClasses.Version,
-        CommandClasses['Manufacturer Specific'],
-        ccCaps({ ccId: CommandClasses['Binary Switch'], isSupported: true, version: 2, defaultValue: false }),
-        ccCaps({
-          ccId: CommandClasses['Multilevel Sensor'],
-          isSupported: true,
-          version: 11,
-          sensors: { 1: { supportedScales: [0] } },
-          getValue: () => 21.5,
-        }),
-      ],
-    },
-  });
-}
 
 describe('the daemon with a Z-Wave stick (mock stick over tcp://, real CLI, real broker)', () => {
   let work: Awaited<ReturnType<typeof makeWorkdir>>;

@@ -1,11 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CommandClasses } from '@zwave-js/core';
-import { ccCaps, type MockNode } from '@zwave-js/testing';
+import type { MockNode } from '@zwave-js/testing';
 import createZwaveAdapter from '../../../../adapters/zwave/index.js';
 import type { Adapter } from '../../../../adapters/adapter.js';
 import { isFieldgateError } from '../../../../src/errors.js';
 import { zwaveOptions } from '../../../fakes/zwave/adapter-options.js';
 import { MockStick } from '../../../fakes/zwave/mock-stick.js';
+import { plugNode } from '../../../fakes/zwave/nodes.js';
 import { recordingContext, until, type RecordingContext } from '../../../fakes/zwave/recording-context.js';
 
 // Inclusion and exclusion through the real Driver: the mock controller finds a pending node when the
@@ -14,19 +14,7 @@ import { recordingContext, until, type RecordingContext } from '../../../fakes/z
 const HOME_ID = 0x7e570003;
 const PLUG_ID = 'zwave:7e570003-5';
 
-const plug = {
-  id: 5,
-  capabilities: {
-    manufacturerId: 0x0086,
-    productType: 0x0003,
-    productId: 0x0060,
-    commandClasses: [
-      CommandClasses.Version,
-      CommandClasses['Manufacturer Specific'],
-      ccCaps({ ccId: CommandClasses['Binary Switch'], isSupported: true, version: 2, defaultValue: false }),
-    ],
-  },
-};
+const plug = plugNode(5);
 
 describe('zwave pairing and removal against a mock stick', () => {
   let stick: MockStick;

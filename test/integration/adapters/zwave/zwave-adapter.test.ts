@@ -1,12 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BinarySwitchCCSet, MultilevelSensorCCReport } from '@zwave-js/cc';
-import { CommandClasses } from '@zwave-js/core';
-import { ccCaps, createMockZWaveRequestFrame, MockZWaveFrameType, type MockNode } from '@zwave-js/testing';
+import { createMockZWaveRequestFrame, MockZWaveFrameType, type MockNode } from '@zwave-js/testing';
 import createZwaveAdapter from '../../../../adapters/zwave/index.js';
 import type { Adapter } from '../../../../adapters/adapter.js';
 import type { DeviceCommand } from '../../../../src/model.js';
 import { zwaveOptions } from '../../../fakes/zwave/adapter-options.js';
 import { MockStick } from '../../../fakes/zwave/mock-stick.js';
+import { addSwitchWithThermometer } from '../../../fakes/zwave/nodes.js';
 import { recordingContext, until, type RecordingContext } from '../../../fakes/zwave/recording-context.js';
 
 // Real zwave-js Driver, opened as `tcp://127.0.0.1:<port>` (the ser2net path), against @zwave-js/testing's
@@ -23,29 +23,6 @@ function command(name: string, args: Record<string, unknown> = {}): DeviceComman
     origin: 'local',
     expiresAt: Date.now() + 60_000,
   };
-}
-
-async function addSwitchWithThermometer(stick: MockStick): Promise<MockNode> {
-  return stick.addNode({
-    id: 2,
-    capabilities: {
-      manufacturerId: 0x0086,
-      productType: 0x0003,
-      productId: 0x0060,
-      commandClasses: [
-        CommandClasses.Version,
-        CommandClasses['Manufacturer Specific'],
-        ccCaps({ ccId: CommandClasses['Binary Switch'], isSupported: true, version: 2, defaultValue: false }),
-        ccCaps({
-          ccId: CommandClasses['Multilevel Sensor'],
-          isSupported: true,
-          version: 11,
-          sensors: { 1: { supportedScales: [0] } },
-          getValue: () => 21.5,
-        }),
-      ],
-    },
-  });
 }
 
 describe('zwave adapter against a mock stick over tcp://', () => {

@@ -14,6 +14,12 @@ describe('classifyAwsConnectFailure', () => {
       'notAuthorized',
     ],
     [
+      'MQTT 5 CONNACK 0x87 not authorized',
+      { error: withCode('Connection refused: Not authorized', 0x87), isTlsEstablished: true },
+      'FG_UPSTREAM_AUTH',
+      'notAuthorized',
+    ],
+    [
       'closed after the handshake, before CONNACK',
       { error: new Error('connection closed before CONNACK'), isTlsEstablished: true },
       'FG_UPSTREAM_AUTH',

@@ -79,3 +79,42 @@ describe('planTelemetry', () => {
     expect(messages[0]!.billedUnits).toBe(0);
   });
 });
+
+describe('planTelemetry with json+gzip', () => {
+  const gzipPlan = (batch: Envelope[], maxMessageBytes = 128 * 1024, encoding = 'json+gzip' as const) =>
+    planTelemetry(batch, {
+      gatewayId: 'gw',
+      route: 'aws',
+      telemetry: new TopicTemplate('dt/{gateway}/{device}/{encoding}', [...known, 'encoding']),
+      maxMessageBytes,
+      encoding,
+    });
+
+  it('gzips payloads, names the encoding in the topic and states the content type', () => {
+    const batch = Array.from({ length: 200 }, (_, i) => envelope(i, 'a', { t: i / 10, h: 40 }));
+    const [message, ...rest] = gzipPlan(batch).messages;
+    expect(rest).toEqual([]);
+    expect(message).toMatchObject({ topic: 'dt/gw/a/gzip', contentType: 'application/gzip' });
+    expect([message!.payload[0], message!.payload[1]]).toEqual([0x1f, 0x8b]);
+    expect(decodeBatch(message!.payload).readings.map((r) => r.gseq)).toEqual(batch.map((e) => e.gseq));
+  });
+
+  it('states no content type for plain JSON, whose topic says json', () => {
+    const [message] = planTelemetry([envelope(1, 'a')], {
+      gatewayId: 'gw',
+      route: 'aws',
+      telemetry: new TopicTemplate('dt/{gateway}/{device}/{encoding}', [...known, 'encoding']),
+      maxMessageBytes: 1024,
+    }).messages;
+    expect(message!.topic).toBe('dt/gw/a/json');
+    expect(message!.contentType).toBeUndefined();
+  });
+
+  it('keeps every compressed payload within maxMessageBytes while packing more readings', () => {
+    const batch = Array.from({ length: 3000 }, (_, i) => envelope(i, 'a', { t: i / 10, h: 40 }));
+    const gzip = gzipPlan(batch, 4096).messages;
+    expect(gzip.length).toBeLessThan(plan(batch, 'dt/{gateway}/{device}', 4096).messages.length / 2);
+    for (const message of gzip) expect(message.payload.length).toBeLessThanOrEqual(4096);
+    expect(gzip.flatMap((m) => m.items.map((e) => e.gseq))).toEqual(batch.map((e) => e.gseq));
+  });
+});

@@ -1,7 +1,9 @@
+import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import type { Envelope } from '../../../../src/model.js';
 import { billedUnits, d2cPropertyBag, encodeD2cBatch } from '../../../../src/upstream/azure/encode.js';
 import { formatPropertyBag, parsePropertyBag } from '../../../../src/upstream/azure/property-bag.js';
+import { decodeBatch } from '../../../../src/upstream/mqtt/encode.js';
 
 const envelope = (gseq: number, device = 'sim:thermo-01'): Envelope => ({
   gseq,
@@ -75,5 +77,35 @@ describe('property bags', () => {
       empty: '',
       flag: null,
     });
+  });
+});
+
+describe('D2C encoding with json+gzip', () => {
+  const gzipOptions = { ...options, encoding: 'json+gzip' as const };
+
+  it('gzips the body, says so in $.ce, and bills the compressed size', () => {
+    const batch = Array.from({ length: 300 }, (_, i) => envelope(i));
+    const [message, ...rest] = encodeD2cBatch(batch, gzipOptions).messages;
+    expect(rest).toEqual([]);
+    expect(message!.properties).toMatchObject({ '$.ct': 'application/json', '$.ce': 'gzip' });
+    expect(decodeBatch(message!.body).readings.map((r) => r.gseq)).toEqual(batch.map((e) => e.gseq));
+    expect(message!.sizeBytes).toBeLessThan(encodeD2cBatch(batch, options).messages[0]!.sizeBytes / 4);
+    expect(message!.billedUnits).toBe(billedUnits(message!.sizeBytes));
+  });
+
+  it('fills a message past its limit in uncompressed JSON, but never past the limit compressed', () => {
+    const batch = Array.from({ length: 2000 }, (_, i) => envelope(i));
+    const json = encodeD2cBatch(batch, { ...options, maxMessageBytes: 8192 }).messages;
+    const gzip = encodeD2cBatch(batch, { ...gzipOptions, maxMessageBytes: 8192 }).messages;
+    expect(gzip.length).toBeLessThan(json.length / 2);
+    for (const message of gzip) expect(message.sizeBytes).toBeLessThanOrEqual(8192);
+    expect(gzip.flatMap((m) => m.items.map((e) => e.gseq))).toEqual(batch.map((e) => e.gseq));
+  });
+
+  it('keeps a sane cap: no message holds more than 4× the limit uncompressed', () => {
+    const batch = Array.from({ length: 2000 }, (_, i) => envelope(i));
+    for (const message of encodeD2cBatch(batch, { ...gzipOptions, maxMessageBytes: 8192 }).messages) {
+      expect(gunzipSync(message.body).length).toBeLessThanOrEqual(4 * 8192);
+    }
   });
 });

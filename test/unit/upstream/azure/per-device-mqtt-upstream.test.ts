@@ -159,6 +159,50 @@ describe('Azure MQTT upstream, per-device identities', () => {
     expect(result.deviceId).toBe('sim:thermo-01');
   });
 
+  it('reconnects each leaf after the hub dropped them all', async () => {
+    upstream = upstreamFor(hub);
+    await upstream.connect(live());
+    expect(await upstream.send([reading(1, 'sim:switch-01')], live())).toEqual({ kind: 'ok' });
+    hub.disconnectAll();
+    await waitFor(() => upstream!.stats().openLinks === 0, 'the leaf connections dropped');
+    const batch = [reading(2, 'sim:switch-01'), reading(3, 'sim:thermo-01')];
+    expect(await upstream.send(batch, live())).toEqual({ kind: 'ok' });
+    expect(received(hub)).toEqual({ 'sim:switch-01': [1, 2], 'sim:thermo-01': [3] });
+  });
+
+  it('reports the hub unreachable: a failed connect, and a send that turns isConnected off', async () => {
+    const url = hub.url;
+    await hub.close();
+    // With a configured leaf, connect probes it.
+    upstream = upstreamFor(hub, { endpoint: url });
+    await expect(upstream.connect(live())).rejects.toMatchObject({ code: 'FG_UPSTREAM_OFFLINE' });
+    await upstream.close();
+    // Without one there is nothing to probe until a leaf has readings; then the forwarder must back off.
+    upstream = upstreamFor(hub, { endpoint: url, leaves: {} });
+    await upstream.connect(live());
+    const result = await upstream.send([reading(1, 'sim:switch-01')], live());
+    expect(result).toMatchObject({ kind: 'retry' });
+    expect(upstream.isConnected).toBe(false);
+    await expect(upstream.connect(live())).rejects.toMatchObject({ code: 'FG_UPSTREAM_OFFLINE' });
+    hub = await startHub(certs);
+  });
+
+  it('closes every leaf connection on close, and opens none for a result that comes later', async () => {
+    upstream = upstreamFor(hub);
+    const commands: IncomingCommand[] = [];
+    upstream.onCommand((c) => commands.push(c));
+    await upstream.connect(live());
+    expect(await upstream.send([reading(1, 'sim:switch-01')], live())).toEqual({ kind: 'ok' });
+    hub.sendC2d('sim:switch-01', { messageId: 'c-1', body: JSON.stringify({ name: 'on' }) });
+    await waitFor(() => commands.length === 1, 'the command');
+    await upstream.close();
+    await waitFor(() => !hub.isConnected('sim:thermo-01') && !hub.isConnected('sim:switch-01'), 'closed');
+    // The command finishes while the daemon stops: its result must not reopen the leaf's connection.
+    await upstream.publishResult({ id: 'c-1', device: 'sim:switch-01' }, { id: 'c-1', status: 'ok' });
+    expect(hub.isConnected('sim:switch-01')).toBe(false);
+    expect(upstream.stats().openLinks).toBe(0);
+  });
+
   it('keeps at most maxLeafConnections open, warning once, and still sends for every leaf', async () => {
     const { log, warnings } = capturingLogger();
     upstream = upstreamFor(hub, { maxLeafConnections: 1 }, log);
@@ -168,6 +212,9 @@ describe('Azure MQTT upstream, per-device identities', () => {
       expect(await upstream.send(batch, live())).toEqual({ kind: 'ok' });
       expect(upstream.stats().openLinks).toBe(1);
     }
+    // The least recently used leaf's connection was closed to make room for the other.
+    await waitFor(() => !hub.isConnected('sim:thermo-01'), 'the thermometer’s connection closed');
+    expect(hub.isConnected('sim:switch-01')).toBe(true);
     expect(received(hub)).toEqual({ 'sim:thermo-01': [10, 11], 'sim:switch-01': [20, 21] });
     expect(upstream.stats().readings).toBe(4);
     expect(warnings().filter((w) => w.msg.includes('maxLeafConnections'))).toHaveLength(1);
