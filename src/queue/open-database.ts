@@ -100,7 +100,6 @@ async function tryOpen(
   });
   try {
     await db.open();
-    return { db };
   } catch (e) {
     if (isLockHeld(e)) {
       throw new FieldgateError(
@@ -114,6 +113,22 @@ async function tryOpen(
     }
     return { error: e };
   }
+  try {
+    await readEveryTable(db);
+    return { db };
+  } catch (e) {
+    await db.close().catch(() => undefined);
+    return { error: e };
+  }
+}
+
+/**
+ * LevelDB opens table files lazily: a table cut short by a power failure opens fine and fails on the first
+ * read, after the repair path could have helped. Reading every key once at open (the queue stores one record
+ * per group commit, so there are few) surfaces that damage here, where it can still be repaired.
+ */
+async function readEveryTable(db: RootDatabase): Promise<void> {
+  for await (const key of db.keys({ fillCache: false })) void key;
 }
 
 /** classic-level reports a held LOCK as LEVEL_DATABASE_NOT_OPEN caused by LEVEL_LOCKED. */

@@ -216,6 +216,25 @@ describe('LevelQueueStore', () => {
       expect((await store.queue('cloud', { ttlMs: 0 })).stats().depth).toBe(3);
     });
 
+    it('starts on a database whose table file was cut short (LevelDB would only fail on the first read)', async () => {
+      const before = await (await openStore()).queue('cloud', { ttlMs: 0 });
+      for (let i = 0; i < 20; i++) await before.append(simReadings(50));
+      await stores.pop()!.close();
+      // Reopening turns the write-ahead log into a table file; then cut that table in half, as a power cut might.
+      await openStore();
+      await stores.pop()!.close();
+      const tables = (await readdir(dir)).filter((file) => file.endsWith('.ldb'));
+      expect(tables.length).toBeGreaterThan(0);
+      for (const table of tables) {
+        const bytes = await readFile(path.join(dir, table));
+        await writeFile(path.join(dir, table), bytes.subarray(0, Math.floor(bytes.length / 2)));
+      }
+
+      const store = await openStore();
+      const queue = await store.queue('cloud', { ttlMs: 0 });
+      expect(await queue.append(simReadings(1))).toHaveLength(1);
+    });
+
     it('moves an unusable database aside and starts empty', async () => {
       await writeFile(dir, 'this should have been a directory');
 
