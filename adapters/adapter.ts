@@ -77,6 +77,12 @@ export interface Adapter {
   discoveredDevices?(): DeviceInfo[];
   /** Forget a device (and ask it to leave the network where the radio can). */
   remove?(id: DeviceId): Promise<void>;
+  /**
+   * Frames the radio delivered that the adapter could not turn into a reading or an event (garbage, cut
+   * short, malformed payloads), counted by reason since `start`; a snapshot the caller may keep. Reasons are
+   * the adapter's own short camelCase words. Optional: adapters with no radio to hear noise (sim) have none.
+   */
+  droppedFrames?(): Record<string, number>;
 }
 
 /** What the operator supplies for authenticated pairing (Z-Wave S2): the device's DSK, or only its PIN. */

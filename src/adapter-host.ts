@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { Adapter, AdapterContext } from '../adapters/adapter.js';
 import { loadAdapterFactory } from '../adapters/registry.js';
 import type { AdapterConfig } from './config/schema.js';
-import { FieldgateError, errorMessage } from './errors.js';
+import { FieldgateError, errorMessage, isFieldgateError } from './errors.js';
 import type { Logger } from './logger.js';
 import type { AdapterState, DeviceId, DeviceInfo, Reading } from './model.js';
 
@@ -22,6 +22,12 @@ export interface AdapterStatus {
   detail?: string;
   since: number;
   readings: number;
+  /**
+   * Frames the radio delivered that the adapter dropped as undecodable, by reason (`truncated`,
+   * `invalidPayload`, …), since the adapter started. Present only for adapters that count them (the radios);
+   * `{}` while nothing was dropped.
+   */
+  droppedFrames?: Record<string, number>;
 }
 
 /**
@@ -53,7 +59,8 @@ export class AdapterHost {
   }
 
   status(): AdapterStatus {
-    return { ...this.#status };
+    const droppedFrames = this.#adapter?.droppedFrames?.();
+    return droppedFrames === undefined ? { ...this.#status } : { ...this.#status, droppedFrames };
   }
 
   /** Loads and starts the adapter. Never throws: a failure leaves the adapter `unavailable` with the reason. */
@@ -96,7 +103,13 @@ export class AdapterHost {
           await this.sinks.emit(readings);
         } catch (e) {
           // The queue counts quota drops itself; anything that reaches here is a reading the gateway lost.
-          this.#log.error({ err: e, readings: readings.length }, 'Readings could not be stored.');
+          // A failed queue write is counted (`writeFailed`) and logged once per episode by the store.
+          const isCounted =
+            isFieldgateError(e, 'FG_QUEUE_NO_SPACE') || isFieldgateError(e, 'FG_QUEUE_WRITE_FAILED');
+          this.#log[isCounted ? 'debug' : 'error'](
+            { err: e, readings: readings.length },
+            'Readings could not be stored.',
+          );
         }
       },
       deviceChanged: (info) => this.sinks.deviceChanged(this.name, info),

@@ -19,6 +19,16 @@ export const ErrorCodes = {
     retryable: true,
     summary: 'The queue is at its byte quota or the disk watermark (policy `dropNewest`).',
   },
+  FG_QUEUE_NO_SPACE: {
+    exit: 75,
+    retryable: true,
+    summary: 'The filesystem of the queue is full (ENOSPC); nothing was moved or deleted.',
+  },
+  FG_QUEUE_WRITE_FAILED: {
+    exit: 75,
+    retryable: true,
+    summary: 'A write to the queue database failed (I/O error); writes are refused until it works again.',
+  },
   FG_QUEUE_CLOSED: { exit: 1, retryable: false, summary: 'The queue was used after close().' },
   FG_QUEUE_LOCKED: {
     exit: 75,

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from 'commander';
-import { registerConfigCommands } from './cli/config.js';
+import { listedIssues, registerConfigCommands } from './cli/config.js';
 import { registerDevices } from './cli/devices.js';
 import { registerDoctor } from './cli/doctor.js';
 import { registerEmulateAws } from './cli/emulate-aws.js';
@@ -11,7 +11,7 @@ import { registerRunCommand } from './cli/run.js';
 import { registerSend } from './cli/send.js';
 import { registerStatus } from './cli/status.js';
 import { registerTail } from './cli/tail.js';
-import { formatIssue, type ConfigIssue } from './config/load.js';
+import type { ConfigIssue } from './config/load.js';
 import { errorMessage, exitCodeFor, isFieldgateError } from './errors.js';
 import { VERSION } from './version.js';
 
@@ -64,10 +64,22 @@ async function main(argv: string[]): Promise<void> {
   }
 }
 
+/**
+ * Print why the verb failed and set the exit code. A refused config lists its first issues (a mangled file
+ * has hundreds, and under systemd each is a journal line) and says how to see them all.
+ */
 function reportFatal(e: unknown): void {
-  const issues = isFieldgateError(e) ? (e.context?.errors as ConfigIssue[] | undefined) : undefined;
+  const context = isFieldgateError(e) ? e.context : undefined;
+  const issues = context?.errors as ConfigIssue[] | undefined;
   if (issues !== undefined && issues.length > 0) {
-    for (const issue of issues) process.stderr.write(`${formatIssue(issue)}\n`);
+    const file = typeof context?.file === 'string' ? context.file : issues[0]!.file;
+    process.stderr.write(
+      listedIssues(
+        issues,
+        (more) =>
+          `${file}: …and ${more} more issues; run \`fieldgate config validate --json ${file}\` for all`,
+      ),
+    );
   } else {
     process.stderr.write(`fieldgate: ${errorMessage(e)}\n`);
   }

@@ -83,6 +83,13 @@ export interface Envelope {
   /** Gateway-assigned, monotonic per route; with the gateway id it is the reading's identity upstream. */
   gseq: number;
   reading: Reading;
+  /**
+   * The reading as the queue stored it, when the queue has those bytes at hand: UTF-8 JSON of exactly the
+   * fields of `Reading`, in the order `device, ts, values, units, seq` (absent ones left out), as
+   * `encodeReading` writes it (readings queued by a build before this field existed may order the fields
+   * differently). An encoder may copy it instead of encoding `reading` again.
+   */
+  encoded?: Uint8Array;
 }
 
 export type AdapterState = 'starting' | 'running' | 'degraded' | 'unavailable' | 'stopped';

@@ -62,6 +62,7 @@ export class Runtime {
   #metrics: MetricsServer | undefined;
   readonly #drainRate = new DrainRate();
   readonly #deviceListeners = new Set<(event: 'changed' | 'removed', info: DeviceInfo) => void>();
+  readonly #restartListeners = new Set<(reason: string) => void>();
   #store: LevelQueueStore | undefined;
   #routes: RouteParts[] = [];
   #pipeline: Pipeline | undefined;
@@ -103,6 +104,9 @@ export class Runtime {
       ...config.queue,
       log: log.child({ component: 'queue' }),
       now: this.#now,
+    });
+    this.#store.onNeedsRestart((reason) => {
+      for (const listener of this.#restartListeners) listener(reason);
     });
     this.#names = await DeviceNames.load(path.join(config.gateway.stateDir, 'device-names.json'));
 
@@ -255,6 +259,7 @@ export class Runtime {
       }),
       quarantine: this.#store?.quarantine,
       storageBytes: this.#store?.storageBytes() ?? 0,
+      storageWrites: this.#store?.writeHealth() ?? { state: 'ok' },
       devices: this.devices.countByAvailability(),
       commands: this.#router?.stats(),
       pipeline: this.#pipeline?.stats(),
@@ -332,6 +337,15 @@ export class Runtime {
   }
 
   /** Subscribe to device announcements (pairing progress); returns the unsubscribe function. */
+  /**
+   * `listener` is called when a part can recover only through a restart of the process: the queue database
+   * refusing writes even after recovery. Committed data is safe; the process owner should stop and restart.
+   */
+  onNeedsRestart(listener: (reason: string) => void): () => void {
+    this.#restartListeners.add(listener);
+    return () => this.#restartListeners.delete(listener);
+  }
+
   onDevice(listener: (event: 'changed' | 'removed', info: DeviceInfo) => void): () => void {
     this.#deviceListeners.add(listener);
     return () => this.#deviceListeners.delete(listener);

@@ -52,13 +52,16 @@ export class AdvertIntake {
       this.bindkeys.get(address),
     );
     if (decoded?.ok === false) {
-      this.stats.dropped[decoded.reason] = (this.stats.dropped[decoded.reason] ?? 0) + 1;
+      this.countDrop(decoded.reason);
       this.ctx.log.debug(
         { address, format: decoded.format, reason: decoded.reason },
         'Dropped an undecodable advertisement.',
       );
     }
     const advert = decoded?.ok === true ? decoded.advert : undefined;
+    // Counted here, before the device filter, like the undecodable ones: both are what the radio heard.
+    const isEmpty = advert !== undefined && Object.keys(advert.values).length === 0;
+    if (isEmpty) this.countDrop('empty');
     const sighting = {
       localName: ad.localName,
       format: advert?.format,
@@ -77,7 +80,7 @@ export class AdvertIntake {
     if (changed !== undefined) this.ctx.deviceChanged(changed);
     this.links.get(address)?.attach(peripheral);
     if (peripheral.connectable) this.markReachable(id);
-    if (advert === undefined) return;
+    if (advert === undefined || isEmpty) return;
 
     const payloadHex =
       serviceData.map((s) => s.data.toString('hex')).join('') + (ad.manufacturerData?.toString('hex') ?? '');
@@ -85,7 +88,6 @@ export class AdvertIntake {
       this.stats.duplicates++;
       return;
     }
-    if (Object.keys(advert.values).length === 0) return;
     const reading: Reading = {
       device: id,
       ts: now,
@@ -145,6 +147,10 @@ export class AdvertIntake {
   /** Resolves when every reading handed to the pipeline so far has been accepted by it. */
   async drain(): Promise<void> {
     await this.emitChain;
+  }
+
+  private countDrop(reason: keyof BleStats['dropped']): void {
+    this.stats.dropped[reason] = (this.stats.dropped[reason] ?? 0) + 1;
   }
 
   private markReachable(id: DeviceId): void {

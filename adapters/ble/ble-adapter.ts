@@ -113,6 +113,11 @@ export class BleAdapter implements Adapter {
     return structuredClone(this.counters);
   }
 
+  /** The advertisements dropped by reason, as `status` shows them for every radio. */
+  droppedFrames(): Record<string, number> {
+    return { ...this.counters.dropped };
+  }
+
   isReachable(id: DeviceId): boolean {
     return this.intake?.isReachable(id) ?? false;
   }

@@ -6,8 +6,11 @@ export interface BleStats {
   readings: number;
   /** Repeats of a packet already turned into a reading. */
   duplicates: number;
-  /** Advertisements in a known format that could not be decoded, by reason. */
-  dropped: Partial<Record<DropReason, number>>;
+  /**
+   * Advertisements in a known format that gave no reading, by reason: could not be decoded (`DropReason`),
+   * or well-formed but carrying no values at all (`empty`, e.g. a BTHome header with no objects).
+   */
+  dropped: Partial<Record<DropReason | 'empty', number>>;
   /** Readings dropped because the pipeline fell too far behind. */
   backlogDrops: number;
   /** Scans restarted by the stall watchdog. */

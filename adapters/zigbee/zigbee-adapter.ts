@@ -11,21 +11,15 @@ import type {
   DeviceInfo,
 } from '../../src/model.js';
 import { exponentialBackoff, type Backoff } from './backoff.js';
-import {
-  convertIncoming,
-  exposesOf,
-  notifyDeviceEvent,
-  type DeviceEventType,
-  type ZhcModule,
-} from './converters.js';
+import { exposesOf, notifyDeviceEvent, type DeviceEventType, type ZhcModule } from './converters.js';
 import { executeCommand } from './execute-command.js';
 import { bridgeLibraryLogger } from './library-logger.js';
 import { resolveNetworkSettings, type NetworkSettings } from './network-settings.js';
 import { serialPortProblem } from './serial-port-problem.js';
 import type { ZigbeeOptions } from './options.js';
-import { buildReading, normalizeConverted } from './readings.js';
 import { controllerOptions } from './controller-options.js';
 import { DeviceConfigurator } from './device-configurator.js';
+import { MessageIntake } from './message-intake.js';
 import { ZigbeeDevice } from './zigbee-device.js';
 
 type HerdsmanModule = typeof Herdsman;
@@ -56,8 +50,8 @@ export class ZigbeeAdapter implements Adapter {
   private readonly byIeee = new Map<string, ZigbeeDevice>();
   private readonly lastAvailability = new Map<DeviceId, Availability>();
   private readonly configurator = new DeviceConfigurator();
-  /** Frames are handled one at a time, so readings keep the order the devices sent them in. */
-  private messageChain: Promise<void> = Promise.resolve();
+  /** Frames to readings; made in `start()` once the converters are loaded. */
+  private intake: MessageIntake | undefined;
   private readonly backoff: Backoff;
 
   constructor(
@@ -85,6 +79,13 @@ export class ZigbeeAdapter implements Adapter {
     );
     this.zh.setLogger(libraryLog);
     this.zhc.setLogger(libraryLog);
+    this.intake = new MessageIntake({
+      ctx,
+      zhc: this.zhc,
+      deviceOf: (ieeeAddr) => this.byIeee.get(ieeeAddr),
+      isStopping: () => this.isStopping,
+      configure: (device) => this.configure(device),
+    });
     try {
       this.network = await resolveNetworkSettings(this.options, ctx.stateDir, ctx.log);
     } catch (e) {
@@ -104,12 +105,16 @@ export class ZigbeeAdapter implements Adapter {
     clearTimeout(this.reopenTimer);
     clearInterval(this.availabilityTimer);
     await this.closeController();
-    await this.messageChain;
+    await this.intake?.idle();
     this.ctx?.setStatus('stopped');
   }
 
   devices(): DeviceInfo[] {
     return [...this.byIeee.values()].map((d) => this.infoOf(d));
+  }
+
+  droppedFrames(): Record<string, number> {
+    return this.intake?.droppedFrames() ?? {};
   }
 
   isReachable(id: DeviceId): boolean {
@@ -249,14 +254,7 @@ export class ZigbeeAdapter implements Adapter {
     controller.on('deviceInterview', (event) => void this.onInterview(event));
     controller.on('deviceLeave', ({ ieeeAddr }) => this.forget(ieeeAddr));
     controller.on('lastSeenChanged', ({ device }) => this.onHeard(device));
-    controller.on('message', (message) => this.enqueue(() => this.onMessage(message)));
-  }
-
-  /** Runs `task` after every frame before it; a failure is logged and never stalls the frames after it. */
-  private enqueue(task: () => Promise<void>): void {
-    this.messageChain = this.messageChain.then(task).catch((e: unknown) => {
-      this.ctx?.log.warn({ err: errorMessage(e) }, 'Handling a Zigbee frame failed.');
-    });
+    controller.on('message', (message) => this.intake?.receive(message));
   }
 
   // --- devices ---------------------------------------------------------------------------------------
@@ -361,52 +359,5 @@ export class ZigbeeAdapter implements Adapter {
     for (const device of this.byIeee.values()) {
       if (this.lastAvailability.get(device.id) !== this.infoOf(device).availability) this.announce(device);
     }
-  }
-
-  // --- readings --------------------------------------------------------------------------------------
-
-  private async onMessage(message: Events.MessagePayload): Promise<void> {
-    const device = this.byIeee.get(message.device.ieeeAddr);
-    if (device === undefined || this.isStopping) return;
-    const log = this.ctx!.log;
-    try {
-      const publishLater = (later: Record<string, unknown>): void =>
-        this.enqueue(() => this.emitValues(device, later, message.linkquality));
-      const converted = await convertIncoming(this.zhc!, device, message, publishLater);
-      if (Object.keys(converted).length === 0) {
-        if (message.type === 'raw') {
-          log.debug(
-            { device: device.id, cluster: message.cluster, hex: message.meta.rawData.toString('hex') },
-            'Dropped a frame that could not be parsed.',
-          );
-        }
-        return;
-      }
-      await this.emitValues(device, converted, message.linkquality);
-    } catch (e) {
-      log.warn(
-        { device: device.id, cluster: message.cluster, type: message.type, err: errorMessage(e) },
-        'Dropped a frame the converters could not read.',
-      );
-    }
-    // A device whose configure failed at join (asleep too soon, busy) gets another try while it listens.
-    if (device.isAwake(this.now())) void this.configure(device);
-  }
-
-  private async emitValues(
-    device: ZigbeeDevice,
-    converted: Record<string, unknown>,
-    linkQuality: number,
-  ): Promise<void> {
-    const values = normalizeConverted(converted);
-    if (Object.keys(values).length === 0) return;
-    const reading = buildReading({
-      device: device.id,
-      ts: this.now(),
-      values,
-      exposedUnits: device.exposedUnits,
-      linkQuality,
-    });
-    await this.ctx!.emit([reading]);
   }
 }

@@ -1,5 +1,6 @@
 import Transport from 'winston-transport';
 import type { Logger } from '../../src/logger.js';
+import { frameDropReason, type ZwaveDropReason } from './frame-drops.js';
 
 /** The fields of a zwave-js log entry (`ZWaveLogInfo` in @zwave-js/core) the bridge reads. */
 interface ZwaveLogEntry {
@@ -20,9 +21,13 @@ interface ZwaveLogEntry {
  * A winston transport (the only log hook zwave-js has) that writes zwave-js's log entries into the
  * gateway's pino logger. zwave-js's `info` is per-node chatter (interview steps, every value received), so
  * it lands at debug, where the gateway keeps per-message logs; warnings and errors keep their level.
+ * Warnings about a dropped malformed frame also go to `onFrameDropped`, the only way to count them.
  */
 export class DriverLogBridge extends Transport {
-  constructor(private readonly target: Logger) {
+  constructor(
+    private readonly target: Logger,
+    private readonly onFrameDropped: (reason: ZwaveDropReason) => void = () => undefined,
+  ) {
     super();
   }
 
@@ -34,6 +39,8 @@ export class DriverLogBridge extends Transport {
     const text = [entry.primaryTags, lines(entry.message), entry.secondaryTags]
       .filter((part) => part !== undefined && part !== '')
       .join(' ');
+    const dropReason = frameDropReason(entry.level, lines(entry.message));
+    if (dropReason !== undefined) this.onFrameDropped(dropReason);
     switch (entry.level) {
       case 'error':
         this.target.error(fields, text);

@@ -3,11 +3,13 @@ import path from 'node:path';
 import type * as ZwaveJs from 'zwave-js';
 import type { Driver, ZWaveNode, ZWaveNotificationCallback } from 'zwave-js';
 import type { Adapter, AdapterContext, PairingSecrets } from '../adapter.js';
+import { DropCounts } from '../drop-counts.js';
 import type { CommandResult, DeviceCommand, DeviceId, DeviceInfo } from '../../src/model.js';
 import { errorMessage, FieldgateError } from '../../src/errors.js';
 import { NODE_STATUS } from './availability.js';
 import { planCommand } from './command-mapping.js';
 import { DriverLogBridge, driverLogLevel } from './driver-log.js';
+import type { ZwaveDropReason } from './frame-drops.js';
 import { mapEvent, type ZwaveEvent } from './event-mapping.js';
 import { removeNode } from './exclusion.js';
 import { InclusionWindow } from './inclusion-window.js';
@@ -43,6 +45,8 @@ export class ZwaveAdapter implements Adapter {
   private readonly nodes = new Map<DeviceId, ZWaveNode>();
   private readonly lastSeen = new Map<DeviceId, number>();
   private readonly lastInfo = new Map<DeviceId, DeviceInfo>();
+  /** Malformed frames zwave-js dropped, by reason, over every Driver this adapter built. */
+  private readonly dropped = new DropCounts<ZwaveDropReason>();
 
   constructor(private readonly options: ZwaveOptions) {}
 
@@ -74,6 +78,10 @@ export class ZwaveAdapter implements Adapter {
 
   devices(): DeviceInfo[] {
     return [...this.nodes.keys()].flatMap((id) => this.infoOf(id) ?? []);
+  }
+
+  droppedFrames(): Record<string, number> {
+    return this.dropped.snapshot();
   }
 
   isReachable(id: DeviceId): boolean {
@@ -157,7 +165,11 @@ export class ZwaveAdapter implements Adapter {
       logConfig: {
         enabled: false,
         level: driverLogLevel(ctx.log),
-        transports: [new DriverLogBridge(ctx.log.child({ component: 'zwave-js' }))],
+        transports: [
+          new DriverLogBridge(ctx.log.child({ component: 'zwave-js' }), (reason) =>
+            this.dropped.count(reason),
+          ),
+        ],
       },
       storage: {
         cacheDir: path.join(ctx.stateDir, 'cache'),

@@ -57,7 +57,9 @@ export async function backlog(ctx: ScenarioContext): Promise<Sample[]> {
       adapters: fullSpeedFleets(SIM_ADAPTERS, DEVICES),
     });
     const persistStart = Date.now();
+    const persistCpuStart = await outage.cpuSeconds();
     let appended = 0;
+    let persistCpu = 0;
     try {
       await waitUntil(
         async () => (appended = (await outage.queueStats()).appended) >= ctx.backlogReadings,
@@ -66,6 +68,7 @@ export async function backlog(ctx: ScenarioContext): Promise<Sample[]> {
         undefined,
         POLL_MS,
       );
+      persistCpu = (await outage.cpuSeconds()) - persistCpuStart;
     } finally {
       await outage.stop();
     }
@@ -84,7 +87,9 @@ export async function backlog(ctx: ScenarioContext): Promise<Sample[]> {
     const restartMs = Date.now() - drainStart;
     // The forwarder starts before the daemon reports itself started: count only what the timed part drains.
     const drainedBeforeStart = counter.countUpTo(stored.lastGseq);
+    const drainCpuStart = await drain.cpuSeconds();
     let drainMs: number;
+    let drainCpu: number;
     let liveAges: number[];
     try {
       await waitUntil(
@@ -95,6 +100,7 @@ export async function backlog(ctx: ScenarioContext): Promise<Sample[]> {
         POLL_MS,
       );
       drainMs = Date.now() - drainStart - restartMs;
+      drainCpu = (await drain.cpuSeconds()) - drainCpuStart;
       liveAges = counter.takeAges();
     } finally {
       await drain.stop();
@@ -103,6 +109,7 @@ export async function backlog(ctx: ScenarioContext): Promise<Sample[]> {
     return [
       { name: 'backlog.persist', value: appended / (persistMs / 1000), unit: 'readings/s' },
       { name: 'backlog.persistTime', value: persistMs / 1000, unit: 's' },
+      { name: 'backlog.persistCpu', value: (persistCpu * 1e6) / appended, unit: 'µs/reading' },
       { name: 'backlog.size', value: stored.depth, unit: 'readings' },
       { name: 'backlog.diskBytesPerReading', value: diskBytes / stored.depth, unit: 'bytes' },
       {
@@ -117,6 +124,11 @@ export async function backlog(ctx: ScenarioContext): Promise<Sample[]> {
         unit: 'readings/s',
       },
       { name: 'backlog.drainTime', value: drainMs / 1000, unit: 's' },
+      {
+        name: 'backlog.drainCpu',
+        value: (drainCpu * 1e6) / (stored.depth - drainedBeforeStart),
+        unit: 'µs/reading',
+      },
       { name: 'backlog.liveWait.p99', value: quantile(liveAges, 0.99), unit: 'ms' },
       { name: 'backlog.liveWait.max', value: Math.max(...liveAges), unit: 'ms' },
     ];

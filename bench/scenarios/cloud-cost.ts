@@ -87,10 +87,10 @@ function encoders(encoding: Encoding): { name: string; encode: Encoder }[] {
         return { messages: messages.length, units: messages.reduce((n, m) => n + m.billedUnits, 0) };
       },
     },
-    // One topic for the gateway: a lease becomes one message (or a few).
+    // One topic for the gateway (the default, here with `{encoding}`): a lease becomes one message (or a few).
     { name: 'iotCore', encode: aws('dt/fieldgate/{gateway}/{encoding}') },
-    // The default template has a topic per device: a lease of readings from many devices becomes one
-    // message per device, so batching saves little when a lease spans the whole fleet.
+    // The opt-in topic per device: a lease of readings from many devices becomes one message per device,
+    // so batching saves little when a lease spans the whole fleet.
     { name: 'iotCore.perDeviceTopic', encode: aws('dt/fieldgate/{gateway}/{device}') },
   ];
 }

@@ -13,8 +13,10 @@ const RSS_SAMPLE_MS = 250;
 export interface ThroughputLoad {
   /** Figure name prefix. */
   name: string;
-  /** Full-speed sim adapters: each offers up to 500 readings/s (see `fullSpeedFleets`). */
+  /** Full-speed sim adapters, each keeping one emit of `batchSize` readings in flight (`fullSpeedFleets`). */
   simAdapters: number;
+  /** Readings per emit; default that of `fullSpeedFleets`. */
+  batchSize?: number;
 }
 
 /**
@@ -32,7 +34,7 @@ export async function fieldgateThroughput(ctx: ScenarioContext, load: Throughput
   const daemon = await BenchDaemon.start({
     dir: ctx.dir,
     upstreamPort: broker.port,
-    adapters: fullSpeedFleets(load.simAdapters, DEVICES),
+    adapters: fullSpeedFleets(load.simAdapters, DEVICES, load.batchSize),
     drain: 'fifo',
   });
   try {

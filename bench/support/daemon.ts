@@ -40,22 +40,27 @@ export interface BenchConfig {
   nodeOptions?: string;
 }
 
-/** Readings per emit of a full-speed sim adapter. */
+/** Readings per emit of a full-speed sim adapter, by default. */
 const FULL_SPEED_BATCH = 100;
 
 /**
  * `devices` sim devices at full speed, spread over `adapters` sim adapters named `sim0`, `sim1`…
  *
- * One sim adapter at full speed keeps one emit in flight, and an emit resolves only at the group commit, so
- * one adapter offers at most `batchSize / commitIntervalMs` (500 readings/s with the defaults). Several
- * adapters, like several radios, keep several emits in flight, and the group commit takes them together:
- * the adapter count sets the offered load.
+ * One sim adapter at full speed keeps one emit of `batchSize` readings in flight, and an emit resolves only
+ * at the group commit, so one adapter offers at most `batchSize / commitIntervalMs` (500 readings/s with
+ * 100 and the defaults) until the emits in flight reach the commit size (2,000): from there commits start
+ * at once, one after another, and the daemon, not the fleet, sets the pace. Several adapters, like several
+ * radios, keep several emits in flight, and the group commit takes them together.
  */
-export function fullSpeedFleets(adapters: number, devices: number): Record<string, SimFleet> {
+export function fullSpeedFleets(
+  adapters: number,
+  devices: number,
+  batchSize = FULL_SPEED_BATCH,
+): Record<string, SimFleet> {
   return Object.fromEntries(
     Array.from({ length: adapters }, (_, i) => [
       `sim${i}`,
-      { climate: Math.ceil(devices / adapters), reportIntervalMs: 0, batchSize: FULL_SPEED_BATCH },
+      { climate: Math.ceil(devices / adapters), reportIntervalMs: 0, batchSize },
     ]),
   );
 }

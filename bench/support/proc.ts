@@ -13,10 +13,21 @@ export async function storageWriteBytes(pid: number): Promise<number> {
   return Number(/^write_bytes:\s+(\d+)$/m.exec(io)?.[1] ?? Number.NaN);
 }
 
-/** Total size of the files directly in `dir` (a LevelDB directory is flat). */
+/**
+ * Total size of the files directly in `dir` (a LevelDB directory is flat). A file LevelDB deletes between the
+ * listing and its `stat` (an obsolete log or table) counts as 0.
+ */
 export async function directoryBytes(dir: string): Promise<number> {
   let total = 0;
-  for (const file of await readdir(dir)) total += (await stat(path.join(dir, file))).size;
+  for (const file of await readdir(dir)) {
+    total += await stat(path.join(dir, file)).then(
+      (s) => s.size,
+      (e: unknown) => {
+        if ((e as NodeJS.ErrnoException).code === 'ENOENT') return 0;
+        throw e;
+      },
+    );
+  }
   return total;
 }
 

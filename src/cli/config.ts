@@ -18,9 +18,13 @@ export interface CommandIo {
   cwd?: string;
 }
 
+/** A person reads the first issues and fixes them; a mangled file can have hundreds (`--json` has them all). */
+export const MAX_LISTED_ISSUES = 50;
+
 /**
- * `fieldgate config validate FILE [--json]`: prints `FILE: ok` and returns 0, or prints every issue
- * (stderr, or `{ valid, errors }` on stdout with `--json`) and returns 78.
+ * `fieldgate config validate FILE [--json]`: prints `FILE: ok` and returns 0, or prints the issues and
+ * returns 78: on stderr the first `MAX_LISTED_ISSUES` and a line counting the rest, or every issue as
+ * `{ valid, errors }` on stdout with `--json`.
  */
 export async function runConfigValidate(
   file: string,
@@ -38,10 +42,26 @@ export async function runConfigValidate(
     if (options.json === true) {
       io.stdout.write(`${JSON.stringify({ valid: false, errors }, null, 2)}\n`);
     } else {
-      io.stderr.write(errors.map((issue) => `${formatIssue(issue)}\n`).join(''));
+      io.stderr.write(
+        listedIssues(
+          errors,
+          (more) => `${errors[0]!.file}: …and ${more} more issues (--json lists them all)`,
+        ),
+      );
     }
     return exitCodeFor(error);
   }
+}
+
+/**
+ * One line per issue, at most `MAX_LISTED_ISSUES`; when there are more, `summary(count of the rest)` is the
+ * last line, saying where to find them all. Shared by `config validate` and a refused `fieldgate run`.
+ */
+export function listedIssues(issues: readonly ConfigIssue[], summary: (more: number) => string): string {
+  const listed = issues.slice(0, MAX_LISTED_ISSUES).map((issue) => `${formatIssue(issue)}\n`);
+  const more = issues.length - listed.length;
+  if (more > 0) listed.push(`${summary(more)}\n`);
+  return listed.join('');
 }
 
 /**

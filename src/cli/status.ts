@@ -30,7 +30,7 @@ export function renderStatus(status: StatusSnapshot, now: number): string {
     'adapters',
     ...status.adapters.map(
       (a) =>
-        `  ${a.name} (${a.type})  ${a.state}${a.detail === undefined ? '' : ` — ${a.detail}`}  ${a.readings} readings`,
+        `  ${a.name} (${a.type})  ${a.state}${a.detail === undefined ? '' : ` — ${a.detail}`}  ${a.readings} readings${renderDroppedFrames(a.droppedFrames)}`,
     ),
     `devices  ${devices === '' ? 'none' : devices}`,
     '',
@@ -40,6 +40,14 @@ export function renderStatus(status: StatusSnapshot, now: number): string {
     `storage  ${formatBytes(status.storage.bytes)}${status.storage.quarantine === null ? '' : ' (a corrupt database was quarantined)'}`,
   ];
   return lines.join('\n');
+}
+
+/** `, 3 frames dropped (2 truncated, 1 badLength)`, or nothing while the adapter dropped none. */
+function renderDroppedFrames(dropped: Record<string, number> | undefined): string {
+  const reasons = Object.entries(dropped ?? {}).filter(([, n]) => n > 0);
+  if (reasons.length === 0) return '';
+  const total = reasons.reduce((sum, [, n]) => sum + n, 0);
+  return `, ${total} frames dropped (${reasons.map(([reason, n]) => `${n} ${reason}`).join(', ')})`;
 }
 
 function renderRoute(r: RouteStatus, now: number): string[] {

@@ -63,6 +63,7 @@ export class CommandRouter {
   readonly #tasks = new Set<Promise<void>>();
   readonly #stopping = new AbortController();
   #state: 'idle' | 'running' | 'stopped' = 'idle';
+  #starting: Promise<void> | undefined;
   #nextSeq = 1;
   #received = 0;
   readonly #byStatus: Record<CommandStatus, number> = {
@@ -81,10 +82,21 @@ export class CommandRouter {
     this.#expiry = new ExpiryTimer(() => void Promise.all(this.#expireDue()), this.#now);
   }
 
-  /** Load persisted pending commands; expire those already past expiresAt (result `expired`). */
-  async start(): Promise<void> {
-    if (this.#state !== 'idle') return;
+  /**
+   * Load persisted pending commands; expire those already past expiresAt (result `expired`). Calling it
+   * again returns the first call's promise. A `stop()` before the store finished loading wins: nothing is
+   * queued, run or answered, and the stored commands stay for the next start.
+   */
+  start(): Promise<void> {
+    this.#starting ??= this.#start();
+    return this.#starting;
+  }
+
+  async #start(): Promise<void> {
+    if (this.#stopping.signal.aborted) return;
     const stored = (await this.#options.store.load()).sort((a, b) => a.seq - b.seq);
+    // `stop()` came while the store was loading and has returned: nothing may queue, run or answer now.
+    if (this.#stopping.signal.aborted) return;
     this.#state = 'running';
     for (const entry of stored) {
       this.#nextSeq = Math.max(this.#nextSeq, entry.seq + 1);

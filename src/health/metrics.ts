@@ -81,6 +81,17 @@ export class GatewayMetrics {
       (s) => s.adapters.map((a) => [{ adapter: a.name }, a.readings]),
     );
     mirroredCounter(
+      'fieldgate_adapter_frames_dropped_total',
+      'Frames a radio delivered that its adapter could not decode, by reason.',
+      ['adapter', 'reason'],
+      (s) =>
+        s.adapters.flatMap((a) =>
+          Object.entries(a.droppedFrames ?? {}).map(
+            ([reason, n]): [Record<'adapter' | 'reason', string>, number] => [{ adapter: a.name, reason }, n],
+          ),
+        ),
+    );
+    mirroredCounter(
       'fieldgate_readings_sent_total',
       'Readings delivered upstream, by route.',
       ['route'],

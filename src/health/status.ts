@@ -1,6 +1,7 @@
 import type { AdapterStatus } from '../adapter-host.js';
 import type { Availability, CommandStatus } from '../model.js';
 import type { QueueStats } from '../queue/queue.js';
+import type { WriteHealth } from '../queue/write-guard.js';
 import type { ForwarderStatus } from '../upstream/forwarder.js';
 
 export interface RouteStatus {
@@ -32,7 +33,12 @@ export interface StatusSnapshot {
   problems: string[];
   adapters: AdapterStatus[];
   routes: RouteStatus[];
-  storage: { bytes: number; quarantine: { path: string; reason: string; at: number } | null };
+  storage: {
+    bytes: number;
+    quarantine: { path: string; reason: string; at: number } | null;
+    /** `ok`, or since when (epoch ms) and why writes to the queue are refused. */
+    writes: WriteHealth;
+  };
   devices: Record<Availability, number>;
   commands: { received: number; byStatus: Record<CommandStatus, number>; pending: number } | null;
   pipeline: { in: number; out: number; filtered: number; unrouted: number } | null;
@@ -51,6 +57,7 @@ export interface StatusInputs {
   routes: RouteStatus[];
   quarantine: { path: string; reason: string; at: number } | undefined;
   storageBytes: number;
+  storageWrites: WriteHealth;
   devices: Record<Availability, number>;
   commands: StatusSnapshot['commands'] | undefined;
   pipeline: StatusSnapshot['pipeline'] | undefined;
@@ -66,6 +73,14 @@ export function buildStatus(inputs: StatusInputs): StatusSnapshot {
   if (inputs.reload?.error !== undefined) problems.push(`last reload failed: ${inputs.reload.error}`);
   if (inputs.quarantine !== undefined) {
     problems.push(`queue database was quarantined to ${inputs.quarantine.path}: ${inputs.quarantine.reason}`);
+  }
+  const writes = inputs.storageWrites;
+  if (writes.state === 'failing') {
+    problems.push(
+      `queue writes are failing since ${new Date(writes.since).toISOString()} (${writes.reason}); new readings are dropped until storage works again`,
+    );
+  } else if (writes.state === 'needsRestart') {
+    problems.push(`queue database refuses writes (${writes.reason}); fieldgate restarts to reopen it`);
   }
   for (const a of inputs.adapters) {
     if (a.state === 'degraded' || a.state === 'unavailable') {
@@ -88,7 +103,7 @@ export function buildStatus(inputs: StatusInputs): StatusSnapshot {
     problems,
     adapters: inputs.adapters,
     routes: inputs.routes,
-    storage: { bytes: inputs.storageBytes, quarantine: inputs.quarantine ?? null },
+    storage: { bytes: inputs.storageBytes, quarantine: inputs.quarantine ?? null, writes },
     devices: inputs.devices,
     commands: inputs.commands ?? null,
     pipeline: inputs.pipeline ?? null,

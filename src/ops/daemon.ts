@@ -1,5 +1,5 @@
 import { loadConfig } from '../config/load.js';
-import { FieldgateError, errorMessage, isFieldgateError } from '../errors.js';
+import { ErrorCodes, FieldgateError, errorMessage, isFieldgateError } from '../errors.js';
 import { createLogger, type Logger } from '../logger.js';
 import { Runtime } from '../runtime.js';
 import { VERSION } from '../version.js';
@@ -60,13 +60,18 @@ export async function runDaemon(configFile: string): Promise<void> {
   log.flush();
 }
 
+/**
+ * Stops on SIGTERM/SIGINT, or with exit 75 when the runtime needs a restart (systemd's `Restart=on-failure`
+ * brings the daemon back, which reopens the queue database).
+ */
 function onStopSignal(runtime: Runtime, notifier: Notifier, log: Logger): Promise<void> {
   return new Promise<void>((resolve) => {
     let isStopping = false;
-    const stop = (signal: NodeJS.Signals) => {
+    const stop = (signal: NodeJS.Signals | 'restart') => {
       if (isStopping) return;
       isStopping = true;
-      log.info({ signal }, 'Stopping.');
+      if (signal === 'restart') process.exitCode = ErrorCodes.FG_QUEUE_WRITE_FAILED.exit;
+      log.info({ signal }, signal === 'restart' ? 'Stopping, to be restarted.' : 'Stopping.');
       void notifier.notify({ STOPPING: '1' });
       runtime.stop().then(resolve, (e: unknown) => {
         log.error({ err: e }, 'Stop failed.');
@@ -76,6 +81,7 @@ function onStopSignal(runtime: Runtime, notifier: Notifier, log: Logger): Promis
     };
     process.once('SIGTERM', stop);
     process.once('SIGINT', stop);
+    runtime.onNeedsRestart(() => stop('restart'));
   });
 }
 

@@ -1,4 +1,4 @@
-import type { Reading } from '../model.js';
+import type { Envelope, Reading } from '../model.js';
 
 /** Width of a stored sequence key. Fixed width big-endian, so LevelDB's byte order is numeric order. */
 export const SEQ_KEY_BYTES = 8;
@@ -20,8 +20,18 @@ export function decodeSeq(key: Uint8Array): number {
   return Number(Buffer.from(key.buffer, key.byteOffset, key.length).readBigUInt64BE());
 }
 
+/**
+ * A reading's stored JSON: exactly the fields of `Reading`, in the order `device, ts, values, units, seq`
+ * (absent ones left out), whatever else the object carries. Upstream encoders copy these bytes into their
+ * payloads (`Envelope.encoded`), so the layout is part of what the queue promises them.
+ */
+export function readingJson(reading: Reading): string {
+  const { device, ts, values, units, seq } = reading;
+  return JSON.stringify({ device, ts, values, units, seq });
+}
+
 export function encodeReading(reading: Reading): Buffer {
-  return Buffer.from(JSON.stringify(reading), 'utf8');
+  return Buffer.from(readingJson(reading), 'utf8');
 }
 
 /** Decode a stored reading; throws when the bytes are not a reading (a damaged value). */
@@ -31,6 +41,27 @@ export function decodeReading(value: Uint8Array): Reading {
   );
   if (!isReading(parsed)) throw new TypeError('stored value is not a reading');
   return parsed;
+}
+
+/**
+ * A leased item as a queue hands it out: its stored bytes (`encoded`), and `reading` decoded from them only
+ * when read, once. Upstreams that copy the bytes never decode, so a lease in flight holds no reading objects.
+ * Build it only from bytes known to decode (the lease checked them). `reading` is an accessor: spreading an
+ * instance (`{ ...envelope }`) leaves it out.
+ */
+export class StoredEnvelope implements Envelope {
+  readonly gseq: number;
+  readonly encoded: Uint8Array;
+  #reading: Reading | undefined;
+
+  constructor(gseq: number, encoded: Uint8Array) {
+    this.gseq = gseq;
+    this.encoded = encoded;
+  }
+
+  get reading(): Reading {
+    return (this.#reading ??= decodeReading(this.encoded));
+  }
 }
 
 /** The accounted size of one stored item: key plus encoded value, as in `QueueStats.bytes`. */

@@ -1,4 +1,5 @@
 import type { Envelope, Reading } from '../model.js';
+import { StoredEnvelope } from './codec.js';
 
 export interface LeaseLimits {
   maxItems: number;
@@ -30,11 +31,15 @@ export class LeasePicker {
     return this.items.length >= this.#limits.maxItems;
   }
 
-  offer(gseq: number, reading: Reading, bytes: number): PickOutcome {
+  /**
+   * `encoded`: the reading's stored bytes. When given, the lease holds those (`StoredEnvelope`), not
+   * `reading`, which is then only checked for its TTL.
+   */
+  offer(gseq: number, reading: Reading, bytes: number, encoded?: Uint8Array): PickOutcome {
     const { ttlMs, now, maxBytes } = this.#limits;
     if (ttlMs > 0 && now - reading.ts > ttlMs) return 'expired';
     if (this.isFull || (this.items.length > 0 && this.bytes + bytes > maxBytes)) return 'full';
-    this.items.push({ gseq, reading });
+    this.items.push(encoded === undefined ? { gseq, reading } : new StoredEnvelope(gseq, encoded));
     this.sizes.push(bytes);
     this.bytes += bytes;
     return 'taken';

@@ -1,7 +1,7 @@
 import { FieldgateError } from '../errors.js';
 import type { Reading } from '../model.js';
 import { admit } from './admission.js';
-import { decodeReading, decodeSeq, encodeReading, encodeSeq, storedBytes } from './codec.js';
+import { decodeReading, decodeSeq, encodeSeq, readingJson, SEQ_KEY_BYTES } from './codec.js';
 import { IngestPacer } from './ingest-pacer.js';
 import { ItemSignal } from './item-signal.js';
 import { LeasePicker } from './lease-picker.js';
@@ -18,7 +18,7 @@ import {
 } from './route-load.js';
 import type { RouteStorage, StoreOp } from './route-storage.js';
 import { RouteCompactor } from './route-compactor.js';
-import { encodeSegment, itemBytes, type SegmentItem } from './segment-codec.js';
+import { encodeSegment, itemBytes, type PendingItem } from './segment-codec.js';
 import { SegmentIndex } from './segment-index.js';
 import { SegmentReader } from './segment-reader.js';
 
@@ -31,7 +31,7 @@ interface Removal {
 interface OpenSegment {
   firstSeq: number;
   generation: number;
-  items: SegmentItem[];
+  items: PendingItem[];
 }
 
 /** Bound on one delete batch when a lease meets a long run of expired readings. */
@@ -118,8 +118,10 @@ export class LevelQueue implements Queue {
     this.#assertOpen();
     await this.#pacer.pace(this.#depth - this.#leased.size, this.#closing.signal);
     this.#assertOpen();
-    const values = readings.map(encodeReading);
-    const sizes = values.map(storedBytes);
+    // Kept as strings until the commit writes them into the segment: no buffer per reading.
+    const json = readings.map(readingJson);
+    const byteLengths = json.map((text) => Buffer.byteLength(text));
+    const sizes = byteLengths.map((length) => SEQ_KEY_BYTES + length);
     const { quota } = this.#storage;
     const admission = await quota.serialize(() =>
       admit({
@@ -131,13 +133,15 @@ export class LevelQueue implements Queue {
       }),
     );
     this.#noteAdmission(admission.reason, admission.dropped);
-    const accepted = values.slice(0, admission.accepted);
+    const accepted = json.slice(0, admission.accepted);
     if (accepted.length === 0) return [];
 
     const seqs = accepted.map(() => this.#nextSeq++);
     const bytes = sizes.slice(0, accepted.length).reduce((total, size) => total + size, 0);
     const { segment, ops } = this.#joinSegment(seqs[0] ?? 0);
-    accepted.forEach((value, index) => segment.items.push({ seq: seqs[index] ?? 0, value }));
+    accepted.forEach((text, index) =>
+      segment.items.push({ seq: seqs[index] ?? 0, json: text, byteLength: byteLengths[index] ?? 0 }),
+    );
     const entry = this.#index.get(segment.firstSeq);
     if (entry !== undefined) entry.count += seqs.length;
     // Counted before the commit so the quota holds them while they wait for it.
@@ -148,6 +152,7 @@ export class LevelQueue implements Queue {
       await this.#storage.groupCommit.submit(ops, seqs.length);
     } catch (e) {
       // The whole commit failed, so nothing of the segment is stored.
+      this.#counters.drop('writeFailed', seqs.length);
       this.#index.drop(segment.firstSeq);
       if (this.#openSegment === segment) this.#openSegment = undefined;
       this.#depth -= seqs.length;
@@ -250,30 +255,34 @@ export class LevelQueue implements Queue {
       const damaged: Removal[] = [];
       let isScanComplete = true;
       let passed = this.#availableFrom;
-      for await (const item of this.#reader.available(this.#index, this.#availableFrom, isNewestFirst)) {
-        const bytes = itemBytes(item);
-        const reading = this.#leased.has(item.seq) ? null : tryDecodeReading(item.value);
-        if (reading === undefined) damaged.push({ gseq: item.seq, bytes });
-        else if (reading !== null) {
-          const outcome = picker.offer(item.seq, reading, bytes);
-          if (outcome === 'full') {
-            isScanComplete = false;
-            break;
+      scan: for await (const run of this.#reader.available(this.#index, this.#availableFrom, isNewestFirst)) {
+        for (const item of run) {
+          const bytes = itemBytes(item);
+          // Decoded to check it (and its TTL); the lease keeps only the bytes, so this dies young.
+          const reading = this.#leased.has(item.seq) ? null : tryDecodeReading(item.value);
+          if (reading === undefined) damaged.push({ gseq: item.seq, bytes });
+          else if (reading !== null) {
+            const outcome = picker.offer(item.seq, reading, bytes, item.value);
+            if (outcome === 'full') {
+              isScanComplete = false;
+              break scan;
+            }
+            if (outcome === 'expired') expired.push({ gseq: item.seq, bytes });
           }
-          if (outcome === 'expired') expired.push({ gseq: item.seq, bytes });
-        }
-        passed = item.seq;
-        if (expired.length >= MAX_EXPIRED_PER_BATCH) {
-          isScanComplete = false;
-          break;
+          passed = item.seq;
+          if (expired.length >= MAX_EXPIRED_PER_BATCH) {
+            isScanComplete = false;
+            break scan;
+          }
         }
       }
       // Everything a FIFO scan passed is now leased or removed; a newest-first scan says nothing of the head.
       if (!isNewestFirst) this.#availableFrom = passed;
       picker.items.forEach(({ gseq }, index) => this.#leased.set(gseq, picker.sizes[index] ?? 0));
-      await this.#remove([...expired, ...damaged], []);
-      this.#counters.drop('ttl', expired.length);
-      this.#counters.drop('rejected', damaged.length);
+      await this.#remove([...expired, ...damaged], [], () => {
+        this.#counters.drop('ttl', expired.length);
+        this.#counters.drop('rejected', damaged.length);
+      });
       if (damaged.length > 0) {
         this.#storage.log.error(
           { route: this.#storage.route, gseqs: damaged.map((d) => d.gseq) },
@@ -299,14 +308,16 @@ export class LevelQueue implements Queue {
     const removals: Removal[] = [];
     const deadLetterOps: StoreOp[] = [];
     let lowestReturned = Number.POSITIVE_INFINITY;
-    for (const { gseq, reading } of lease.items) {
+    // `item.reading` only for dead letters: a stored envelope decodes it when read.
+    for (const item of lease.items) {
+      const { gseq } = item;
       const bytes = this.#leased.get(gseq) ?? 0;
       this.#leased.delete(gseq);
       const reason = rejected.get(gseq);
       if (acked.has(gseq)) removals.push({ gseq, bytes });
       else if (reason !== undefined) {
         removals.push({ gseq, bytes });
-        const letter: StoredDeadLetter = { reading, reason, at: this.#storage.now() };
+        const letter: StoredDeadLetter = { reading: item.reading, reason, at: this.#storage.now() };
         deadLetterOps.push({
           type: 'put',
           sublevel: this.#keyspaces.dead,
@@ -318,10 +329,20 @@ export class LevelQueue implements Queue {
     if (lowestReturned !== Number.POSITIVE_INFINITY) {
       this.#availableFrom = Math.min(this.#availableFrom, lowestReturned - 1);
     }
-    await this.#remove(removals, deadLetterOps);
-    this.#counters.acked += removals.length - deadLetterOps.length;
-    this.#counters.drop('rejected', deadLetterOps.length);
-    this.#deadLetterCount += deadLetterOps.length;
+    try {
+      await this.#remove(removals, deadLetterOps, () => {
+        this.#counters.acked += removals.length - deadLetterOps.length;
+        this.#counters.drop('rejected', deadLetterOps.length);
+        this.#deadLetterCount += deadLetterOps.length;
+      });
+    } catch (e) {
+      // Nothing of the settlement was stored (the write failed): the whole lease is available again, to be
+      // sent and settled again rather than stuck neither leased nor available until a restart.
+      for (const { gseq } of lease.items) lowestReturned = Math.min(lowestReturned, gseq);
+      this.#availableFrom = Math.min(this.#availableFrom, lowestReturned - 1);
+      this.#itemSignal.notify();
+      throw e;
+    }
     if (lowestReturned !== Number.POSITIVE_INFINITY) this.#itemSignal.notify();
   }
 
@@ -330,21 +351,26 @@ export class LevelQueue implements Queue {
     const evicted: Removal[] = [];
     let freedBytes = 0;
     let passed = this.#availableFrom;
-    for await (const item of this.#reader.available(this.#index, this.#availableFrom, false)) {
-      if (freedBytes >= bytes) break;
-      passed = item.seq;
-      if (this.#leased.has(item.seq)) continue;
-      evicted.push({ gseq: item.seq, bytes: itemBytes(item) });
-      freedBytes += itemBytes(item);
+    scan: for await (const run of this.#reader.available(this.#index, this.#availableFrom, false)) {
+      for (const item of run) {
+        if (freedBytes >= bytes) break scan;
+        passed = item.seq;
+        if (this.#leased.has(item.seq)) continue;
+        evicted.push({ gseq: item.seq, bytes: itemBytes(item) });
+        freedBytes += itemBytes(item);
+      }
     }
     this.#availableFrom = passed;
-    await this.#remove(evicted, []);
-    this.#counters.drop(reason, evicted.length);
+    await this.#remove(evicted, [], () => this.#counters.drop(reason, evicted.length));
     return freedBytes;
   }
 
-  /** Remove items (with `extraOps` and the new position, atomically) and release their bytes. */
-  async #remove(removals: readonly Removal[], extraOps: StoreOp[]): Promise<void> {
+  /**
+   * Remove items (with `extraOps` and the new position, atomically) and release their bytes. `count` records
+   * where they went (acked, dropped…) in the same step that takes them off `depth`, before any further
+   * await: `stats()` is read at any moment, and depth plus those counters must not dip in between.
+   */
+  async #remove(removals: readonly Removal[], extraOps: StoreOp[], count: () => void): Promise<void> {
     if (removals.length === 0 && extraOps.length === 0) return;
     const position = this.#nextPosition();
     const plan = this.#index.planRemoval(
@@ -361,6 +387,7 @@ export class LevelQueue implements Queue {
     this.#depth -= removals.length;
     this.#bytes -= bytes;
     this.#storage.quota.release(bytes);
+    count();
     this.#pacer.noteBacklog(this.#depth - this.#leased.size);
     if (this.#head === undefined || removals.some((removal) => removal.gseq === this.#head?.seq)) {
       await this.#refreshHead();

@@ -7,9 +7,19 @@ import type { CommitOp, StoreIo } from './route-storage.js';
 import { openDatabase, type Quarantine, type RootDatabase, type Sublevel } from './open-database.js';
 import type { OverflowPolicy, Queue } from './queue.js';
 import { SpaceQuota } from './space-quota.js';
+import { WriteGuard, type WriteHealth } from './write-guard.js';
 
 export type { Quarantine } from './open-database.js';
 export type { StoreIo } from './route-storage.js';
+export type { WriteHealth } from './write-guard.js';
+
+/**
+ * Free space needed before writes resume after a failed one: LevelDB flushes its memtable (up to its 4 MiB
+ * write buffer) into a table and starts a new log, with room to spare for the next commits.
+ */
+const WRITE_RECOVERY_HEADROOM_BYTES = 8 * 1024 ** 2;
+/** A root key outside every keyspace, overwritten by each recovery probe. */
+const PROBE_KEY = Buffer.from('write-probe');
 
 export interface QueueStoreOptions {
   /** The LevelDB directory (e.g. `<stateDir>/queue`). */
@@ -50,6 +60,7 @@ export class LevelQueueStore {
   readonly #now: () => number;
   readonly #quota: SpaceQuota;
   readonly #groupCommit: GroupCommit<CommitOp>;
+  readonly #writeGuard: WriteGuard;
   readonly #queues = new Map<string, Promise<LevelQueue>>();
   readonly #io: StoreIo = { commits: 0, keysRead: 0, compactions: 0 };
   #isClosed = false;
@@ -69,6 +80,16 @@ export class LevelQueueStore {
       freeBytes: () => freeBytes(options.dir),
       now: this.#now,
     });
+    this.#writeGuard = new WriteGuard({
+      freeBytes: () => freeBytes(options.dir),
+      headroomBytes: WRITE_RECOVERY_HEADROOM_BYTES,
+      // LevelDB flushes the memtable and switches to a new log before compacting any range, even an empty one.
+      rollLog: () => this.#db.compactRange(PROBE_KEY, PROBE_KEY),
+      probe: () => this.#db.unguardedPut(PROBE_KEY, Buffer.alloc(0), { sync: true }),
+      log: options.log,
+      now: this.#now,
+    });
+    this.#db.guardWith(this.#writeGuard);
     const sync = options.durability === 'sync';
     this.#groupCommit = new GroupCommit<CommitOp>({
       intervalMs: options.commitIntervalMs,
@@ -128,6 +149,19 @@ export class LevelQueueStore {
   /** Bytes of stored items, all routes (approximate: key + value sizes). */
   storageBytes(): number {
     return this.#quota.usedBytes;
+  }
+
+  /** Whether writes reach the database, or are refused since a failed one (see `WriteGuard`). */
+  writeHealth(): WriteHealth {
+    return this.#writeGuard.health;
+  }
+
+  /**
+   * `listener` is called once if the database refuses writes even after recovery: only reopening it (a
+   * restart of the daemon) helps. Committed data is safe; nothing can be stored until then.
+   */
+  onNeedsRestart(listener: (reason: string) => void): () => void {
+    return this.#writeGuard.onNeedsRestart(listener);
   }
 
   /** Counters of the store's work since open. */

@@ -4,9 +4,10 @@ import type { AbstractSublevel } from 'abstract-level';
 import { ClassicLevel } from 'classic-level';
 import { FieldgateError, errorMessage } from '../errors.js';
 import type { Logger } from '../logger.js';
+import { GuardedLevel } from './guarded-level.js';
 
 /** The store's one LevelDB database. Keys and values are bytes; sublevels choose their own encodings. */
-export type RootDatabase = ClassicLevel<Buffer, Buffer>;
+export type RootDatabase = GuardedLevel;
 
 /** A keyspace of the root database with keys of type `K` and values of type `V`. */
 export type Sublevel<K, V> = AbstractSublevel<RootDatabase, string | Buffer | Uint8Array, K, V>;
@@ -30,7 +31,8 @@ export interface OpenedDatabase {
  * damaged queue forwards nothing, so losing the backlog (loudly) beats refusing to start.
  *
  * Throws `FG_QUEUE_LOCKED` when another process holds the database: that is a second daemon, not damage,
- * and its data must not be moved away. Throws `FG_QUEUE_CORRUPT` only if even a fresh database cannot be
+ * and its data must not be moved away. Throws `FG_QUEUE_NO_SPACE` when the filesystem is too full to open it,
+ * leaving it as it is. Throws `FG_QUEUE_CORRUPT` only if even a fresh database cannot be
  * created.
  */
 export async function openDatabase(options: {
@@ -41,6 +43,15 @@ export async function openDatabase(options: {
   const { dir, log, now } = options;
   const firstError = await tryOpen(dir);
   if (firstError.db !== undefined) return { db: firstError.db, quarantine: undefined };
+  if (isOutOfSpace(firstError.error)) {
+    // Opening replays the log into a new table file, which needs room. The data is fine: repairing or moving
+    // it aside would cost the backlog for want of a few megabytes.
+    throw new FieldgateError(
+      'FG_QUEUE_NO_SPACE',
+      `The filesystem of ${dir} is full: the queue database needs room to open. Nothing was moved or deleted; free some space and start fieldgate again.`,
+      { cause: firstError.error, context: { dir } },
+    );
+  }
 
   log.warn(
     { dir, err: errorMessage(firstError.error) },
@@ -94,7 +105,7 @@ export async function openDatabase(options: {
 async function tryOpen(
   dir: string,
 ): Promise<{ db: RootDatabase; error?: never } | { db?: never; error: unknown }> {
-  const db: RootDatabase = new ClassicLevel<Buffer, Buffer>(dir, {
+  const db: RootDatabase = new GuardedLevel(dir, {
     keyEncoding: 'buffer',
     valueEncoding: 'buffer',
   });
@@ -129,6 +140,14 @@ async function tryOpen(
  */
 async function readEveryTable(db: RootDatabase): Promise<void> {
   for await (const key of db.keys({ fillCache: false })) void key;
+}
+
+/** LevelDB reports a full filesystem as an IO error whose message carries strerror(ENOSPC). */
+export function isOutOfSpace(e: unknown): boolean {
+  for (let cause = e; cause instanceof Error; cause = cause.cause) {
+    if (/No space left on device|ENOSPC/.test(cause.message)) return true;
+  }
+  return false;
 }
 
 /** classic-level reports a held LOCK as LEVEL_DATABASE_NOT_OPEN caused by LEVEL_LOCKED. */

@@ -1,7 +1,12 @@
 import type { Envelope, Reading } from '../model.js';
 
 export type OverflowPolicy = 'dropOldest' | 'dropNewest' | 'block';
-export type DropReason = 'quota' | 'diskFull' | 'ttl' | 'rejected';
+/**
+ * `quota`/`diskFull`: the overflow policy at the byte quota or the free-space watermark; `ttl`: expired
+ * before delivery; `rejected`: refused by the upstream and not kept; `writeFailed`: their commit failed (the
+ * filesystem full, an I/O error), so they were never stored.
+ */
+export type DropReason = 'quota' | 'diskFull' | 'ttl' | 'rejected' | 'writeFailed';
 
 /** A batch handed to a forwarder. Items stay invisible to other leases until settled or the process dies. */
 export interface Lease {

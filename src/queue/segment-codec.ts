@@ -19,19 +19,36 @@ export interface SegmentItem {
   value: Buffer;
 }
 
-export function encodeSegment(firstSeq: number, items: readonly SegmentItem[]): Buffer {
+/**
+ * An item on its way into a segment, as an append has it: the reading's JSON (`readingJson`) and its UTF-8
+ * byte length. The segment encoder writes the string straight into the segment, with no buffer per item.
+ */
+export interface PendingItem {
+  seq: number;
+  json: string;
+  byteLength: number;
+}
+
+export function encodeSegment(firstSeq: number, items: readonly (SegmentItem | PendingItem)[]): Buffer {
   let length = 1;
-  for (const item of items) length += ITEM_HEADER_BYTES + item.value.length;
+  for (const item of items) length += ITEM_HEADER_BYTES + valueBytes(item);
   const out = Buffer.allocUnsafe(length);
   out[0] = SEGMENT_FORMAT;
   let offset = 1;
   for (const item of items) {
+    const bytes = valueBytes(item);
     out.writeUInt32BE(item.seq - firstSeq, offset);
-    out.writeUInt32BE(item.value.length, offset + 4);
+    out.writeUInt32BE(bytes, offset + 4);
     offset += ITEM_HEADER_BYTES;
-    offset += item.value.copy(out, offset);
+    if ('json' in item) out.write(item.json, offset, bytes, 'utf8');
+    else item.value.copy(out, offset);
+    offset += bytes;
   }
   return out;
+}
+
+function valueBytes(item: SegmentItem | PendingItem): number {
+  return 'json' in item ? item.byteLength : item.value.length;
 }
 
 /** The items of a stored segment, in sequence order; throws a RangeError when the bytes are not a segment. */

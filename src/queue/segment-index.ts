@@ -95,13 +95,17 @@ export class SegmentIndex {
     const changes: SegmentChange[] = [];
     const deleted: number[] = [];
     for (const [entry, removing] of touched) {
-      const removed = new Set([...entry.removed, ...removing]);
-      if (removed.size >= entry.count) {
+      // Not a merged copy of `entry.removed`: that grows to the segment's size, and settles are frequent.
+      const added = new Set<number>();
+      for (const seq of removing) if (!entry.removed.has(seq)) added.add(seq);
+      if (entry.removed.size + added.size >= entry.count) {
         changes.push({ kind: 'deleteSegment', firstSeq: entry.firstSeq, hasMark: entry.hasMark });
         deleted.push(entry.firstSeq);
         continue;
       }
-      const deltas = [...removed].filter((seq) => seq > cursor).map((seq) => seq - entry.firstSeq);
+      const deltas: number[] = [];
+      for (const seq of entry.removed) if (seq > cursor) deltas.push(seq - entry.firstSeq);
+      for (const seq of added) if (seq > cursor) deltas.push(seq - entry.firstSeq);
       if (deltas.length > 0) changes.push({ kind: 'putMark', firstSeq: entry.firstSeq, deltas });
       else if (entry.hasMark) changes.push({ kind: 'deleteMark', firstSeq: entry.firstSeq });
     }

@@ -81,6 +81,18 @@ export function queueContract(name: string, factory: QueueFactory): void {
       expect(lease?.items.map((item) => item.reading)).toEqual(simReadings(5));
     });
 
+    it('hands out stored bytes, when it has them, as the reading in wire field order', async () => {
+      const queue = await open();
+      const odd = { seq: 7, values: { on: true }, units: { on: 'bool' }, ts: START_MS, device: 'sim:a' };
+      await queue.append([odd, { ...simReading(0), extra: 'not a reading field' } as Reading]);
+      const lease = await queue.lease(10, 1024 ** 2);
+      for (const { reading, encoded } of lease?.items ?? []) {
+        if (encoded === undefined) continue;
+        const { device, ts, values, units, seq } = reading;
+        expect(Buffer.from(encoded).toString()).toBe(JSON.stringify({ device, ts, values, units, seq }));
+      }
+    });
+
     it('fills a lease up to maxItems and maxBytes, but always with at least one item', async () => {
       const queue = await open();
       await queue.append(simReadings(10));
@@ -167,7 +179,7 @@ export function queueContract(name: string, factory: QueueFactory): void {
       expect(await queue.deadLetters()).toEqual([]);
 
       const replayed = await queue.lease(10, 1024 ** 2);
-      expect(replayed?.items).toEqual([
+      expect(replayed?.items.map(({ gseq, reading }) => ({ gseq, reading }))).toEqual([
         { gseq: 4, reading: simReading(1) },
         { gseq: 5, reading: simReading(0) },
         { gseq: 6, reading: simReading(2) },
@@ -272,7 +284,7 @@ export function queueContract(name: string, factory: QueueFactory): void {
         bytes: quotaFor(3),
         inFlight: 1,
         oldestAgeMs: 30_000,
-        dropped: { quota: 0, diskFull: 0, ttl: 0, rejected: 0 },
+        dropped: { quota: 0, diskFull: 0, ttl: 0, rejected: 0, writeFailed: 0 },
         deadLetters: 0,
         appended: 3,
         acked: 0,

@@ -3,7 +3,7 @@ import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { runConfigValidate } from '../../src/cli/config.js';
+import { MAX_LISTED_ISSUES, runConfigValidate } from '../../src/cli/config.js';
 import { makeWorkdir } from '../integration/support/daemon.js';
 import { forEachLimited, seededFuzz } from './support/fuzz.js';
 import { MUTATIONS } from './support/yaml-mutations.js';
@@ -84,6 +84,12 @@ function refusalProblem(file: string, result: { code: number | null; stderr: str
   if (longest > MAX_LINE_CHARS) return `a line of ${longest} characters`;
   const lines = result.stderr.trimEnd().split('\n');
   if (lines.length === 0 || lines[0] === '') return 'no message';
+  // A long list ends in `FILE: …and N more issues (…)` after the first MAX_LISTED_ISSUES.
+  const summary = new RegExp(`^${escape(file)}: …and [1-9]\\d* more issues`);
+  if (summary.test(lines.at(-1)!)) {
+    if (lines.length !== MAX_LISTED_ISSUES + 1) return `${lines.length - 1} issues listed before the count`;
+    lines.pop();
+  }
   const unlocated = lines.find((line) => !new RegExp(`^${escape(file)}:[1-9]\\d*:[1-9]\\d*: \\S`).test(line));
   return unlocated === undefined ? undefined : `a line without file:line:col: ${unlocated.slice(0, 200)}`;
 }
@@ -116,6 +122,7 @@ it(`refuses ${CASES} mutated configs with a located error and exit 78, never a s
     failures.push(`${why} (kept as ${kept})`);
   };
   let longestOutput = 0;
+  let capped = 0;
   const validateInProcess = async (file: string) => {
     let stderr = '';
     const io = { stdout: { write: () => true }, stderr: { write: (t: string) => (stderr += t) }, env };
@@ -143,6 +150,7 @@ it(`refuses ${CASES} mutated configs with a located error and exit 78, never a s
     }
     counts.refused++;
     longestOutput = Math.max(longestOutput, validated.stderr.length);
+    if (validated.stderr.includes('more issues (--json')) capped++;
     if (!viaCli) return;
     for (const args of [
       ['config', 'validate', file],
@@ -164,7 +172,8 @@ it(`refuses ${CASES} mutated configs with a located error and exit 78, never a s
 
   console.log(
     `bad config (seed ${fuzz.seed}): ${CASES} mutants of the example, ${failures.length} failures, ` +
-      `longest refusal ${longestOutput} characters, ${((Date.now() - startedAt) / 1000).toFixed(0)} s\n` +
+      `longest refusal ${longestOutput} characters (${capped} lists cut at ${MAX_LISTED_ISSUES}), ` +
+      `${((Date.now() - startedAt) / 1000).toFixed(0)} s\n` +
       [...tally]
         .map(
           ([kind, c]) =>

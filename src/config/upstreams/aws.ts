@@ -93,8 +93,8 @@ export const awsUpstreamSchema = z.strictObject({
   topics: z
     .strictObject({
       telemetry: topicTemplate(
-        'dt/fieldgate/{gateway}/{device}',
-        'Telemetry topic; `$aws/rules/<rule>/…` publishes straight to a rule (Basic Ingest). Also takes `{encoding}`.',
+        'dt/fieldgate/{gateway}',
+        'Telemetry topic; each reading names its device. With `{device}` every device gets its own topic, so a batch becomes one message per device (billed per message: up to one per reading). `$aws/rules/<rule>/…` publishes straight to a rule (Basic Ingest). Also takes `{encoding}`.',
       ),
       commandRequest: topicTemplate(
         'cmd/fieldgate/{gateway}/{device}/req',

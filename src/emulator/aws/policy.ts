@@ -120,6 +120,7 @@ export function gatewayThingPolicy(thing = '${iot:Connection.Thing.ThingName}'):
         Effect: 'Allow',
         Action: 'iot:Publish',
         Resource: [
+          topic(`dt/*/${thing}`),
           topic(`dt/*/${thing}/*`),
           topic(`cmd/*/${thing}/*/res`),
           topic(`$aws/things/${thing}/*`),

@@ -72,13 +72,14 @@ export async function openEmulatorState(stateDir: string): Promise<EmulatorState
         keyFile: file(`things/${thing}.key`),
         caFile: file('ca.crt'),
       };
+      const policy = `${GATEWAY_POLICY}-${thing}`;
+      // Put on every run: a state dir an older version made then allows what this version publishes.
+      registry.putPolicy(policy, gatewayThingPolicy(thing));
       const existing = await readPair(files.certFile, files.keyFile);
       if (existing !== undefined && registry.principal(fingerprintOf(existing.certPem)) !== undefined)
         return files;
       const pair = await issueCertificate(authority, { commonName: thing, usage: 'client' });
       await writePair(pair, files.certFile, files.keyFile);
-      const policy = `${GATEWAY_POLICY}-${thing}`;
-      registry.putPolicy(policy, gatewayThingPolicy(thing));
       registry.registerCertificate(fingerprintOf(pair.certPem), thing, [policy]);
       return files;
     },

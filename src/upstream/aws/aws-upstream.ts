@@ -40,11 +40,11 @@ export interface AwsUpstreamStats {
 }
 
 /**
- * The AWS IoT Core connector (DESIGN.md §6, cloud-protocols.md part B). Telemetry goes to one topic per
- * device (`dt/fieldgate/{gateway}/{device}`), QoS 1, payloads ≤ 128 KiB packed to fill 5 KB billing units,
- * paced to ≤ 100 publishes/s; over MQTT with mutual TLS, or HTTPS publish. Commands arrive on
- * `cmd/fieldgate/{gateway}/{device}/req` and each gets one response on `…/res`; device shadows and IoT
- * Jobs ride on the same connection.
+ * The AWS IoT Core connector (DESIGN.md §6, cloud-protocols.md part B). Telemetry goes to the gateway's
+ * topic (`dt/fieldgate/{gateway}`, or one per device with `{device}`), QoS 1, payloads ≤ 128 KiB packed to
+ * fill 5 KB billing units, paced to ≤ 100 publishes/s; over MQTT with mutual TLS, or HTTPS publish.
+ * Commands arrive on `cmd/fieldgate/{gateway}/{device}/req` and each gets one response on `…/res`; device
+ * shadows and IoT Jobs ride on the same connection.
  *
  * This class wires the parts together: `AwsSession` (connection lifecycle, takeover backoff),
  * `TelemetrySender`, `CommandChannel`, `ShadowSync` and `JobsRunner`. The client id is the gateway thing

@@ -1,39 +1,29 @@
 import { randomUUID } from 'node:crypto';
 import { readFile as fsReadFile } from 'node:fs/promises';
-import { isIP } from 'node:net';
-import rhea, { type Connection, type Delivery, type EventContext, type Message, type Sender } from 'rhea';
+import type { Connection, EventContext, Sender } from 'rhea';
 import type { AzureUpstreamConfig } from '../../config/upstreams/azure.js';
 import { FieldgateError } from '../../errors.js';
-import type { Logger } from '../../logger.js';
-import type { CommandResult, CommandStatus, Envelope } from '../../model.js';
-import { RateLimiter } from '../rate-limiter.js';
-import type { CommandHandler, IncomingCommand, SendResult, Upstream, UpstreamLimits } from '../upstream.js';
-import { CbsLink, connectionOpened, linkOpened, OutcomeTracker, type Outcome } from './amqp-link.js';
-import {
-  BATCH_MESSAGE_FORMAT,
-  encodeBatch,
-  fromPropertyBag,
-  toAmqpMessage,
-  toPropertyBag,
-} from './amqp-message.js';
-import type { AzureUpstreamStats } from './azure-mqtt-upstream.js';
-import { parseC2dMessage, resultBody } from './commands.js';
-import { deviceToken, resolveIdentity, type AzureIdentity } from './credentials.js';
-import { BILLING_UNIT_BYTES, encodeD2cBatch, groupIntoBatches } from './encode.js';
-import { encodeUriComponentStrict } from './sas.js';
-import { readTlsFiles } from './tls-files.js';
 import type { StatusSnapshot } from '../../health/status.js';
+import type { Logger } from '../../logger.js';
+import type { CommandResult, Envelope } from '../../model.js';
+import { RateLimiter } from '../rate-limiter.js';
+import type { CommandHandler, SendResult, Upstream, UpstreamLimits } from '../upstream.js';
+import { openHubConnection } from './amqp-connect.js';
+import { CbsLink, linkOpened, OutcomeTracker } from './amqp-link.js';
+import { fromPropertyBag, toPropertyBag } from './amqp-message.js';
+import { sendTransfers, type Refusal } from './amqp-transfers.js';
+import type { AzureUpstreamStats } from './azure-mqtt-upstream.js';
+import { C2dDispositions } from './c2d-dispositions.js';
+import { parseC2dMessage, resultBody, resultProperties } from './commands.js';
+import { azureLimits, type AzureConnectorOptions } from './connector-options.js';
+import { deviceToken, resolveIdentity, type AzureIdentity } from './credentials.js';
+import { encodeD2cBatch } from './encode.js';
 import { twinFor, type GatewayTwin } from './gateway-twin.js';
 import { AmqpMethodsChannel } from './methods-amqp.js';
+import { encodeUriComponentStrict } from './sas.js';
 import { AmqpTwinChannel } from './twin-amqp.js';
 
-export interface AzureAmqpUpstreamOptions {
-  config: AzureUpstreamConfig;
-  gatewayId: string;
-  route: string;
-  log: Logger;
-  readFile?: (path: string) => Promise<Buffer>;
-  now?: () => number;
+export interface AzureAmqpUpstreamOptions extends AzureConnectorOptions {
   /** The gateway's status; with `twin.enabled` it is reported in the device twin. */
   status?: () => StatusSnapshot;
 }
@@ -41,20 +31,6 @@ export interface AzureAmqpUpstreamOptions {
 const MAX_COMMAND_BYTES = 64 * 1024;
 /** C2D messages the hub may push before we settle one: the hub's queue holds 50 per device anyway. */
 const C2D_CREDIT = 10;
-/** Settled command ids remembered, so a redelivery after a reconnect is settled the same way unrun. */
-const SETTLED_MEMORY = 1000;
-
-/**
- * How a command's result settles its C2D message (reference A4.5): done → accepted (complete), refused or
- * too late → rejected (dead-lettered, never retried); a transient failure is `released` elsewhere.
- */
-export const DISPOSITION: Record<CommandStatus, 'accept' | 'reject'> = {
-  ok: 'accept',
-  failed: 'accept',
-  unsupported: 'accept',
-  rejected: 'reject',
-  expired: 'reject',
-};
 
 /**
  * Azure IoT Hub over AMQP 1.0 with the gateway's device identity (reference A4).
@@ -78,9 +54,7 @@ export class AzureAmqpUpstream implements Upstream {
   readonly #now: () => number;
   readonly #limiter: RateLimiter;
   readonly #stats: AzureUpstreamStats = { messages: 0, readings: 0, billedUnits: 0 };
-  /** Command id → its unsettled C2D delivery. */
-  readonly #unsettled = new Map<string, Delivery>();
-  readonly #settled = new Map<string, 'accept' | 'reject'>();
+  readonly #c2d: C2dDispositions;
   #link:
     | {
         connection: Connection;
@@ -107,12 +81,9 @@ export class AzureAmqpUpstream implements Upstream {
     });
     this.#readFile = options.readFile ?? fsReadFile;
     this.#now = options.now ?? Date.now;
-    this.limits = {
-      maxMessageBytes: options.config.maxMessageBytes,
-      maxMessagesPerSecond: options.config.maxMessagesPerSecond,
-      billingUnitBytes: BILLING_UNIT_BYTES,
-    };
+    this.limits = azureLimits(options.config);
     this.#limiter = new RateLimiter({ perSecond: options.config.maxMessagesPerSecond });
+    this.#c2d = new C2dDispositions(this.#log);
     this.#twin = twinFor(options, this.#log);
   }
 
@@ -133,34 +104,21 @@ export class AzureAmqpUpstream implements Upstream {
     if (this.isConnected) return;
     this.#drop();
     const { deviceId, hostName } = this.#identity;
-    const url = new URL(this.#identity.endpoint);
-    const common = {
-      host: url.hostname,
-      port: Number(url.port || 5671),
-      hostname: hostName,
-      // No SNI for an IP address (RFC 6066); the certificate is still checked against it.
-      servername: isIP(url.hostname) === 0 ? url.hostname : '',
-      reconnect: false,
-      idle_time_out: this.#config.keepaliveS * 1000,
-    };
-    const container = rhea.create_container({ id: `${deviceId}-${randomUUID()}` });
-    // `amqp://` (no TLS) exists only for a loopback emulator; the hub itself speaks TLS only.
-    const connection =
-      url.protocol === 'amqp:'
-        ? container.connect({ ...common, transport: 'tcp' })
-        : container.connect({
-            ...common,
-            ...(await readTlsFiles(this.#config.tls, this.#readFile)),
-            transport: 'tls',
-          });
-    // rhea throws 'error' and prints 'disconnected' when nobody listens; the forwarder handles both.
-    connection.on('error', (e: unknown) => this.#log.debug({ err: e }, 'AMQP connection error.'));
-    connection.on('disconnected', () => {
-      this.#log.debug('AMQP connection closed.');
-      if (this.#link?.connection === connection) this.#drop();
-    });
+    const connection = await openHubConnection(
+      {
+        endpoint: new URL(this.#identity.endpoint),
+        hostName,
+        containerName: deviceId,
+        config: this.#config,
+        readFile: this.#readFile,
+        log: this.#log,
+        onDisconnected: (closed) => {
+          if (this.#link?.connection === closed) this.#drop();
+        },
+      },
+      signal,
+    );
     try {
-      await connectionOpened(connection, signal);
       const timeoutMs = this.#config.ackTimeoutMs;
       const cbs = this.#identity.auth.kind === 'sas' ? await CbsLink.open(connection, timeoutMs) : undefined;
       const expiresAtS = await this.#putToken(cbs);
@@ -170,7 +128,7 @@ export class AzureAmqpUpstream implements Upstream {
         autoaccept: false,
         credit_window: C2D_CREDIT,
       });
-      c2d.on('message', (context: EventContext) => this.#onC2d(context.message!, context.delivery!));
+      c2d.on('message', (context: EventContext) => this.#onC2d(context));
       await Promise.all([linkOpened(events, timeoutMs), linkOpened(c2d, timeoutMs)]);
       const methods = await AmqpMethodsChannel.open(connection, deviceId, timeoutMs, {
         parse: {
@@ -211,31 +169,16 @@ export class AzureAmqpUpstream implements Upstream {
     const reason = `reading alone exceeds the hub's message limit (${this.limits.maxMessageBytes} bytes)`;
     const rejected = oversized.map((e) => ({ gseq: e.gseq, reason }));
     const acked: number[] = [];
-    let failure: string | undefined;
-    const outcomes: Promise<void>[] = [];
-    for (const transfer of groupIntoBatches(messages)) {
-      if (failure !== undefined || !(await this.#paced(transfer.length, signal))) break;
-      const delivery = link.events.send(
-        encodeBatch(transfer.map(toAmqpMessage)),
-        undefined,
-        BATCH_MESSAGE_FORMAT,
-      );
-      outcomes.push(
-        link.outcomes.outcome(delivery, this.#config.ackTimeoutMs).then((outcome) => {
-          if (outcome.kind === 'refused') {
-            failure ??= describe(outcome);
-            return;
-          }
-          for (const message of transfer) {
-            for (const item of message.items) acked.push(item.gseq);
-            this.#stats.messages += 1;
-            this.#stats.readings += message.items.length;
-            this.#stats.billedUnits += message.billedUnits;
-          }
-        }),
-      );
-    }
-    await Promise.all(outcomes);
+    const refusal = await sendTransfers(link, messages, {
+      limiter: this.#limiter,
+      ackTimeoutMs: this.#config.ackTimeoutMs,
+      signal,
+      stats: this.#stats,
+      onAccepted: (message) => {
+        for (const item of message.items) acked.push(item.gseq);
+      },
+    });
+    const failure = refusal === undefined ? undefined : describe(refusal);
     if (failure === 'timeout' || failure?.startsWith('amqp:unauthorized-access') === true) this.#drop();
     if (failure !== undefined || signal.aborted) {
       const why = failure ?? 'aborted';
@@ -249,10 +192,7 @@ export class AzureAmqpUpstream implements Upstream {
 
   async publishResult(command: { id: string; device?: string }, result: CommandResult): Promise<void> {
     if (this.#link?.methods.answer(command, result) === true) return;
-    const delivery = this.#unsettled.get(command.id);
-    this.#unsettled.delete(command.id);
-    const disposition = DISPOSITION[result.status];
-    if (delivery !== undefined) this.#settle(command.id, delivery, disposition);
+    this.#c2d.settle(command.id, result.status);
     const link = this.#link;
     if (link === undefined || !link.connection.is_open()) {
       this.#log.debug(
@@ -261,15 +201,9 @@ export class AzureAmqpUpstream implements Upstream {
       );
       return;
     }
-    const properties: Record<string, string> = {
-      '$.cid': command.id,
-      '$.ct': 'application/json',
-      '$.ce': 'utf-8',
-      'fieldgate-type': 'commandResult',
-      ...(command.device === undefined ? {} : { 'fieldgate-device': command.device }),
-    };
-    const delivery2 = link.events.send(fromPropertyBag(properties, resultBody(command, result)));
-    const outcome = await link.outcomes.outcome(delivery2, this.#config.ackTimeoutMs);
+    const message = fromPropertyBag(resultProperties(command), resultBody(command, result));
+    const delivery = link.events.send(message);
+    const outcome = await link.outcomes.outcome(delivery, this.#config.ackTimeoutMs);
     if (outcome.kind === 'refused') {
       this.#log.debug({ commandId: command.id, reason: describe(outcome) }, 'The hub did not take a result.');
     }
@@ -289,16 +223,6 @@ export class AzureAmqpUpstream implements Upstream {
     });
     link.connection.close();
     await closed;
-  }
-
-  /** Take one rate-limiter slot per message; false when the send was aborted meanwhile. */
-  async #paced(messages: number, signal: AbortSignal): Promise<boolean> {
-    try {
-      for (let i = 0; i < messages; i += 1) await this.#limiter.take(signal);
-      return !signal.aborted;
-    } catch {
-      return false;
-    }
   }
 
   /** Put a fresh token on the CBS link; its expiry, or undefined for X.509. */
@@ -334,41 +258,15 @@ export class AzureAmqpUpstream implements Upstream {
     }
   }
 
-  #onC2d(message: Message, delivery: Delivery): void {
-    const { properties, body } = toPropertyBag(message);
-    const incoming: IncomingCommand = parseC2dMessage(properties, body, {
+  #onC2d(context: EventContext): void {
+    const { properties, body } = toPropertyBag(context.message!);
+    const incoming = parseC2dMessage(properties, body, {
       maxBytes: MAX_COMMAND_BYTES,
       now: this.#now(),
       route: this.#route,
       newId: randomUUID,
     });
-    const id = incoming.kind === 'command' ? incoming.command.id : incoming.id;
-    const earlier = this.#settled.get(id);
-    if (earlier !== undefined) {
-      // A redelivery (we settled it on a link that dropped): the router would not run it again anyway.
-      this.#settle(id, delivery, earlier);
-      return;
-    }
-    if (this.#handler === undefined) {
-      delivery.release();
-      return;
-    }
-    this.#unsettled.set(id, delivery);
-    try {
-      this.#handler(incoming);
-    } catch (e) {
-      this.#log.error({ err: e, commandId: id }, 'The command handler threw; releasing the message.');
-      this.#unsettled.delete(id);
-      delivery.release();
-    }
-  }
-
-  #settle(id: string, delivery: Delivery, disposition: 'accept' | 'reject'): void {
-    if (disposition === 'accept') delivery.accept();
-    else
-      delivery.reject({ condition: 'amqp:precondition-failed', description: 'command refused or expired' });
-    this.#settled.set(id, disposition);
-    if (this.#settled.size > SETTLED_MEMORY) this.#settled.delete(this.#settled.keys().next().value!);
+    this.#c2d.receive(incoming, context.delivery!, this.#handler);
   }
 
   /** Twin trouble never stops telemetry: it is logged, and tried again on the next connect. */
@@ -389,12 +287,12 @@ export class AzureAmqpUpstream implements Upstream {
     clearTimeout(this.#renewTimer);
     const link = this.#link;
     this.#link = undefined;
-    this.#unsettled.clear();
+    this.#c2d.forgetUnsettled();
     link?.outcomes.failAll('connection dropped');
     link?.connection.close();
   }
 }
 
-function describe(outcome: Outcome & { kind: 'refused' }): string {
+function describe(outcome: Refusal): string {
   return outcome.condition === 'timeout' ? 'timeout' : `${outcome.condition}: ${outcome.description}`;
 }

@@ -7,21 +7,16 @@ import type { CommandResult, CommandStatus, Envelope } from '../../model.js';
 import { RateLimiter } from '../rate-limiter.js';
 import type { CommandHandler, SendResult, Upstream, UpstreamLimits } from '../upstream.js';
 import type { AzureUpstreamStats } from './azure-mqtt-upstream.js';
-import { parseC2dMessage, resultBody } from './commands.js';
+import { parseC2dMessage, resultBody, resultProperties } from './commands.js';
+import { azureLimits, type AzureConnectorOptions } from './connector-options.js';
 import { deviceToken, resolveIdentity, type AzureIdentity } from './credentials.js';
-import { BILLING_UNIT_BYTES, encodeD2cBatch, groupIntoBatches } from './encode.js';
+import { encodeD2cBatch, groupIntoBatches } from './encode.js';
 import { HttpsClient, type HttpReply } from './https-client.js';
 import { BATCH_CONTENT_TYPE, encodeBatchBody, fromHttpProperties } from './http-message.js';
-import { readTlsFiles } from './tls-files.js';
+import { readTlsFiles } from '../tls-files.js';
 import { API_VERSION } from './topics.js';
 
-export interface AzureHttpsUpstreamOptions {
-  config: AzureUpstreamConfig;
-  gatewayId: string;
-  route: string;
-  log: Logger;
-  readFile?: (path: string) => Promise<Buffer>;
-  now?: () => number;
+export interface AzureHttpsUpstreamOptions extends AzureConnectorOptions {
   /** Speak as this device instead of the gateway's own (`identity: perDevice`: one of these per leaf). */
   identity?: AzureIdentity;
   /** The leaf this device is: a C2D message to it is a command for this leaf. */
@@ -88,11 +83,7 @@ export class AzureHttpsUpstream implements Upstream {
     });
     this.#readFile = options.readFile ?? fsReadFile;
     this.#now = options.now ?? Date.now;
-    this.limits = {
-      maxMessageBytes: options.config.maxMessageBytes,
-      maxMessagesPerSecond: options.config.maxMessagesPerSecond,
-      billingUnitBytes: BILLING_UNIT_BYTES,
-    };
+    this.limits = azureLimits(options.config);
     this.#limiter = options.limiter ?? new RateLimiter({ perSecond: options.config.maxMessagesPerSecond });
   }
 
@@ -175,13 +166,7 @@ export class AzureHttpsUpstream implements Upstream {
     const live = new AbortController().signal;
     try {
       if (lockToken !== undefined) await this.#settle(lockToken, SETTLEMENT[result.status]);
-      const properties = {
-        '$.cid': command.id,
-        '$.ct': 'application/json',
-        '$.ce': 'utf-8',
-        'fieldgate-type': 'commandResult',
-        ...(command.device === undefined ? {} : { 'fieldgate-device': command.device }),
-      };
+      const properties = resultProperties(command);
       const failure = await this.#post(
         encodeBatchBody([{ body: resultBody(command, result), properties }]),
         1,

@@ -7,13 +7,20 @@ import type { Logger } from '../../logger.js';
 import type { CommandResult, Envelope } from '../../model.js';
 import { RateLimiter } from '../rate-limiter.js';
 import type { CommandHandler, IncomingCommand, SendResult, Upstream, UpstreamLimits } from '../upstream.js';
-import { methodStatusFor, parseC2dMessage, parseMethodRequest, resultBody } from './commands.js';
+import {
+  methodStatusFor,
+  parseC2dMessage,
+  parseMethodRequest,
+  resultBody,
+  resultProperties,
+} from './commands.js';
+import { azureLimits, type AzureConnectorOptions } from './connector-options.js';
 import { deviceToken, resolveIdentity, type AzureIdentity } from './credentials.js';
-import { BILLING_UNIT_BYTES, d2cPropertyBag, encodeD2cBatch } from './encode.js';
+import { d2cPropertyBag, encodeD2cBatch } from './encode.js';
 import { waitForConnack } from '../mqtt/connack.js';
 import { within } from './mqtt-link.js';
 import { formatPropertyBag, parsePropertyBag } from './property-bag.js';
-import { readTlsFiles } from './tls-files.js';
+import { readTlsFiles } from '../tls-files.js';
 import type { StatusSnapshot } from '../../health/status.js';
 import { twinFor, type GatewayTwin } from './gateway-twin.js';
 import { MqttTwinChannel, TWIN_DESIRED_FILTER, TWIN_RESPONSE_FILTER } from './twin-mqtt.js';
@@ -27,14 +34,7 @@ import {
   parseMethodTopic,
 } from './topics.js';
 
-export interface AzureMqttUpstreamOptions {
-  config: AzureUpstreamConfig;
-  gatewayId: string;
-  route: string;
-  log: Logger;
-  /** Reads the TLS files named in config; injectable for tests. */
-  readFile?: (path: string) => Promise<Buffer>;
-  now?: () => number;
+export interface AzureMqttUpstreamOptions extends AzureConnectorOptions {
   /** The gateway's status; with `twin.enabled` it is reported in the device twin. */
   status?: () => StatusSnapshot;
   /** Connect as this device instead of the gateway's own (`identity: perDevice`: one connection per leaf). */
@@ -107,11 +107,7 @@ export class AzureMqttUpstream implements Upstream {
     });
     this.#readFile = options.readFile ?? fsReadFile;
     this.#now = options.now ?? Date.now;
-    this.limits = {
-      maxMessageBytes: options.config.maxMessageBytes,
-      maxMessagesPerSecond: options.config.maxMessagesPerSecond,
-      billingUnitBytes: BILLING_UNIT_BYTES,
-    };
+    this.limits = azureLimits(options.config);
     this.#limiter = options.limiter ?? new RateLimiter({ perSecond: options.config.maxMessagesPerSecond });
     this.#twin = twinFor(options, this.#log);
   }
@@ -346,14 +342,7 @@ export class AzureMqttUpstream implements Upstream {
   }
 
   #resultTopic(command: { id: string; device?: string }): string {
-    const properties: Record<string, string> = {
-      '$.cid': command.id,
-      '$.ct': 'application/json',
-      '$.ce': 'utf-8',
-      'fieldgate-type': 'commandResult',
-    };
-    if (command.device !== undefined) properties['fieldgate-device'] = command.device;
-    return eventsTopic(this.#identity.deviceId, formatPropertyBag(properties));
+    return eventsTopic(this.#identity.deviceId, formatPropertyBag(resultProperties(command)));
   }
 
   async #publishOne(

@@ -103,6 +103,20 @@ export function parseMethodRequest(
   };
 }
 
+/**
+ * The properties of a command's result D2C message: correlated with the command (`$.cid`), JSON, and
+ * `fieldgate-type=commandResult` so that hub routes can tell results from telemetry.
+ */
+export function resultProperties(command: { id: string; device?: string }): Record<string, string> {
+  return {
+    '$.cid': command.id,
+    '$.ct': 'application/json',
+    '$.ce': 'utf-8',
+    'fieldgate-type': 'commandResult',
+    ...(command.device === undefined ? {} : { 'fieldgate-device': command.device }),
+  };
+}
+
 /** The method response body and the result D2C body: `{id, device?, status, detail?, data?}`. */
 export function resultBody(command: { id: string; device?: string }, result: CommandResult): Buffer {
   return resultJson(command, result);

@@ -1,44 +1,30 @@
 import { randomUUID } from 'node:crypto';
 import { readFile as fsReadFile } from 'node:fs/promises';
-import { isIP } from 'node:net';
-import rhea, { type Connection, type Delivery, type Message } from 'rhea';
+import type { Connection, Delivery, Message } from 'rhea';
 import type { AzureUpstreamConfig } from '../../config/upstreams/azure.js';
 import { FieldgateError, isFieldgateError } from '../../errors.js';
 import type { Logger } from '../../logger.js';
 import type { CommandResult, Envelope } from '../../model.js';
 import { RateLimiter } from '../rate-limiter.js';
 import type { CommandHandler, SendResult, Upstream, UpstreamLimits } from '../upstream.js';
+import { openHubConnection } from './amqp-connect.js';
 import { AmqpDeviceSession } from './amqp-device-session.js';
-import { CbsLink, connectionOpened } from './amqp-link.js';
-import {
-  BATCH_MESSAGE_FORMAT,
-  encodeBatch,
-  fromPropertyBag,
-  toAmqpMessage,
-  toPropertyBag,
-} from './amqp-message.js';
-import { DISPOSITION } from './azure-amqp-upstream.js';
+import { CbsLink } from './amqp-link.js';
+import { fromPropertyBag, toPropertyBag } from './amqp-message.js';
+import { sendTransfers } from './amqp-transfers.js';
 import type { AzureUpstreamStats } from './azure-mqtt-upstream.js';
-import { parseC2dMessage, resultBody } from './commands.js';
-import { BILLING_UNIT_BYTES, encodeD2cBatch, groupIntoBatches } from './encode.js';
+import { C2dDispositions } from './c2d-dispositions.js';
+import { parseC2dMessage, resultBody, resultProperties } from './commands.js';
+import { azureLimits, type AzureConnectorOptions } from './connector-options.js';
+import { encodeD2cBatch } from './encode.js';
 import { HeldLeaves, type HeldLeaf } from './held-leaves.js';
 import { LeafIdentities } from './leaf-identity.js';
 import { PerDeviceSend } from './per-device-send.js';
 import { createSasToken, encodeUriComponentStrict } from './sas.js';
-import { readTlsFiles } from './tls-files.js';
 
-export interface PerDeviceAmqpUpstreamOptions {
-  config: AzureUpstreamConfig;
-  gatewayId: string;
-  route: string;
-  log: Logger;
-  readFile?: (path: string) => Promise<Buffer>;
-  now?: () => number;
-}
+export type PerDeviceAmqpUpstreamOptions = AzureConnectorOptions;
 
 const MAX_COMMAND_BYTES = 64 * 1024;
-/** Settled command ids remembered, so a redelivery after a reconnect is settled the same way unrun. */
-const SETTLED_MEMORY = 1000;
 
 /**
  * Azure IoT Hub over AMQP with identity translation (`identity: perDevice`, reference A4.8, A8): every
@@ -64,9 +50,7 @@ export class PerDeviceAmqpUpstream implements Upstream {
   readonly #limiter: RateLimiter;
   readonly #stats: AzureUpstreamStats = { messages: 0, readings: 0, billedUnits: 0 };
   readonly #sessions = new Map<string, AmqpDeviceSession>();
-  /** Command id → its unsettled C2D delivery. */
-  readonly #unsettled = new Map<string, Delivery>();
-  readonly #settled = new Map<string, 'accept' | 'reject'>();
+  readonly #c2d: C2dDispositions;
   #link: { connection: Connection; cbs: CbsLink } | undefined;
   #handler: CommandHandler | undefined;
   #hubTokenTimer: NodeJS.Timeout | undefined;
@@ -86,12 +70,9 @@ export class PerDeviceAmqpUpstream implements Upstream {
     this.#readFile = options.readFile ?? fsReadFile;
     this.#now = options.now ?? Date.now;
     this.#held = new HeldLeaves(this.#log, this.#now);
-    this.limits = {
-      maxMessageBytes: options.config.maxMessageBytes,
-      maxMessagesPerSecond: options.config.maxMessagesPerSecond,
-      billingUnitBytes: BILLING_UNIT_BYTES,
-    };
+    this.limits = azureLimits(options.config);
     this.#limiter = new RateLimiter({ perSecond: options.config.maxMessagesPerSecond });
+    this.#c2d = new C2dDispositions(this.#log);
   }
 
   get isConnected(): boolean {
@@ -110,30 +91,21 @@ export class PerDeviceAmqpUpstream implements Upstream {
     if (this.#isClosed) throw new FieldgateError('FG_UPSTREAM_OFFLINE', 'The upstream is closed.');
     if (this.isConnected) return;
     this.#drop();
-    const url = this.#endpoint;
-    const common = {
-      host: url.hostname,
-      port: Number(url.port || 5671),
-      hostname: this.#identities.hostName,
-      servername: isIP(url.hostname) === 0 ? url.hostname : '',
-      reconnect: false,
-      idle_time_out: this.#config.keepaliveS * 1000,
-    };
-    const container = rhea.create_container({ id: `${this.#gatewayId}-${randomUUID()}` });
-    const connection =
-      url.protocol === 'amqp:'
-        ? container.connect({ ...common, transport: 'tcp' })
-        : container.connect({
-            ...common,
-            ...(await readTlsFiles(this.#config.tls, this.#readFile)),
-            transport: 'tls',
-          });
-    connection.on('error', (e: unknown) => this.#log.debug({ err: e }, 'AMQP connection error.'));
-    connection.on('disconnected', () => {
-      if (this.#link?.connection === connection) this.#drop();
-    });
+    const connection = await openHubConnection(
+      {
+        endpoint: this.#endpoint,
+        hostName: this.#identities.hostName,
+        containerName: this.#gatewayId,
+        config: this.#config,
+        readFile: this.#readFile,
+        log: this.#log,
+        onDisconnected: (closed) => {
+          if (this.#link?.connection === closed) this.#drop();
+        },
+      },
+      signal,
+    );
     try {
-      await connectionOpened(connection, signal);
       const cbs = await CbsLink.open(connection, this.#config.ackTimeoutMs);
       this.#link = { connection, cbs };
       await this.#putHubToken();
@@ -147,7 +119,10 @@ export class PerDeviceAmqpUpstream implements Upstream {
       if (!this.isConnected) break;
       await this.#sessionFor(leaf).catch(() => undefined);
     }
-    this.#log.debug({ endpoint: url.href }, 'Connected to IoT Hub over AMQP (per-device identities).');
+    this.#log.debug(
+      { endpoint: this.#endpoint.href },
+      'Connected to IoT Hub over AMQP (per-device identities).',
+    );
   }
 
   async send(batch: readonly Envelope[], signal: AbortSignal): Promise<SendResult> {
@@ -171,21 +146,13 @@ export class PerDeviceAmqpUpstream implements Upstream {
   }
 
   async publishResult(command: { id: string; device?: string }, result: CommandResult): Promise<void> {
-    const delivery = this.#unsettled.get(command.id);
-    this.#unsettled.delete(command.id);
-    if (delivery !== undefined) this.#settle(command.id, delivery, DISPOSITION[result.status]);
+    this.#c2d.settle(command.id, result.status);
     const session = command.device === undefined ? undefined : this.#sessions.get(command.device);
     if (session === undefined || !session.isOpen) {
       this.#log.debug({ commandId: command.id }, 'No open session for the leaf; the result was not sent.');
       return;
     }
-    const properties: Record<string, string> = {
-      '$.cid': command.id,
-      '$.ct': 'application/json',
-      '$.ce': 'utf-8',
-      'fieldgate-type': 'commandResult',
-      'fieldgate-device': session.leaf,
-    };
+    const properties = resultProperties({ id: command.id, device: session.leaf });
     const sent = session.events.send(fromPropertyBag(properties, resultBody(command, result)));
     const outcome = await session.outcomes.outcome(sent, this.#config.ackTimeoutMs);
     if (outcome.kind === 'refused') {
@@ -265,31 +232,16 @@ export class PerDeviceAmqpUpstream implements Upstream {
     });
     const tooLarge = `reading alone exceeds the hub's message limit (${this.limits.maxMessageBytes} bytes)`;
     for (const e of oversized) send.reject(e.gseq, tooLarge);
-    let failure: string | undefined;
-    const outcomes: Promise<void>[] = [];
-    for (const transfer of groupIntoBatches(messages)) {
-      if (failure !== undefined || !(await this.#paced(transfer.length, signal))) break;
-      const delivery = session.events.send(
-        encodeBatch(transfer.map(toAmqpMessage)),
-        undefined,
-        BATCH_MESSAGE_FORMAT,
-      );
-      outcomes.push(
-        session.outcomes.outcome(delivery, this.#config.ackTimeoutMs).then((outcome) => {
-          if (outcome.kind === 'refused') {
-            failure ??= `${outcome.condition}: ${outcome.description}`;
-            return;
-          }
-          for (const message of transfer) {
-            for (const item of message.items) send.ack(item.gseq);
-            this.#stats.messages += 1;
-            this.#stats.readings += message.items.length;
-            this.#stats.billedUnits += message.billedUnits;
-          }
-        }),
-      );
-    }
-    await Promise.all(outcomes);
+    const refusal = await sendTransfers(session, messages, {
+      limiter: this.#limiter,
+      ackTimeoutMs: this.#config.ackTimeoutMs,
+      signal,
+      stats: this.#stats,
+      onAccepted: (message) => {
+        for (const item of message.items) send.ack(item.gseq);
+      },
+    });
+    const failure = refusal === undefined ? undefined : `${refusal.condition}: ${refusal.description}`;
     if (failure !== undefined) {
       send.fail(session.leaf, failure);
       // A timeout or a detached link leaves the session unusable; the next send opens a fresh one.
@@ -297,16 +249,6 @@ export class PerDeviceAmqpUpstream implements Upstream {
         session.close();
         this.#sessions.delete(session.leaf);
       }
-    }
-  }
-
-  /** Take one rate-limiter slot per message; false when the send was aborted meanwhile. */
-  async #paced(messages: number, signal: AbortSignal): Promise<boolean> {
-    try {
-      for (let i = 0; i < messages; i += 1) await this.#limiter.take(signal);
-      return !signal.aborted;
-    } catch {
-      return false;
     }
   }
 
@@ -339,33 +281,14 @@ export class PerDeviceAmqpUpstream implements Upstream {
       route: this.#route,
       newId: randomUUID,
     });
-    const id = incoming.kind === 'command' ? incoming.command.id : incoming.id;
-    const earlier = this.#settled.get(id);
-    if (earlier !== undefined) return this.#settle(id, delivery, earlier);
-    if (this.#handler === undefined) return void delivery.release();
-    this.#unsettled.set(id, delivery);
-    try {
-      this.#handler(incoming);
-    } catch (e) {
-      this.#log.error({ err: e, commandId: id }, 'The command handler threw; releasing the message.');
-      this.#unsettled.delete(id);
-      delivery.release();
-    }
-  }
-
-  #settle(id: string, delivery: Delivery, disposition: 'accept' | 'reject'): void {
-    if (disposition === 'accept') delivery.accept();
-    else
-      delivery.reject({ condition: 'amqp:precondition-failed', description: 'command refused or expired' });
-    this.#settled.set(id, disposition);
-    if (this.#settled.size > SETTLED_MEMORY) this.#settled.delete(this.#settled.keys().next().value!);
+    this.#c2d.receive(incoming, delivery, this.#handler);
   }
 
   #drop(): void {
     clearTimeout(this.#hubTokenTimer);
     for (const session of this.#sessions.values()) session.close();
     this.#sessions.clear();
-    this.#unsettled.clear();
+    this.#c2d.forgetUnsettled();
     const link = this.#link;
     this.#link = undefined;
     link?.connection.close();

@@ -1,17 +1,9 @@
-import type { AzureUpstreamConfig } from '../../config/upstreams/azure.js';
-import type { Logger } from '../../logger.js';
 import { RateLimiter } from '../rate-limiter.js';
 import { AzureHttpsUpstream } from './azure-https-upstream.js';
+import type { AzureConnectorOptions } from './connector-options.js';
 import { PerDeviceLinksUpstream } from './per-device-links.js';
 
-export interface PerDeviceHttpsUpstreamOptions {
-  config: AzureUpstreamConfig;
-  gatewayId: string;
-  route: string;
-  log: Logger;
-  readFile?: (path: string) => Promise<Buffer>;
-  now?: () => number;
-}
+export type PerDeviceHttpsUpstreamOptions = AzureConnectorOptions;
 
 /** The golden ratio's fractional part: successive multiples of it spread evenly over [0, 1) for any count. */
 const SPREAD_STEP = (Math.sqrt(5) - 1) / 2;

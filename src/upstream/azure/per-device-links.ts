@@ -4,8 +4,8 @@ import type { Logger } from '../../logger.js';
 import type { CommandResult, Envelope } from '../../model.js';
 import type { CommandHandler, IncomingCommand, SendResult, Upstream, UpstreamLimits } from '../upstream.js';
 import type { AzureUpstreamStats } from './azure-mqtt-upstream.js';
+import { azureLimits } from './connector-options.js';
 import type { AzureIdentity } from './credentials.js';
-import { BILLING_UNIT_BYTES } from './encode.js';
 import { HeldLeaves, type HeldLeaf } from './held-leaves.js';
 import { LeafIdentities } from './leaf-identity.js';
 import { PerDeviceSend } from './per-device-send.js';
@@ -82,11 +82,7 @@ export class PerDeviceLinksUpstream implements Upstream {
     this.#createLink = options.createLink;
     this.#identities = new LeafIdentities(options.config);
     this.#held = new HeldLeaves(options.log, options.now ?? Date.now);
-    this.limits = {
-      maxMessageBytes: options.config.maxMessageBytes,
-      maxMessagesPerSecond: options.config.maxMessagesPerSecond,
-      billingUnitBytes: BILLING_UNIT_BYTES,
-    };
+    this.limits = azureLimits(options.config);
   }
 
   /** True after `connect` reached the hub, until a leaf's link could not reach it. */

@@ -1,17 +1,9 @@
-import type { AzureUpstreamConfig } from '../../config/upstreams/azure.js';
-import type { Logger } from '../../logger.js';
 import { RateLimiter } from '../rate-limiter.js';
 import { AzureMqttUpstream } from './azure-mqtt-upstream.js';
+import type { AzureConnectorOptions } from './connector-options.js';
 import { PerDeviceLinksUpstream } from './per-device-links.js';
 
-export interface PerDeviceMqttUpstreamOptions {
-  config: AzureUpstreamConfig;
-  gatewayId: string;
-  route: string;
-  log: Logger;
-  readFile?: (path: string) => Promise<Buffer>;
-  now?: () => number;
-}
+export type PerDeviceMqttUpstreamOptions = AzureConnectorOptions;
 
 /**
  * `identity: perDevice` over MQTT (reference A3, A8). The hub takes one device identity per MQTT

@@ -130,6 +130,16 @@ export class MockStick {
     await send({ callbackId, status: RemoveNodeStatus.Done });
   }
 
+  /**
+   * Writes `bytes` to the host as they are, past the mock controller: line noise, a frame cut short, a bad
+   * checksum, a well-framed message with a malformed command class. Resolves once the socket took them.
+   */
+  async sendRawToHost(bytes: Uint8Array): Promise<void> {
+    const socket = this.socket;
+    if (socket === undefined) throw new Error('no host is connected');
+    await new Promise<void>((resolve, reject) => socket.write(bytes, (e) => (e ? reject(e) : resolve())));
+  }
+
   /** Cuts the current connection, as when a ser2net link drops or a stick is unplugged. */
   dropConnection(): void {
     this.socket?.destroy();

@@ -1,40 +1,10 @@
-import { writeFile } from 'node:fs/promises';
-import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { fingerprintOf, type KeyPair } from '../../../src/emulator/aws/certs.js';
-import { decodeBatch, type WireReading } from '../../../src/upstream/mqtt/encode.js';
-import { startTestCloud, type TestCloud } from '../../fakes/aws-cloud.js';
-import { Daemon, makeWorkdir, testConfig, waitFor } from '../support/daemon.js';
+import { fingerprintOf } from '../../../src/emulator/aws/certs.js';
+import { decodeBatch } from '../../../src/upstream/mqtt/encode.js';
+import type { TestCloud } from '../../fakes/aws-cloud.js';
+import { waitFor } from '../support/daemon.js';
+import { AwsWorld } from './aws-fixture.js';
 
-type Work = Awaited<ReturnType<typeof makeWorkdir>>;
-
-/** The daemon config of `testConfig`, with its one route going to the emulator as thing `it`. */
-async function awsConfig(work: Work, cloud: TestCloud, device: KeyPair) {
-  const file = (name: string) => path.join(work.dir, name);
-  await writeFile(file('it.crt'), device.certPem);
-  await writeFile(file('it.key'), device.keyPem, { mode: 0o600 });
-  await writeFile(file('ca.crt'), cloud.emulator.ca.certPem);
-  return testConfig(work.dir, 0, {
-    routes: {
-      aws: {
-        upstream: {
-          type: 'aws',
-          endpoint: '127.0.0.1',
-          port: cloud.emulator.mqttPort,
-          servername: 'localhost',
-          tls: { certFile: file('it.crt'), keyFile: file('it.key'), caFile: file('ca.crt') },
-          ackTimeoutMs: 2000,
-        },
-        batch: { maxItems: 200 },
-        backoff: { initialMs: 100, maxMs: 500 },
-      },
-    },
-  });
-}
-
-const telemetry = (cloud: TestCloud) => cloud.messages.filter((m) => m.topic.startsWith('dt/fieldgate/it/'));
-const readings = (cloud: TestCloud): (WireReading & { topic: string })[] =>
-  telemetry(cloud).flatMap((m) => decodeBatch(m.payload).readings.map((r) => ({ ...r, topic: m.topic })));
 const responses = (cloud: TestCloud, id: string) =>
   cloud.messages
     .filter((m) => /^cmd\/fieldgate\/it\/[^/]+\/res$/.test(m.topic))
@@ -45,33 +15,33 @@ const responses = (cloud: TestCloud, id: string) =>
     .filter((r) => r.id === id);
 
 describe('the daemon against the AWS IoT Core emulator', () => {
-  let work: Work;
+  let world: AwsWorld;
   let cloud: TestCloud;
-  let daemon: Daemon;
+  const readings = () => world.readings();
 
   beforeAll(async () => {
-    work = await makeWorkdir();
-    cloud = await startTestCloud();
-    const device = await cloud.emulator.mintDevice('it');
-    daemon = await Daemon.start(work.dir, await awsConfig(work, cloud, device));
-    await waitFor(
-      () => readings(cloud).some((r) => r.device === 'sim:sleepy-01'),
-      'the sleepy device to report',
-    );
+    world = await AwsWorld.create();
+    cloud = world.cloud;
+    await world.startDaemon();
+    await waitFor(() => readings().some((r) => r.device === 'sim:sleepy-01'), 'the sleepy device to report');
   });
   afterAll(async () => {
-    await daemon.stop();
-    await cloud.close();
-    await work.cleanup();
+    await world.close();
   });
 
-  it('delivers the sim fleet’s readings on per-device topics, within IoT Core’s limits', async () => {
-    await waitFor(() => readings(cloud).length >= 100, '100 readings');
-    for (const reading of readings(cloud)) expect(reading.topic).toBe(`dt/fieldgate/it/${reading.device}`);
-    expect(new Set(readings(cloud).map((r) => r.device))).toEqual(
+  it('delivers the sim fleet’s readings on the gateway’s one topic, many devices a message, within IoT Core’s limits', async () => {
+    await waitFor(() => readings().length >= 100, '100 readings');
+    for (const reading of readings()) expect(reading.topic).toBe('dt/fieldgate/it');
+    expect(new Set(readings().map((r) => r.device))).toEqual(
       new Set(['sim:climate-01', 'sim:climate-02', 'sim:climate-03', 'sim:switch-01', 'sim:sleepy-01']),
     );
-    expect(Math.max(...telemetry(cloud).map((m) => m.payload.length))).toBeLessThanOrEqual(128 * 1024);
+    // The point of the gateway topic: one publish carries the readings of several devices.
+    await waitFor(
+      () =>
+        world.telemetry().some((m) => new Set(decodeBatch(m.payload).readings.map((r) => r.device)).size > 1),
+      'a message holding readings of several devices',
+    );
+    expect(Math.max(...world.telemetry().map((m) => m.payload.length))).toBeLessThanOrEqual(128 * 1024);
     expect(cloud.emulator.broker.peakPublishRate('it')).toBeLessThanOrEqual(100);
     expect(cloud.emulator.broker.refusals()).toEqual([]);
   });
@@ -86,7 +56,7 @@ describe('the daemon against the AWS IoT Core emulator', () => {
       { status: 'ok', topic: 'cmd/fieldgate/it/sim:switch-01/res' },
     ]);
     await waitFor(
-      () => readings(cloud).some((r) => r.device === 'sim:switch-01' && r.values.state === true),
+      () => readings().some((r) => r.device === 'sim:switch-01' && r.values.state === true),
       'the switch to report on',
     );
   });
@@ -121,30 +91,25 @@ describe('the daemon against the AWS IoT Core emulator', () => {
 });
 
 describe('the daemon with a certificate IoT Core does not accept', () => {
-  let work: Work;
-  let cloud: TestCloud;
-  let daemon: Daemon | undefined;
+  let world: AwsWorld;
 
   afterEach(async () => {
-    await daemon?.stop();
-    await cloud.close();
-    await work.cleanup();
+    await world.close();
   });
 
   it('keeps readings queued, says why in status and logs, and delivers them once the certificate is active', async () => {
-    work = await makeWorkdir();
-    cloud = await startTestCloud();
-    const device = await cloud.emulator.mintDevice('it');
+    world = await AwsWorld.create();
+    const { cloud, device } = world;
     cloud.emulator.registry.setCertificateStatus(fingerprintOf(device.certPem), 'INACTIVE');
-    daemon = await Daemon.start(work.dir, await awsConfig(work, cloud, device));
-    const route = async () => (await daemon!.status()).routes.find((r) => r.name === 'aws');
+    const daemon = await world.startDaemon();
+    const route = async () => (await daemon.status()).routes.find((r) => r.name === 'aws');
     await waitFor(async () => ((await route())?.queue.depth ?? 0) > 20, 'readings to queue up');
     const status = await route();
     expect(status?.forwarder.lastError).toMatch(/certificate is not trusted, registered or active/);
     expect(daemon.output).toMatch(/Upstream unavailable/);
-    expect(readings(cloud)).toEqual([]);
+    expect(world.readings()).toEqual([]);
 
     cloud.emulator.registry.setCertificateStatus(fingerprintOf(device.certPem), 'ACTIVE');
-    await waitFor(() => readings(cloud).some((r) => r.gseq === 1), 'the first queued reading to arrive');
+    await waitFor(() => world.readings().some((r) => r.gseq === 1), 'the first queued reading to arrive');
   });
 });

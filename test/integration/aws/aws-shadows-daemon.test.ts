@@ -1,13 +1,9 @@
-import { writeFile } from 'node:fs/promises';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { controlRequest } from '../../../src/control/client.js';
 import type { DeviceInfo } from '../../../src/model.js';
-import { decodeBatch } from '../../../src/upstream/mqtt/encode.js';
-import { startTestCloud, type TestCloud } from '../../fakes/aws-cloud.js';
-import { Daemon, makeWorkdir, testConfig, waitFor } from '../support/daemon.js';
+import { waitFor } from '../support/daemon.js';
+import { AwsWorld } from './aws-fixture.js';
 
-type Work = Awaited<ReturnType<typeof makeWorkdir>>;
 type Shadow = { state?: { reported?: Record<string, unknown>; delta?: Record<string, unknown> } };
 
 /**
@@ -16,60 +12,32 @@ type Shadow = { state?: { reported?: Record<string, unknown>; delta?: Record<str
  * `reported`, which clears the delta. Named shadows on the gateway thing `it`, one per leaf.
  */
 describe('the daemon keeping device shadows in the AWS IoT Core emulator', () => {
-  let work: Work;
-  let cloud: TestCloud;
-  let daemon: Daemon;
+  let world: AwsWorld;
 
-  const shadow = (device: string): Shadow | undefined => cloud.emulator.shadows.document('it', device);
+  const shadow = (device: string): Shadow | undefined => world.cloud.emulator.shadows.document('it', device);
   const reported = (device: string) => shadow(device)?.state?.reported;
   const device = (id: string) =>
-    controlRequest<DeviceInfo>(daemon.socket, 'GET', `/v1/devices/${encodeURIComponent(id)}`);
-  const readingsOf = (id: string) =>
-    cloud.messages
-      .filter((m) => m.topic === `dt/fieldgate/it/${id}`)
-      .flatMap((m) => decodeBatch(m.payload).readings);
+    controlRequest<DeviceInfo>(world.daemon!.socket, 'GET', `/v1/devices/${encodeURIComponent(id)}`);
+  const readingsOf = (id: string) => world.readingsOf(id);
 
   beforeAll(async () => {
-    work = await makeWorkdir();
-    cloud = await startTestCloud();
-    const pair = await cloud.emulator.mintDevice('it');
-    const file = (name: string) => path.join(work.dir, name);
-    await writeFile(file('it.crt'), pair.certPem);
-    await writeFile(file('it.key'), pair.keyPem, { mode: 0o600 });
-    await writeFile(file('ca.crt'), cloud.emulator.ca.certPem);
-    const config = testConfig(work.dir, 0, {
-      routes: {
-        aws: {
-          upstream: {
-            type: 'aws',
-            endpoint: '127.0.0.1',
-            port: cloud.emulator.mqttPort,
-            servername: 'localhost',
-            tls: { certFile: file('it.crt'), keyFile: file('it.key'), caFile: file('ca.crt') },
-            ackTimeoutMs: 2000,
-            shadows: {
-              minIntervalMs: 200,
-              desired: {
-                state: { values: { true: 'on', false: 'off' } },
-                wakeIntervalS: { command: 'setInterval', arg: 'seconds' },
-              },
-            },
-          },
-          batch: { maxItems: 200 },
-          backoff: { initialMs: 100, maxMs: 500 },
+    world = await AwsWorld.create();
+    await world.startDaemon({
+      shadows: {
+        minIntervalMs: 200,
+        desired: {
+          state: { values: { true: 'on', false: 'off' } },
+          wakeIntervalS: { command: 'setInterval', arg: 'seconds' },
         },
       },
     });
-    daemon = await Daemon.start(work.dir, config);
     await waitFor(
       () => reported('sim:switch-01') !== undefined && reported('sim:sleepy-01') !== undefined,
       'the switch and the sleepy sensor to have shadows',
     );
   });
   afterAll(async () => {
-    await daemon.stop();
-    await cloud.close();
-    await work.cleanup();
+    await world.close();
   });
 
   it('reports readings and availability in each leaf’s named shadow', async () => {
@@ -82,12 +50,12 @@ describe('the daemon keeping device shadows in the AWS IoT Core emulator', () =>
     for (const field of ['temperature', 'battery', 'availabilityChangedAt']) {
       expect(typeof reported('sim:sleepy-01')?.[field]).toBe('number');
     }
-    expect(cloud.emulator.broker.refusals()).toEqual([]);
-    expect(cloud.emulator.shadows.requests().filter((r) => r.code === 429)).toEqual([]);
+    expect(world.cloud.emulator.broker.refusals()).toEqual([]);
+    expect(world.cloud.emulator.shadows.requests().filter((r) => r.code === 429)).toEqual([]);
   });
 
   it('switches the switch on when desired says so, and the delta clears', async () => {
-    const outcome = cloud.emulator.shadows.update('it', 'sim:switch-01', {
+    const outcome = world.cloud.emulator.shadows.update('it', 'sim:switch-01', {
       state: { desired: { state: true } },
     });
     expect(outcome).toHaveProperty('body.version');
@@ -101,14 +69,16 @@ describe('the daemon keeping device shadows in the AWS IoT Core emulator', () =>
     );
     expect(reported('sim:switch-01')).not.toHaveProperty('commandErrors.state');
     // The outcome went into the shadow, not onto a command response topic.
-    expect(cloud.messages.some((m) => m.topic.startsWith('cmd/fieldgate/it/sim:switch-01/res'))).toBe(false);
+    expect(world.cloud.messages.some((m) => m.topic.startsWith('cmd/fieldgate/it/sim:switch-01/res'))).toBe(
+      false,
+    );
   });
 
   it('gives a sleeping sensor its desired change when it wakes up', async () => {
     // Set desired while the sensor sleeps: the sim refuses commands to a sleeping device, so only a
     // command held until wake-up can succeed.
     await waitFor(async () => (await device('sim:sleepy-01')).availability === 'asleep', 'sleep');
-    cloud.emulator.shadows.update('it', 'sim:sleepy-01', { state: { desired: { wakeIntervalS: 20 } } });
+    world.cloud.emulator.shadows.update('it', 'sim:sleepy-01', { state: { desired: { wakeIntervalS: 20 } } });
     await waitFor(
       () =>
         reported('sim:sleepy-01')?.wakeIntervalS === 20 &&
@@ -119,7 +89,7 @@ describe('the daemon keeping device shadows in the AWS IoT Core emulator', () =>
   });
 
   it('reports a desired value the device refuses under commandErrors, keeping the delta', async () => {
-    cloud.emulator.shadows.update('it', 'sim:sleepy-01', { state: { desired: { wakeIntervalS: 1 } } });
+    world.cloud.emulator.shadows.update('it', 'sim:sleepy-01', { state: { desired: { wakeIntervalS: 1 } } });
     await waitFor(
       () =>
         (reported('sim:sleepy-01')?.commandErrors as Record<string, unknown> | undefined)?.wakeIntervalS !==

@@ -51,7 +51,9 @@ export class Subscriber {
 
 /** The gaps in 1..max of a set of sequence numbers: anything listed here was lost. */
 export function missing(seqs: Set<number>): number[] {
-  const max = Math.max(0, ...seqs);
+  // A loop, not `Math.max(...seqs)`: spreading a few hundred thousand arguments overflows the stack.
+  let max = 0;
+  for (const s of seqs) if (s > max) max = s;
   const gaps: number[] = [];
   for (let s = 1; s <= max; s++) if (!seqs.has(s)) gaps.push(s);
   return gaps;

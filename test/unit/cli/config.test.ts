@@ -1,3 +1,5 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { Command } from 'commander';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -6,6 +8,7 @@ import {
   registerConfigCommands,
   runConfigShow,
   runConfigValidate,
+  MAX_LISTED_ISSUES,
   type CommandIo,
 } from '../../../src/cli/config.js';
 import { makeConfigDir, type ConfigDir } from '../config/config-dir.js';
@@ -62,6 +65,27 @@ describe('fieldgate config validate', () => {
     const ok = captureIo();
     expect(await runConfigValidate('valid.yaml', { json: true }, ok)).toBe(0);
     expect(JSON.parse(ok.out())).toEqual({ valid: true, errors: [] });
+  });
+
+  it('lists the first 50 issues of a mangled file and counts the rest; --json keeps them all', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'fieldgate-validate-'));
+    const file = path.join(dir, 'mangled.yaml');
+    await writeFile(file, Array.from({ length: 120 }, (_, n) => `unknownKey${n}: ${n}\n`).join(''));
+    try {
+      const io = captureIo();
+      expect(await runConfigValidate(file, {}, io)).toBe(78);
+      const lines = io.err().trimEnd().split('\n');
+      const all = captureIo();
+      await runConfigValidate(file, { json: true }, all);
+      const { errors } = JSON.parse(all.out()) as { errors: unknown[] };
+
+      expect(errors).toHaveLength(120);
+      expect(lines).toHaveLength(MAX_LISTED_ISSUES + 1);
+      expect(lines[0]).toMatch(new RegExp(`^${file}:1:1: `));
+      expect(lines.at(-1)).toBe(`${file}: …and ${errors.length - 50} more issues (--json lists them all)`);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('returns 78 with one issue for a file that does not exist', async () => {

@@ -261,6 +261,61 @@ describe('LevelQueueStore', () => {
     });
   });
 
+  describe('a failed write (a full filesystem)', () => {
+    const enospc = () => new Error('IO error: 000003.log: No space left on device');
+    /** LevelDB's own batch write, under fieldgate's guard: what a full disk makes fail. */
+    const leveldbBatch = () =>
+      vi.spyOn(ClassicLevel.prototype as unknown as { _batch: () => Promise<void> }, '_batch');
+
+    it('refuses appends, counted as writeFailed, until there is room again, and keeps every commit that succeeded', async () => {
+      const disk = { free: 0, now: 1_000_000 };
+      const options = { freeBytes: () => Promise.resolve(disk.free), now: () => disk.now };
+      const store = await openStore(options);
+      const queue = await store.queue('cloud', { ttlMs: 0 });
+      const stored = await queue.append(simReadings(5));
+      const batch = leveldbBatch().mockRejectedValueOnce(enospc());
+      await expect(queue.append(simReadings(3))).rejects.toSatisfy((e: unknown) =>
+        isFieldgateError(e, 'FG_QUEUE_NO_SPACE'),
+      );
+      expect(store.writeHealth()).toMatchObject({
+        state: 'failing',
+        reason: expect.stringMatching(/No space/) as unknown,
+      });
+      // Still full: refused before LevelDB sees it (a write after a torn log record is lost at the next open).
+      disk.now += 2000;
+      const callsBefore = batch.mock.calls.length;
+      await expect(queue.append(simReadings(2))).rejects.toThrow(/full/);
+      expect(batch.mock.calls.length).toBe(callsBefore);
+      expect(queue.stats().dropped.writeFailed).toBe(5);
+
+      disk.free = BIG;
+      disk.now += 2000;
+      stored.push(...(await queue.append(simReadings(4))));
+      expect(store.writeHealth()).toEqual({ state: 'ok' });
+      await store.close();
+
+      const reopened = await (await openStore()).queue('cloud', { ttlMs: 0 });
+      const lease = await reopened.lease(100, BIG);
+      expect(lease?.items.map((e) => e.gseq)).toEqual(stored);
+    });
+
+    it('makes a lease whose settlement could not be written available again', async () => {
+      const disk = { now: 1_000_000 };
+      const store = await openStore({ freeBytes: () => Promise.resolve(BIG), now: () => disk.now });
+      const queue = await store.queue('cloud', { ttlMs: 0 });
+      const gseqs = await queue.append(simReadings(10));
+      const first = await queue.lease(100, BIG);
+      leveldbBatch().mockRejectedValueOnce(enospc());
+      await expect(queue.settle(first!, { ack: gseqs })).rejects.toThrow();
+
+      disk.now += 2000;
+      const again = await queue.lease(100, BIG);
+      expect(again?.items.map((e) => e.gseq)).toEqual(gseqs);
+      await queue.settle(again!, { ack: gseqs });
+      expect(queue.stats().depth).toBe(0);
+    });
+  });
+
   it('keeps other state in sublevels apart from the queues, across restarts', async () => {
     const before = await openStore();
     await before.sublevel<{ command: string }>('commands').put('zwave:1-5', { command: 'lock' });

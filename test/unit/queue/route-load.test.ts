@@ -128,7 +128,9 @@ describe('route storage across restarts', () => {
     const queue = await openQueue();
     expect(queue.stats()).toMatchObject({ depth: 3, nextSeq: 8 });
     const lease = (await queue.lease(10, BIG))!;
-    expect(lease.items).toEqual([3, 4, 5].map((seq) => ({ gseq: seq, reading: readings[seq - 1] })));
+    expect(lease.items.map(({ gseq, reading }) => ({ gseq, reading }))).toEqual(
+      [3, 4, 5].map((seq) => ({ gseq: seq, reading: readings[seq - 1] })),
+    );
     expect(await rawKeys()).toEqual({ segments: 1, meta: 2 });
   });
 

@@ -14,6 +14,17 @@ describe('segment codec', () => {
     expect(decoded.map((item) => decodeReading(item.value))).toEqual(readings);
   });
 
+  it("writes an append's JSON strings as it writes stored bytes, non-ASCII included", () => {
+    const withUnits = { ...readings[0]!, units: { temperature: '°C' } };
+    const asBytes = [{ seq: 7, value: encodeReading(withUnits) }, ...items.slice(1)];
+    const asStrings = asBytes.map(({ seq, value }) => {
+      const json = value.toString('utf8');
+      return { seq, json, byteLength: Buffer.byteLength(json) };
+    });
+    expect(encodeSegment(7, asStrings)).toEqual(encodeSegment(7, asBytes));
+    expect(decodeReading(decodeSegment(7, encodeSegment(7, asStrings))[0]!.value)).toEqual(withUnits);
+  });
+
   it('accounts each item as a record of its own (key plus encoded reading)', () => {
     expect(itemBytes(items[0]!)).toBe(8 + items[0]!.value.length);
   });

@@ -98,6 +98,7 @@ describe('BLE adapter, passive sensors', () => {
       adStructures(serviceDataAd(0xfcd2, Buffer.from('2001', 'hex'))), // BTHome v1 header
       adStructures(serviceDataAd(0x181a, Buffer.alloc(9))), // neither ATC1441 nor pvvx length
       adStructures(manufacturerAd(0x0499, Buffer.from('05138a', 'hex'))), // Ruuvi cut short
+      adStructures(serviceDataAd(0xfcd2, Buffer.from('40', 'hex'))), // BTHome header, no objects
     ];
     for (const ad of garbage) controller.inject(nonConnectable(sensor, ad));
     controller.inject(
@@ -105,12 +106,10 @@ describe('BLE adapter, passive sensors', () => {
     );
 
     await waitFor(() => ctx.readings.length === 1, 'the good packet after the garbage');
-    expect(adapter.stats().dropped).toEqual({
-      truncated: 2,
-      unknownObject: 1,
-      unsupportedVersion: 1,
-      badLength: 1,
-    });
+    const dropped = { truncated: 2, unknownObject: 1, unsupportedVersion: 1, badLength: 1, empty: 1 };
+    expect(adapter.stats().dropped).toEqual(dropped);
+    // What `status` shows for the adapter.
+    expect(adapter.droppedFrames()).toEqual(dropped);
     expect(ctx.readings[0]!.values).toEqual({ battery: 49, rssi: -70 });
     expect(ctx.state).toBe('running');
   });

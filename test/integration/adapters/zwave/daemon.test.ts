@@ -7,6 +7,8 @@ import { silentLogger } from '../../../../src/logger.js';
 import type { DeviceInfo } from '../../../../src/model.js';
 import { MockStick } from '../../../fakes/zwave/mock-stick.js';
 import { addSwitchWithThermometer } from '../../../fakes/zwave/nodes.js';
+import { RESYNC, airTemperatureReport, applicationCommand } from '../../../fakes/zwave/serial-frames.js';
+import type { StatusSnapshot } from '../../../../src/health/status.js';
 import { Daemon, makeWorkdir, runCli, testConfig, waitFor } from '../../support/daemon.js';
 import { Subscriber } from '../../support/subscriber.js';
 
@@ -91,6 +93,31 @@ describe('the daemon with a Z-Wave stick (mock stick over tcp://, real CLI, real
         f.payload instanceof BinarySwitchCCSet &&
         f.payload.targetValue === true,
     );
+  });
+
+  it('counts malformed frames from the stick in `status --json` and `status`, and keeps reading', async () => {
+    const droppedFrames = async () => {
+      const { body } = await cliJson<StatusSnapshot>(['status']);
+      return body.adapters.find((a) => a.name === 'zwave')?.droppedFrames ?? {};
+    };
+    const before = await droppedFrames();
+    const report = applicationCommand(2, airTemperatureReport(18.5));
+    const badChecksum = Buffer.concat([report.subarray(0, -1), Buffer.from([report.at(-1)! ^ 0x5a])]);
+    const cutShortCc = applicationCommand(2, airTemperatureReport(18.5).subarray(0, 4));
+
+    await stick.sendRawToHost(Buffer.concat([badChecksum, report.subarray(0, 7), RESYNC, cutShortCc]));
+    await stick.sendRawToHost(report);
+
+    await waitFor(
+      () => subscriber.readings.some((r) => r.device === NODE_ID && r.values.temperature === 18.5),
+      `the valid report after the garbage at the broker\n${daemon!.output}`,
+    );
+    const after = await droppedFrames();
+    // The bad checksum and the frame cut short; the report whose fields are cut short.
+    expect((after.invalidFrame ?? 0) - (before.invalidFrame ?? 0)).toBe(2);
+    expect((after.invalidPayload ?? 0) - (before.invalidPayload ?? 0)).toBe(1);
+    const text = await runCli(['status', '--socket', daemon!.socket]);
+    expect(text.stdout).toMatch(/zwave \(zwave\) +running .*frames dropped \(.*invalidFrame/);
   });
 
   it('forwards a temperature report from the node to the upstream as `temperature` in °C', async () => {

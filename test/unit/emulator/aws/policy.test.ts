@@ -12,6 +12,8 @@ describe('IoT policy evaluation', () => {
     ['iot:Connect', 'intruder', { clientId: 'intruder' }, false],
     ['iot:Publish', 'dt/fieldgate/gw-1/sim:thermo-01', asThing, true],
     ['iot:Publish', 'dt/fieldgate/gw-2/sim:thermo-01', asThing, false],
+    ['iot:Publish', 'dt/fieldgate/gw-1', asThing, true],
+    ['iot:Publish', 'dt/fieldgate/gw-2', asThing, false],
     ['iot:Publish', '$aws/rules/ingest/gw-1', asThing, true],
     ['iot:Subscribe', 'cmd/fieldgate/gw-1/+/req', asThing, true],
     ['iot:Subscribe', 'cmd/fieldgate/gw-1/#', asThing, false],

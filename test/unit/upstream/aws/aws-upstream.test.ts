@@ -103,8 +103,10 @@ describe('AwsUpstream against the IoT Core emulator', () => {
     await upstream.connect(live());
     const batch = Array.from({ length: 160 }, (_, i) => envelope(i + 1, `sim:thermo-${i}`));
     expect(await upstream.send(batch, live())).toEqual({ kind: 'ok' });
-    const telemetry = cloud.messages.filter((m) => m.topic.startsWith('dt/fieldgate/gw-1/'));
-    expect(telemetry).toHaveLength(160);
+    const telemetry = () => cloud.messages.filter((m) => m.topic.startsWith('dt/fieldgate/gw-1/'));
+    // The PUBACKs came from the broker; the cloud's own subscriber may still be receiving.
+    await waitFor(() => telemetry().length >= 160, 'the cloud to receive every device topic');
+    expect(telemetry()).toHaveLength(160);
     expect(cloud.emulator.broker.peakPublishRate('gw-1')).toBeLessThanOrEqual(100);
     expect(upstream.stats().billedUnits).toBe(cloud.emulator.meter.read().messagingUnits);
   });
@@ -114,10 +116,12 @@ describe('AwsUpstream against the IoT Core emulator', () => {
     await upstream.connect(live());
     const batch = Array.from({ length: 1000 }, (_, i) => envelope(i + 1));
     expect(await upstream.send(batch, live())).toEqual({ kind: 'ok' });
-    const received = cloud.messages
-      .filter((m) => m.topic.startsWith('dt/'))
-      .flatMap((m) => decodeBatch(m.payload).readings.map((r) => r.gseq));
-    expect(received).toEqual(batch.map((e) => e.gseq));
+    const received = () =>
+      cloud.messages
+        .filter((m) => m.topic.startsWith('dt/'))
+        .flatMap((m) => decodeBatch(m.payload).readings.map((r) => r.gseq));
+    await waitFor(() => received().length >= batch.length, 'the cloud to receive the backlog');
+    expect(received()).toEqual(batch.map((e) => e.gseq));
     expect(upstream.stats().billedUnits).toBeLessThan(1000 / 10);
   });
 
@@ -154,6 +158,7 @@ describe('AwsUpstream against the IoT Core emulator', () => {
     await upstream.connect(live());
     expect(await upstream.send([envelope(1), envelope(2, 'sim:thermo-02')], live())).toEqual({ kind: 'ok' });
     expect(cloud.emulator.meter.read().httpsMessages).toBe(2);
+    await waitFor(() => cloud.messages.length >= 2, 'the cloud to receive both publishes');
     expect(cloud.messages.map((m) => m.topic).sort()).toEqual([
       'dt/fieldgate/gw-1/sim:thermo-01',
       'dt/fieldgate/gw-1/sim:thermo-02',

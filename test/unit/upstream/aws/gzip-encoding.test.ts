@@ -6,6 +6,7 @@ import { silentLogger } from '../../../../src/logger.js';
 import type { Envelope } from '../../../../src/model.js';
 import { AwsUpstream } from '../../../../src/upstream/aws/aws-upstream.js';
 import { awsConfigFor, memoryFiles, startTestCloud, type TestCloud } from '../../../fakes/aws-cloud.js';
+import { waitFor } from '../../../fakes/wait-for.js';
 
 const TRANSPORTS = ['mqtt', 'https'] as const;
 type Encoding = AwsUpstreamConfig['encoding'];
@@ -76,16 +77,17 @@ describe.each(TRANSPORTS)('AWS upstream over %s with encoding json+gzip', (trans
   it('publishes gzip on the `gzip` topic, and it inflates to exactly the readings sent', async () => {
     await connect('json+gzip');
     await deliver(2 * LEASE);
-    const telemetry = cloud.messages.filter((m) => m.topic.startsWith('dt/'));
-    expect(telemetry.length).toBeGreaterThan(0);
-    const readings = [];
-    for (const { topic, payload } of telemetry) {
-      expect(topic).toBe('dt/fieldgate/gw-1/sim:thermo-01/gzip');
-      const batch = JSON.parse(gunzipSync(payload).toString('utf8')) as { readings: unknown[] };
-      readings.push(...batch.readings);
-    }
+    const telemetry = () => cloud.messages.filter((m) => m.topic.startsWith('dt/'));
+    const readings = () =>
+      telemetry().flatMap(
+        ({ payload }) =>
+          (JSON.parse(gunzipSync(payload).toString('utf8')) as { readings: unknown[] }).readings,
+      );
+    // The PUBACKs came from the broker; the cloud's own subscriber may still be receiving.
+    await waitFor(() => readings().length >= 2 * LEASE, 'the cloud to receive every reading');
+    for (const { topic } of telemetry()) expect(topic).toBe('dt/fieldgate/gw-1/sim:thermo-01/gzip');
     const sent = Array.from({ length: 2 * LEASE }, (_, i) => envelope(i));
-    expect(readings).toEqual(sent.map(({ gseq, reading }) => ({ gseq, ...reading })));
+    expect(readings()).toEqual(sent.map(({ gseq, reading }) => ({ gseq, ...reading })));
   });
 
   it('meters 10,000 readings far fewer 5 KB units than plain JSON, within 2 % of one message each', async () => {

@@ -1,24 +1,23 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { azureUpstreamSchema, type AzureUpstreamConfig } from '../../../../src/config/upstreams/azure.js';
-import { AzureHubEmulator } from '../../../../src/emulator/azure/hub.js';
-import { HubRegistry } from '../../../../src/emulator/azure/registry.js';
+import type { AzureUpstreamConfig } from '../../../../src/config/upstreams/azure.js';
+import type { AzureHubEmulator } from '../../../../src/emulator/azure/hub.js';
 import { isFieldgateError } from '../../../../src/errors.js';
 import { silentLogger } from '../../../../src/logger.js';
-import type { Envelope } from '../../../../src/model.js';
 import { AzureMqttUpstream } from '../../../../src/upstream/azure/azure-mqtt-upstream.js';
 import type { IncomingCommand } from '../../../../src/upstream/upstream.js';
 import { describeUpstreamContract } from '../../../contract/upstream.contract.js';
 import { waitFor } from '../../../fakes/wait-for.js';
 import { makeTestCertificates, type TestCertificates } from '../../../integration/azure/certificates.js';
-
-const HOST = 'test-hub.azure-devices.net';
-const DEVICE_KEY = Buffer.from('device-key-for-tests-only-000001').toString('base64');
-const POLICY_KEY = Buffer.from('policy-key-for-tests-only-000002').toString('base64');
-const live = (): AbortSignal => new AbortController().signal;
-const envelope = (gseq: number): Envelope => ({
-  gseq,
-  reading: { device: 'sim:thermo-01', ts: gseq, values: { n: gseq } },
-});
+import {
+  contractHarness,
+  envelope,
+  gatewayConfig,
+  gseqs,
+  live,
+  POLICY_KEY,
+  startGatewayHub,
+  telemetry,
+} from './gateway-fixtures.js';
 
 let certs: TestCertificates;
 beforeAll(async () => {
@@ -26,73 +25,21 @@ beforeAll(async () => {
 });
 afterAll(() => certs.cleanup());
 
-async function startHub(): Promise<AzureHubEmulator> {
-  const registry = new HubRegistry({
-    hostName: HOST,
-    devices: {
-      'gw-contract': { primaryKey: DEVICE_KEY },
-      'gw-x509': { thumbprint: certs.client.thumbprint },
-    },
-    policies: { device: { key: POLICY_KEY, permissions: ['DeviceConnect'] } },
-  });
-  return AzureHubEmulator.start({
-    registry,
-    host: '127.0.0.1',
-    port: 0,
-    tls: certs.server,
-    log: silentLogger(),
-  });
-}
-
 function upstreamFor(hub: AzureHubEmulator, overrides: Partial<AzureUpstreamConfig> = {}): AzureMqttUpstream {
-  const config = {
-    ...azureUpstreamSchema.parse({
-      type: 'azure',
-      hostName: HOST,
-      deviceId: 'gw-contract',
-      sharedAccessKey: DEVICE_KEY,
-      endpoint: hub.url,
-      tls: { caFile: certs.server.certFile },
-      ackTimeoutMs: 3000,
-    }),
-    ...overrides,
-  };
+  const config = gatewayConfig('mqtt', hub, certs, overrides);
   return new AzureMqttUpstream({ config, gatewayId: 'gw-contract', route: 'contract', log: silentLogger() });
 }
 
-const telemetry = (hub: AzureHubEmulator) =>
-  hub.d2c.filter((m) => m.properties['fieldgate-type'] === 'telemetry');
-const gseqs = (hub: AzureHubEmulator): number[] =>
-  telemetry(hub).flatMap((m) =>
-    (JSON.parse(m.body.toString()) as { readings: { gseq: number }[] }).readings.map((r) => r.gseq),
-  );
-
 describeUpstreamContract('azure (mqtt, gateway identity)', async () => {
-  const hub = await startHub();
-  return {
-    upstream: upstreamFor(hub),
-    received: () => gseqs(hub),
-    results: () =>
-      hub.d2c
-        .filter((m) => m.properties['fieldgate-type'] === 'commandResult')
-        .map((m) => JSON.parse(m.body.toString()) as { id: string; status: string; device?: string }),
-    sendCommand: async (device, body) => {
-      hub.sendC2d('gw-contract', {
-        messageId: body.id,
-        body: JSON.stringify({ device, name: body.name, args: body.args }),
-      });
-      await Promise.resolve();
-    },
-    takeOffline: () => hub.close(),
-    dispose: () => hub.close(),
-  };
+  const hub = await startGatewayHub(certs);
+  return contractHarness(hub, upstreamFor(hub));
 });
 
 describe('Azure MQTT upstream against the emulator', () => {
   let hub: AzureHubEmulator;
   let upstream: AzureMqttUpstream | undefined;
   beforeEach(async () => {
-    hub = await startHub();
+    hub = await startGatewayHub(certs);
   });
   afterEach(async () => {
     await upstream?.close();

@@ -1,7 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { azureUpstreamSchema } from '../../../../src/config/upstreams/azure.js';
 import { d2cContent } from '../../../../src/emulator/azure/d2c-record.js';
-import { AzureHubEmulator } from '../../../../src/emulator/azure/hub.js';
+import type { AzureHubEmulator } from '../../../../src/emulator/azure/hub.js';
 import { HubRegistry } from '../../../../src/emulator/azure/registry.js';
 import { silentLogger } from '../../../../src/logger.js';
 import type { Envelope } from '../../../../src/model.js';
@@ -10,6 +10,7 @@ import { AzureHttpsUpstream } from '../../../../src/upstream/azure/azure-https-u
 import { AzureMqttUpstream } from '../../../../src/upstream/azure/azure-mqtt-upstream.js';
 import type { Upstream } from '../../../../src/upstream/upstream.js';
 import { makeTestCertificates, type TestCertificates } from '../../../integration/azure/certificates.js';
+import { startHubWith } from './gateway-fixtures.js';
 
 const HOST = 'gzip-hub.azure-devices.net';
 const DEVICE = 'gw-gzip';
@@ -52,15 +53,7 @@ afterEach(async () => {
 
 async function startHub(): Promise<AzureHubEmulator> {
   const registry = new HubRegistry({ hostName: HOST, devices: { [DEVICE]: { primaryKey: DEVICE_KEY } } });
-  return AzureHubEmulator.start({
-    registry,
-    host: '127.0.0.1',
-    port: 0,
-    amqpPort: 0,
-    httpsPort: 0,
-    tls: certs.server,
-    log: silentLogger(),
-  });
+  return startHubWith(registry, certs);
 }
 
 function upstreamFor(protocol: Protocol, encoding: Encoding): Upstream {

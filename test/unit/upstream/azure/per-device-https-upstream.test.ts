@@ -1,8 +1,6 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { azureUpstreamSchema, type AzureUpstreamConfig } from '../../../../src/config/upstreams/azure.js';
 import type { AzureHubEmulator } from '../../../../src/emulator/azure/hub.js';
 import { createLogger } from '../../../../src/logger.js';
-import { deriveDeviceKey } from '../../../../src/upstream/azure/leaf-identity.js';
 import { createPerDeviceHttpsUpstream } from '../../../../src/upstream/azure/per-device-https-upstream.js';
 import type { PerDeviceLinksUpstream } from '../../../../src/upstream/azure/per-device-links.js';
 import type { IncomingCommand } from '../../../../src/upstream/upstream.js';
@@ -10,10 +8,10 @@ import { waitFor } from '../../../fakes/wait-for.js';
 import { makeTestCertificates, type TestCertificates } from '../../../integration/azure/certificates.js';
 import {
   capturingLogger,
-  GROUP_KEY,
-  HOST,
+  expectNothingLostAcrossTokenRenewals,
+  expectRefusedLeafDeliveredOnceKnown,
+  perDeviceConfig,
   live,
-  OWN_KEY,
   POLICY_KEY,
   reading,
   received,
@@ -31,21 +29,7 @@ function upstreamFor(
   overrides: Record<string, unknown> = {},
   log = createLogger({ level: 'silent' }),
 ): PerDeviceLinksUpstream {
-  const config: AzureUpstreamConfig = {
-    ...azureUpstreamSchema.parse({
-      type: 'azure',
-      protocol: 'https',
-      identity: 'perDevice',
-      hostName: HOST,
-      leaves: { 'sim:thermo-01': { sharedAccessKey: OWN_KEY } },
-      groupKey: GROUP_KEY,
-      endpoint: hub.httpsUrl,
-      tls: { caFile: certs.server.certFile },
-      ackTimeoutMs: 3000,
-      c2dPollIntervalS: 0.1,
-    }),
-    ...overrides,
-  };
+  const config = perDeviceConfig('https', hub.httpsUrl!, certs, { c2dPollIntervalS: 0.1, ...overrides });
   return createPerDeviceHttpsUpstream({ config, gatewayId: 'gw-1', route: 'r', log });
 }
 
@@ -104,33 +88,14 @@ describe('Azure HTTPS upstream, per-device identities', () => {
   it('holds a leaf the hub refuses (401), and delivers its readings once the hub knows the device', async () => {
     upstream = upstreamFor(hub, { refusedRetryS: 0.2 });
     await upstream.connect(live());
-    const batch = [reading(1, 'sim:new-01'), reading(2, 'sim:thermo-01')];
-    expect(await upstream.send(batch, live())).toEqual({ kind: 'partial', acked: [2], rejected: [] });
-    expect(upstream.stats().heldLeaves[0]).toMatchObject({ leaf: 'sim:new-01' });
-    hub.registry.addDevice('sim:new-01', { primaryKey: deriveDeviceKey(GROUP_KEY, 'sim:new-01') });
-    const deadline = Date.now() + 20_000;
-    while ((await upstream.send([reading(1, 'sim:new-01')], live())).kind !== 'ok') {
-      if (Date.now() > deadline) throw new Error('the newly registered leaf was never sent');
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-    expect(received(hub)).toEqual({ 'sim:thermo-01': [2], 'sim:new-01': [1] });
-    expect(upstream.stats().heldLeaves).toEqual([]);
+    await expectRefusedLeafDeliveredOnceKnown(hub, upstream);
   });
 
   it('signs each device’s requests anew before its token runs out, losing nothing', async () => {
     // The hub answers 401 to a request whose 3 s token has run out.
     upstream = upstreamFor(hub, { tokenTtlS: 3, tokenRenewBeforeS: 2 });
     await upstream.connect(live());
-    const sent: number[] = [];
-    const deadline = Date.now() + 4500;
-    for (let gseq = 1; Date.now() < deadline; gseq += 2) {
-      const batch = [reading(gseq, 'sim:thermo-01'), reading(gseq + 1, 'sim:switch-01')];
-      expect(await upstream.send(batch, live())).toEqual({ kind: 'ok' });
-      sent.push(gseq);
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-    expect(received(hub)['sim:thermo-01']).toEqual(sent);
-    expect(received(hub)['sim:switch-01']).toEqual(sent.map((g) => g + 1));
+    await expectNothingLostAcrossTokenRenewals(hub, upstream);
   });
 
   it('polls each leaf’s C2D queue: a message to its hub device is a command for it, settled by the result', async () => {

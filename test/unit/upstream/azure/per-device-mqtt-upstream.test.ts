@@ -1,8 +1,6 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { azureUpstreamSchema, type AzureUpstreamConfig } from '../../../../src/config/upstreams/azure.js';
 import type { AzureHubEmulator } from '../../../../src/emulator/azure/hub.js';
 import { createLogger } from '../../../../src/logger.js';
-import { deriveDeviceKey } from '../../../../src/upstream/azure/leaf-identity.js';
 import type { PerDeviceLinksUpstream } from '../../../../src/upstream/azure/per-device-links.js';
 import { createPerDeviceMqttUpstream } from '../../../../src/upstream/azure/per-device-mqtt-upstream.js';
 import type { IncomingCommand } from '../../../../src/upstream/upstream.js';
@@ -10,10 +8,11 @@ import { waitFor } from '../../../fakes/wait-for.js';
 import { makeTestCertificates, type TestCertificates } from '../../../integration/azure/certificates.js';
 import {
   capturingLogger,
-  GROUP_KEY,
-  HOST,
+  expectC2dCommandForConfiguredLeaf,
+  expectNothingLostAcrossTokenRenewals,
+  expectRefusedLeafDeliveredOnceKnown,
+  perDeviceConfig,
   live,
-  OWN_KEY,
   POLICY_KEY,
   reading,
   received,
@@ -32,20 +31,7 @@ function upstreamFor(
   overrides: Record<string, unknown> = {},
   log = createLogger({ level: 'silent' }),
 ): PerDeviceLinksUpstream {
-  const config: AzureUpstreamConfig = {
-    ...azureUpstreamSchema.parse({
-      type: 'azure',
-      protocol: 'mqtt',
-      identity: 'perDevice',
-      hostName: HOST,
-      leaves: { 'sim:thermo-01': { sharedAccessKey: OWN_KEY } },
-      groupKey: GROUP_KEY,
-      endpoint: hub.url,
-      tls: { caFile: certs.server.certFile },
-      ackTimeoutMs: 3000,
-    }),
-    ...overrides,
-  };
+  const config = perDeviceConfig('mqtt', hub.url, certs, overrides);
   return createPerDeviceMqttUpstream({ config, gatewayId: 'gw-1', route: 'r', log });
 }
 
@@ -105,47 +91,19 @@ describe('Azure MQTT upstream, per-device identities', () => {
   it('holds a leaf the hub refuses, and delivers its readings once the hub knows the device', async () => {
     upstream = upstreamFor(hub, { refusedRetryS: 0.2 });
     await upstream.connect(live());
-    const batch = [reading(1, 'sim:new-01'), reading(2, 'sim:thermo-01')];
-    expect(await upstream.send(batch, live())).toEqual({ kind: 'partial', acked: [2], rejected: [] });
-    expect(upstream.stats().heldLeaves[0]).toMatchObject({ leaf: 'sim:new-01' });
-    hub.registry.addDevice('sim:new-01', { primaryKey: deriveDeviceKey(GROUP_KEY, 'sim:new-01') });
-    const deadline = Date.now() + 20_000;
-    while ((await upstream.send([reading(1, 'sim:new-01')], live())).kind !== 'ok') {
-      if (Date.now() > deadline) throw new Error('the newly registered leaf was never sent');
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-    expect(received(hub)).toEqual({ 'sim:thermo-01': [2], 'sim:new-01': [1] });
-    expect(upstream.stats().heldLeaves).toEqual([]);
+    await expectRefusedLeafDeliveredOnceKnown(hub, upstream);
   });
 
   it('renews each leaf’s token by reconnecting its connection, losing nothing', async () => {
     // The hub drops a connection when its 3 s token runs out; without renewal a send would fail.
     upstream = upstreamFor(hub, { tokenTtlS: 3, tokenRenewBeforeS: 2 });
     await upstream.connect(live());
-    const sent: number[] = [];
-    const deadline = Date.now() + 4500;
-    for (let gseq = 1; Date.now() < deadline; gseq += 2) {
-      const batch = [reading(gseq, 'sim:thermo-01'), reading(gseq + 1, 'sim:switch-01')];
-      expect(await upstream.send(batch, live())).toEqual({ kind: 'ok' });
-      sent.push(gseq);
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-    expect(received(hub)['sim:thermo-01']).toEqual(sent);
-    expect(received(hub)['sim:switch-01']).toEqual(sent.map((g) => g + 1));
+    await expectNothingLostAcrossTokenRenewals(hub, upstream);
   });
 
   it('takes a C2D message to a leaf’s hub device as a command for that leaf, and answers on its connection', async () => {
     upstream = upstreamFor(hub);
-    const commands: IncomingCommand[] = [];
-    upstream.onCommand((c) => commands.push(c));
-    await upstream.connect(live());
-    // A configured leaf listens from connect on, before it sent anything.
-    hub.sendC2d('sim:thermo-01', { messageId: 'c-1', ack: 'full', body: JSON.stringify({ name: 'on' }) });
-    await waitFor(() => commands.length === 1, 'the command');
-    expect(commands[0]).toMatchObject({
-      kind: 'command',
-      command: { id: 'c-1', device: 'sim:thermo-01', name: 'on' },
-    });
+    const commands = await expectC2dCommandForConfiguredLeaf(hub, upstream);
     // A body naming another device is not run against it.
     hub.sendC2d('sim:thermo-01', {
       messageId: 'c-2',

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Envelope } from '../../../../src/model.js';
+import { encodeReading } from '../../../../src/queue/codec.js';
 import { decodeBatch, encodeBatch, estimateBytes, splitBatch } from '../../../../src/upstream/mqtt/encode.js';
 
 const envelope = (gseq: number, extra: Partial<Envelope['reading']> = {}): Envelope => ({
@@ -30,6 +31,26 @@ describe('encodeBatch / decodeBatch', () => {
         { gseq: 2, device: 'sim:thermo-01', ts: 1_700_000_000_002, values: { temperature: 21.5, ok: true } },
       ],
     });
+  });
+
+  it('copies the stored bytes of a reading, giving what encoding the reading itself gives', () => {
+    const batch = [envelope(1, { units: { temperature: '°C' }, seq: 7 }), envelope(22), envelope(333)];
+    const stored = batch.map((e) => ({ ...e, encoded: encodeReading(e.reading) }));
+    const payload = encodeBatch('gw-"1"', stored, { gzip: false });
+    const expected = {
+      gateway: 'gw-"1"',
+      readings: batch.map(({ gseq, reading }) => ({ gseq, ...reading })),
+    };
+    expect(payload.toString()).toBe(JSON.stringify(expected));
+    expect(encodeBatch('gw-"1"', batch, { gzip: false })).toEqual(payload);
+    expect(stored.map(estimateBytes)).toEqual(batch.map(estimateBytes));
+  });
+
+  it('sends the stored bytes, not the decoded reading, when an envelope carries both', () => {
+    const stored = { ...envelope(5), encoded: Buffer.from('{"device":"sim:other","ts":1,"values":{}}') };
+    expect(decodeBatch(encodeBatch('gw-1', [stored], { gzip: false })).readings).toEqual([
+      { gseq: 5, device: 'sim:other', ts: 1, values: {} },
+    ]);
   });
 
   it('gzips when asked, and decodes gzip by its magic bytes', () => {
