@@ -34,6 +34,15 @@ export function encodeReading(reading: Reading): Buffer {
   return Buffer.from(readingJson(reading), 'utf8');
 }
 
+/** `decodeReading`, or undefined for a damaged value. */
+export function tryDecodeReading(value: Uint8Array): Reading | undefined {
+  try {
+    return decodeReading(value);
+  } catch {
+    return undefined;
+  }
+}
+
 /** Decode a stored reading; throws when the bytes are not a reading (a damaged value). */
 export function decodeReading(value: Uint8Array): Reading {
   const parsed: unknown = JSON.parse(

@@ -1,10 +1,11 @@
 import { FieldgateError } from '../errors.js';
 import type { Reading } from '../model.js';
 import { admit } from './admission.js';
-import { decodeReading, decodeSeq, encodeSeq, readingJson, SEQ_KEY_BYTES } from './codec.js';
+import { decodeSeq, encodeSeq, readingJson, SEQ_KEY_BYTES, tryDecodeReading } from './codec.js';
 import { IngestPacer } from './ingest-pacer.js';
 import { ItemSignal } from './item-signal.js';
 import { LeasePicker } from './lease-picker.js';
+import { scanForLease, type Removal } from './lease-scan.js';
 import { Mutex } from './mutex.js';
 import type { DeadLetter, DropReason, Lease, Queue, QueueStats, Settlement } from './queue.js';
 import { QueueCounters } from './queue-counters.js';
@@ -22,20 +23,12 @@ import { encodeSegment, itemBytes, type PendingItem } from './segment-codec.js';
 import { SegmentIndex } from './segment-index.js';
 import { SegmentReader } from './segment-reader.js';
 
-interface Removal {
-  gseq: number;
-  bytes: number;
-}
-
 /** The segment collecting this route's appends for the group commit of `generation`. */
 interface OpenSegment {
   firstSeq: number;
   generation: number;
   items: PendingItem[];
 }
-
-/** Bound on one delete batch when a lease meets a long run of expired readings. */
-const MAX_EXPIRED_PER_BATCH = 5000;
 
 /**
  * One route's durable FIFO in the store's LevelDB database (DESIGN.md §4–§5). Created by
@@ -251,31 +244,14 @@ export class LevelQueue implements Queue {
     const { ttlMs, now } = this.#storage;
     for (;;) {
       const picker = new LeasePicker({ maxItems, maxBytes, ttlMs, now: now() });
-      const expired: Removal[] = [];
-      const damaged: Removal[] = [];
-      let isScanComplete = true;
-      let passed = this.#availableFrom;
-      scan: for await (const run of this.#reader.available(this.#index, this.#availableFrom, isNewestFirst)) {
-        for (const item of run) {
-          const bytes = itemBytes(item);
-          // Decoded to check it (and its TTL); the lease keeps only the bytes, so this dies young.
-          const reading = this.#leased.has(item.seq) ? null : tryDecodeReading(item.value);
-          if (reading === undefined) damaged.push({ gseq: item.seq, bytes });
-          else if (reading !== null) {
-            const outcome = picker.offer(item.seq, reading, bytes, item.value);
-            if (outcome === 'full') {
-              isScanComplete = false;
-              break scan;
-            }
-            if (outcome === 'expired') expired.push({ gseq: item.seq, bytes });
-          }
-          passed = item.seq;
-          if (expired.length >= MAX_EXPIRED_PER_BATCH) {
-            isScanComplete = false;
-            break scan;
-          }
-        }
-      }
+      const { expired, damaged, passed, isComplete } = await scanForLease({
+        reader: this.#reader,
+        index: this.#index,
+        from: this.#availableFrom,
+        isNewestFirst,
+        isLeased: (gseq) => this.#leased.has(gseq),
+        picker,
+      });
       // Everything a FIFO scan passed is now leased or removed; a newest-first scan says nothing of the head.
       if (!isNewestFirst) this.#availableFrom = passed;
       picker.items.forEach(({ gseq }, index) => this.#leased.set(gseq, picker.sizes[index] ?? 0));
@@ -295,7 +271,7 @@ export class LevelQueue implements Queue {
         this.#pacer.noteLease();
         return lease;
       }
-      if (isScanComplete) return null;
+      if (isComplete) return null;
     }
   }
 
@@ -454,13 +430,5 @@ export class LevelQueue implements Queue {
 
   #assertOpen(): void {
     if (this.#closing.signal.aborted) throw new FieldgateError('FG_QUEUE_CLOSED', 'The queue is closed.');
-  }
-}
-
-function tryDecodeReading(value: Uint8Array): Reading | undefined {
-  try {
-    return decodeReading(value);
-  } catch {
-    return undefined;
   }
 }
