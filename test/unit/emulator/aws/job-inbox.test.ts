@@ -49,6 +49,8 @@ describe('the job directory of `fieldgate emulate aws`', () => {
     await writeFile(path.join(dir, 'gw-1', 'list.json'), '[]');
     await writeFile(path.join(dir, 'gw-1', 'a.json'), '{"n":1}');
     await waitFor(() => cloud.emulator.jobs.execution('gw-1', 'a') !== undefined, 'job a');
+    // The job exists before its file is renamed: a second a.json written in between would be renamed with it.
+    await fileAppears('a.created.json');
     await writeFile(path.join(dir, 'gw-1', 'a.json'), '{"n":2}');
     await fileAppears('a.invalid.json');
     expect((await readdir(path.join(dir, 'gw-1'))).sort()).toEqual([
