@@ -57,7 +57,7 @@ interface Failure {
 }
 
 /**
- * Moves one route's queue to its upstream (DESIGN.md §4): an explicit state machine
+ * Moves one route's queue to its upstream (docs/architecture.md#upstream): an explicit state machine
  * `connecting → idle → sending → (idle | backoff)`, ending in `closed`. `sending` means at least one
  * lease is in flight.
  *

@@ -1,6 +1,6 @@
 /**
  * Decides which leases take the newest items instead of the oldest (route `drain: liveFirst`), so live
- * data keeps flowing while a backlog drains (DESIGN.md §5).
+ * data keeps flowing while a backlog drains (docs/architecture.md#delivery-semantics).
  *
  * A credit accumulator rather than "every Nth": `share` 0.25 gives every 4th lease, and a share such as
  * 0.4 gives exactly 2 of every 5 instead of rounding to a period. Only leases taken while there is a

@@ -1,6 +1,9 @@
 import type { CommandResult, DeviceCommand, DeviceInfo, Envelope } from '../model.js';
 
-/** What a send did with a batch (DESIGN.md §4). Classified by the upstream, acted on by the forwarder. */
+/**
+ * What a send did with a batch (docs/architecture.md#upstream). Classified by the upstream, acted on by the
+ * forwarder.
+ */
 export type SendResult =
   | { kind: 'ok' }
   /** Some items were delivered (`acked`), some permanently refused (`rejected`); the rest are retried. */
@@ -28,7 +31,7 @@ export type IncomingCommand =
 export type CommandHandler = (incoming: IncomingCommand) => void;
 
 /**
- * One cloud's device protocol, for one route (DESIGN.md §4).
+ * One cloud's device protocol, for one route (docs/architecture.md#upstream).
  *
  * Call order: `onCommand` (optional, before connect), `connect`, then `send` calls one at a time (or up to
  * `maxConcurrentSends` at once), `publishResult` at any time, then `close` once. `connect` may be called

@@ -1,7 +1,8 @@
 import { isBasicIngest, topicLimitViolation } from '../../upstream/aws/topics.js';
 
 /**
- * IoT Core message-broker rules that differ from a generic MQTT broker (cloud-protocols.md B2, B7.3),
+ * IoT Core message-broker rules that differ from a generic MQTT broker
+ * (docs/clouds/aws-iot-core.md#mqtt-rules-and-limits),
  * as pure checks the emulator's broker hooks apply.
  */
 export const BROKER_LIMITS = {
@@ -40,7 +41,8 @@ export function subscribeViolation(filter: string, current: number): string | un
 
 /**
  * MQTT topic matching as IoT Core does it: `+` one level, `#` this level and below — but unlike MQTT
- * 3.1.1 §4.7.1.2, `sensor/#` does **not** match `sensor` itself (B2).
+ * 3.1.1 §4.7.1.2, `sensor/#` does **not** match `sensor` itself
+ * (docs/clouds/aws-iot-core.md#mqtt-rules-and-limits).
  */
 export function filterMatches(filter: string, topic: string): boolean {
   const f = filter.split('/');
@@ -55,7 +57,8 @@ export function filterMatches(filter: string, topic: string): boolean {
 
 /**
  * Publishes per connection in the current one-second window, and the most seen in any window: IoT Core
- * allows 100/s (B2); the emulator records the peak so tests can assert the gateway stayed within it.
+ * allows 100/s (docs/clouds/aws-iot-core.md#mqtt-rules-and-limits); the emulator records the peak so tests
+ * can assert the gateway stayed within it.
  */
 export class PublishRate {
   #windowStart = 0;

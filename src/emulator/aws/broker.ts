@@ -14,7 +14,10 @@ import type { Meter } from './meter.js';
 import { isAllowed, type PolicyDocument, type PolicySubject } from './policy.js';
 import type { Registry } from './registry.js';
 
-/** ALPN protocol of MQTT with a client certificate on port 443 (B1). */
+/**
+ * ALPN protocol of MQTT with a client certificate on port 443
+ * (docs/clouds/aws-iot-core.md#endpoints-and-authentication).
+ */
 const MQTT_ALPN = 'x-amzn-mqtt-ca';
 /** CONNACK return code 5, "not authorized" (MQTT 3.1.1 §3.2.2.3). */
 const NOT_AUTHORIZED = 5;
@@ -31,7 +34,8 @@ export interface IotBrokerOptions {
   meter: Meter;
   log: Logger;
   /**
-   * How a refused CONNECT is answered. IoT Core closes the socket without a CONNACK (B2), the default;
+   * How a refused CONNECT is answered. IoT Core closes the socket without a CONNACK
+   * (docs/clouds/aws-iot-core.md#mqtt-rules-and-limits), the default;
    * `connack` answers CONNACK 5 instead, as some documentation suggests.
    */
   connectDenial?: 'close' | 'connack';
@@ -57,7 +61,8 @@ export interface IotBroker {
   peakPublishRate(clientId: string): number;
   /**
    * Deliver a service response to one connected client even if no subscription of its matches (IoT Core
-   * does so for Jobs responses, B5); a client whose subscriptions match gets it through them instead.
+   * does so for Jobs responses, docs/clouds/aws-iot-core.md#commands-request-topics-jobs-shadows); a client
+   * whose subscriptions match gets it through them instead.
    */
   deliverTo(clientId: string, topic: string, payload: Buffer): void;
   close(): Promise<void>;
@@ -73,7 +78,8 @@ interface Connection {
 }
 
 /**
- * The MQTT side of the emulated IoT Core (cloud-protocols.md B7.1–3): mutual TLS with SNI, certificate →
+ * The MQTT side of the emulated IoT Core (docs/clouds/aws-iot-core.md#what-the-emulator-must-do): mutual TLS
+ * with SNI, certificate →
  * thing → policies, policy checks on connect, publish, subscribe and receive with thing-name variables,
  * and the broker rules that differ from plain MQTT. What happens on a breach follows IoT Core's MQTT
  * 3.1.1 behaviour: a refused CONNECT closes the socket, a refused subscription gets SUBACK 0x80, a refused
@@ -193,7 +199,8 @@ export async function startIotBroker(options: IotBrokerOptions): Promise<IotBrok
         done(refuse(clientId, 'publish', reason));
         return;
       }
-      // IoT Core supports QoS 0 and 1 only; a QoS 2 publish gets no acknowledgement at all (B2).
+      // IoT Core supports QoS 0 and 1 only; a QoS 2 publish gets no acknowledgement at all
+      // (docs/clouds/aws-iot-core.md#mqtt-rules-and-limits).
       if (packet.qos === 2) packet.qos = 0;
       options.meter.inbound(packet.topic, payload.length, 'mqtt');
       done(null);
@@ -224,7 +231,8 @@ export async function startIotBroker(options: IotBrokerOptions): Promise<IotBrok
       const { topic } = packet;
       const matching = [...connection.subscriptions].filter((f) => filterMatches(f, topic));
       // aedes matches `a/#` against `a` and hands out retained messages to wildcard filters; IoT Core
-      // does neither (B2): retained messages go only to a filter equal to the topic.
+      // does neither (docs/clouds/aws-iot-core.md#mqtt-rules-and-limits): retained messages go only to a
+      // filter equal to the topic.
       if (matching.length === 0 && !directPayloads.has(packet.payload as Buffer)) return null;
       if (packet.retain && !matching.includes(topic)) return null;
       if (!isAllowed(connection.policies, 'iot:Receive', topic, connection.subject)) return null;
@@ -253,7 +261,8 @@ export async function startIotBroker(options: IotBrokerOptions): Promise<IotBrok
       ALPNProtocols: [MQTT_ALPN],
     },
     (socket) => {
-      // IoT Core refuses a handshake without SNI (B1); Node sends none when connecting to an IP address.
+      // IoT Core refuses a handshake without SNI (docs/clouds/aws-iot-core.md#endpoints-and-authentication);
+      // Node sends none when connecting to an IP address.
       if (socket.servername === false || socket.servername === undefined) {
         socket.destroy();
         return;

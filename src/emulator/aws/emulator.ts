@@ -53,7 +53,8 @@ export interface AwsEmulator {
 export const EMULATOR_SERVER_NAMES = ['localhost', '127.0.0.1'];
 
 /**
- * A local, device-side AWS IoT Core (cloud-protocols.md B7): the MQTT broker with mutual TLS, policies and
+ * A local, device-side AWS IoT Core (docs/clouds/aws-iot-core.md#what-the-emulator-must-do): the MQTT broker
+ * with mutual TLS, policies and
  * IoT Core's limits, HTTPS publish into the same broker, a registry and metering counters.
  */
 export async function startAwsEmulator(options: AwsEmulatorOptions): Promise<AwsEmulator> {

@@ -1,6 +1,9 @@
 import { isJsonObject, type JsonObject } from './shadow-document.js';
 
-/** Job execution states (cloud-protocols.md B5). CANCELED and REMOVED are not produced by the emulator. */
+/**
+ * Job execution states (docs/clouds/aws-iot-core.md#commands-request-topics-jobs-shadows). CANCELED and
+ * REMOVED are not produced by the emulator.
+ */
 export type JobExecutionStatus =
   'QUEUED' | 'IN_PROGRESS' | 'SUCCEEDED' | 'FAILED' | 'TIMED_OUT' | 'REJECTED' | 'CANCELED' | 'REMOVED';
 
@@ -145,7 +148,10 @@ export interface UpdateRequest {
   includeJobDocument: boolean;
 }
 
-/** Validate an UpdateJobExecution body (B5) against the execution it addresses. */
+/**
+ * Validate an UpdateJobExecution body (docs/clouds/aws-iot-core.md#commands-request-topics-jobs-shadows)
+ * against the execution it addresses.
+ */
 export function checkUpdate(
   record: ExecutionRecord,
   body: JsonObject,

@@ -15,7 +15,10 @@ import {
 } from './jobs-model.js';
 import type { JsonObject } from './shadow-document.js';
 
-/** `$aws/things/{thing}/jobs/{rest}`: the Jobs MQTT API's request topics (B5). */
+/**
+ * `$aws/things/{thing}/jobs/{rest}`: the Jobs MQTT API's request topics
+ * (docs/clouds/aws-iot-core.md#commands-request-topics-jobs-shadows).
+ */
 const JOBS_TOPIC = /^\$aws\/things\/([^/]+)\/jobs\/(.+)$/;
 /** Response and notification topics, which the service publishes and must not answer. */
 const RESPONSE_TOPIC = /\/(accepted|rejected)$|^notify(-next)?$/;
@@ -27,7 +30,10 @@ export interface CreateJobOptions {
 
 export interface JobsServiceOptions {
   aedes: Aedes;
-  /** Delivers a response to the requesting client even when it has not subscribed (B5). */
+  /**
+   * Delivers a response to the requesting client even when it has not subscribed
+   * (docs/clouds/aws-iot-core.md#commands-request-topics-jobs-shadows).
+   */
   deliverTo: (clientId: string, topic: string, payload: Buffer) => void;
   log: Logger;
   now?: () => number;
@@ -36,7 +42,8 @@ export interface JobsServiceOptions {
 }
 
 /**
- * The IoT Jobs service of the emulated IoT Core (cloud-protocols.md B5, B7.5): per thing, a queue of job
+ * The IoT Jobs service of the emulated IoT Core
+ * (docs/clouds/aws-iot-core.md#commands-request-topics-jobs-shadows): per thing, a queue of job
  * executions QUEUED → IN_PROGRESS → SUCCEEDED | FAILED | REJECTED | TIMED_OUT, served over the Jobs MQTT
  * API — `get`, `start-next`, `{jobId|$next}/get`, `{jobId}/update` (with `expectedVersion`) — answered on
  * `/accepted` or `/rejected` with the request's `clientToken`, and announced on `notify` (the pending list

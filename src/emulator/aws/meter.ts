@@ -1,6 +1,9 @@
 import { billedUnits } from '../../upstream/aws/billing.js';
 
-/** Metering counters of the emulated account (cloud-protocols.md B6, B7.7), for cost assertions. */
+/**
+ * Metering counters of the emulated account (docs/clouds/aws-iot-core.md#gateway-pattern-and-metering), for
+ * cost assertions.
+ */
 export interface MeterReading {
   /** Device PUBLISHes accepted by the broker (Basic Ingest included). */
   inboundMessages: number;
@@ -14,13 +17,19 @@ export interface MeterReading {
   refusedPublishes: number;
   /** Device Shadow operations served (update, get, delete). */
   shadowOperations: number;
-  /** Their cost in 1 KB shadow metering units (B6). */
+  /** Their cost in 1 KB shadow metering units (docs/clouds/aws-iot-core.md#gateway-pattern-and-metering). */
   shadowUnits: number;
 }
 
-/** Device Shadow operations are metered in 1 KB units (B6). */
+/**
+ * Device Shadow operations are metered in 1 KB units
+ * (docs/clouds/aws-iot-core.md#gateway-pattern-and-metering).
+ */
 const SHADOW_UNIT_BYTES = 1024;
-/** Shadow request and response topics: metered as shadow operations, not as 5 KB messages (B6). */
+/**
+ * Shadow request and response topics: metered as shadow operations, not as 5 KB messages
+ * (docs/clouds/aws-iot-core.md#gateway-pattern-and-metering).
+ */
 const SHADOW_TOPIC = /^\$aws\/things\/[^/]+\/shadow(\/|$)/;
 
 export class Meter {

@@ -1,5 +1,6 @@
 /**
- * A small evaluator of AWS IoT policies (cloud-protocols.md B1, B7.2): the actions a device connection
+ * A small evaluator of AWS IoT policies (docs/clouds/aws-iot-core.md#endpoints-and-authentication): the
+ * actions a device connection
  * uses, ARNs with `*`/`?` wildcards, thing policy variables, explicit deny over allow, default deny. In
  * IoT policies MQTT's `+` and `#` are plain characters, not wildcards, so they only match themselves.
  */

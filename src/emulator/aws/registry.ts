@@ -23,7 +23,8 @@ export interface Principal {
 }
 
 /**
- * The emulated account's registry: things, certificates and policies (B7.1). In memory, optionally loaded
+ * The emulated account's registry: things, certificates and policies
+ * (docs/clouds/aws-iot-core.md#endpoints-and-authentication). In memory, optionally loaded
  * from and saved to a JSON file so `fieldgate emulate aws` keeps what it registered across runs.
  */
 export class Registry {

@@ -1,5 +1,6 @@
 /**
- * The Device Shadow document rules of IoT Core (cloud-protocols.md B3, B7.4), as pure functions: request
+ * The Device Shadow document rules of IoT Core (docs/clouds/aws-iot-core.md#device-shadow), as pure
+ * functions: request
  * validation with the documented error codes and messages, section merging with `null` deletion,
  * metadata timestamps, delta computation, the 8 KB state limit and version checks.
  */
@@ -23,7 +24,10 @@ export interface UpdateRequest {
   version?: number;
 }
 
-/** One shadow as the service stores it. A deleted shadow keeps its version (B3). */
+/**
+ * One shadow as the service stores it. A deleted shadow keeps its version
+ * (docs/clouds/aws-iot-core.md#device-shadow).
+ */
 export interface ShadowRecord {
   desired?: JsonObject;
   reported?: JsonObject;
@@ -32,11 +36,17 @@ export interface ShadowRecord {
   exists: boolean;
 }
 
-/** The state document (desired + reported, metadata excluded) may hold at most this many bytes (B3). */
+/**
+ * The state document (desired + reported, metadata excluded) may hold at most this many bytes
+ * (docs/clouds/aws-iot-core.md#device-shadow).
+ */
 export const MAX_STATE_BYTES = 8192;
-/** `clientToken` is at most 64 bytes (B3). */
+/** `clientToken` is at most 64 bytes (docs/clouds/aws-iot-core.md#device-shadow). */
 export const MAX_CLIENT_TOKEN_BYTES = 64;
-/** Levels of nesting allowed below `desired`/`reported` (B3: "maximum is 6" counts the section itself). */
+/**
+ * Levels of nesting allowed below `desired`/`reported` (docs/clouds/aws-iot-core.md#device-shadow: "maximum
+ * is 6" counts the section itself).
+ */
 export const MAX_NESTING_DEPTH = 5;
 
 const SECTIONS = ['desired', 'reported'] as const;
@@ -143,7 +153,8 @@ function deepEqual(a: Json | undefined, b: Json | undefined): boolean {
 }
 
 /**
- * The delta (B3): fields of `desired` whose value differs from `reported` (missing counts as different);
+ * The delta (docs/clouds/aws-iot-core.md#device-shadow): fields of `desired` whose value differs from
+ * `reported` (missing counts as different);
  * nested objects recurse and carry the full path; arrays compare as whole values; reported-only fields
  * never appear. Returns undefined when there is no difference.
  */

@@ -15,12 +15,21 @@ import {
   type ShadowRecord,
 } from './shadow-document.js';
 
-/** `$aws/things/{thing}/shadow[/name/{shadow}]/{update|get|delete}` (B3). */
+/**
+ * `$aws/things/{thing}/shadow[/name/{shadow}]/{update|get|delete}`
+ * (docs/clouds/aws-iot-core.md#device-shadow).
+ */
 const REQUEST_TOPIC = /^\$aws\/things\/([^/]+)\/shadow(?:\/name\/([^/]+))?\/(update|get|delete)$/;
 
-/** IoT Core serves each thing at most this many shadow requests per second; beyond, 429 (B3). */
+/**
+ * IoT Core serves each thing at most this many shadow requests per second; beyond, 429
+ * (docs/clouds/aws-iot-core.md#device-shadow).
+ */
 export const SHADOW_REQUESTS_PER_SECOND_PER_THING = 20;
-/** Unanswered shadow requests one connection may have; the next is answered 429 at once (B3, B6). */
+/**
+ * Unanswered shadow requests one connection may have; the next is answered 429 at once
+ * (docs/clouds/aws-iot-core.md#device-shadow).
+ */
 export const SHADOW_IN_FLIGHT_PER_CONNECTION = 10;
 
 export type ShadowOperation = 'update' | 'get' | 'delete';
@@ -59,14 +68,16 @@ export interface ShadowServiceOptions {
 }
 
 /**
- * The Device Shadow service of the emulated IoT Core (cloud-protocols.md B3, B7.4): classic and named
+ * The Device Shadow service of the emulated IoT Core (docs/clouds/aws-iot-core.md#device-shadow,
+ * #what-the-emulator-must-do): classic and named
  * shadows over MQTT, answered on `/accepted` and `/rejected`, with `/update/delta` after every accepted
  * update that leaves desired ≠ reported and `/update/documents` after every accepted update. The cloud
  * side (an app calling UpdateThingShadow) uses `update`/`get` directly, with the same notifications.
  *
  * MQTT requests are answered after `latencyMs`, in arrival order. Both throttles answer "429 Too Many
  * Requests": beyond 10 unanswered requests on one connection (counted per connection, the stricter of
- * the two readings of B3 for a gateway that multiplexes many things), and beyond 20 requests per second
+ * the two readings in docs/clouds/aws-iot-core.md#device-shadow for a gateway that multiplexes many things),
+ * and beyond 20 requests per second
  * per thing. A thing must be registered to have shadows (404 "Thing not found" otherwise), so a classic
  * leaf thing needs `registry.putThing` as well as a policy that lets the gateway use its topics.
  */
@@ -247,7 +258,8 @@ export class ShadowService {
     const key = keyOf(address);
     const record = this.#shadows.get(key);
     if (record?.exists !== true) return { error: notFound(address) };
-    // The version counter survives a delete (B3): a new shadow of this name continues from it.
+    // The version counter survives a delete (docs/clouds/aws-iot-core.md#device-shadow): a new shadow of this
+    // name continues from it.
     this.#shadows.set(key, { metadata: {}, version: record.version, exists: false });
     this.#meter.shadowOperation(0);
     return { body: { version: record.version, timestamp: this.#seconds() } };

@@ -6,7 +6,8 @@ import type { C2dQueues } from './c2d-queue.js';
 export type C2dOutcome = 'complete' | 'reject' | 'abandon';
 
 /**
- * The devicebound (C2D) links of the emulator's AMQP front end (reference A4.2), after the front end
+ * The devicebound (C2D) links of the emulator's AMQP front end (docs/clouds/azure-iot-hub.md#cbs-put-token),
+ * after the front end
  * authorized their attach: `pump` hands a device's queued C2D messages to its links while they have
  * credit, each with its lock token, sequence number and delivery count as message annotations; `settle`
  * maps the device's disposition of one of them onto the C2D engine and pumps again.

@@ -22,7 +22,8 @@ export interface CbsTokensOptions {
 const MAX_TOKENS_PER_CONNECTION = 999;
 
 /**
- * The claims-based security of the emulator's AMQP front end (reference A4.1): answers each `put-token`
+ * The claims-based security of the emulator's AMQP front end (docs/clouds/azure-iot-hub.md#cbs-put-token):
+ * answers each `put-token`
  * on a connection's `$cbs` link with `status-code` 200, or 400/401/403 and the reason, after the same SAS
  * check as MQTT, and keeps the connection's live tokens by audience; a new token for an audience replaces
  * the old one. `covers` says whether one of them admits a device. When a token runs out unrenewed it is

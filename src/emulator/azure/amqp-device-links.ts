@@ -32,7 +32,8 @@ export interface MethodReply {
 }
 
 /**
- * The emulator's AMQP twin and direct-method channels (reference A4.3), beside the front end's telemetry
+ * The emulator's AMQP twin and direct-method channels (docs/clouds/azure-iot-hub.md#amqp-links), beside the
+ * front end's telemetry
  * and C2D links. The front end authorizes the attach and hands the links here: `addOutbound` for the
  * hub's sender of a channel, and every message that arrives on the channel's receiver to `onMessage`,
  * which answers twin requests on the same connection's twin sender and completes method calls.

@@ -22,7 +22,8 @@ export interface AmqpFrontEndOptions extends HubServices, ListenOptions {
 const UNAUTHORIZED = 'amqp:unauthorized-access';
 
 /**
- * IoT Hub's AMQP 1.0 front end on rhea (reference A4, A9.4). Accepts TLS (or plain TCP locally) with no
+ * IoT Hub's AMQP 1.0 front end on rhea (docs/clouds/azure-iot-hub.md#amqp-connection). Accepts TLS (or plain
+ * TCP locally) with no
  * SASL or SASL ANONYMOUS; answers CBS `put-token` on `$cbs` (`CbsTokens`); attaches
  * `/devices/{id}/messages/events`, `/devices/{id}/messages/devicebound` and the twin and method channels
  * only for devices a live token on that connection covers (or whose registered certificate the TLS
@@ -239,7 +240,8 @@ export class AmqpFrontEnd {
 
   /**
    * Why this connection may not use the device's links, or undefined when a live token covers it or the
-   * connection's TLS client certificate is the device's (X.509 devices skip CBS, reference A2.3).
+   * connection's TLS client certificate is the device's (X.509 devices skip CBS,
+   * docs/clouds/azure-iot-hub.md#x509).
    */
   #refusal(connection: Connection, deviceId: string): string | undefined {
     if (this.#hasDeviceCertificate(connection, deviceId) || this.#cbs.covers(connection, deviceId)) {

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 
-/** Which outcomes the sender wants feedback for (`iothub-ack`, reference A6). */
+/** Which outcomes the sender wants feedback for (`iothub-ack`, docs/clouds/azure-iot-hub.md#c2d). */
 export type FeedbackAck = 'none' | 'positive' | 'negative' | 'full';
 export type FeedbackStatus = 'Success' | 'Expired' | 'DeliveryCountExceeded' | 'Rejected';
 
@@ -53,7 +53,8 @@ export class QueueDepthExceededError extends Error {
 }
 
 /**
- * The hub's cloud-to-device engine (reference A6): a FIFO per device of at most 50 messages; receive locks
+ * The hub's cloud-to-device engine (docs/clouds/azure-iot-hub.md#c2d): a FIFO per device of at most 50
+ * messages; receive locks
  * a message for 60 s; complete removes it, reject dead-letters it, abandon returns it and counts a delivery
  * (a lock that merely times out does not count); expired messages are dead-lettered unseen; every end
  * produces a feedback record when the message's `ack` asks for it. No I/O; the clock is injected.

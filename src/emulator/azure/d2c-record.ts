@@ -1,7 +1,10 @@
 import { gunzipSync } from 'node:zlib';
 import type { PropertyBag } from '../../upstream/azure/property-bag.js';
 
-/** One device-to-cloud message as the hub's built-in endpoint would hold it (reference A7, A9.8). */
+/**
+ * One device-to-cloud message as the hub's built-in endpoint would hold it
+ * (docs/clouds/azure-iot-hub.md#limits-throttles-quotas-billing).
+ */
 export interface D2cRecord {
   /** The identity authenticated on the connection: what the hub stamps, whatever the message claims. */
   deviceId: string;
@@ -14,7 +17,10 @@ export interface D2cRecord {
   sizeBytes: number;
 }
 
-/** Body plus system property values plus application property names and values (reference A7). */
+/**
+ * Body plus system property values plus application property names and values
+ * (docs/clouds/azure-iot-hub.md#limits-throttles-quotas-billing).
+ */
 export function messageSizeBytes(body: Buffer, properties: PropertyBag): number {
   let bytes = body.length;
   for (const [key, value] of Object.entries(properties)) {

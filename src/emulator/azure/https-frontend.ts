@@ -21,7 +21,8 @@ export type HttpsFrontEndOptions = HubServices & ListenOptions;
 const MAX_D2C_BYTES = 256 * 1024;
 
 /**
- * IoT Hub's device-facing HTTPS routes (reference A5, A9.5): events (single, with `iothub-app-*` headers,
+ * IoT Hub's device-facing HTTPS routes (docs/clouds/azure-iot-hub.md#https): events (single, with
+ * `iothub-app-*` headers,
  * or a `application/vnd.microsoft.iothub.json` batch) answered 204, 413 past 256 KB, 429 when throttled,
  * 403 over quota; C2D receive (200 with the lock token as ETag, or 204 when empty), complete
  * (`DELETE …/{lock}`), reject (`DELETE …/{lock}?reject`) and abandon (`POST …/{lock}/abandon`), 412 on a
@@ -41,7 +42,8 @@ export class HttpsFrontEnd {
   }
 
   static async listen(options: HttpsFrontEndOptions): Promise<HttpsFrontEnd> {
-    // A client certificate is asked for, not required: SAS devices send none (reference A2.3).
+    // A client certificate is asked for, not required: SAS devices send none
+    // (docs/clouds/azure-iot-hub.md#x509).
     const server =
       options.tls === undefined
         ? createServer()

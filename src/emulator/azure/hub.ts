@@ -31,7 +31,8 @@ export interface AzureHubOptions {
 }
 
 /**
- * A local, device-side Azure IoT Hub (reference A9): registry and SAS checks, the MQTT front end, the C2D
+ * A local, device-side Azure IoT Hub (docs/clouds/azure-iot-hub.md#what-the-emulator-must-do): registry and
+ * SAS checks, the MQTT front end, the C2D
  * engine, direct methods, throttle, daily quota and billing meter, and a record of every D2C message
  * with the properties the hub stamps, for tests and for `fieldgate emulate azure`.
  */

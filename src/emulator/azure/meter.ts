@@ -1,4 +1,7 @@
-/** What the hub does with one D2C message under its throttle and daily quota (reference A7). */
+/**
+ * What the hub does with one D2C message under its throttle and daily quota
+ * (docs/clouds/azure-iot-hub.md#limits-throttles-quotas-billing).
+ */
 export type Admission = 'ok' | 'throttled' | 'quotaExceeded';
 
 export interface HubMeterOptions {

@@ -36,7 +36,8 @@ const NOT_AUTHORIZED = 5;
 const TWIN_FILTERS = ['$iothub/twin/res/#', '$iothub/twin/PATCH/properties/desired/#'];
 
 /**
- * IoT Hub's MQTT front end over aedes (reference A3.4, A9.3). Unlike a generic broker it: authenticates
+ * IoT Hub's MQTT front end over aedes (docs/clouds/azure-iot-hub.md#mqtt-broker-behaviour). Unlike a generic
+ * broker it: authenticates
  * every CONNECT with a SAS token or client certificate (CONNACK 5 otherwise); closes the connection when
  * the token expires; lets a device publish only to its own events topic and the method/twin response
  * topics, and subscribe only to its C2D, method and twin filters, at most five, anything else closing the
@@ -282,7 +283,7 @@ export class MqttFrontEnd {
     if (this.#clients.get(session.deviceId) === client) this.#clients.delete(session.deviceId);
   }
 
-  /** A PUBACK for a C2D message: over MQTT that is `complete` (reference A3.2). */
+  /** A PUBACK for a C2D message: over MQTT that is `complete` (docs/clouds/azure-iot-hub.md#mqtt-topics). */
   #onAck(topic: string): void {
     const match = /^devices\/([^/]+)\/messages\/devicebound\/(.*)$/.exec(topic);
     if (match === null) return;

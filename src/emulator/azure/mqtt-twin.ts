@@ -2,7 +2,8 @@ import { TWIN_DESIRED_FILTER, TWIN_RESPONSE_FILTER } from '../../upstream/azure/
 import { TwinPatchError, parsePatch, type DesiredPatch, type TwinStore } from './twin-store.js';
 
 /**
- * The twin side of the emulator's MQTT front end (reference A3.2): answers a device's GET and reported
+ * The twin side of the emulator's MQTT front end (docs/clouds/azure-iot-hub.md#mqtt-topics): answers a
+ * device's GET and reported
  * PATCH on `$iothub/twin/res/{status}/?$rid={rid}[&$version={v}]`, and names the topic a desired patch
  * is pushed on. Pure apart from the store it is given.
  */

@@ -3,7 +3,8 @@ import { parse } from 'yaml';
 import { z } from 'zod';
 
 /**
- * The emulated hub's identity registry (reference A9.1): devices with their keys or certificate
+ * The emulated hub's identity registry (docs/clouds/azure-iot-hub.md#what-the-emulator-must-do): devices with
+ * their keys or certificate
  * thumbprints, and shared access policies with their permissions. Loaded from YAML or built in code.
  */
 

@@ -7,7 +7,8 @@ export type SasCheck =
 
 /**
  * Check a SAS token for a connection of `deviceId` (undefined: a hub-scoped policy token put on an AMQP
- * CBS link before any device is named, which must then cover every device), as the hub does (reference A9.2): any field order;
+ * CBS link before any device is named, which must then cover every device), as the hub does
+ * (docs/clouds/azure-iot-hub.md#sas-tokens): any field order;
  * unexpired; no `skn` → the device's primary then secondary key, `skn` → that policy's key and the
  * DeviceConnect permission; the HMAC over the *literal* `sr`; the decoded `sr` a segment-wise prefix of
  * `{host}/devices/{deviceId}` with the host compared case-insensitively.

@@ -1,5 +1,6 @@
 /**
- * The emulated hub's device twins (reference A3.2, A7): per device a `desired` and a `reported` document,
+ * The emulated hub's device twins (docs/clouds/azure-iot-hub.md#mqtt-topics,
+ * #limits-throttles-quotas-billing): per device a `desired` and a `reported` document,
  * each with its own `$version` that grows by one per accepted patch. Patches merge as JSON merge patches
  * (`null` deletes a key). Documents are capped at 32 KB each, as the hub caps them. Front ends call
  * `get`/`patchReported` for devices; tests and the CLI call `updateDesired`/`reported` as the service side
@@ -28,7 +29,10 @@ export class TwinPatchError extends Error {
   }
 }
 
-/** The hub's limit for `desired` and for `reported`, each (reference A7). */
+/**
+ * The hub's limit for `desired` and for `reported`, each
+ * (docs/clouds/azure-iot-hub.md#limits-throttles-quotas-billing).
+ */
 export const MAX_TWIN_SECTION_BYTES = 32 * 1024;
 
 interface Twin {

@@ -2,8 +2,9 @@ import type { PeerCertificate } from 'node:tls';
 import type { HubRegistry } from './registry.js';
 
 /**
- * True when the TLS client certificate is the one registered for the device (reference A2.3, thumbprint
- * mode): its SHA-256 or SHA-1 fingerprint equals the device's `thumbprint`, compared without colons and
+ * True when the TLS client certificate is the one registered for the device (thumbprint mode,
+ * docs/clouds/azure-iot-hub.md#x509): its SHA-256 or SHA-1 fingerprint equals the device's `thumbprint`,
+ * compared without colons and
  * case-insensitively. A disabled device, a device with no thumbprint and a connection with no
  * certificate never match. The front ends ask for a certificate but do not verify its chain, as the hub
  * does for self-signed device certificates: the registered thumbprint is the whole check.

@@ -8,9 +8,15 @@ import { HttpsPublisher } from './https-publisher.js';
 import { openMqttConnection, type ConnectionEnd, type OpenConnection } from './mqtt-connection.js';
 import { loadTlsMaterial } from './tls-material.js';
 
-/** IoT Core accepts at most one CONNECT per second per client id (B2). */
+/**
+ * IoT Core accepts at most one CONNECT per second per client id
+ * (docs/clouds/aws-iot-core.md#mqtt-rules-and-limits).
+ */
 const MIN_CONNECT_INTERVAL_MS = 1000;
-/** MQTT 5 persistent sessions: IoT Core keeps a session at most an hour after a disconnect (B2). */
+/**
+ * MQTT 5 persistent sessions: IoT Core keeps a session at most an hour after a disconnect
+ * (docs/clouds/aws-iot-core.md#mqtt-rules-and-limits).
+ */
 const SESSION_EXPIRY_S = 3600;
 
 export interface AwsSessionOptions {

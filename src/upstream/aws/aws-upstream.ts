@@ -26,21 +26,27 @@ export interface AwsUpstreamOptions {
   now?: () => number;
 }
 
-/** IoT Core counts publishes per second (B2); 10 ms more covers clock granularity on either side. */
+/**
+ * IoT Core counts publishes per second (docs/clouds/aws-iot-core.md#mqtt-rules-and-limits); 10 ms more covers
+ * clock granularity on either side.
+ */
 const PUBLISH_WINDOW_MS = 1010;
 
 /** Counters for status and cost checks. */
 export interface AwsUpstreamStats {
   /** Telemetry messages IoT Core acknowledged. */
   messages: number;
-  /** Their cost in 5 KB metering units (B6); Basic Ingest is free. */
+  /**
+   * Their cost in 5 KB metering units (docs/clouds/aws-iot-core.md#gateway-pattern-and-metering); Basic
+   * Ingest is free.
+   */
   billedUnits: number;
   /** Connections the service closed on us, most likely another client taking over our client id. */
   takeovers: number;
 }
 
 /**
- * The AWS IoT Core connector (DESIGN.md §6, cloud-protocols.md part B). Telemetry goes to the gateway's
+ * The AWS IoT Core connector (docs/clouds/aws-iot-core.md). Telemetry goes to the gateway's
  * topic (`dt/fieldgate/{gateway}`, or one per device with `{device}`), QoS 1, payloads ≤ 128 KiB packed to
  * fill 5 KB billing units, paced to ≤ 100 publishes/s; over MQTT with mutual TLS, or HTTPS publish.
  * Commands arrive on `cmd/fieldgate/{gateway}/{device}/req` and each gets one response on `…/res`; device

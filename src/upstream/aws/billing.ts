@@ -1,8 +1,9 @@
 import { isBasicIngest } from './topics.js';
 
 /**
- * IoT Core meters MQTT and HTTPS messages in 5 KB increments of payload plus topic (cloud-protocols.md
- * B6): a 5,121-byte message costs two units, a 10-byte one costs one. Batching fills the units.
+ * IoT Core meters MQTT and HTTPS messages in 5 KB increments of payload plus topic
+ * (docs/clouds/aws-iot-core.md#gateway-pattern-and-metering): a 5,121-byte message costs two units, a 10-byte
+ * one costs one. Batching fills the units.
  */
 export const AWS_BILLING_UNIT_BYTES = 5 * 1024;
 

@@ -30,7 +30,8 @@ function codeOf(error: unknown): unknown {
 }
 
 /**
- * Map a failed connect to a retryable `FieldgateError` an operator can act on (cloud-protocols.md B1–B2):
+ * Map a failed connect to a retryable `FieldgateError` an operator can act on
+ * (docs/clouds/aws-iot-core.md#endpoints-and-authentication, #mqtt-rules-and-limits):
  *
  * - the server refused our certificate in the handshake, or answered CONNACK 4/5 → `FG_UPSTREAM_AUTH`;
  * - the socket closed after a good handshake but before any CONNACK → `FG_UPSTREAM_AUTH` too: that is how

@@ -1,7 +1,10 @@
 import { Agent, request } from 'node:https';
 import type { TlsMaterial } from './tls-material.js';
 
-/** ALPN protocol IoT Core requires for HTTPS publish with a client certificate on port 443 (B1). */
+/**
+ * ALPN protocol IoT Core requires for HTTPS publish with a client certificate on port 443
+ * (docs/clouds/aws-iot-core.md#endpoints-and-authentication).
+ */
 export const HTTPS_ALPN = 'x-amzn-http-ca';
 
 /** What one HTTPS publish came to. */
@@ -22,7 +25,8 @@ export interface HttpsPublisherOptions {
 }
 
 /**
- * IoT Core's HTTPS publish (B4): `POST /topics/{url-encoded topic}?qos=1` over mutual TLS, one message per
+ * IoT Core's HTTPS publish (docs/clouds/aws-iot-core.md#https-publish-and-basic-ingest): `POST
+ * /topics/{url-encoded topic}?qos=1` over mutual TLS, one message per
  * request, on a keep-alive agent so the handshake is paid once. There is no client id, no subscription and
  * no offline delivery on this transport. Never throws: every failure becomes an outcome.
  */
@@ -59,7 +63,9 @@ export class HttpsPublisher {
           host: this.#options.host,
           port: this.#options.port,
           method: 'POST',
-          // Without qos=1 the service uses QoS 0 (B4): no delivery guarantee to subscribers.
+          // Without qos=1 the service uses QoS 0
+          // (docs/clouds/aws-iot-core.md#https-publish-and-basic-ingest): no delivery guarantee to
+          // subscribers.
           path: `/topics/${encodeURIComponent(topic)}?qos=1${typeQuery}`,
           headers: { 'content-type': contentType ?? 'application/json', 'content-length': payload.length },
           timeout: this.#options.timeoutMs,

@@ -12,7 +12,10 @@ export interface CommandJob {
   expiresAt?: number;
 }
 
-/** Terminal job execution statuses the gateway reports (B5). */
+/**
+ * Terminal job execution statuses the gateway reports
+ * (docs/clouds/aws-iot-core.md#commands-request-topics-jobs-shadows).
+ */
 export type JobOutcomeStatus = 'SUCCEEDED' | 'FAILED' | 'REJECTED';
 
 export interface JobOutcome {

@@ -38,7 +38,8 @@ interface Current {
 type Answer = { accepted: true } | { accepted: false; code: string; status?: string } | 'no answer';
 
 /**
- * Runs AWS IoT Jobs addressed to the gateway thing over the Jobs MQTT API (cloud-protocols.md B5), one
+ * Runs AWS IoT Jobs addressed to the gateway thing over the Jobs MQTT API
+ * (docs/clouds/aws-iot-core.md#commands-request-topics-jobs-shadows), one
  * execution at a time: on connect and on `notify-next` it asks `start-next`; a `fieldgate.command` job
  * document becomes a leaf command handed to the command router with the id `aws-job:{jobId}:{execution}`;
  * the command's one result becomes the execution's terminal status (see `jobOutcome`), sent with the

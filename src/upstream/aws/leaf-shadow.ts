@@ -1,7 +1,10 @@
 import { mergePatch, patchBytes, changedFields, type Patch } from './shadow-patch.js';
 import type { ShadowAddress } from './shadow-topics.js';
 
-/** The 8 KB state document limit (B3): desired and reported together, metadata excluded. */
+/**
+ * The 8 KB state document limit (docs/clouds/aws-iot-core.md#device-shadow): desired and reported together,
+ * metadata excluded.
+ */
 export const MAX_STATE_BYTES = 8192;
 const MIN_BACKOFF_MS = 1000;
 const MAX_BACKOFF_MS = 30_000;

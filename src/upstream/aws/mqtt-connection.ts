@@ -4,7 +4,10 @@ import { FieldgateError } from '../../errors.js';
 import { classifyAwsConnectFailure } from './classify.js';
 import type { TlsMaterial } from './tls-material.js';
 
-/** ALPN protocol IoT Core requires for MQTT with a client certificate on port 443 (B1). */
+/**
+ * ALPN protocol IoT Core requires for MQTT with a client certificate on port 443
+ * (docs/clouds/aws-iot-core.md#endpoints-and-authentication).
+ */
 export const MQTT_ALPN = 'x-amzn-mqtt-ca';
 
 export interface OpenOptions {
@@ -43,7 +46,8 @@ export interface OpenConnection {
 }
 
 /**
- * Open one MQTT 3.1.1 or 5 connection to IoT Core over mutual TLS (B1, C0): SNI always, ALPN
+ * Open one MQTT 3.1.1 or 5 connection to IoT Core over mutual TLS
+ * (docs/clouds/aws-iot-core.md#endpoints-and-authentication): SNI always, ALPN
  * `x-amzn-mqtt-ca` on port 443, no automatic reconnect (the forwarder owns reconnects and their backoff).
  * We build the TLS socket ourselves so the handshake outcome and socket errors are known when
  * classifying a failure. Rejects with a retryable `FieldgateError` (see `classifyAwsConnectFailure`).
@@ -143,7 +147,8 @@ function waitForConnack(client: MqttClient, signal: AbortSignal): Promise<boolea
       cleanup();
       reject(e);
     };
-    // No error and no CONNACK: IoT Core's way of saying "not authorized" (B2), or a plain network drop.
+    // No error and no CONNACK: IoT Core's way of saying "not authorized"
+    // (docs/clouds/aws-iot-core.md#mqtt-rules-and-limits), or a plain network drop.
     const onClose = (): void => {
       cleanup();
       reject(new Error('connection closed before CONNACK'));

@@ -21,7 +21,8 @@ interface Waiter {
 
 /**
  * The one publish budget of a connection to IoT Core, which counts every PUBLISH a client sends against
- * its 100/s (cloud-protocols.md B2): telemetry, shadow requests, command responses and job updates all
+ * its 100/s (docs/clouds/aws-iot-core.md#mqtt-rules-and-limits): telemetry, shadow requests, command
+ * responses and job updates all
  * take a slot here before they go on the wire.
  *
  * A slot is busy from the grant until `windowMs` after its release. The service counts a publish when it

@@ -1,4 +1,6 @@
-/** A partial `reported` document: fields to set, `null` to delete (B3). */
+/**
+ * A partial `reported` document: fields to set, `null` to delete (docs/clouds/aws-iot-core.md#device-shadow).
+ */
 export type Patch = Record<string, unknown>;
 
 function isObject(value: unknown): value is Patch {

@@ -28,7 +28,8 @@ export interface ShadowSyncOptions {
 }
 
 /**
- * IoT Core answers 429 beyond 10 unacknowledged shadow requests (B3: per connection in the error table,
+ * IoT Core answers 429 beyond 10 unacknowledged shadow requests (docs/clouds/aws-iot-core.md#device-shadow:
+ * per connection in the error table,
  * per thing in the limits table). Counted over the whole connection, which satisfies both readings and
  * matters in classic mode, where each leaf is its own thing; and kept well below.
  */
@@ -42,7 +43,7 @@ const TICK_MS = 50;
 const RATE_WINDOW_MS = 1250;
 
 /**
- * Keeps one shadow per leaf in step with the gateway (DESIGN.md §6, cloud-protocols.md B3):
+ * Keeps one shadow per leaf in step with the gateway (docs/clouds/aws-iot-core.md#device-shadow):
  *
  * - `reported` follows readings. Only changed fields are sent, merged per shadow and at most once per
  *   `minIntervalMs`, and requests per thing stay within `maxUpdatesPerSecond` in every 1.25 s window

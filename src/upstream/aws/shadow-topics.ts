@@ -7,7 +7,10 @@ export interface ShadowAddress {
   shadow?: string;
 }
 
-/** The responses the gateway listens to (B3); `get/accepted` and `update/accepted` answer its own requests. */
+/**
+ * The responses the gateway listens to (docs/clouds/aws-iot-core.md#device-shadow); `get/accepted` and
+ * `update/accepted` answer its own requests.
+ */
 export type ShadowResponse =
   'update/accepted' | 'update/rejected' | 'update/delta' | 'get/accepted' | 'get/rejected';
 
@@ -19,7 +22,10 @@ const RESPONSES: readonly ShadowResponse[] = [
   'get/rejected',
 ];
 
-/** Thing and shadow names allow letters, digits, `:`, `_` and `-`; thing ≤ 128 B, shadow ≤ 64 B (B3, B6). */
+/**
+ * Thing and shadow names allow letters, digits, `:`, `_` and `-`; thing ≤ 128 B, shadow ≤ 64 B
+ * (docs/clouds/aws-iot-core.md#device-shadow).
+ */
 const NAME_CHAR = /[^a-zA-Z0-9:_-]/g;
 const MAX_THING_BYTES = 128;
 const MAX_SHADOW_BYTES = 64;

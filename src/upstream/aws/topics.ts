@@ -1,7 +1,8 @@
 import { FieldgateError } from '../../errors.js';
 
 /**
- * IoT Core topic rules (cloud-protocols.md B2): at most 256 bytes and 7 slashes, where a Basic Ingest
+ * IoT Core topic rules (docs/clouds/aws-iot-core.md#mqtt-rules-and-limits): at most 256 bytes and 7 slashes,
+ * where a Basic Ingest
  * prefix `$aws/rules/<rule>/` does not count.
  */
 export const MAX_TOPIC_BYTES = 256;

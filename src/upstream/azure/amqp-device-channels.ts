@@ -1,7 +1,8 @@
 import rhea from 'rhea';
 
 /**
- * The vocabulary of IoT Hub's AMQP twin and direct-method links (reference A4.3), shared by the upstream
+ * The vocabulary of IoT Hub's AMQP twin and direct-method links (docs/clouds/azure-iot-hub.md#amqp-links),
+ * shared by the upstream
  * and the emulator. Pure.
  *
  * Twin: one sender + one receiver on `/devices/{id}/twin`; a request carries the message annotations

@@ -11,7 +11,7 @@ export interface AmqpDeviceSessionOptions {
   connection: Connection;
   /**
    * Where to put this device's own token, or undefined when a hub-scoped policy token already on the
-   * connection covers it (reference A4.8 `SasGrouped`).
+   * connection covers it (`SasGrouped`, docs/clouds/azure-iot-hub.md#multiplexing-many-devices-on-amqp).
    */
   cbs: CbsLink | undefined;
   leaf: string;
@@ -25,7 +25,8 @@ export interface AmqpDeviceSessionOptions {
 }
 
 /**
- * One leaf's hub device on a shared AMQP connection (reference A4.8): its own session with an events
+ * One leaf's hub device on a shared AMQP connection
+ * (docs/clouds/azure-iot-hub.md#multiplexing-many-devices-on-amqp): its own session with an events
  * sender and a devicebound receiver, and, with a device key, its own CBS token, put again on the shared
  * CBS link before it expires. A session whose links the hub detached (a token it let expire, a device it
  * disabled) reports `isOpen` false and is opened again by the owner.
@@ -120,7 +121,7 @@ async function putDeviceToken(options: AmqpDeviceSessionOptions): Promise<number
   if (cbs === undefined) return undefined;
   const expiresAtS = Math.floor(options.now() / 1000) + options.tokenTtlS;
   const token = deviceToken(identity, expiresAtS)!;
-  // The Node SDK's audience: the token's own `sr`, URL-encoded (reference A4.2).
+  // The Node SDK's audience: the token's own `sr`, URL-encoded (docs/clouds/azure-iot-hub.md#cbs-put-token).
   const audience = encodeUriComponentStrict(`${identity.hostName}/devices/${identity.deviceId}`);
   await cbs.putToken(audience, token, options.timeoutMs);
   return expiresAtS;

@@ -4,7 +4,7 @@ import { FieldgateError } from '../../errors.js';
 
 /**
  * Small waits over rhea endpoints that end in a result instead of hanging, and the CBS put-token exchange
- * (reference A4.2). The Azure AMQP connector builds on these.
+ * (docs/clouds/azure-iot-hub.md#cbs-put-token). The Azure AMQP connector builds on these.
  */
 
 /** How a hub settled one transfer. */

@@ -3,7 +3,8 @@ import type { D2cMessage } from './encode.js';
 import type { PropertyBag } from './property-bag.js';
 
 /**
- * IoT Hub messages ↔ AMQP 1.0 messages (reference A4.4, A4.6). Pure.
+ * IoT Hub messages ↔ AMQP 1.0 messages (docs/clouds/azure-iot-hub.md#amqp-message-mapping, #amqp-batches).
+ * Pure.
  *
  * System properties live in the AMQP properties section (`$.mid` → message-id, `$.ct` → content-type,
  * `$.ce` → content-encoding, `$.exp` → absolute-expiry-time), the creation time in the

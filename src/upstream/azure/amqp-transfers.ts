@@ -19,7 +19,8 @@ export interface SendTransfersOptions {
 }
 
 /**
- * Send D2C messages on one events link as the hub's batch transfers (≤ 256 KB each, reference A4.3), without
+ * Send D2C messages on one events link as the hub's batch transfers (≤ 256 KB each,
+ * docs/clouds/azure-iot-hub.md#amqp-batches), without
  * waiting for one outcome before the next transfer. No transfer starts after a refusal arrived or after
  * `signal` aborted. Resolves once every started transfer has its outcome: with the first refusal (timeouts
  * and a dropped connection included), or undefined when all were accepted. Never rejects.

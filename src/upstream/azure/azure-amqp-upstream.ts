@@ -33,7 +33,8 @@ const MAX_COMMAND_BYTES = 64 * 1024;
 const C2D_CREDIT = 10;
 
 /**
- * Azure IoT Hub over AMQP 1.0 with the gateway's device identity (reference A4).
+ * Azure IoT Hub over AMQP 1.0 with the gateway's device identity
+ * (docs/clouds/azure-iot-hub.md#amqp-connection).
  *
  * One TLS connection without SASL; the SAS token goes on the `$cbs` link (put-token) and is put again on
  * that open link `tokenRenewBeforeS` before expiry, so telemetry never stops for a renewal. X.509 skips CBS.
@@ -230,7 +231,8 @@ export class AzureAmqpUpstream implements Upstream {
     if (cbs === undefined) return undefined;
     const expiresAtS = Math.floor(this.#now() / 1000) + this.#config.tokenTtlS;
     const token = deviceToken(this.#identity, expiresAtS)!;
-    // The Node SDK's audience: the token's own `sr`, URL-encoded (reference A4.2).
+    // The Node SDK's audience: the token's own `sr`, URL-encoded
+    // (docs/clouds/azure-iot-hub.md#cbs-put-token).
     const audience = encodeUriComponentStrict(
       `${this.#identity.hostName}/devices/${this.#identity.deviceId}`,
     );

@@ -29,7 +29,10 @@ export interface AzureHttpsUpstreamOptions extends AzureConnectorOptions {
 
 const MAX_COMMAND_BYTES = 64 * 1024;
 
-/** How a result ends its C2D message: done → complete, refused or too late → reject (reference A5). */
+/**
+ * How a result ends its C2D message: done → complete, refused or too late → reject
+ * (docs/clouds/azure-iot-hub.md#c2d-settlement).
+ */
 const SETTLEMENT: Record<CommandStatus, 'complete' | 'reject'> = {
   ok: 'complete',
   failed: 'complete',
@@ -39,7 +42,8 @@ const SETTLEMENT: Record<CommandStatus, 'complete' | 'reject'> = {
 };
 
 /**
- * Azure IoT Hub over HTTPS with the gateway's device identity (reference A5): for gateways whose network
+ * Azure IoT Hub over HTTPS with the gateway's device identity (docs/clouds/azure-iot-hub.md#https): for
+ * gateways whose network
  * allows only outbound HTTPS. No connection to keep: every request carries a SAS `Authorization` header
  * (reused until `tokenRenewBeforeS` before it expires) or the X.509 client certificate. Telemetry goes as
  * batches (`application/vnd.microsoft.iothub.json`, ≤ 256 KB each) of the same D2C messages as over MQTT.
@@ -312,7 +316,7 @@ export class AzureHttpsUpstream implements Upstream {
   }
 }
 
-/** The hub's HTTP statuses as the Node SDK reads them (reference A5). */
+/** The hub's HTTP statuses as the Node SDK reads them (docs/clouds/azure-iot-hub.md#https). */
 function statusMeaning(status: number): string {
   switch (status) {
     case 401:

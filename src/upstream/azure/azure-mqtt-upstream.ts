@@ -49,7 +49,10 @@ export interface AzureMqttUpstreamOptions extends AzureConnectorOptions {
 export interface AzureUpstreamStats {
   messages: number;
   readings: number;
-  /** 4 KB units the hub meters for the messages it acknowledged (reference A7). */
+  /**
+   * 4 KB units the hub meters for the messages it acknowledged
+   * (docs/clouds/azure-iot-hub.md#limits-throttles-quotas-billing).
+   */
   billedUnits: number;
 }
 
@@ -61,7 +64,8 @@ const OUTBOX_LIMIT = 100;
 const PENDING_METHODS_LIMIT = 1000;
 
 /**
- * Azure IoT Hub over MQTT 3.1.1 with the gateway's own device identity (DESIGN.md §6, reference A3).
+ * Azure IoT Hub over MQTT 3.1.1 with the gateway's own device identity
+ * (docs/clouds/azure-iot-hub.md#mqtt-connect).
  *
  * Connects as the hub expects (client id = device id, `{host}/{id}/?api-version=…` username, SAS password,
  * `clean: false`, no auto-reconnect: mqtt.js would resend a stale token). The hub cannot refresh a token

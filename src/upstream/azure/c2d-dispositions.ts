@@ -6,7 +6,8 @@ import type { CommandHandler, IncomingCommand } from '../upstream.js';
 export type Disposition = 'accept' | 'reject';
 
 /**
- * How a command's result settles its C2D message (reference A4.5): done → accepted (complete), refused or
+ * How a command's result settles its C2D message (docs/clouds/azure-iot-hub.md#c2d-settlement): done →
+ * accepted (complete), refused or
  * too late → rejected (dead-lettered, never retried); a transient failure is `released` elsewhere.
  */
 export const DISPOSITION: Record<CommandStatus, Disposition> = {

@@ -2,13 +2,22 @@ import type { Envelope } from '../../model.js';
 import { splitBatch } from '../mqtt/encode.js';
 import { formatPropertyBag } from './property-bag.js';
 
-/** IoT Hub meters every D2C message in 4 KB chunks (reference A7); Free tier uses 0.5 KB. */
+/**
+ * IoT Hub meters every D2C message in 4 KB chunks
+ * (docs/clouds/azure-iot-hub.md#limits-throttles-quotas-billing); Free tier uses 0.5 KB.
+ */
 export const BILLING_UNIT_BYTES = 4096;
 
-/** The hub's D2C size limit, properties included (reference A7). */
+/**
+ * The hub's D2C size limit, properties included
+ * (docs/clouds/azure-iot-hub.md#limits-throttles-quotas-billing).
+ */
 export const MAX_D2C_BYTES = 256 * 1024;
 
-/** A batch of messages (AMQP transfer, HTTPS request) may not exceed 256 KB either (reference A4.6, A5). */
+/**
+ * A batch of messages (AMQP transfer, HTTPS request) may not exceed 256 KB either
+ * (docs/clouds/azure-iot-hub.md#amqp-batches, #https).
+ */
 export const MAX_BATCH_BYTES = 256 * 1024;
 
 /** Room for the framing of each message and property inside a batch (AMQP sections, JSON and base64 grow more). */
@@ -116,7 +125,10 @@ function d2cProperties(items: readonly Envelope[], options: EncodeD2cOptions): R
   return properties;
 }
 
-/** The hub counts system property values and application property names and values (reference A7). */
+/**
+ * The hub counts system property values and application property names and values
+ * (docs/clouds/azure-iot-hub.md#limits-throttles-quotas-billing).
+ */
 function propertyBytes(properties: Readonly<Record<string, string>>): number {
   let bytes = 0;
   for (const [key, value] of Object.entries(properties)) {

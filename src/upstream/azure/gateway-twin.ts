@@ -31,7 +31,8 @@ export const REPORTED_KEY = 'fieldgate';
 type Doc = Record<string, unknown>;
 
 /**
- * The gateway's own device twin, the same over MQTT and AMQP (issue 4, reference A3.2).
+ * The gateway's own device twin, the same over MQTT and AMQP (docs/clouds/azure-iot-hub.md#mqtt-topics,
+ * #amqp-links).
  *
  * After each connect (`attach`): read the whole twin, take its desired properties, then report. Reported
  * properties go under `reported.fieldgate`: version, start time and uptime, health and problems, each

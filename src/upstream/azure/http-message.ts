@@ -1,7 +1,8 @@
 import type { PropertyBag } from './property-bag.js';
 
 /**
- * IoT Hub messages over HTTPS (reference A5). Pure. System properties become `iothub-*` names, the
+ * IoT Hub messages over HTTPS (docs/clouds/azure-iot-hub.md#https). Pure. System properties become `iothub-*`
+ * names, the
  * application ones `iothub-app-{name}`; the same names serve as request headers of a single event, as
  * response headers of a C2D message, and as the `properties` of a batch entry.
  */

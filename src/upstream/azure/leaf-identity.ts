@@ -4,7 +4,8 @@ import { parseConnectionString } from './connection-string.js';
 import { resolveHub, type AzureIdentity } from './credentials.js';
 
 /**
- * Identity translation (DESIGN.md §6, reference A8): which hub device each leaf is, and how the gateway
+ * Identity translation (docs/clouds/azure-iot-hub.md#gateway-patterns): which hub device each leaf is, and
+ * how the gateway
  * proves it. Pure; holds keys, so never log what it returns.
  *
  * A leaf's hub device id is `leaves[leaf].deviceId`, or else the leaf id with every character outside

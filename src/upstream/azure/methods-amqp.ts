@@ -26,8 +26,9 @@ export interface AmqpMethodsOptions {
 const PENDING_LIMIT = 1000;
 
 /**
- * Direct methods over IoT Hub's AMQP methods link pair on an open, authorized connection (reference
- * A4.3), mapped as over MQTT: the method name is the command name, its payload `{device, args}`; the
+ * Direct methods over IoT Hub's AMQP methods link pair on an open, authorized connection
+ * (docs/clouds/azure-iot-hub.md#amqp-links), mapped as over MQTT: the method name is the command name, its
+ * payload `{device, args}`; the
  * answer carries the request's correlation id, the status from the result (`methodStatusFor`) and the
  * result body. The answer goes on the link the call came in on; if that connection is gone, nobody
  * waits for it any more.

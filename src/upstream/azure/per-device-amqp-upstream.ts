@@ -27,7 +27,8 @@ export type PerDeviceAmqpUpstreamOptions = AzureConnectorOptions;
 const MAX_COMMAND_BYTES = 64 * 1024;
 
 /**
- * Azure IoT Hub over AMQP with identity translation (`identity: perDevice`, reference A4.8, A8): every
+ * Azure IoT Hub over AMQP with identity translation (`identity: perDevice`,
+ * docs/clouds/azure-iot-hub.md#gateway-patterns): every
  * leaf is its own hub device, and all of them share ONE TLS connection and its `$cbs` link, each in its
  * own session. A leaf with its own (or group-derived) key puts its own device-scoped token, renewed on the
  * open CBS link; leaves covered by a DeviceConnect policy share one hub-scoped token put at connect.
@@ -252,7 +253,10 @@ export class PerDeviceAmqpUpstream implements Upstream {
     }
   }
 
-  /** With a DeviceConnect policy, one hub-scoped token covers every leaf on it (reference A4.8 SasGrouped). */
+  /**
+   * With a DeviceConnect policy, one hub-scoped token covers every leaf on it (`SasGrouped`,
+   * docs/clouds/azure-iot-hub.md#multiplexing-many-devices-on-amqp).
+   */
   async #putHubToken(): Promise<void> {
     const policy = this.#identities.policy;
     const link = this.#link;
@@ -297,7 +301,8 @@ export class PerDeviceAmqpUpstream implements Upstream {
 
 function resolveEndpoint(config: AzureUpstreamConfig, identities: LeafIdentities): string {
   if (config.tls.certFile !== undefined) {
-    // The hub never multiplexes X.509 identities (reference A2.3): one certificate is one device.
+    // The hub never multiplexes X.509 identities (docs/clouds/azure-iot-hub.md#x509): one certificate is one
+    // device.
     throw new FieldgateError(
       'FG_CONFIG_INVALID',
       'identity: perDevice works with keys, not a client certificate.',

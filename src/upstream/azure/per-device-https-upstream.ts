@@ -9,7 +9,8 @@ export type PerDeviceHttpsUpstreamOptions = AzureConnectorOptions;
 const SPREAD_STEP = (Math.sqrt(5) - 1) / 2;
 
 /**
- * `identity: perDevice` over HTTPS (reference A5, A8). Each leaf is an {@link AzureHttpsUpstream} for its
+ * `identity: perDevice` over HTTPS (docs/clouds/azure-iot-hub.md#https, #gateway-patterns). Each leaf is an
+ * {@link AzureHttpsUpstream} for its
  * hub device: every request carries that device's SAS token (cached until `tokenRenewBeforeS` before it
  * expires), its readings go in batches (`application/vnd.microsoft.iothub.json`) to its own events path,
  * and its C2D queue is polled every `c2dPollIntervalS` — so N leaves cost N polls per interval. The k-th

@@ -35,7 +35,8 @@ const COMMAND_MEMORY = 1000;
 
 /**
  * `identity: perDevice` for protocols where one connection (or request) speaks for one device only, MQTT
- * and HTTPS (reference A8): every leaf gets its own link — a gateway-identity connector built for the leaf's
+ * and HTTPS (docs/clouds/azure-iot-hub.md#gateway-patterns): every leaf gets its own link — a
+ * gateway-identity connector built for the leaf's
  * hub device — opened on its first reading (configured leaves at connect, so their C2D arrives before they
  * send). Each link renews its own token as it does for the gateway. A command arriving on a leaf's link is
  * for that leaf; its result goes back on the same link.
@@ -69,7 +70,8 @@ export class PerDeviceLinksUpstream implements Upstream {
 
   constructor(options: PerDeviceLinksOptions) {
     if (options.config.tls.certFile !== undefined) {
-      // The hub never multiplexes X.509 identities (reference A2.3): one certificate is one device.
+      // The hub never multiplexes X.509 identities (docs/clouds/azure-iot-hub.md#x509): one certificate is
+      // one device.
       throw new FieldgateError(
         'FG_CONFIG_INVALID',
         'identity: perDevice works with keys, not a client certificate.',

@@ -6,13 +6,14 @@ import { PerDeviceLinksUpstream } from './per-device-links.js';
 export type PerDeviceMqttUpstreamOptions = AzureConnectorOptions;
 
 /**
- * `identity: perDevice` over MQTT (reference A3, A8). The hub takes one device identity per MQTT
+ * `identity: perDevice` over MQTT (docs/clouds/azure-iot-hub.md#mqtt-connect, #gateway-patterns). The hub
+ * takes one device identity per MQTT
  * connection, so every leaf gets its own: an {@link AzureMqttUpstream} that connects as the leaf's hub
  * device (client id, username and SAS token its own, renewed by reconnecting like the gateway's), receives
  * the C2D messages and direct methods sent to that device, and publishes the leaf's telemetry and command
  * results. At most `maxLeafConnections` are open at once; all share the route's publish pacing, since the
  * hub throttles per hub, not per device. AMQP carries all leaves on one connection and suits this mode
- * better (DESIGN.md §6).
+ * better (docs/clouds/azure-iot-hub.md#gateway-patterns).
  */
 export function createPerDeviceMqttUpstream(options: PerDeviceMqttUpstreamOptions): PerDeviceLinksUpstream {
   const { config } = options;

@@ -6,7 +6,8 @@ import { createPerDeviceHttpsUpstream } from './per-device-https-upstream.js';
 import { createPerDeviceMqttUpstream } from './per-device-mqtt-upstream.js';
 
 /**
- * The connector for `identity: perDevice`. AMQP suits it best (reference A8): every leaf rides one
+ * The connector for `identity: perDevice`. AMQP suits it best
+ * (docs/clouds/azure-iot-hub.md#gateway-patterns): every leaf rides one
  * connection. MQTT needs a TLS connection per leaf (capped by `maxLeafConnections`), HTTPS a token per
  * device on each request and a C2D poll per leaf.
  */

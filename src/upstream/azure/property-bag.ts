@@ -1,5 +1,6 @@
 /**
- * The MQTT property bag of IoT Hub topics (reference A3.3): `k1=v1&k2=v2`, each key and value
+ * The MQTT property bag of IoT Hub topics (docs/clouds/azure-iot-hub.md#property-bag): `k1=v1&k2=v2`, each
+ * key and value
  * percent-encoded. System properties start with `$.` (`$.mid`, `$.ct`…); the Node SDK writes `$` as `%24`
  * and the docs write it literally, so decoding accepts both. A key without `=` has a null value.
  */

@@ -1,7 +1,7 @@
 import { createHmac } from 'node:crypto';
 
 /**
- * IoT Hub shared access signatures (reference A2.1): pure, no I/O. The token is
+ * IoT Hub shared access signatures (docs/clouds/azure-iot-hub.md#sas-tokens): pure, no I/O. The token is
  * `SharedAccessSignature sr={enc(resource)}&sig={enc(base64 HMAC)}&se={expiry s}[&skn={policy}]`, signed
  * over the *encoded* `sr` exactly as it appears in the token, a line feed, and `se`.
  */

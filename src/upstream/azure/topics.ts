@@ -1,5 +1,5 @@
 /**
- * IoT Hub's fixed MQTT topics for one device identity (reference A3.2). Pure.
+ * IoT Hub's fixed MQTT topics for one device identity (docs/clouds/azure-iot-hub.md#mqtt-topics). Pure.
  */
 
 /** The api-version the Node device SDK puts in the username. */

@@ -20,7 +20,8 @@ import { API_VERSION } from './topics.js';
 type Doc = Record<string, unknown>;
 
 /**
- * The device twin over IoT Hub's AMQP twin link pair on an open, authorized connection (reference A4.3):
+ * The device twin over IoT Hub's AMQP twin link pair on an open, authorized connection
+ * (docs/clouds/azure-iot-hub.md#amqp-links):
  * requests go on the sender with an `operation` annotation and a correlation id, answers come back on
  * the receiver with a `status` annotation; desired patches arrive there without a correlation id once
  * `open` has subscribed to them (PUT on the desired resource).

@@ -2,7 +2,10 @@ import { randomUUID } from 'node:crypto';
 import type { MqttClient } from 'mqtt';
 import type { TwinChannel, TwinSections } from './gateway-twin.js';
 
-/** Subscribe to both before the first request: the hub answers only to a live subscription (reference A3.2). */
+/**
+ * Subscribe to both before the first request: the hub answers only to a live subscription
+ * (docs/clouds/azure-iot-hub.md#mqtt-topics).
+ */
 export const TWIN_RESPONSE_FILTER = '$iothub/twin/res/#';
 export const TWIN_DESIRED_FILTER = '$iothub/twin/PATCH/properties/desired/#';
 
@@ -10,7 +13,8 @@ const RESPONSE = /^\$iothub\/twin\/res\/(\d+)\/\?\$rid=([^&]+)/;
 const DESIRED = /^\$iothub\/twin\/PATCH\/properties\/desired\//;
 
 /**
- * The device twin over IoT Hub's MQTT topics on one connected client (reference A3.2): requests carry a
+ * The device twin over IoT Hub's MQTT topics on one connected client
+ * (docs/clouds/azure-iot-hub.md#mqtt-topics): requests carry a
  * `$rid` the response echoes with its status; a desired patch arrives on its own topic. The connector
  * feeds every incoming message to `handle` first.
  */

@@ -33,7 +33,8 @@ export interface MqttUpstreamOptions {
 const OUTBOX_LIMIT = 100;
 
 /**
- * The generic MQTT connector (DESIGN.md §6): batches go to the telemetry topic at QoS 1, commands arrive
+ * The generic MQTT connector (docs/clouds/mqtt.md): batches go to the telemetry topic at QoS 1, commands
+ * arrive
  * on `<commands>` or `<commands>/<device>`, results go to `<results>` at QoS 1.
  *
  * It never reconnects on its own (`reconnectPeriod: 0`): the forwarder owns reconnects and their backoff.
