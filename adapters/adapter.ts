@@ -41,7 +41,7 @@ export interface AdapterContext {
 }
 
 /**
- * The plugin contract every radio implements (DESIGN.md §4).
+ * The plugin contract every radio implements (docs/architecture.md#adapter).
  *
  * Call order: `start` once, then any number of `execute` / `permitJoin` / `remove` calls (possibly
  * concurrent, for different devices), then `stop` once. Nothing is called after `stop` resolves.

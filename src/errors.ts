@@ -110,7 +110,9 @@ export function isRetryable(e: unknown): boolean {
   return isFieldgateError(e) && ErrorCodes[e.code].retryable;
 }
 
-/** The process exit code for an error that ends the process (sysexits-style, DESIGN.md §8). */
+/**
+ * The process exit code for an error that ends the process (sysexits-style, docs/operations.md#exit-codes).
+ */
 export function exitCodeFor(e: unknown): number {
   return isFieldgateError(e) ? ErrorCodes[e.code].exit : 1;
 }

@@ -27,7 +27,8 @@ Exit codes:
 Environment: FIELDGATE_CONFIG (config file), NO_COLOR (plain output), FIELDGATE__SECTION__KEY (overrides).`;
 
 /**
- * Process entry: parse the command line, run the verb, map errors to exit codes (DESIGN.md §8:
+ * Process entry: parse the command line, run the verb, map errors to exit codes
+ * (docs/operations.md#exit-codes:
  * 0 ok, 1 error, 2 usage, 69 daemon unreachable, 75 temporary failure, 78 invalid config).
  */
 async function main(argv: string[]): Promise<void> {

@@ -1,5 +1,6 @@
 /**
- * The shared vocabulary of fieldgate (DESIGN.md §3). Adapters, the pipeline, the queue, upstreams and the
+ * The shared vocabulary of fieldgate (docs/architecture.md#vocabulary). Adapters, the pipeline, the queue,
+ * upstreams and the
  * command router speak only these types to each other.
  */
 

@@ -44,7 +44,8 @@ interface RouteParts {
 }
 
 /**
- * The one composition root (DESIGN.md §2): builds every component from the config, wires them, starts them
+ * The one composition root (docs/architecture.md#rooms): builds every component from the config, wires them,
+ * starts them
  * in dependency order — queue, forwarders (never waiting for the cloud), pipeline, adapters — and stops them
  * in reverse.
  */

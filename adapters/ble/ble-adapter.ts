@@ -26,7 +26,7 @@ const SCAN_COMMAND_TIMEOUT_MS = 5000;
 
 /**
  * Bluetooth LE through noble: passive sensors by advertisement (BTHome v2, Ruuvi, ATC1441, pvvx), GATT
- * devices described in config, and GATT write commands. See DESIGN.md §4 for the contract.
+ * devices described in config, and GATT write commands. See docs/architecture.md#adapter for the contract.
  *
  * The radio is reopened with backoff when it cannot be opened at all; a radio that is powered off or
  * rfkilled is watched by noble itself, and scanning resumes when it comes back.

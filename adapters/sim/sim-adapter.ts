@@ -10,7 +10,7 @@ import type { SleepySensor } from './sleepy.js';
 
 /**
  * A simulated fleet behind the adapter contract: climate sensors, smart switches, door contacts and
- * sleepy battery sensors, for demos, tests and benchmarks (DESIGN.md §11–§12).
+ * sleepy battery sensors, for demos, tests and benchmarks (docs/benchmarks.md).
  *
  * Scheduling: with `reportIntervalMs > 0` each reporting device has its own timer (interval plus up to
  * `jitterMs`), re-armed only after its `emit` resolved, so back-pressure slows the fleet down. With

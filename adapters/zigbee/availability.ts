@@ -2,7 +2,7 @@ import type { Availability } from '../../src/model.js';
 import type { AvailabilityPolicy } from './options.js';
 
 /**
- * Availability from each device's own promises (issue 7 §6): a sleepy device promises to check in every
+ * Availability from each device's own promises: a sleepy device promises to check in every
  * `checkinIntervalS`; a reporting device promises a report at least every `maxReportIntervalS`. Only a
  * device that promised nothing falls back to the fixed mains / battery timeouts.
  */

@@ -13,7 +13,8 @@ export interface ExecuteEnvironment {
 }
 
 /**
- * One command to one device (DESIGN.md §7): validated against the definition's exposes, held until a
+ * One command to one device (docs/architecture.md#commands): validated against the definition's exposes, held
+ * until a
  * sleepy device polls, never sent once `signal` (the command's TTL) has fired or `expiresAt` has passed,
  * and answered by the device's ZCL default response (`ok`) or its failure status or absence (`failed`).
  */

@@ -1,6 +1,7 @@
 /**
  * The gateway's value names for what zigbee-herdsman-converters publish: lowerCamel, unit-free
- * (DESIGN.md §3). `color_temp` → `colorTemp`, `state_l1` → `stateL1`, `linkquality` → `linkQuality`.
+ * (docs/architecture.md#vocabulary). `color_temp` → `colorTemp`, `state_l1` → `stateL1`, `linkquality` →
+ * `linkQuality`.
  */
 
 /** Names the converters spell as one word although they are two. */

@@ -1,6 +1,6 @@
 /**
  * The adapter's options as the config schema (`src/config/adapters/zwave.ts`) parses them. Mirrored here
- * because adapters do not import the daemon's config code (DESIGN.md §2).
+ * because adapters do not import the daemon's config code (docs/architecture.md#dependency-rules).
  */
 export interface ZwaveOptions {
   /** `/dev/serial/by-id/…` or `tcp://host:port`. */

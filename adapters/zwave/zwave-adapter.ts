@@ -356,7 +356,10 @@ export class ZwaveAdapter implements Adapter {
     return info;
   }
 
-  /** `<adapter>:<homeId hex>-<nodeId>` (DESIGN.md §3), stable across restarts and sticks of one network. */
+  /**
+   * `<adapter>:<homeId hex>-<nodeId>` (docs/architecture.md#vocabulary), stable across restarts and sticks of
+   * one network.
+   */
   private deviceIdOf(driver: Driver, node: ZWaveNode): DeviceId {
     const homeId = (driver.controller.homeId ?? 0).toString(16).padStart(8, '0');
     return `${this.ctx?.name ?? 'zwave'}:${homeId}-${node.id}`;

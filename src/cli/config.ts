@@ -7,7 +7,9 @@ import { formatIssue, loadConfig } from '../config/load.js';
 import { redactConfig } from '../config/redact.js';
 import { secretTag } from '../config/yaml-source.js';
 
-/** The file `config show` reads when `--config` is not given (DESIGN.md §9). */
+/**
+ * The file `config show` reads when `--config` is not given (docs/architecture.md#configuration-and-reload).
+ */
 export const DEFAULT_CONFIG_FILE = '/etc/fieldgate/fieldgate.yaml';
 
 /** Where a command writes, and the environment it loads with; injected so tests need no process. */

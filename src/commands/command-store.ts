@@ -8,7 +8,7 @@ export interface StoredCommand {
 }
 
 /**
- * The persisted per-device command FIFOs (DESIGN.md §7), so held commands survive a restart.
+ * The persisted per-device command FIFOs (docs/architecture.md#commands), so held commands survive a restart.
  *
  * The router is the only writer and calls these one at a time per command (`put` before `delete`).
  * Writes resolve once the entry is in the store's log: a process crash keeps it, a power cut may lose the
@@ -26,7 +26,7 @@ const SEQ_WIDTH = 16;
 
 /**
  * `<device>!<fixed-width seq>`: one device's commands are adjacent and iterate in arrival order. Device ids
- * never contain `!` (DESIGN.md §3), and `load` takes the device from the value anyway.
+ * never contain `!` (docs/architecture.md#vocabulary), and `load` takes the device from the value anyway.
  */
 export function commandKey(device: DeviceId, seq: number): string {
   return `${device}!${String(seq).padStart(SEQ_WIDTH, '0')}`;

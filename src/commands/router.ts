@@ -38,7 +38,8 @@ export interface CommandRouterOptions {
 }
 
 /**
- * The command lifecycle of DESIGN.md §7: received → validated → queued per device (persisted) → delivered
+ * The command lifecycle (docs/architecture.md#commands): received → validated → queued per device (persisted)
+ * → delivered
  * when the device is reachable → exactly one result, handed to `publishResult`.
  *
  * Commands for one device run strictly one after another in arrival order; different devices run

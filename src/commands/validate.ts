@@ -3,7 +3,8 @@ import type { CommandCapability, DeviceCommand, DeviceInfo } from '../model.js';
 type ArgSpec = NonNullable<CommandCapability['args']>[string];
 
 /**
- * Check a command against what its target device says it can do (DESIGN.md §7: "known command for its
+ * Check a command against what its target device says it can do
+ * (docs/architecture.md#where-validation-happens: "known command for its
  * capabilities? args well-formed?"). Pure: no I/O, no clock.
  *
  * Returns undefined when the command may be queued, or a sentence for the `rejected` result that tells the

@@ -22,7 +22,10 @@ export interface Route {
   handle(ctx: RouteContext): Promise<void> | void;
 }
 
-/** The control plane's API (DESIGN.md §8). Reads are GET; anything that changes the gateway is POST/DELETE. */
+/**
+ * The control plane's API (docs/architecture.md#control-plane). Reads are GET; anything that changes the
+ * gateway is POST/DELETE.
+ */
 export const ROUTES: readonly Route[] = [
   { method: 'GET', path: /^\/v1\/status$/, handle: ({ runtime, res }) => reply(res, 200, runtime.status()) },
   { method: 'GET', path: /^\/healthz$/, handle: ({ res }) => reply(res, 200, { ok: true }) },

@@ -13,7 +13,8 @@ export const SOCKET_MODE = 0o660;
 export const SOCKET_DIR_MODE = 0o750;
 
 /**
- * The control plane (DESIGN.md §8): HTTP/1.1 + JSON over a unix socket, served to the CLI. The socket is
+ * The control plane (docs/architecture.md#control-plane): HTTP/1.1 + JSON over a unix socket, served to the
+ * CLI. The socket is
  * created 0660 inside a 0750 directory; a stale socket from a crashed run is removed first. Nothing listens
  * on TCP. Every failure is answered `{ error, code }` with the FieldgateError code.
  */

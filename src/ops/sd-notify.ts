@@ -41,7 +41,7 @@ const NATIVE_MODULE = 'unix-dgram';
  * Picks the transport once, at start. `unix-dgram` (an optional dependency with no prebuilds, so usually not
  * installed on a Pi) sends from our own PID and works with `NotifyAccess=main`; it cannot reach an abstract
  * (`@…`) socket. Otherwise the `systemd-notify` CLI is spawned per message, which needs `NotifyAccess=all`
- * because the datagram comes from the child's PID (ops-conventions §1.2).
+ * because the datagram comes from the child's PID (docs/operations.md#sd_notify).
  */
 export async function createNotifier(options: NotifierOptions): Promise<Notifier> {
   const env = options.env ?? process.env;

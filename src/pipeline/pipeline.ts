@@ -42,7 +42,8 @@ export interface PipelineStats {
 const DEFAULT_FLUSH_INTERVAL_MS = 1000;
 
 /**
- * Runs readings through the stages and hands each result to every route that matches it (DESIGN.md §1).
+ * Runs readings through the stages and hands each result to every route that matches it
+ * (docs/architecture.md#data-flow).
  *
  * Concurrency: `push` may be called by several adapters at once. Stages run synchronously, and each push
  * calls `deliver` for its routes before it first awaits, so readings reach a route's queue in push order.

@@ -1,7 +1,8 @@
 import type { Reading } from '../model.js';
 
 /**
- * A pipeline stage (DESIGN.md §4): pure and synchronous, no I/O, no timers of its own. The pipeline calls
+ * A pipeline stage (docs/architecture.md#stage): pure and synchronous, no I/O, no timers of its own. The
+ * pipeline calls
  * `process` for every batch of readings and, for windowed stages, `flush` on a tick and on shutdown.
  * Time is passed in, so stages are tested without fake timers.
  */

@@ -22,7 +22,8 @@ export interface Admission {
 }
 
 /**
- * Apply the overflow policy (DESIGN.md §5) to one append. Call inside `quota.serialize`. Under `block` it
+ * Apply the overflow policy (docs/architecture.md#queue) to one append. Call inside `quota.serialize`. Under
+ * `block` it
  * waits for space and rejects with `FG_QUEUE_CLOSED` when `signal` aborts; items that could not fit even in
  * an empty store are dropped rather than waited for forever.
  */

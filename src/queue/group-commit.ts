@@ -1,5 +1,5 @@
 /**
- * Group commit: many writers' operations go to storage in one write (DESIGN.md §5).
+ * Group commit: many writers' operations go to storage in one write (docs/architecture.md#queue).
  *
  * A submission waits at most `intervalMs`, or less when `maxItems` items are waiting. One write runs at a
  * time and takes everything submitted before it started, so submissions are written in submission order and

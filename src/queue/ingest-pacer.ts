@@ -18,7 +18,8 @@ export const DEFAULT_PACING: IngestPacerOptions = {
 };
 
 /**
- * Ties ingestion to delivery (DESIGN.md §5). On one event loop, appends arriving faster than the forwarder
+ * Ties ingestion to delivery (docs/architecture.md#queue). On one event loop, appends arriving faster than
+ * the forwarder
  * delivers would otherwise take the CPU from it: the backlog grows and delivery falls. So while a consumer
  * is leasing and the unleased backlog is above `backlogItems`, an append first waits until the backlog
  * falls below it, or `maxWaitMs` at most. It only delays: nothing is dropped here, and the overflow policy

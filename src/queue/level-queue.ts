@@ -31,7 +31,7 @@ interface OpenSegment {
 }
 
 /**
- * One route's durable FIFO in the store's LevelDB database (DESIGN.md §4–§5). Created by
+ * One route's durable FIFO in the store's LevelDB database (docs/architecture.md#queue). Created by
  * `LevelQueueStore.queue()`.
  *
  * Storage: the readings a route appends in one group commit are one segment record (`segment-codec.ts`),

@@ -46,7 +46,8 @@ export interface QueueStoreOptions {
 export type StateSublevel<V = unknown> = Sublevel<string, V>;
 
 /**
- * Owns the one LevelDB database of the daemon (DESIGN.md §1): one durable queue per route, a shared group
+ * Owns the one LevelDB database of the daemon (docs/architecture.md#data-flow): one durable queue per route,
+ * a shared group
  * commit, a shared quota and disk watermark, and keyspaces for other persisted state.
  *
  * Lifecycle: `open`, then `queue()` once per route and `sublevel()` as needed, then `close()` once, which

@@ -55,7 +55,7 @@ export interface QueueStats {
 }
 
 /**
- * One route's durable FIFO (DESIGN.md §4–§5).
+ * One route's durable FIFO (docs/architecture.md#queue).
  *
  * Concurrency: any number of `append` calls may be in flight; `lease`/`settle` are called by one forwarder.
  * After `close()` resolves, every other method rejects with `FG_QUEUE_CLOSED`.

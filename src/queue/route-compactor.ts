@@ -19,7 +19,8 @@ export interface RouteCompactorOptions {
 }
 
 /**
- * Returns a route's disk space after large drains (DESIGN.md §5). LevelDB only drops deleted entries when
+ * Returns a route's disk space after large drains (docs/architecture.md#queue). LevelDB only drops deleted
+ * entries when
  * it compacts the files holding them, which a queue that stops writing may never trigger on its own.
  * Compactions run in the background, one at a time per route.
  */

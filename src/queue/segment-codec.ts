@@ -1,7 +1,8 @@
 import { SEQ_KEY_BYTES } from './codec.js';
 
 /**
- * A segment is one stored record holding the readings a route appended in one group commit (DESIGN.md §5):
+ * A segment is one stored record holding the readings a route appended in one group commit
+ * (docs/architecture.md#queue):
  * one LevelDB put and, once all of them are acknowledged, one delete, instead of one of each per reading.
  * Its key is the first item's sequence number (`encodeSeq`). Segments are immutable once written, so a
  * decoded segment may be cached for as long as the segment exists.

@@ -24,7 +24,8 @@ export interface RemovalPlan {
 }
 
 /**
- * One route's segments in memory, in sequence order, with the items removed from each (DESIGN.md §5).
+ * One route's segments in memory, in sequence order, with the items removed from each
+ * (docs/architecture.md#queue).
  * The readings themselves stay on disk. A segment is deleted when its last item is removed; until then a
  * removal is persisted either by the route's cursor (every item at or below it is gone) or, for items
  * above the cursor, by a mark record listing them, so a restart does not bring them back.

@@ -1,7 +1,8 @@
 import { Mutex } from './mutex.js';
 
 /**
- * The storage budget shared by every route of one store (DESIGN.md §5, "never fill the disk"): a byte quota
+ * The storage budget shared by every route of one store (docs/architecture.md#queue: never fill the disk): a
+ * byte quota
  * on stored items and a minimum of free space on the filesystem.
  */
 export interface SpaceQuotaOptions {

@@ -2,14 +2,18 @@ import { z } from 'zod';
 
 /**
  * Options of the AWS IoT Core upstream (`routes.<name>.upstream` with `type: aws`). Limits default to
- * IoT Core's own (cloud-protocols.md B2) and may only be lowered: going above them earns disconnects.
+ * IoT Core's own (docs/clouds/aws-iot-core.md#mqtt-rules-and-limits) and may only be lowered: going above
+ * them earns disconnects.
  */
 
-/** IoT Core's per-PUBLISH payload limit (B2). */
+/** IoT Core's per-PUBLISH payload limit (docs/clouds/aws-iot-core.md#mqtt-rules-and-limits). */
 export const AWS_MAX_PAYLOAD_BYTES = 128 * 1024;
-/** IoT Core's publish rate per connection, inbound and outbound together (B2). */
+/**
+ * IoT Core's publish rate per connection, inbound and outbound together
+ * (docs/clouds/aws-iot-core.md#mqtt-rules-and-limits).
+ */
 export const AWS_MAX_PUBLISHES_PER_SECOND = 100;
-/** IoT Core's Device Shadow request rate per thing (B3). */
+/** IoT Core's Device Shadow request rate per thing (docs/clouds/aws-iot-core.md#device-shadow). */
 export const AWS_SHADOW_REQUESTS_PER_SECOND = 20;
 
 const topicTemplate = (fallback: string, description: string) =>

@@ -4,7 +4,7 @@ import { z } from 'zod';
 export const HUB_DEVICE_ID = /^[A-Za-z0-9\-:.+%_#*?!(),=@;$']{1,128}$/;
 
 /**
- * The Azure IoT Hub upstream (DESIGN.md §6, reference part A). Credentials come from `connectionString`,
+ * The Azure IoT Hub upstream (docs/clouds/azure-iot-hub.md). Credentials come from `connectionString`,
  * or from `hostName` + `deviceId` + `sharedAccessKey` (+ `sharedAccessKeyName` for a hub policy with
  * DeviceConnect), or from an X.509 client certificate in `tls`.
  */

@@ -29,8 +29,8 @@ export interface HttpsPublishServer {
 }
 
 /**
- * IoT Core's HTTPS publish endpoint (docs/clouds/aws-iot-core.md#https-publish-and-basic-ingest): `POST
- * /topics/{topic}?qos=0|1&retain=`
+ * IoT Core's HTTPS publish endpoint (docs/clouds/aws-iot-core.md#https-publish-and-basic-ingest):
+ * `POST /topics/{topic}?qos=0|1&retain=`
  * over mutual TLS, answered `200 {"message":"OK","traceId"}`. There is no client id, so policy variables
  * that need one never resolve. Errors use IoT Core's status codes: 400 bad request, 403 not authorized,
  * 404 unknown path, 413 payload too large.

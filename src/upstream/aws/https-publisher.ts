@@ -25,8 +25,8 @@ export interface HttpsPublisherOptions {
 }
 
 /**
- * IoT Core's HTTPS publish (docs/clouds/aws-iot-core.md#https-publish-and-basic-ingest): `POST
- * /topics/{url-encoded topic}?qos=1` over mutual TLS, one message per
+ * IoT Core's HTTPS publish (docs/clouds/aws-iot-core.md#https-publish-and-basic-ingest):
+ * `POST /topics/{url-encoded topic}?qos=1` over mutual TLS, one message per
  * request, on a keep-alive agent so the handshake is paid once. There is no client id, no subscription and
  * no offline delivery on this transport. Never throws: every failure becomes an outcome.
  */
