@@ -20,7 +20,8 @@ export default tseslint.config(
     },
   },
   {
-    // DESIGN.md §2: adapters use only the core vocabulary, never the daemon's internals.
+    // docs/architecture.md#dependency-rules: adapters use only the core vocabulary, never the daemon's
+    // internals.
     files: ['adapters/**/*.ts'],
     rules: {
       'no-restricted-imports': [
@@ -37,7 +38,7 @@ export default tseslint.config(
     },
   },
   {
-    // DESIGN.md §2: src loads concrete adapters only through adapters/registry.ts.
+    // docs/architecture.md#dependency-rules: src loads concrete adapters only through adapters/registry.ts.
     files: ['src/**/*.ts'],
     rules: {
       'no-restricted-imports': [

@@ -1,10 +1,11 @@
 /**
- * `npm run bench`: every benchmark of issue 9, each repeated `--runs` times (default 3) with the peer
+ * `npm run bench`: every benchmark docs/benchmarks.md asks for, each repeated `--runs` times (default 3) with
+ * the peer
  * measured in the same run, side by side. Prints one JSON object per figure (the median of its runs), then a
  * short table. Everything is written under one temp directory, removed at the end; progress goes to stderr.
  *
  * Options: `--runs N`, `--only name,name` (scenario names below), `--backlog N` (readings; default
- * 1,000,000, the issue's size).
+ * 1,000,000, the size docs/benchmarks.md#backlog asks for).
  * The daemon runs with the systemd unit's `NODE_OPTIONS`; `FIELDGATE_BENCH_NODE_OPTIONS` replaces them.
  */
 import { mkdtemp, rm } from 'node:fs/promises';

@@ -38,7 +38,7 @@ async function storedBacklog(queueDir: string): Promise<{ depth: number; lastGse
 }
 
 /**
- * Backlog (issue 9, item 4, and the issue-2 figure): the daemon runs the sim fleet at full speed with its
+ * Backlog (docs/benchmarks.md#backlog): the daemon runs the sim fleet at full speed with its
  * route pointing at a dead port until the queue holds `backlogReadings`; SIGTERM; then it restarts with the
  * fleet disabled (a small live fleet instead) and the broker reachable, and the drain is timed until the
  * subscriber holds every backlog reading.

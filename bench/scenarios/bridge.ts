@@ -13,7 +13,8 @@ const DEVICES = 1000;
 const RSS_SAMPLE_MS = 250;
 
 /**
- * The baseline (issue 9, item 2): Mosquitto as the field gateway. A local broker with persistence bridges
+ * The baseline (docs/benchmarks.md#baseline): Mosquitto as the field gateway. A local broker with persistence
+ * bridges
  * `tele/#` at QoS 1 to an upstream broker; a publisher process drives the same sim fleet at full speed, one
  * reading per QoS 1 message; the same counter subscribes upstream and counts what arrives.
  */

@@ -96,7 +96,8 @@ function encoders(encoding: Encoding): { name: string; encode: Encoder }[] {
 }
 
 /**
- * Cloud cost (issue 9, item 6): billed units per 10,000 sim readings with the default batching, against one
+ * Cloud cost (docs/benchmarks.md#cloud-cost): billed units per 10,000 sim readings with the default batching,
+ * against one
  * message per reading, from the messages the Azure and AWS connectors' own encoders produce (properties
  * and topics included), plain JSON and `encoding: json+gzip`.
  */

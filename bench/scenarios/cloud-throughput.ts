@@ -21,7 +21,8 @@ type Protocol = 'amqp' | 'https';
 type Encoding = 'json' | 'json+gzip';
 
 /**
- * Throughput and cost over Azure IoT Hub's AMQP and HTTPS transports (issue 9, items 1 and 6): the real
+ * Throughput and cost over Azure IoT Hub's AMQP and HTTPS transports (docs/benchmarks.md#throughput,
+ * #cloud-cost): the real
  * daemon with a full-speed sim fleet and one `type: azure` route to the hub emulator (plain TCP, SAS), its
  * readings counted by the forwarder, its cost counted by the emulator's own billing meter (4 KB units),
  * with plain JSON bodies and with `encoding: json+gzip` (figures `azure.<protocol>.gzip…`).

@@ -11,7 +11,8 @@ const SIM_ADAPTERS = 10;
 const RSS_SAMPLE_MS = 250;
 
 /**
- * RSS against GC CPU (issue 9, item 5): the same load under the systemd unit's heap settings and under V8's
+ * RSS against GC CPU (docs/benchmarks.md#footprint): the same load under the systemd unit's heap settings and
+ * under V8's
  * default young generation, one after the other in the same run. Small semi-spaces keep RSS down; the
  * price is more scavenges, which shows as CPU per reading.
  */

@@ -18,7 +18,8 @@ const REPORT_INTERVAL_MS = 650;
 const JITTER_MS = 400;
 
 /**
- * Latency (issue 9, item 3) at 1,000 readings/s with the default commit interval and batching: from a
+ * Latency (docs/benchmarks.md#latency) at 1,000 readings/s with the default commit interval and batching:
+ * from a
  * reading's creation (`ts`, the gateway clock) to its arrival at the subscriber, which follows the broker's
  * acknowledgement by one loopback hop. Also the daemon's RSS at this moderate load.
  */
@@ -56,7 +57,10 @@ export async function latency(ctx: ScenarioContext): Promise<Sample[]> {
   }
 }
 
-/** Footprint (issue 9, item 5): RSS of the daemon with 1,000 sim devices at the default report interval. */
+/**
+ * Footprint (docs/benchmarks.md#footprint): RSS of the daemon with 1,000 sim devices at the default report
+ * interval.
+ */
 export async function idleFootprint(ctx: ScenarioContext): Promise<Sample[]> {
   const broker = await Mosquitto.start({ dir: path.join(ctx.dir, 'broker'), persistence: false });
   const daemon = await BenchDaemon.start({

@@ -14,7 +14,10 @@ const APPEND_BATCH = 100;
 /** Appends in flight at once, as from several adapters awaiting `emit`. */
 const CONCURRENT_APPENDERS = 20;
 const LEASE_BATCH = 500;
-/** The issue's yardstick: what LevelDB alone commits in 1,000-record synced batches. */
+/**
+ * The ceiling docs/benchmarks.md#baseline compares with: what LevelDB alone commits in 1,000-record synced
+ * batches.
+ */
 const RAW_BATCH = 1000;
 
 function simReading(index: number): Reading {

@@ -14,7 +14,8 @@ const RADIOS_UP_TIMEOUT_MS = 90_000;
 const ZWAVE_NODE = 'zwave:7e570001-2';
 
 /**
- * Footprint with every radio stack loaded (issue 9, item 5): the idle sim fleet of `fieldgate.rss.idle`
+ * Footprint with every radio stack loaded (docs/benchmarks.md#footprint): the idle sim fleet of
+ * `fieldgate.rss.idle`
  * plus a Z-Wave adapter driving a mock stick over `tcp://` (zwave-js running, one interviewed node), a
  * Zigbee adapter whose coordinator is absent (zigbee-herdsman and the converters loaded, reopen loop
  * running) and a BLE adapter with no Bluetooth on the machine (noble loaded, `unavailable`).

@@ -20,7 +20,8 @@ export interface ThroughputLoad {
 }
 
 /**
- * Durable end-to-end throughput (issue 9, item 1): the sim fleet at full speed → pipeline → LevelDB queue
+ * Durable end-to-end throughput (docs/benchmarks.md#throughput): the sim fleet at full speed → pipeline →
+ * LevelDB queue
  * (group commit, fsync) → MQTT QoS 1 → a real Mosquitto → a subscriber that decodes every batch. FIFO drain,
  * so any gap below the highest gateway sequence number received is a loss.
  */

@@ -1,4 +1,4 @@
-/** One measured figure, printed as one JSON line (issue 9's output format). */
+/** One measured figure, printed as one JSON line (docs/benchmarks.md#output-format). */
 export interface Figure {
   name: string;
   value: number;

@@ -33,7 +33,8 @@ export function simReadings(count: number, from = 0, ts = START_MS): Reading[] {
 }
 
 /**
- * The `Queue` contract (DESIGN.md §4–§5), run against every implementation. `factory` builds a fresh, empty
+ * The `Queue` contract (docs/architecture.md#queue), run against every implementation. `factory` builds a
+ * fresh, empty
  * queue per test.
  */
 export function queueContract(name: string, factory: QueueFactory): void {

@@ -30,7 +30,8 @@ const envelope = (gseq: number, values: Envelope['reading']['values'] = { n: gse
 const live = (): AbortSignal => new AbortController().signal;
 
 /**
- * What every `Upstream` must do (DESIGN.md §4): deliver and acknowledge batches, refuse what can never fit
+ * What every `Upstream` must do (docs/architecture.md#upstream): deliver and acknowledge batches, refuse what
+ * can never fit
  * without retrying it forever, report `retry` (never throw) when the cloud is gone, and carry commands down
  * and results up.
  */

@@ -31,7 +31,7 @@ const envelope = (gseq: number): Envelope => ({
 /**
  * 10,000 readings through each protocol to the emulator over TLS on loopback, in the forwarder's default
  * leases: every reading arrives once, and the hub bills a small fraction of what one message per reading
- * would cost. The readings/s figures it prints are for the closing note, not asserted.
+ * would cost. The readings/s figures it prints are for information (docs/benchmarks.md), not asserted.
  */
 describe('Azure billing and throughput per protocol (10,000 readings)', () => {
   let certs: TestCertificates;

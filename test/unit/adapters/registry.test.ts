@@ -6,7 +6,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { knownAdapterTypes } from '../../../adapters/registry.js';
 
 /**
- * DESIGN.md §2: noble's native HCI socket, zigbee-herdsman and zwave-js load only when an adapter of that
+ * docs/architecture.md#dependency-rules: noble's native HCI socket, zigbee-herdsman and zwave-js load only
+ * when an adapter of that
  * type is configured. An eager import anywhere under `adapters/registry.ts` would load them on every
  * gateway, so a fresh node process imports the built registry and reports which radio stacks it loaded.
  */

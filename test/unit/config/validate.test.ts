@@ -3,7 +3,10 @@ import { formatIssue } from '../../../src/config/issues.js';
 import { validateDocument } from '../../../src/config/validate.js';
 import { parseYamlSource } from '../../../src/config/yaml-source.js';
 
-/** Nine levels of nine aliases each: billions of nodes if expanded (found by the config fuzzing in issue 9). */
+/**
+ * Nine levels of nine aliases each: billions of nodes if expanded (found by the config fuzzing in
+ * test/reliability/bad-config.reliability.ts).
+ */
 const ALIAS_BOMB = [
   'gateway:',
   '  id: gw',

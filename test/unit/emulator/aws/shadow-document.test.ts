@@ -76,7 +76,7 @@ describe('shadow request validation', () => {
 });
 
 describe('shadow updates', () => {
-  it('computes the documented delta fixture (B3)', () => {
+  it('computes the documented delta fixture', () => {
     const desired = { color: 'red', power: 'on', cfg: { a: 1, b: 2 }, modes: [1, 2] };
     const reported = { color: 'blue', power: 'on', cfg: { a: 1, b: 3 }, modes: [1], fw: '1.2' };
     expect(computeDelta(desired, reported)).toEqual({ color: 'red', cfg: { b: 2 }, modes: [1, 2] });

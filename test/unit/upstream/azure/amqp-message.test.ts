@@ -11,7 +11,8 @@ import { groupIntoBatches, type D2cMessage } from '../../../../src/upstream/azur
 
 describe('AMQP message mapping', () => {
   it('encodes the reference’s inner message byte for byte', () => {
-    // Reference A4.6: message_id 'm-1', content type json, utf-8, app prop unit=C, body {"t":21.5}.
+    // docs/clouds/azure-iot-hub.md#amqp-batches: message_id 'm-1', content type json, utf-8, app prop unit=C,
+    // body {"t":21.5}.
     const message = fromPropertyBag(
       { '$.mid': 'm-1', '$.ct': 'application/json', '$.ce': 'utf-8', unit: 'C' },
       Buffer.from('{"t":21.5}'),

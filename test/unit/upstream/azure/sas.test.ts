@@ -6,7 +6,7 @@ import {
   signSas,
 } from '../../../../src/upstream/azure/sas.js';
 
-// Test vectors V1 and V3 from reference/cloud-protocols.md A2.2 (computed with the Azure Node SDK).
+// Test vectors V1 and V3 of docs/clouds/azure-iot-hub.md#sas-tokens (computed with the Azure Node SDK).
 const V1 = {
   input: {
     resourceUri: 'myhub.azure-devices.net/devices/sensor-01',
