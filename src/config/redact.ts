@@ -187,6 +187,11 @@ function stringForms(text: string): string[] {
   } catch {
     // Not percent-encoded text; the other forms cover it.
   }
+  // A connection string's key may be printed on its own (a signature's input, a parse error).
+  const sharedAccessKey = /(?:^|;)\s*SharedAccessKey=([^;]+)/.exec(text)?.[1];
+  if (sharedAccessKey !== undefined && sharedAccessKey !== text) {
+    for (const form of stringForms(sharedAccessKey.trim())) forms.add(form);
+  }
   const hex = text
     .trim()
     .replace(/^0x/i, '')

@@ -25,9 +25,10 @@ describe('secret files', () => {
     throw new Error('loaded without errors');
   }
 
-  it.each([0o644, 0o640, 0o604, 0o660])(
-    'refuses a passwordFile with mode %o, saying the fix',
-    async (mode) => {
+  it.each(['0644', '0640', '0604', '0660'])(
+    'refuses a passwordFile with mode %s, saying the fix',
+    async (shown) => {
+      const mode = Number.parseInt(shown, 8);
       const secret = await dir.write('mqtt-password', 'file-password-123\n');
       await chmod(secret, mode);
       const file = await dir.write('fieldgate.yaml', `${ROUTE}      passwordFile: mqtt-password\n`);

@@ -191,6 +191,14 @@ function valueFor(
     return { written, secret: written };
   }
   if (key === 'password') return { written: '98765432101234', secret: '98765432101234' };
+  if (key === 'connectionString') {
+    // Its key is the secret part; the test looks for it alone too.
+    const sharedAccessKey = `SECRET-${tag}-xyz`;
+    return {
+      written: `HostName=hub.invalid;DeviceId=secret-test;SharedAccessKey=${sharedAccessKey}`,
+      secret: sharedAccessKey,
+    };
+  }
   const text = `SECRET-${tag}-xyz`;
   return { written: text, secret: text };
 }
