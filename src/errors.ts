@@ -7,7 +7,7 @@ export const ErrorCodes = {
   FG_CONFIG_SECRET_MISSING: {
     exit: 78,
     retryable: false,
-    summary: 'A `!secret`, `${ENV}` or `*File` reference has no value.',
+    summary: 'A `!secret`, `${ENV}` or `*File` reference has no value, or a secret file is not private.',
   },
   FG_QUEUE_CORRUPT: {
     exit: 1,

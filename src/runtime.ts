@@ -4,6 +4,7 @@ import path from 'node:path';
 import { AdapterHost } from './adapter-host.js';
 import { LevelCommandStore } from './commands/command-store.js';
 import { CommandRouter } from './commands/router.js';
+import { redactorFor, type Redactor } from './config/redact.js';
 import type { Config } from './config/schema.js';
 import { ControlServer } from './control/server.js';
 import { DeviceRegistry } from './devices/device-registry.js';
@@ -34,6 +35,8 @@ export interface RuntimeOptions {
   now?: () => number;
   /** How long stop() lets an in-flight send finish. */
   stopGraceMs?: number;
+  /** Every known secret, scrubbed from status output; default: the secrets of `config`. */
+  redactor?: Redactor;
 }
 
 interface RouteParts {
@@ -75,11 +78,13 @@ export class Runtime {
   #stopping: Promise<void> | undefined;
   readonly #now: () => number;
   readonly #log: Logger;
+  readonly #redactor: Redactor;
 
   constructor(private readonly options: RuntimeOptions) {
     this.#now = options.now ?? Date.now;
     this.#log = options.log;
     this.#config = options.config;
+    this.#redactor = options.redactor ?? redactorFor(options.config);
     this.gatewayId = options.config.gateway.id ?? os.hostname().replace(/[^A-Za-z0-9._-]/g, '-');
     this.startedAt = this.#now();
   }
@@ -266,6 +271,7 @@ export class Runtime {
       pipeline: this.#pipeline?.stats(),
       reload: this.#reload,
       livenessProblem: this.livenessProblem,
+      redactor: this.#redactor,
     });
   }
 

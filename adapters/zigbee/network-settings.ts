@@ -1,5 +1,5 @@
 import { randomBytes, randomInt } from 'node:crypto';
-import { readFile, writeFile } from 'node:fs/promises';
+import { chmod, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { FieldgateError } from '../../src/errors.js';
 import type { Logger } from '../../src/logger.js';
@@ -65,6 +65,8 @@ export async function resolveNetworkSettings(
     options.networkKey ?? stored.networkKey ?? (generated.networkKey = randomBytes(16).toString('hex'));
   if (Object.keys(generated).length > 0) {
     await writeFile(file, JSON.stringify({ ...stored, ...generated }, null, 2), { mode: 0o600 });
+    // `mode` applies only when the file is created; one written by an older version keeps its mode.
+    await chmod(file, 0o600);
     log.info(
       { generated: Object.keys(generated), file },
       'Generated Zigbee network settings and stored them.',

@@ -15,6 +15,7 @@ import { exposesOf, notifyDeviceEvent, type DeviceEventType, type ZhcModule } fr
 import { executeCommand } from './execute-command.js';
 import { bridgeLibraryLogger } from './library-logger.js';
 import { resolveNetworkSettings, type NetworkSettings } from './network-settings.js';
+import { keepKeyFilesPrivate } from './private-files.js';
 import { serialPortProblem } from './serial-port-problem.js';
 import type { ZigbeeOptions } from './options.js';
 import { controllerOptions } from './controller-options.js';
@@ -87,6 +88,7 @@ export class ZigbeeAdapter implements Adapter {
       configure: (device) => this.configure(device),
     });
     try {
+      await this.keepKeyFilesPrivate();
       this.network = await resolveNetworkSettings(this.options, ctx.stateDir, ctx.log);
     } catch (e) {
       ctx.setStatus('unavailable', errorMessage(e));
@@ -204,6 +206,7 @@ export class ZigbeeAdapter implements Adapter {
       this.isOpen = true;
       this.reopenAttempt = 0;
       ctx.log.info({ result, coordinator: this.options.coordinator }, 'Zigbee coordinator open.');
+      await this.keepKeyFilesPrivate();
       ctx.setStatus('running');
       await this.adoptAll(controller);
     } catch (e) {
@@ -232,6 +235,25 @@ export class ZigbeeAdapter implements Adapter {
       this.ctx?.log.debug(
         { err: errorMessage(e) },
         'Zigbee controller stop failed; it is closed regardless.',
+      );
+    }
+    // Stopping writes a fresh coordinator backup.
+    await this.keepKeyFilesPrivate();
+  }
+
+  /** The state dir 0700 and the key-bearing files in it 0600; logs what it had to fix. */
+  private async keepKeyFilesPrivate(): Promise<void> {
+    const ctx = this.ctx;
+    if (ctx === undefined) return;
+    try {
+      const fixed = await keepKeyFilesPrivate(ctx.stateDir);
+      if (fixed.length > 0) {
+        ctx.log.info({ files: fixed }, 'Made the Zigbee key files private (0600, directory 0700).');
+      }
+    } catch (e) {
+      ctx.log.warn(
+        { err: errorMessage(e), dir: ctx.stateDir },
+        'The Zigbee key files cannot be made private; check the state dir ownership.',
       );
     }
   }

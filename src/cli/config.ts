@@ -1,10 +1,12 @@
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { parseDocument, stringify } from 'yaml';
+import { isScalar, parseDocument, stringify } from 'yaml';
 import { errorMessage, exitCodeFor, isFieldgateError } from '../errors.js';
 import type { ConfigIssue } from '../config/issues.js';
 import { formatIssue, loadConfig } from '../config/load.js';
-import { redactConfig } from '../config/redact.js';
+import { REDACTED, Redactor, redactUrl, urlPassword } from '../config/redact.js';
+import { configSchema } from '../config/schema.js';
+import { mapSecrets } from '../config/secret-fields.js';
 import { secretTag } from '../config/yaml-source.js';
 
 /**
@@ -68,8 +70,10 @@ export function listedIssues(issues: readonly ConfigIssue[], summary: (more: num
 
 /**
  * `fieldgate config show [--effective] [--config FILE] [--json]`. Without `--effective` it prints the file as
- * written (the user's own text; secrets are references there). With `--effective` it prints what the daemon
- * would run with — defaults, overrides and secrets resolved — with every secret value redacted.
+ * written (the user's own text and comments), with every value written inline at a secret key redacted
+ * (`!secret name` and `${VAR}` references stay: they name, not hold, the secret). With `--effective` it
+ * prints what the daemon would run with — defaults, overrides and secrets resolved — with every secret
+ * value redacted.
  */
 export async function runConfigShow(
   options: { effective?: boolean; config?: string; json?: boolean },
@@ -78,12 +82,12 @@ export async function runConfigShow(
   const file = options.config ?? DEFAULT_CONFIG_FILE;
   try {
     if (options.effective !== true) {
-      const text = await readFile(file, 'utf8');
+      const text = redactWritten(await readFile(file, 'utf8'));
       io.stdout.write(options.json === true ? `${JSON.stringify(parseWritten(text), null, 2)}\n` : text);
       return 0;
     }
     const loaded = await loadConfig(file, loadOptions(io));
-    const redacted = redactConfig(loaded.config, loaded.secrets);
+    const redacted = loaded.redactor.redactConfig(loaded.config);
     io.stdout.write(options.json === true ? `${JSON.stringify(redacted, null, 2)}\n` : stringify(redacted));
     return 0;
   } catch (error) {
@@ -134,4 +138,46 @@ function issuesOf(error: unknown, file: string): ConfigIssue[] {
 function parseWritten(text: string): unknown {
   const shownTag = { ...secretTag, resolve: (name: string) => `${secretTag.tag} ${name}` };
   return parseDocument(text, { customTags: [shownTag] }).toJS();
+}
+
+// `${NAME}` references and nothing else: text that names a secret without holding it.
+const ONLY_REFERENCES = /^(\$\{[A-Za-z_][A-Za-z0-9_]*\})+$/;
+
+/**
+ * The file's text with every value written inline at a secret key replaced by `[redacted]` (a URL keeps
+ * all but its password), comments and layout kept; then any of those values written elsewhere (a
+ * comment, another key) is scrubbed too.
+ */
+export function redactWritten(text: string): string {
+  const doc = parseDocument(text, { customTags: [secretTag] });
+  let values: unknown;
+  try {
+    values = doc.toJS();
+  } catch {
+    return text; // Cannot expand (an alias bomb): nothing to show as data; `validate` explains.
+  }
+  const inline: unknown[] = [];
+  const replace = (path: PropertyKey[], shown: string) => {
+    const node = doc.getIn(path, true);
+    if (isScalar(node)) node.value = shown;
+    else doc.setIn(path, shown);
+  };
+  mapSecrets(values, configSchema, (value, kind, path) => {
+    const node = doc.getIn(path, true);
+    if (isScalar(node) && node.tag === secretTag.tag) return value;
+    if (typeof value === 'string' && (ONLY_REFERENCES.test(value) || value.trim() === '')) return value;
+    if (kind === 'url' && typeof value === 'string') {
+      const password = urlPassword(value);
+      if (password !== undefined && password !== '' && !ONLY_REFERENCES.test(password)) {
+        inline.push(password);
+        replace(path, redactUrl(value));
+      }
+      return value;
+    }
+    inline.push(value);
+    replace(path, REDACTED);
+    return value;
+  });
+  if (inline.length === 0) return text;
+  return new Redactor(inline).scrub(doc.toString());
 }

@@ -1,6 +1,6 @@
 import { isMap, parse } from 'yaml';
 import { configSchema } from './schema.js';
-import { childSchema, isRecord, objectKeys } from './schema-keys.js';
+import { childSchema, isRecord, objectKeys, schemaAt, unwrap } from './schema-keys.js';
 import { formatPath, type ConfigIssue } from './issues.js';
 import { keyText, type YamlSource } from './yaml-source.js';
 
@@ -14,7 +14,8 @@ export const ENV_OVERRIDE_PREFIX = 'FIELDGATE__';
  * Each `__`-separated segment matches a schema key case-insensitively (`MAXBYTES` → `maxBytes`); inside a
  * record (routes, adapters) it matches an existing name case-insensitively, else it becomes a new lowercase
  * name. An unknown key is kept as written, so validation reports it like an unknown key in the file. The
- * value is parsed as YAML, so `true`, `500` and `[a, b]` get their types.
+ * value is parsed as YAML, so `true`, `500` and `[a, b]` get their types — except where the schema expects
+ * text: there the variable's text is taken as it is (`PASSWORD=12345` is the string "12345").
  */
 export function applyEnvOverrides(source: YamlSource, env: NodeJS.ProcessEnv): ConfigIssue[] {
   const issues: ConfigIssue[] = [];
@@ -41,7 +42,10 @@ export function applyEnvOverrides(source: YamlSource, env: NodeJS.ProcessEnv): C
       });
       continue;
     }
-    source.doc.setIn(keyPath, source.doc.createNode(parseValue(env[name] ?? '')));
+    const text = env[name] ?? '';
+    const schema = schemaAt(configSchema, keyPath);
+    const value = schema !== undefined && expectsText(schema) ? textValue(text) : parseValue(text);
+    source.doc.setIn(keyPath, source.doc.createNode(value));
     source.overrides.set(formatPath(keyPath), name);
   }
   return issues;
@@ -66,6 +70,19 @@ function matchKeyPath(source: YamlSource, segments: string[]): string[] {
     schema = schema && childSchema(schema, key);
   }
   return keyPath;
+}
+
+/** True when the schema takes only text there (a string or a choice of words), whatever it looks like. */
+function expectsText(schema: Parameters<typeof unwrap>[0]): boolean {
+  const def = unwrap(schema)._zod.def as { type: string; options?: Parameters<typeof unwrap>[0][] };
+  if (def.type === 'union') return (def.options ?? []).every((option) => expectsText(option));
+  return def.type === 'string' || def.type === 'enum' || def.type === 'template_literal';
+}
+
+/** For a text key: a quoted YAML string loses its quotes; anything else (`12345`, `true`, `[x]`) is the text. */
+function textValue(text: string): string {
+  const parsed = parseValue(text);
+  return typeof parsed === 'string' ? parsed : text;
 }
 
 function parseValue(text: string): unknown {

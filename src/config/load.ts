@@ -2,7 +2,8 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { FieldgateError } from '../errors.js';
 import { applyEnvOverrides } from './env-overrides.js';
-import { compareIssues, formatIssue } from './issues.js';
+import { compareIssues, formatIssue, formatPath, type ConfigIssue } from './issues.js';
+import { Redactor, secretValuesOf } from './redact.js';
 import type { Config } from './schema.js';
 import { inlineFileKeys, resolveReferences } from './secrets.js';
 import { validateDocument } from './validate.js';
@@ -22,8 +23,10 @@ export interface LoadedConfig {
   config: Config;
   /** Absolute path of the file that was loaded. */
   file: string;
-  /** Resolved secret values, so anything that prints the config can redact them. */
+  /** Secret values as supplied (by `!secret`, a secret file, or at a secret key however it was set). */
   secrets: string[];
+  /** Knows every secret in every printable form; every output path (logs, status, errors) goes through it. */
+  redactor: Redactor;
 }
 
 /**
@@ -54,13 +57,28 @@ export async function loadConfig(file: string, options: LoadOptions = {}): Promi
   const references = await resolveReferences(source, env);
   const overrideIssues = applyEnvOverrides(source, env);
   const fileKeys = await inlineFileKeys(source);
+  // Values at secret keys however they were supplied, as written (`0x…`, `01:02:…`, `12345`, a list):
+  // the redactor derives every other form from them.
+  // A reference that did not resolve still holds its name (`!secret name`, `${VAR}`): not a secret.
+  const unresolved = new Set([...references.unresolved, ...fileKeys.unresolved].map(formatPath));
+  const atSecretKeys = secretValuesOf(writtenValues(source), (path) => !unresolved.has(formatPath(path)));
+  const secrets = [
+    ...new Set([
+      ...references.secrets,
+      ...fileKeys.secrets,
+      ...atSecretKeys.map((value) => (typeof value === 'string' ? value : JSON.stringify(value))),
+    ]),
+  ].filter((s) => s !== '');
+  const redactor = new Redactor([...secrets, ...atSecretKeys]);
   const secretIssues = [...references.issues, ...fileKeys.issues];
   const { config, issues: schemaIssues } = validateDocument(source, [
     ...references.unresolved,
     ...fileKeys.unresolved,
   ]);
 
-  const errors = [...syntaxIssues, ...secretIssues, ...overrideIssues, ...schemaIssues].sort(compareIssues);
+  const errors = [...syntaxIssues, ...secretIssues, ...overrideIssues, ...schemaIssues]
+    .map((issue) => scrubIssue(issue, redactor))
+    .sort(compareIssues);
   if (config === undefined || errors.length > 0) {
     const code = secretIssues.length > 0 ? 'FG_CONFIG_SECRET_MISSING' : 'FG_CONFIG_INVALID';
     const problems = errors.length === 1 ? '1 problem' : `${errors.length} problems`;
@@ -75,8 +93,23 @@ export async function loadConfig(file: string, options: LoadOptions = {}): Promi
   return {
     config: deepFreeze(resolvePaths(config, path.dirname(absoluteFile))),
     file: absoluteFile,
-    secrets: [...new Set([...references.secrets, ...fileKeys.secrets])].filter((s) => s !== ''),
+    secrets,
+    redactor,
   };
+}
+
+/** The document's values after references and overrides, before validation; undefined if it cannot expand. */
+function writtenValues(source: { doc: { toJS(): unknown } }): unknown {
+  try {
+    return source.doc.toJS();
+  } catch {
+    return undefined; // An alias bomb: validation reports it.
+  }
+}
+
+/** An issue never quotes a secret, whatever produced its message (the parser, the schema, a hint). */
+function scrubIssue(issue: ConfigIssue, redactor: Redactor): ConfigIssue {
+  return { ...issue, path: redactor.scrub(issue.path), message: redactor.scrub(issue.message) };
 }
 
 // Keys holding filesystem paths: `stateDir`, TLS `caFile`…, `passwordFile`, the control `socket`.

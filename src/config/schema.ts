@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { secret } from './secret-fields.js';
 import { bleAdapterSchema } from './adapters/ble.js';
 import { simAdapterSchema } from './adapters/sim.js';
 import { zigbeeAdapterSchema } from './adapters/zigbee.js';
@@ -65,10 +66,13 @@ const tls = z
 
 const mqttUpstream = z.strictObject({
   type: z.literal('mqtt'),
-  url: z.string().regex(/^(mqtts?|wss?|tcp|ssl):\/\//, 'expected mqtt://, mqtts://, ws:// or wss://'),
+  url: secret(
+    z.string().regex(/^(mqtts?|wss?|tcp|ssl):\/\//, 'expected mqtt://, mqtts://, ws:// or wss://'),
+    'url',
+  ),
   clientId: z.string().optional().describe('MQTT client id; default `fieldgate-{gateway}`.'),
   username: z.string().optional(),
-  password: z.string().optional().describe('Use `!secret name` or `${ENV}`; never write it inline.'),
+  password: secret(z.string()).optional().describe('Use `!secret name` or `${ENV}`; never write it inline.'),
   passwordFile: z
     .string()
     .optional()

@@ -1,4 +1,5 @@
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { isMap, isScalar, isSeq, type Scalar } from 'yaml';
 import { configSchema } from './schema.js';
@@ -20,7 +21,10 @@ export const SECRETS_FILE_NAME = 'secrets.yaml';
 
 /** What resolving references produced: the values (for redaction), problems, and paths left unresolved. */
 export interface ReferenceResult {
-  /** Every value taken from `secrets.yaml`, the environment or a `*File`, so output can redact them. */
+  /**
+   * Every value taken from `secrets.yaml` or a `*File`, so output can redact them wherever they are used.
+   * (A `${VAR}` value is a secret only at a secret key; the schema marks those.)
+   */
   secrets: string[];
   issues: ConfigIssue[];
   /** Key paths whose reference failed; validation errors there would only repeat the problem. */
@@ -48,6 +52,11 @@ export async function resolveReferences(
       result.issues.push(...store.issues.splice(0));
       const name = String(node.value);
       const value = store.values?.get(name);
+      if (store.isRefused) {
+        // Already reported once, at the file.
+        result.unresolved.push(keyPath);
+        continue;
+      }
       if (value === undefined) {
         const why =
           store.values === undefined
@@ -75,7 +84,6 @@ export async function resolveReferences(
           missing.push(name);
           return match;
         }
-        result.secrets.push(value);
         return value;
       });
       for (const name of missing) {
@@ -123,6 +131,12 @@ export async function inlineFileKeys(source: YamlSource): Promise<ReferenceResul
       }
       const filePath = path.resolve(configDir, pair.value.value);
       try {
+        const refusal = await secretFileRefusal(filePath);
+        if (refusal !== undefined) {
+          result.issues.push(issueAt(source, [...keyPath, key], refusal));
+          result.unresolved.push([...keyPath, target]);
+          continue;
+        }
         const value = (await readFile(filePath, 'utf8')).trim();
         node.set(target, value);
         result.secrets.push(value);
@@ -140,6 +154,8 @@ export async function inlineFileKeys(source: YamlSource): Promise<ReferenceResul
 interface SecretStore {
   /** Undefined when the file cannot be read. */
   values: Map<string, string> | undefined;
+  /** The file exists but is not private; nothing is read from it. */
+  isRefused?: boolean;
   /** Syntax errors in the secrets file, reported once. */
   issues: ConfigIssue[];
 }
@@ -147,6 +163,14 @@ interface SecretStore {
 async function loadSecretStore(file: string): Promise<SecretStore> {
   let text: string;
   try {
+    const refusal = await secretFileRefusal(file);
+    if (refusal !== undefined) {
+      return {
+        values: undefined,
+        isRefused: true,
+        issues: [{ file, line: 0, col: 0, path: '', message: refusal }],
+      };
+    }
     text = await readFile(file, 'utf8');
   } catch {
     return { values: undefined, issues: [] };
@@ -176,4 +200,42 @@ function collectScalars(node: unknown, keyPath: PropertyKey[]): { node: Scalar; 
     });
   }
   return [];
+}
+
+/** Any group or other permission bit: what ssh refuses on a private key file. */
+const NOT_PRIVATE_BITS = 0o077;
+
+/**
+ * Why a file holding secrets (`secrets.yaml`, a `passwordFile`…) must not be read, or undefined when it
+ * may: it is readable or writable by group or others, or owned by neither the user fieldgate runs as nor
+ * root. Like ssh with a private key, such a file is refused rather than warned about: a warning scrolls
+ * by in the journal while the secret stays readable by every local account. Systemd credentials
+ * (`LoadCredential=`) are 0400 and owned by the service user, so they pass.
+ *
+ * @throws the `stat` error (ENOENT…) for the caller to report as "cannot read".
+ */
+export async function secretFileRefusal(file: string): Promise<string | undefined> {
+  const info = await stat(file);
+  const uid = process.getuid?.();
+  if (uid === undefined) return undefined; // No POSIX owners (Windows): nothing to check.
+  const problems: string[] = [];
+  const fixes: string[] = [];
+  if (info.uid !== uid && info.uid !== 0) {
+    const user = os.userInfo().username;
+    problems.push(`is owned by uid ${info.uid}, not by the service user ${user} (uid ${uid}) or root`);
+    fixes.push(`chown ${user} ${file}`);
+  }
+  const mode = info.mode & 0o777;
+  if ((mode & NOT_PRIVATE_BITS) !== 0) {
+    problems.push(`has mode ${mode.toString(8).padStart(4, '0')}, open to ${openTo(mode)}`);
+    fixes.push(`chmod 0600 ${file}`);
+  }
+  if (problems.length === 0) return undefined;
+  return `secret file ${file} ${problems.join(' and ')}; it is not read until it is private: ${fixes.join(' && ')}`;
+}
+
+function openTo(mode: number): string {
+  const group = (mode & 0o070) !== 0;
+  const others = (mode & 0o007) !== 0;
+  return group && others ? 'group and others' : group ? 'its group' : 'others';
 }

@@ -3,6 +3,7 @@ import type { z } from 'zod';
 import { configSchema, type Config } from './schema.js';
 import { objectKeys, schemaAt } from './schema-keys.js';
 import { formatPath, type ConfigIssue } from './issues.js';
+import { secretKindAt } from './secret-fields.js';
 import { issueAt, positionOf, type YamlSource } from './yaml-source.js';
 
 /** YAML 1.1 booleans that YAML 1.2 reads as strings, the classic `enabled: no` trap. */
@@ -59,13 +60,22 @@ function locate(source: YamlSource, issue: z.core.$ZodIssue): ConfigIssue[] {
     const why = issue.issues.map((inner) => inner.message).join('; ');
     return [issueAt(source, issue.path, `invalid name "${name}": ${why}`, 'key')];
   }
-  if (issue.code === 'invalid_type') return [issueAt(source, issue.path, typeMessage(issue))];
+  if (issue.code === 'invalid_type') {
+    const mayQuote =
+      secretKindAt(configSchema, issue.path) === undefined && !isOverridden(source, issue.path);
+    return [issueAt(source, issue.path, typeMessage(issue, mayQuote))];
+  }
   return [issueAt(source, issue.path, issue.message)];
 }
 
-function typeMessage(issue: z.core.$ZodIssueInvalidType): string {
+/**
+ * `expected number, got "abc"`. The value is quoted only when `mayQuote`: never at a secret key, and never
+ * for a `FIELDGATE__…` variable (the issue names the variable; its value may be a credential).
+ */
+function typeMessage(issue: z.core.$ZodIssueInvalidType, mayQuote: boolean): string {
   const input = issue.input;
   if (input === undefined) return `missing required key (expected ${issue.expected})`;
+  if (!mayQuote) return `expected ${issue.expected}, got ${kindOf(input)} (value not shown)`;
   const got = input === null ? 'null' : shortJson(input);
   const hint =
     issue.expected === 'boolean' && typeof input === 'string' && YAML11_BOOLEANS.has(input.toLowerCase())
@@ -105,6 +115,24 @@ function editDistance(a: string, b: string): number {
     previous = current;
   }
   return previous[b.length]!;
+}
+
+function kindOf(value: unknown): string {
+  return value === null
+    ? 'null'
+    : Array.isArray(value)
+      ? 'a list'
+      : typeof value === 'object'
+        ? 'a mapping'
+        : `a ${typeof value}`;
+}
+
+/** True when the path, or a mapping above it, was set by a `FIELDGATE__…` variable. */
+function isOverridden(source: YamlSource, path: readonly PropertyKey[]): boolean {
+  for (let length = path.length; length > 0; length--) {
+    if (source.overrides.has(formatPath(path.slice(0, length)))) return true;
+  }
+  return false;
 }
 
 function startsWith(path: readonly PropertyKey[], prefix: readonly PropertyKey[]): boolean {

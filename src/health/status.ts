@@ -1,4 +1,5 @@
 import type { AdapterStatus } from '../adapter-host.js';
+import type { Redactor } from '../config/redact.js';
 import type { Availability, CommandStatus } from '../model.js';
 import type { QueueStats } from '../queue/queue.js';
 import type { WriteHealth } from '../queue/write-guard.js';
@@ -64,6 +65,11 @@ export interface StatusInputs {
   reload: ReloadStatus | undefined;
   /** Why the systemd watchdog is not being fed, when a liveness check fails. */
   livenessProblem: string | undefined;
+  /**
+   * Scrubs every secret from the snapshot's text (a reload error, an adapter's detail, a connection
+   * error): the snapshot goes to `status`, the unauthenticated `/readyz` and the cloud twin.
+   */
+  redactor?: Pick<Redactor, 'scrubDeep'>;
 }
 
 /** Pure: assemble the snapshot and decide what counts as unhealthy, with a sentence per problem. */
@@ -95,7 +101,7 @@ export function buildStatus(inputs: StatusInputs): StatusSnapshot {
     const dropped = Object.values(r.queue.dropped).reduce((a, b) => a + b, 0);
     if (dropped > 0) problems.push(`route ${r.name} dropped ${dropped} readings`);
   }
-  return {
+  const snapshot: StatusSnapshot = {
     gateway: inputs.gatewayId,
     version: inputs.version,
     uptimeS: Math.round((inputs.now - inputs.startedAt) / 1000),
@@ -110,6 +116,7 @@ export function buildStatus(inputs: StatusInputs): StatusSnapshot {
     reload: inputs.reload ?? null,
     restartRequired: inputs.reload?.restartRequired ?? [],
   };
+  return inputs.redactor === undefined ? snapshot : inputs.redactor.scrubDeep(snapshot);
 }
 
 /**

@@ -1,4 +1,5 @@
 import { loadConfig } from '../config/load.js';
+import type { Redactor } from '../config/redact.js';
 import { ErrorCodes, FieldgateError, errorMessage, isFieldgateError } from '../errors.js';
 import { createLogger, type Logger } from '../logger.js';
 import { Runtime } from '../runtime.js';
@@ -17,13 +18,13 @@ const STATUS_INTERVAL_MS = 10_000;
  *   releasing whatever had started.
  */
 export async function runDaemon(configFile: string): Promise<void> {
-  const { config } = await loadConfig(configFile);
-  const log = createLogger({ level: config.log.level });
+  const { config, redactor } = await loadConfig(configFile);
+  const log = createLogger({ level: config.log.level, redactor });
   const notifier = await createNotifier({ log: log.child({ component: 'systemd' }) });
-  const runtime = new Runtime({ config, log, version: VERSION });
+  const runtime = new Runtime({ config, log, version: VERSION, redactor });
   const stopped = onStopSignal(runtime, notifier, log);
   // Without a handler Node dies on SIGHUP (exit 129); reloads must never kill the gateway.
-  process.on('SIGHUP', () => void reload(runtime, configFile, notifier, log));
+  process.on('SIGHUP', () => void reload(runtime, configFile, { notifier, log, redactor }));
 
   try {
     await runtime.start();
@@ -89,13 +90,19 @@ function onStopSignal(runtime: Runtime, notifier: Notifier, log: Logger): Promis
  * SIGHUP: load and validate the file again; apply what can be applied, report what needs a restart, and keep
  * the running config when the new file is invalid (ExecReload validates first, so that is a hand-sent HUP).
  */
-async function reload(runtime: Runtime, configFile: string, notifier: Notifier, log: Logger): Promise<void> {
+async function reload(
+  runtime: Runtime,
+  configFile: string,
+  { notifier, log, redactor }: { notifier: Notifier; log: Logger; redactor: Redactor },
+): Promise<void> {
   // MONOTONIC_USEC lets systemd ≥ 253 match READY=1 to this reload; older versions ignore it.
   const monotonicUsec = (process.hrtime.bigint() / 1000n).toString();
   await notifier.notify({ RELOADING: '1', MONOTONIC_USEC: monotonicUsec });
   try {
-    const { config } = await loadConfig(configFile);
-    const result = runtime.reload(config);
+    const loaded = await loadConfig(configFile);
+    // The new file's secrets join the known ones: logs and status scrub them from now on.
+    redactor.merge(loaded.redactor);
+    const result = runtime.reload(loaded.config);
     log.info({ applied: result.applied }, 'Configuration reloaded.');
     for (const key of result.restartRequired) log.warn({ key }, `Restart required: ${key} changed.`);
   } catch (e) {

@@ -47,7 +47,7 @@ describe('a bad config stops the daemon with exit 78 and says where', () => {
         '',
       ].join('\n'),
     );
-    await writeFile(path.join(work.dir, 'secrets.yaml'), 'other: x\n');
+    await writeFile(path.join(work.dir, 'secrets.yaml'), 'other: x\n', { mode: 0o600 });
     const { code, stderr } = await runCli(['run', '--config', file]);
     expect(code).toBe(78);
     expect(stderr).toContain(`${file}:6:`);

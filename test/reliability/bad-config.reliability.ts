@@ -50,9 +50,10 @@ beforeAll(async () => {
   await writeFile(
     path.join(work.dir, 'secrets.yaml'),
     [...secrets].map((name) => `${name}: ${valueFor(name)}`).join('\n'),
+    { mode: 0o600 },
   );
   for (const [, name] of example.matchAll(/\$\{CREDENTIALS_DIRECTORY\}\/([\w-]+)/g)) {
-    await writeFile(path.join(credentials, name!), valueFor(name!));
+    await writeFile(path.join(credentials, name!), valueFor(name!), { mode: 0o600 });
   }
   env = { ...process.env, CREDENTIALS_DIRECTORY: credentials, NO_COLOR: '1' };
 });

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { secret } from '../secret-fields.js';
 
 /**
  * Options of a Bluetooth LE adapter (`adapters.<name>` with `type: ble`). The adapter mirrors this shape in
@@ -93,9 +94,7 @@ const gattCommand = z.strictObject({
 const bleDevice = z.strictObject({
   address: mac.describe('The device MAC address.'),
   name: z.string().optional().describe('A friendly name for the device.'),
-  bindkey: z
-    .string()
-    .regex(/^[0-9a-f]{32}$/i, 'expected 32 hex digits')
+  bindkey: secret(z.string().regex(/^[0-9a-f]{32}$/i, 'expected 32 hex digits'))
     .optional()
     .describe('BTHome v2 encryption key; use `!secret name`, never write it inline.'),
   gatt: z

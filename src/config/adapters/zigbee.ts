@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { secret } from '../secret-fields.js';
 
 /**
  * Options of a Zigbee adapter (`adapters.<name>` with `type: zigbee`), built on zigbee-herdsman and
@@ -50,7 +51,7 @@ export const zigbeeAdapterSchema = z.strictObject({
   extendedPanId: hexBytes(8, 'dddddddddddddddd')
     .optional()
     .describe('Extended PAN id (8 bytes hex); absent: generated on first start and kept in the state dir.'),
-  networkKey: hexBytes(16, '01030507090b0d0f00020406080a0c0d')
+  networkKey: secret(hexBytes(16, '01030507090b0d0f00020406080a0c0d'))
     .optional()
     .describe(
       'Network key (16 bytes hex). Use `!secret`; absent: generated on first start and kept (0600) in the state dir.',

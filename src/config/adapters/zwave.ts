@@ -1,10 +1,9 @@
 import { z } from 'zod';
+import { secret } from '../secret-fields.js';
 
 /** A 16-byte network key as 32 hex digits; written as `!secret name` in the config file, never inline. */
 const networkKey = (description: string) =>
-  z
-    .string()
-    .regex(/^[0-9a-fA-F]{32}$/, 'expected 32 hex digits (16 bytes)')
+  secret(z.string().regex(/^[0-9a-fA-F]{32}$/, 'expected 32 hex digits (16 bytes)'))
     .optional()
     .describe(`${description} Use \`!secret name\`; never write a key inline.`);
 

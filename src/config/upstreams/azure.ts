@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { secret } from '../secret-fields.js';
 
 /** The hub's device id rule: case-sensitive, ≤128 ASCII letters, digits and `- : . + % _ # * ? ! ( ) , = @ ; $ '`. */
 export const HUB_DEVICE_ID = /^[A-Za-z0-9\-:.+%_#*?!(),=@;$']{1,128}$/;
@@ -33,15 +34,16 @@ export const azureUpstreamSchema = z.strictObject({
           .describe(
             "The leaf’s hub device id; default the leaf id with characters outside A-Z a-z 0-9 - : . _ * ! ( ) , = @ ; $ ' replaced by _.",
           ),
-        sharedAccessKey: z.string().optional().describe('The leaf device’s own base64 key; use `!secret`.'),
+        sharedAccessKey: secret(z.string())
+          .optional()
+          .describe('The leaf device’s own base64 key; use `!secret`.'),
       }),
     )
     .default({})
     .describe(
       'perDevice: hub device id and key per leaf id; a key here wins over `groupKey` and the policy.',
     ),
-  groupKey: z
-    .string()
+  groupKey: secret(z.string())
     .optional()
     .describe(
       'perDevice: a DPS enrollment-group key; each leaf’s key is derived as base64(HMAC-SHA256(groupKey, hub device id)).',
@@ -62,8 +64,7 @@ export const azureUpstreamSchema = z.strictObject({
     .describe(
       'perDevice over MQTT: leaf connections open at once (one per leaf); past it the least recently used is closed, its C2D waiting in the hub until it reconnects.',
     ),
-  connectionString: z
-    .string()
+  connectionString: secret(z.string())
     .optional()
     .describe('Device connection string (`HostName=…;DeviceId=…;SharedAccessKey=…`); use `!secret`.'),
   connectionStringFile: z
@@ -75,8 +76,7 @@ export const azureUpstreamSchema = z.strictObject({
     .optional()
     .describe('IoT Hub host, `{hub}.azure-devices.net`; from the connection string otherwise.'),
   deviceId: z.string().optional().describe('The gateway’s device id in the hub; default the gateway id.'),
-  sharedAccessKey: z
-    .string()
+  sharedAccessKey: secret(z.string())
     .optional()
     .describe('Base64 device key, or policy key with `sharedAccessKeyName`; use `!secret`.'),
   sharedAccessKeyFile: z
@@ -87,12 +87,15 @@ export const azureUpstreamSchema = z.strictObject({
     .string()
     .optional()
     .describe('Hub policy with DeviceConnect (e.g. `device`) that `sharedAccessKey` belongs to.'),
-  endpoint: z
-    .string()
-    .regex(
-      /^(mqtts?|amqps?|https?):\/\//,
-      'expected mqtts://, amqps:// or https://host:port (mqtt://, amqp://, http:// for a local emulator)',
-    )
+  endpoint: secret(
+    z
+      .string()
+      .regex(
+        /^(mqtts?|amqps?|https?):\/\//,
+        'expected mqtts://, amqps:// or https://host:port (mqtt://, amqp://, http:// for a local emulator)',
+      ),
+    'url',
+  )
     .optional()
     .describe(
       'Where to connect when not `mqtts://{hostName}:8883` (amqp: `amqps://{hostName}:5671`, https: `https://{hostName}`): an IoT Edge or the local emulator.',

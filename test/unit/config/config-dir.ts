@@ -16,7 +16,7 @@ export async function makeConfigDir(): Promise<ConfigDir> {
     dir,
     async write(name, text) {
       const file = path.join(dir, name);
-      await writeFile(file, text);
+      await writeFile(file, text, { mode: 0o600 });
       return file;
     },
     remove: () => rm(dir, { recursive: true, force: true }),
