@@ -14,6 +14,11 @@ export interface PublishSizeGuardOptions {
 }
 
 const PUBLISH = 3;
+/**
+ * What MQTT 5's Maximum Packet Size allows beyond the payload limit: fixed header, topic, packet id and
+ * properties (IoT Core topics are at most 256 bytes, its user properties at most 8 KB).
+ */
+const HEADERS_ALLOWANCE_BYTES = 16 * 1024;
 /** Fixed header: one type byte, then a Remaining Length of 1 to 4 bytes (MQTT 3.1.1 §2.2.3). */
 const MAX_FIXED_HEADER = 5;
 
@@ -55,6 +60,11 @@ export class PublishSizeGuard {
   constructor(options: PublishSizeGuardOptions) {
     this.#maxPayloadBytes = options.maxPayloadBytes;
     this.#protocolVersion = options.protocolVersion;
+  }
+
+  /** The Maximum Packet Size an MQTT 5 CONNECT should announce for this guard's payload limit. */
+  get maxPacketBytes(): number {
+    return this.#maxPayloadBytes + HEADERS_ALLOWANCE_BYTES;
   }
 
   /** Forget a packet half read: a new connection starts at a packet boundary. */
