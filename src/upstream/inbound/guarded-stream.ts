@@ -3,12 +3,7 @@ import { connect as mqttConnect, type IClientOptions, type MqttClient } from 'mq
 import { FieldgateError } from '../../errors.js';
 import type { PublishSizeGuard } from './publish-size-guard.js';
 
-/**
- * The largest inbound PUBLISH payload an MQTT connection buffers. Above what any cloud sends a device
- * (IoT Hub: 256 KB messages, 64 KB C2D; IoT Core: 128 KB), far below what would hurt a gateway with a
- * 300 MB memory cap. Commands have their own, lower limit on top. See docs/inbound-limits.md.
- */
-export const MAX_INBOUND_PAYLOAD_BYTES = 256 * 1024;
+export { MAX_INBOUND_PAYLOAD_BYTES } from './inbound-limits.js';
 
 /**
  * `inner` (a socket) with its inbound bytes passed through `guard`: what the MQTT client reads is the
