@@ -4,6 +4,7 @@ import path from 'node:path';
 import { AdapterHost } from './adapter-host.js';
 import { LevelCommandStore } from './commands/command-store.js';
 import { CommandRouter } from './commands/router.js';
+import { CommandIntake } from './commands/intake-limiter.js';
 import { redactorFor, type Redactor } from './config/redact.js';
 import type { Config } from './config/schema.js';
 import { ControlServer } from './control/server.js';
@@ -16,7 +17,7 @@ import { LevelQueueStore } from './queue/level-store.js';
 import type { Queue } from './queue/queue.js';
 import { Forwarder } from './upstream/forwarder.js';
 import { createUpstream } from './upstream/registry.js';
-import type { Upstream } from './upstream/upstream.js';
+import type { IncomingCommand, Upstream } from './upstream/upstream.js';
 import { buildStatus, type ReloadStatus, type StatusSnapshot } from './health/status.js';
 import { TailHub } from './health/tail.js';
 import { DrainRate, drainEtaS } from './health/drain-rate.js';
@@ -44,6 +45,7 @@ interface RouteParts {
   queue: Queue;
   upstream: Upstream;
   forwarder: Forwarder;
+  intake: CommandIntake;
 }
 
 /**
@@ -144,9 +146,17 @@ export class Runtime {
         log,
         status: () => this.status(),
       });
-      upstream.onCommand((incoming) => {
-        void this.#router?.submit(incoming, { route: name, origin: route.upstream.type });
+      // Rate and in-flight bounds per route: a flood on the command topic costs counters, not memory.
+      const intake = new CommandIntake({
+        route: name,
+        config: config.commands.intake,
+        submit: (incoming) =>
+          this.#router?.submit(incoming, { route: name, origin: route.upstream.type }) ?? Promise.resolve(),
+        answer: (incoming, detail) => this.#answerRefused(upstream, name, incoming, detail),
+        log: log.child({ component: 'commands' }),
+        now: this.#now,
       });
+      upstream.onCommand((incoming) => intake.offer(incoming));
       const forwarder = new Forwarder({
         route: name,
         queue,
@@ -159,7 +169,7 @@ export class Runtime {
         log,
         now: this.#now,
       });
-      this.#routes.push({ name, queue, upstream, forwarder });
+      this.#routes.push({ name, queue, upstream, forwarder, intake });
     }
     await this.#router.start();
     for (const route of this.#routes) route.forwarder.start();
@@ -234,6 +244,7 @@ export class Runtime {
     await this.#pipeline?.stop();
     await Promise.all(this.#routes.map((r) => r.forwarder.stop(grace)));
     await this.#router?.stop();
+    for (const route of this.#routes) route.intake.stop();
     await this.#store?.close();
     await this.#closeBroker?.();
     this.#log.info('fieldgate stopped.');
@@ -261,7 +272,13 @@ export class Runtime {
         const forwarder = r.forwarder.status();
         const queue = r.queue.stats();
         const perS = this.#drainRate.sample(r.name, forwarder.sentReadings, now);
-        return { name: r.name, forwarder, queue, drainEtaS: drainEtaS(queue.depth, perS) };
+        return {
+          name: r.name,
+          forwarder,
+          queue,
+          drainEtaS: drainEtaS(queue.depth, perS),
+          commandIntake: r.intake.stats(),
+        };
       }),
       quarantine: this.#store?.quarantine,
       storageBytes: this.#store?.storageBytes() ?? 0,
@@ -376,6 +393,16 @@ export class Runtime {
     const route = this.#routes.find((r) => r.name === cmd.route);
     if (route === undefined) return; // a local command: the caller awaits the result itself
     await route.upstream.publishResult({ id: cmd.id, device: cmd.device, route: route.name }, result);
+  }
+
+  /** A `rejected` result for a command the route's intake refused; not through the router, so the id stays usable. */
+  #answerRefused(upstream: Upstream, route: string, incoming: IncomingCommand, detail: string): void {
+    const id = incoming.kind === 'command' ? incoming.command.id : incoming.id;
+    const device = incoming.kind === 'command' ? incoming.command.device : incoming.device;
+    const address = device === undefined ? { id, route } : { id, device, route };
+    upstream.publishResult(address, { id, status: 'rejected', detail }).catch((e: unknown) => {
+      this.#log.debug({ err: e, commandId: id, route }, 'Could not answer a refused command.');
+    });
   }
 
   #adapterSinks() {

@@ -72,5 +72,17 @@ function renderRoute(r: RouteStatus, now: number): string[] {
     `  ${r.name}  ${link}${f.lastError === undefined || f.state === 'idle' ? '' : ` — ${f.lastError}`}`,
     `    backlog ${q.depth} readings / ${formatBytes(q.bytes)}, oldest ${formatDuration(q.oldestAgeMs / 1000)}, ${eta}`,
     `    sent ${f.sentReadings} readings in ${f.sentMessages} messages, dropped ${dropped.length === 0 ? 0 : dropped.join(', ')}, dead letters ${q.deadLetters}`,
+    ...renderIntake(r),
   ];
+}
+
+/** `commands 12 taken, 3,400 refused (3,390 rate, 10 invalid)`, or nothing while none was refused. */
+function renderIntake(r: RouteStatus): string[] {
+  const intake = r.commandIntake;
+  if (intake === undefined) return [];
+  const reasons = Object.entries(intake.refused).filter(([, n]) => n > 0);
+  if (reasons.length === 0) return [];
+  const total = reasons.reduce((sum, [, n]) => sum + n, 0);
+  const detail = reasons.map(([reason, n]) => `${n} ${reason}`).join(', ');
+  return [`    commands ${intake.admitted} taken, ${total} refused (${detail})`];
 }

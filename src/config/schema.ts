@@ -234,6 +234,28 @@ export const configSchema = z
         defaultTtlMs: ms('TTL for commands that carry none.').default(3_600_000),
         maxPerDevice: z.number().int().positive().default(50).describe('Pending commands held per device.'),
         maxArgsBytes: byteSize.default(4096).describe('Larger commands are rejected.'),
+        intake: z
+          .strictObject({
+            ratePerS: z
+              .number()
+              .positive()
+              .default(50)
+              .describe('Commands per second each route takes; the excess is refused and counted.'),
+            burst: z
+              .number()
+              .int()
+              .positive()
+              .default(200)
+              .describe('Commands a route takes at once after a quiet spell (a fan-out to many devices).'),
+            maxInFlight: z
+              .number()
+              .int()
+              .positive()
+              .default(1000)
+              .describe('Commands per route the router may hold unfinished (held for sleeping devices too).'),
+          })
+          .prefault({})
+          .describe('Bounds on commands arriving from the cloud; see docs/inbound-limits.md.'),
       })
       .prefault({}),
     control: z

@@ -137,6 +137,17 @@ export class GatewayMetrics {
           [{ route: r.name, kind: 'rejected' }, r.forwarder.rejected],
         ]),
     );
+    mirroredCounter(
+      'fieldgate_commands_refused_total',
+      'Commands from the cloud refused at intake, by route and reason (rate, inFlight, oversize, invalid).',
+      ['route', 'reason'],
+      (s) =>
+        s.routes.flatMap((r) =>
+          Object.entries(r.commandIntake?.refused ?? {}).map(
+            ([reason, n]): [Record<'route' | 'reason', string>, number] => [{ route: r.name, reason }, n],
+          ),
+        ),
+    );
     gauge('fieldgate_upstream_connected', '1 while the route can send, 0 while offline.', ['route'], (s) =>
       s.routes.map((r) => [{ route: r.name }, isConnected(r.forwarder.state) ? 1 : 0]),
     );

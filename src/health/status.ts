@@ -4,6 +4,7 @@ import type { Availability, CommandStatus } from '../model.js';
 import type { QueueStats } from '../queue/queue.js';
 import type { WriteHealth } from '../queue/write-guard.js';
 import type { ForwarderStatus } from '../upstream/forwarder.js';
+import type { IntakeStats } from '../commands/intake-limiter.js';
 
 export interface RouteStatus {
   name: string;
@@ -11,6 +12,8 @@ export interface RouteStatus {
   queue: QueueStats;
   /** Seconds until the backlog is sent at the recent send rate; 0 when empty, null when nothing moves. */
   drainEtaS: number | null;
+  /** Commands from this route's cloud: admitted, in progress, refused by reason (rate, inFlight, oversize, invalid). */
+  commandIntake?: IntakeStats;
 }
 
 /** The outcome of the last SIGHUP. */

@@ -21,13 +21,18 @@ export function isJsonObject(value: unknown): value is JsonObject {
  * (`command is not valid JSON`); a payload over `maxBytes` is refused unparsed.
  */
 export function parseJsonObject(payload: Buffer, maxBytes: number, noun: string): JsonObject | string {
-  if (payload.length > maxBytes) return `${noun} is ${payload.length} bytes; the limit is ${maxBytes}`;
+  if (payload.length > maxBytes) return sizeProblem(noun, payload.length, maxBytes);
   try {
     const body = JSON.parse(payload.toString('utf8')) as unknown;
     return isJsonObject(body) ? body : `${noun} must be a JSON object`;
   } catch {
     return `${noun} is not valid JSON`;
   }
+}
+
+/** The reason a payload of `bytes` over `maxBytes` is refused unread. */
+export function sizeProblem(noun: string, bytes: number, maxBytes: number): string {
+  return `${noun} is ${bytes} bytes; the limit is ${maxBytes}`;
 }
 
 export const ID_PROBLEM = '"id" must be a non-empty string';

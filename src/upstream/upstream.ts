@@ -26,7 +26,8 @@ export interface UpstreamLimits {
 /** A command received from the cloud, or a malformed one that still deserves a result. */
 export type IncomingCommand =
   | { kind: 'command'; command: DeviceCommand }
-  | { kind: 'invalid'; id: string; reason: string; device?: string };
+  /** `isOversize`: refused unread for its size (counted apart from other malformed commands). */
+  | { kind: 'invalid'; id: string; reason: string; device?: string; isOversize?: boolean };
 
 export type CommandHandler = (incoming: IncomingCommand) => void;
 

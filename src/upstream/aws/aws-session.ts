@@ -5,6 +5,7 @@ import type { Logger } from '../../logger.js';
 import { ExchangeGuard } from '../exchange-guard.js';
 import { describeDisconnectReason, isTakeover } from './disconnect-reason.js';
 import { HttpsPublisher } from './https-publisher.js';
+import type { PublishSizeGuard } from '../inbound/publish-size-guard.js';
 import { openMqttConnection, type ConnectionEnd, type OpenConnection } from './mqtt-connection.js';
 import { loadTlsMaterial } from './tls-material.js';
 
@@ -28,6 +29,8 @@ export interface AwsSessionOptions {
   now: () => number;
   /** Subscribes what a new MQTT connection needs; a throw fails the connect (the connection is closed). */
   subscribe: (client: MqttClient, signal: AbortSignal) => Promise<void>;
+  /** Inbound size guard of every MQTT connection (see `OpenOptions.guard`). */
+  guard?: PublishSizeGuard;
   /** Every message the connection receives. */
   onMessage: (topic: string, payload: Buffer) => void;
   /** An MQTT connection is up and subscribed. */
@@ -118,6 +121,7 @@ export class AwsSession {
         ...(isMqtt5 ? { sessionExpiryS: config.persistentSession ? SESSION_EXPIRY_S : 0 } : {}),
         keepaliveS: config.keepaliveS,
         signal,
+        ...(this.#options.guard === undefined ? {} : { guard: this.#options.guard }),
       });
     } finally {
       // Measured from the end of the attempt: by then the service has seen our CONNECT, if it ever will.

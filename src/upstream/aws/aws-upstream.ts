@@ -1,4 +1,6 @@
 import type { MqttClient } from 'mqtt';
+import { MAX_INBOUND_PAYLOAD_BYTES } from '../inbound/guarded-stream.js';
+import { PublishSizeGuard } from '../inbound/publish-size-guard.js';
 import type { AwsUpstreamConfig } from '../../config/upstreams/aws.js';
 import { FieldgateError } from '../../errors.js';
 import type { Logger } from '../../logger.js';
@@ -63,6 +65,8 @@ export class AwsUpstream implements Upstream {
   /** Every publish on the connection takes a slot here first (IoT Core counts them all). */
   readonly #budget: PublishBudget;
   readonly #session: AwsSession;
+  /** Reads past inbound messages larger than IoT Core ever sends, instead of buffering them whole. */
+  readonly #guard: PublishSizeGuard;
   readonly #telemetry: TelemetrySender;
   readonly #commands: CommandChannel;
   /** Undefined when shadows are off or telemetry goes over HTTPS (no subscriptions there). */
@@ -89,6 +93,10 @@ export class AwsUpstream implements Upstream {
     }
     const vars = { gateway: thingName, route: options.route };
     request.filter(vars, ['device']);
+    this.#guard = new PublishSizeGuard({
+      maxPayloadBytes: MAX_INBOUND_PAYLOAD_BYTES,
+      protocolVersion: config.mqttVersion === '5' ? 5 : 4,
+    });
     this.#session = new AwsSession({
       config,
       clientId: thingName,
@@ -96,6 +104,7 @@ export class AwsUpstream implements Upstream {
       readFile: options.readFile,
       now,
       subscribe: (client, signal) => this.#subscribe(client, signal),
+      guard: this.#guard,
       onMessage: (topic, payload) => this.#onMessage(topic, payload),
       onUp: (client) => this.#onUp(client),
       onDown: () => {
@@ -232,6 +241,13 @@ export class AwsUpstream implements Upstream {
   }
 
   #onMessage(topic: string, payload: Buffer): void {
+    const oversize = this.#guard.oversizeOf(payload);
+    if (oversize !== undefined) {
+      // Read past, never buffered: only a command request gets an answer (rejected, too large).
+      if (!this.#commands.handleMessage(topic, payload, oversize))
+        this.#log.debug({ topic, bytes: oversize }, 'Read past an oversize message; ignored.');
+      return;
+    }
     if (this.#shadows?.handleMessage(topic, payload) === true) return;
     if (this.#jobs?.handleMessage(topic, payload) === true) return;
     if (this.#commands.handleMessage(topic, payload)) return;

@@ -81,7 +81,7 @@ export class CommandChannel {
   }
 
   /** A message on a command request topic becomes a command (or an `invalid` one); false for other topics. */
-  handleMessage(topic: string, payload: Buffer): boolean {
+  handleMessage(topic: string, payload: Buffer, oversizeBytes?: number): boolean {
     const device = this.#options.request.extract(topic, this.#options.vars, 'device');
     if (device === undefined) return false;
     const incoming = parseCommandRequest(payload, {
@@ -89,6 +89,7 @@ export class CommandChannel {
       maxBytes: this.#options.maxCommandBytes,
       now: this.#options.now(),
       route: this.#options.route,
+      ...(oversizeBytes === undefined ? {} : { oversizeBytes }),
     });
     this.dispatch(incoming);
     return true;

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { ID_PROBLEM, isUsableId, parseCommandFields, parseJsonObject } from '../command-json.js';
+import { ID_PROBLEM, isUsableId, parseCommandFields, parseJsonObject, sizeProblem } from '../command-json.js';
 import type { IncomingCommand } from '../upstream.js';
 
 export interface ParseRequestOptions {
@@ -11,6 +11,8 @@ export interface ParseRequestOptions {
   now: number;
   route: string;
   newId?: () => string;
+  /** The connection read past a payload of this size (`payload` is a stand-in): refuse it unread. */
+  oversizeBytes?: number;
 }
 
 /**
@@ -29,6 +31,11 @@ export function parseCommandRequest(payload: Buffer, options: ParseRequestOption
     device,
   });
 
+  const bytes = options.oversizeBytes ?? payload.length;
+  if (bytes > options.maxBytes) {
+    const reason = sizeProblem('request', bytes, options.maxBytes);
+    return { kind: 'invalid', id: newId(), reason, device, isOversize: true };
+  }
   const body = parseJsonObject(payload, options.maxBytes, 'request');
   if (typeof body === 'string') return invalid(body);
   const { id } = body;

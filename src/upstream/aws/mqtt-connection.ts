@@ -1,6 +1,8 @@
 import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 import { MqttClient } from 'mqtt';
 import { FieldgateError } from '../../errors.js';
+import { guardInbound } from '../inbound/guarded-stream.js';
+import type { PublishSizeGuard } from '../inbound/publish-size-guard.js';
 import { classifyAwsConnectFailure } from './classify.js';
 import type { TlsMaterial } from './tls-material.js';
 
@@ -23,6 +25,11 @@ export interface OpenOptions {
   sessionExpiryS?: number;
   keepaliveS: number;
   signal: AbortSignal;
+  /**
+   * Inbound PUBLISH packets pass this guard before mqtt.js buffers them (reset for the new socket). On
+   * MQTT 5 its limit also goes into CONNECT as Maximum Packet Size, so the service does not send more.
+   */
+  guard?: PublishSizeGuard;
 }
 
 /** How an established connection ended, as far as the client can tell. */
@@ -72,16 +79,16 @@ export async function openMqttConnection(options: OpenOptions): Promise<OpenConn
       socket.on('error', (e: Error) => {
         socketError ??= e;
       });
-      return socket;
+      if (options.guard === undefined) return socket;
+      options.guard.reset();
+      return guardInbound(socket, options.guard);
     },
     {
       clientId: options.clientId,
       clean: options.clean,
       keepalive: options.keepaliveS,
       protocolVersion: options.protocolVersion,
-      ...(options.protocolVersion === 5 && options.sessionExpiryS !== undefined
-        ? { properties: { sessionExpiryInterval: options.sessionExpiryS } }
-        : {}),
+      ...(options.protocolVersion === 5 ? { properties: connectProperties(options) } : {}),
       reconnectPeriod: 0,
       queueQoSZero: false,
       resubscribe: false,
@@ -127,6 +134,17 @@ export async function openMqttConnection(options: OpenOptions): Promise<OpenConn
       isClosingByUs = true;
       await client.endAsync(force);
     },
+  };
+}
+
+/** MQTT 5 CONNECT properties: the session expiry, and the largest packet we take (MQTT 5 §3.1.2.11.4). */
+function connectProperties(options: OpenOptions): {
+  sessionExpiryInterval?: number;
+  maximumPacketSize?: number;
+} {
+  return {
+    ...(options.sessionExpiryS === undefined ? {} : { sessionExpiryInterval: options.sessionExpiryS }),
+    ...(options.guard === undefined ? {} : { maximumPacketSize: options.guard.maxPacketBytes }),
   };
 }
 

@@ -3,6 +3,7 @@ import type { Logger } from '../../logger.js';
 import { type CbsLink, linkOpened, OutcomeTracker } from './amqp-link.js';
 import { deviceToken, type AzureIdentity } from './credentials.js';
 import { encodeUriComponentStrict } from './sas.js';
+import { MAX_INBOUND_PAYLOAD_BYTES } from '../inbound/inbound-limits.js';
 
 /** C2D messages the hub may push before we settle one: the hub's queue holds 50 per device anyway. */
 const C2D_CREDIT = 10;
@@ -54,6 +55,8 @@ export class AmqpDeviceSession {
       source: { address: `/devices/${deviceId}/messages/devicebound` },
       autoaccept: false,
       credit_window: C2D_CREDIT,
+      // Tells the hub our limit (AMQP 1.0 §2.7.3); rhea itself does not enforce it on what arrives.
+      max_message_size: MAX_INBOUND_PAYLOAD_BYTES,
     });
     this.#c2d.on('message', (context: EventContext) =>
       options.onC2d(this, context.message!, context.delivery!),

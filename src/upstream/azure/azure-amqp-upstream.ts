@@ -22,6 +22,7 @@ import { twinFor, type GatewayTwin } from './gateway-twin.js';
 import { AmqpMethodsChannel } from './methods-amqp.js';
 import { encodeUriComponentStrict } from './sas.js';
 import { AmqpTwinChannel } from './twin-amqp.js';
+import { MAX_INBOUND_PAYLOAD_BYTES } from '../inbound/inbound-limits.js';
 
 export interface AzureAmqpUpstreamOptions extends AzureConnectorOptions {
   /** The gateway's status; with `twin.enabled` it is reported in the device twin. */
@@ -128,6 +129,8 @@ export class AzureAmqpUpstream implements Upstream {
         source: { address: `/devices/${deviceId}/messages/devicebound` },
         autoaccept: false,
         credit_window: C2D_CREDIT,
+        // Tells the hub our limit (AMQP 1.0 §2.7.3); rhea itself does not enforce it on what arrives.
+        max_message_size: MAX_INBOUND_PAYLOAD_BYTES,
       });
       c2d.on('message', (context: EventContext) => this.#onC2d(context));
       await Promise.all([linkOpened(events, timeoutMs), linkOpened(c2d, timeoutMs)]);

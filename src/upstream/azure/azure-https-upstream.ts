@@ -247,6 +247,7 @@ export class AzureHttpsUpstream implements Upstream {
       now: this.#now(),
       route: this.#route,
       newId: randomUUID,
+      ...(reply.oversizeBytes === undefined ? {} : { oversizeBytes: reply.oversizeBytes }),
     });
     const id = incoming.kind === 'command' ? incoming.command.id : incoming.id;
     if (this.#handler === undefined) {

@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { readFile as fsReadFile } from 'node:fs/promises';
-import { connect as mqttConnect, type MqttClient } from 'mqtt';
+import type { MqttClient } from 'mqtt';
+import { connectGuarded, MAX_INBOUND_PAYLOAD_BYTES } from '../inbound/guarded-stream.js';
+import { PublishSizeGuard } from '../inbound/publish-size-guard.js';
 import type { AzureUpstreamConfig } from '../../config/upstreams/azure.js';
 import { FieldgateError } from '../../errors.js';
 import type { Logger } from '../../logger.js';
@@ -89,6 +91,8 @@ export class AzureMqttUpstream implements Upstream {
   /** Command id → `$rid` of the direct method waiting for it. */
   readonly #pendingMethods = new Map<string, string>();
   readonly #twin: GatewayTwin | undefined;
+  /** Reads past inbound messages larger than the hub ever sends, instead of buffering them whole. */
+  readonly #guard = new PublishSizeGuard({ maxPayloadBytes: MAX_INBOUND_PAYLOAD_BYTES, protocolVersion: 4 });
   #client: MqttClient | undefined;
   #handler: CommandHandler | undefined;
   #outbox: { topic: string; payload: Buffer; qos: 0 | 1 }[] = [];
@@ -234,18 +238,22 @@ export class AzureMqttUpstream implements Upstream {
     const { deviceId, hostName } = this.#identity;
     const expiresAtS = Math.floor(this.#now() / 1000) + this.#config.tokenTtlS;
     const password = deviceToken(this.#identity, expiresAtS);
-    const client = mqttConnect(this.#identity.endpoint, {
-      ...(await readTlsFiles(this.#config.tls, this.#readFile)),
-      clientId: deviceId,
-      username: mqttUsername(hostName, deviceId),
-      ...(password === undefined ? {} : { password }),
-      protocolVersion: 4,
-      clean: false,
-      keepalive: this.#config.keepaliveS,
-      reconnectPeriod: 0,
-      resubscribe: false,
-      queueQoSZero: false,
-    });
+    const client = connectGuarded(
+      this.#identity.endpoint,
+      {
+        ...(await readTlsFiles(this.#config.tls, this.#readFile)),
+        clientId: deviceId,
+        username: mqttUsername(hostName, deviceId),
+        ...(password === undefined ? {} : { password }),
+        protocolVersion: 4,
+        clean: false,
+        keepalive: this.#config.keepaliveS,
+        reconnectPeriod: 0,
+        resubscribe: false,
+        queueQoSZero: false,
+      },
+      this.#guard,
+    );
     // mqtt.js emits 'error' for socket trouble at any time; without a listener that would crash the process.
     client.on('error', (e) => this.#log.debug({ err: e }, 'MQTT client error.'));
     const twin = this.#twin;
@@ -311,7 +319,14 @@ export class AzureMqttUpstream implements Upstream {
   }
 
   #onMessage(topic: string, payload: Buffer): void {
-    const options = { maxBytes: MAX_COMMAND_BYTES, now: this.#now(), route: this.#route, newId: randomUUID };
+    const read = this.#guard.oversizeOf(payload);
+    const options = {
+      maxBytes: MAX_COMMAND_BYTES,
+      now: this.#now(),
+      route: this.#route,
+      newId: randomUUID,
+      ...(read === undefined ? {} : { oversizeBytes: read }),
+    };
     let incoming: IncomingCommand;
     const bag = c2dPropertyBag(this.#identity.deviceId, topic);
     const method = parseMethodTopic(topic);

@@ -1,5 +1,5 @@
 import type { CommandResult, CommandStatus, DeviceCommand } from '../../model.js';
-import { isJsonObject, parseJsonObject, resultJson } from '../command-json.js';
+import { isJsonObject, parseJsonObject, resultJson, sizeProblem } from '../command-json.js';
 import type { IncomingCommand } from '../upstream.js';
 import type { PropertyBag } from './property-bag.js';
 
@@ -19,6 +19,21 @@ export interface ParseOptions {
   now: number;
   route: string;
   newId: () => string;
+  /** The connection read past a payload of this size (`payload` is a stand-in): refuse it unread. */
+  oversizeBytes?: number;
+}
+
+/** The size problem of a payload, if it is over `maxBytes` (or was read past), as an `invalid` command. */
+function oversize(
+  payload: Buffer,
+  options: ParseOptions,
+  id: string,
+  device?: string,
+): IncomingCommand | undefined {
+  const bytes = options.oversizeBytes ?? payload.length;
+  if (bytes <= options.maxBytes) return undefined;
+  const reason = sizeProblem('command', bytes, options.maxBytes);
+  return { kind: 'invalid', id, reason, isOversize: true, ...(device === undefined ? {} : { device }) };
 }
 
 /** HTTP-like statuses a direct method returns for each result (the caller sees them as the method status). */
@@ -42,6 +57,8 @@ export function parseC2dMessage(
   const mid = properties['$.mid'];
   const id = mid === null || mid === undefined || mid === '' ? options.newId() : mid;
   const propertyDevice = properties['fieldgate-device'] ?? undefined;
+  const tooLarge = oversize(payload, options, id, propertyDevice ?? undefined);
+  if (tooLarge !== undefined) return tooLarge;
   const body = parseJsonObject(payload, options.maxBytes, 'command');
   if (typeof body === 'string') return invalid(id, body, propertyDevice ?? undefined);
   const bodyDevice = typeof body.device === 'string' && body.device !== '' ? body.device : undefined;
@@ -82,6 +99,8 @@ export function parseMethodRequest(
   options: ParseOptions & { timeoutMs: number },
 ): IncomingCommand {
   const id = options.newId();
+  const tooLarge = oversize(payload, options, id);
+  if (tooLarge !== undefined) return tooLarge;
   const body = parseJsonObject(payload, options.maxBytes, 'command');
   if (typeof body === 'string') return invalid(id, body);
   if (typeof body.device !== 'string' || body.device === '')

@@ -2,12 +2,16 @@ import { request } from 'node:https';
 import { request as plainRequest } from 'node:http';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { TlsMaterial } from '../tls-files.js';
+import { MAX_INBOUND_PAYLOAD_BYTES } from '../inbound/inbound-limits.js';
 
 /** One HTTP exchange with the hub: status, headers and the whole body. */
 export interface HttpReply {
   status: number;
   headers: IncomingHttpHeaders;
+  /** Empty when the body was too large to read (see `oversizeBytes`). */
   body: Buffer;
+  /** The body was larger than `maxBodyBytes`: reading stopped there and the connection was dropped. */
+  oversizeBytes?: number;
 }
 
 export interface HttpCall {
@@ -18,6 +22,8 @@ export interface HttpCall {
   body?: Buffer;
   timeoutMs: number;
   signal?: AbortSignal;
+  /** Largest response body read; default {@link MAX_INBOUND_PAYLOAD_BYTES}. */
+  maxBodyBytes?: number;
 }
 
 /**
@@ -49,8 +55,22 @@ export class HttpsClient {
           ...(call.signal === undefined ? {} : { signal: call.signal }),
         },
         (res) => {
+          const status = res.statusCode ?? 0;
+          const maxBytes = call.maxBodyBytes ?? MAX_INBOUND_PAYLOAD_BYTES;
+          const tooLarge = (bytes: number): void => {
+            // Resolve before destroying: the request's own 'error' that follows is then ignored.
+            resolve({ status, headers: res.headers, body: Buffer.alloc(0), oversizeBytes: bytes });
+            req.destroy();
+          };
+          const declared = Number(res.headers['content-length'] ?? 0);
+          if (declared > maxBytes) return tooLarge(declared);
           const chunks: Buffer[] = [];
-          res.on('data', (c: Buffer) => chunks.push(c));
+          let bytes = 0;
+          res.on('data', (c: Buffer) => {
+            bytes += c.length;
+            if (bytes > maxBytes) tooLarge(bytes);
+            else chunks.push(c);
+          });
           res.on('end', () =>
             resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }),
           );

@@ -1,6 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import type { CommandResult } from '../../model.js';
-import { ID_PROBLEM, isUsableId, parseCommandFields, parseJsonObject, resultJson } from '../command-json.js';
+import {
+  ID_PROBLEM,
+  isUsableId,
+  parseCommandFields,
+  parseJsonObject,
+  resultJson,
+  sizeProblem,
+} from '../command-json.js';
 import type { IncomingCommand } from '../upstream.js';
 
 export interface ParseCommandOptions {
@@ -38,6 +45,7 @@ export function parseCommandMessage(
     return result;
   };
 
+  if (payload.length > options.maxBytes) return oversizeCommand(topic, payload.length, options);
   const body = parseJsonObject(payload, options.maxBytes, 'command');
   if (typeof body === 'string') return invalid(body, undefined, topicDevice);
   const { id } = body;
@@ -61,6 +69,21 @@ export function parseCommandMessage(
       route: options.route,
       receivedAt: options.now,
     },
+  };
+}
+
+/**
+ * A command message of `bytes` that is refused unread (the connection read past it, or it is over
+ * `maxBytes`): `invalid` under a new id, with the device its topic names, if any.
+ */
+export function oversizeCommand(topic: string, bytes: number, options: ParseCommandOptions): IncomingCommand {
+  const device = deviceFromTopic(topic, options.commandsTopic);
+  return {
+    kind: 'invalid',
+    id: (options.newId ?? randomUUID)(),
+    reason: sizeProblem('command', bytes, options.maxBytes),
+    isOversize: true,
+    ...(device === undefined ? {} : { device }),
   };
 }
 

@@ -1,5 +1,5 @@
 import { readFile as fsReadFile } from 'node:fs/promises';
-import { connect as mqttConnect, type IClientOptions, type MqttClient } from 'mqtt';
+import type { IClientOptions, MqttClient } from 'mqtt';
 import type { UpstreamConfig } from '../../config/schema.js';
 import type { Logger } from '../../logger.js';
 import type { CommandResult, Envelope } from '../../model.js';
@@ -8,7 +8,9 @@ import { RateLimiter } from '../rate-limiter.js';
 import { readTlsFiles } from '../tls-files.js';
 import type { CommandHandler, SendResult, Upstream, UpstreamLimits } from '../upstream.js';
 import { classifyConnectError } from './classify.js';
-import { formatResultPayload, parseCommandMessage } from './commands.js';
+import { formatResultPayload, oversizeCommand, parseCommandMessage } from './commands.js';
+import { connectGuarded, MAX_INBOUND_PAYLOAD_BYTES } from '../inbound/guarded-stream.js';
+import { PublishSizeGuard } from '../inbound/publish-size-guard.js';
 import { splitBatch, type EncodedMessage } from './encode.js';
 import { resolveTopics, type Topics } from './topics.js';
 import { ExchangeGuard } from '../exchange-guard.js';
@@ -61,6 +63,8 @@ export class MqttUpstream implements Upstream {
   readonly #now: () => number;
   readonly #topics: Topics;
   readonly #limiter: RateLimiter;
+  /** Reads past inbound messages too large to be a command, instead of buffering them whole. */
+  readonly #guard: PublishSizeGuard;
   #client: MqttClient | undefined;
   #handler: CommandHandler | undefined;
   #outbox: Buffer[] = [];
@@ -81,6 +85,10 @@ export class MqttUpstream implements Upstream {
       billingUnitBytes: 0,
     };
     this.#limiter = new RateLimiter({ perSecond: options.config.maxMessagesPerSecond });
+    this.#guard = new PublishSizeGuard({
+      maxPayloadBytes: Math.max(this.#maxCommandBytes, MAX_INBOUND_PAYLOAD_BYTES),
+      protocolVersion: 4,
+    });
   }
 
   get isConnected(): boolean {
@@ -94,7 +102,7 @@ export class MqttUpstream implements Upstream {
   async connect(signal: AbortSignal): Promise<void> {
     if (this.#isClosed) throw new FieldgateError('FG_UPSTREAM_OFFLINE', 'The upstream is closed.');
     this.#dropClient();
-    const client = mqttConnect(this.#config.url, {
+    const options: IClientOptions = {
       ...(await this.#tlsOptions()),
       clientId: this.#config.clientId ?? `fieldgate-${this.#gatewayId}-${this.#route}`,
       clean: false,
@@ -108,7 +116,8 @@ export class MqttUpstream implements Upstream {
       writeCache: false,
       ...(this.#config.username === undefined ? {} : { username: this.#config.username }),
       ...(this.#config.password === undefined ? {} : { password: this.#config.password }),
-    });
+    };
+    const client = connectGuarded(this.#config.url, options, this.#guard);
     // mqtt.js emits 'error' for socket trouble at any time; without a listener that would crash the process.
     client.on('error', (e) => this.#log.debug({ err: e }, 'MQTT client error.'));
     client.on('message', (topic, payload) => this.#onMessage(topic, payload));
@@ -253,12 +262,17 @@ export class MqttUpstream implements Upstream {
   }
 
   #onMessage(topic: string, payload: Buffer): void {
-    const incoming = parseCommandMessage(topic, payload, {
+    const options = {
       commandsTopic: this.#topics.commands,
       maxBytes: this.#maxCommandBytes,
       now: this.#now(),
       route: this.#route,
-    });
+    };
+    const oversize = this.#guard.oversizeOf(payload);
+    const incoming =
+      oversize === undefined
+        ? parseCommandMessage(topic, payload, options)
+        : oversizeCommand(topic, oversize, options);
     if (this.#handler === undefined) {
       this.#log.warn({ topic }, 'Command received before a handler was registered; ignored.');
       return;

@@ -51,19 +51,26 @@ export class Daemon {
   constructor(
     readonly configFile: string,
     readonly socket: string,
+    env: NodeJS.ProcessEnv = process.env,
   ) {
     this.process = spawn(process.execPath, [MAIN, 'run', '--config', configFile], {
       stdio: ['ignore', 'pipe', 'pipe'],
+      env,
     });
     this.process.stdout!.on('data', (c: Buffer) => (this.output += c.toString()));
     this.process.stderr!.on('data', (c: Buffer) => (this.output += c.toString()));
     this.exited = new Promise((resolve) => this.process.once('exit', (code) => resolve(code)));
   }
 
-  static async start(dir: string, config: Record<string, unknown>): Promise<Daemon> {
+  /** `env`: the daemon's environment (default: this process's), e.g. the systemd unit's `NODE_OPTIONS`. */
+  static async start(
+    dir: string,
+    config: Record<string, unknown>,
+    env: NodeJS.ProcessEnv = process.env,
+  ): Promise<Daemon> {
     const file = path.join(dir, 'fieldgate.yaml');
     await writeFile(file, stringify(config));
-    const daemon = new Daemon(file, (config.control as { socket: string }).socket);
+    const daemon = new Daemon(file, (config.control as { socket: string }).socket, env);
     await waitFor(
       () => daemon.output.includes('fieldgate started.'),
       `daemon start\n${daemon.output}`,

@@ -1,0 +1,197 @@
+import type { Logger } from '../logger.js';
+import type { IncomingCommand } from '../upstream/upstream.js';
+
+/** Why a command from a route did not reach the router, or was refused before it was read. */
+export type IntakeRefusal =
+  /** Past the route's command rate (token bucket exhausted). */
+  | 'rate'
+  /** The route already has `maxInFlight` submissions the router has not finished. */
+  | 'inFlight'
+  /** Over the size limit: refused unread (answered `rejected` by the router). */
+  | 'oversize'
+  /** Not a usable command (not JSON, fields missing; answered `rejected` by the router). */
+  | 'invalid';
+
+export const INTAKE_REFUSALS: readonly IntakeRefusal[] = ['rate', 'inFlight', 'oversize', 'invalid'];
+
+/** Counters of one route's command intake since start; `fieldgate status --json` shows them per route. */
+export interface IntakeStats {
+  /** Commands handed to the router (valid or not). */
+  admitted: number;
+  /** Submissions the router has not finished yet. */
+  inFlight: number;
+  refused: Record<IntakeRefusal, number>;
+  /** Refusals (rate, in flight) that were answered with a `rejected` result; the rest got none. */
+  refusalsAnswered: number;
+}
+
+export interface IntakeConfig {
+  /** Commands per second a route takes, sustained. */
+  ratePerS: number;
+  /** Commands a route takes at once after a quiet spell. */
+  burst: number;
+  /** Submissions of a route the router may be working on at once (a command held for a sleeping device counts). */
+  maxInFlight: number;
+}
+
+/** Refused commands answered per second at most: the cloud hears why, without a result per flood message. */
+export const REFUSAL_ANSWERS_PER_S = 5;
+const REFUSAL_ANSWERS_BURST = 20;
+/** A flood has ended once nothing was refused for this long. */
+export const FLOOD_QUIET_MS = 5_000;
+
+export interface IntakeTimers {
+  setTimeout(fn: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+export interface CommandIntakeOptions {
+  route: string;
+  config: IntakeConfig;
+  /** The router's `submit` for this route; the promise settles when the command is finished. Never rejects. */
+  submit: (incoming: IncomingCommand) => Promise<unknown>;
+  /** Publish a `rejected` result for a refused command (not through the router: its id stays usable). */
+  answer: (incoming: IncomingCommand, detail: string) => void;
+  log: Logger;
+  now?: () => number;
+  timers?: IntakeTimers;
+}
+
+const realTimers: IntakeTimers = {
+  setTimeout: (fn, ms) => setTimeout(fn, ms).unref(),
+  clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
+};
+
+/** A token bucket: `take()` spends one token if there is one. */
+class TokenBucket {
+  #tokens: number;
+  #refilledAt: number;
+
+  constructor(
+    private readonly perSecond: number,
+    private readonly burst: number,
+    now: number,
+  ) {
+    this.#tokens = burst;
+    this.#refilledAt = now;
+  }
+
+  take(now: number): boolean {
+    this.#tokens = Math.min(this.burst, this.#tokens + ((now - this.#refilledAt) * this.perSecond) / 1000);
+    this.#refilledAt = now;
+    if (this.#tokens < 1) return false;
+    this.#tokens -= 1;
+    return true;
+  }
+}
+
+/**
+ * One route's command intake: between the upstream's `onCommand` and the router's `submit`, it bounds how
+ * fast (token bucket) and how many at once (`maxInFlight`) commands enter, so that a flood on the command
+ * topic costs counters, not memory. Commands past either bound are refused: counted by reason, answered
+ * `rejected` at most {@link REFUSAL_ANSWERS_PER_S} per second (answering each would turn a flood into as
+ * many publishes), and logged as one WARN when a flood starts and one INFO line when it has ended.
+ *
+ * `offer` is synchronous and never throws; call `stop` at the end to cancel the flood timer.
+ */
+export class CommandIntake {
+  readonly #options: CommandIntakeOptions;
+  readonly #now: () => number;
+  readonly #timers: IntakeTimers;
+  readonly #rate: TokenBucket;
+  readonly #answers: TokenBucket;
+  readonly #stats: IntakeStats = {
+    admitted: 0,
+    inFlight: 0,
+    refused: { rate: 0, inFlight: 0, oversize: 0, invalid: 0 },
+    refusalsAnswered: 0,
+  };
+  /** The flood in progress: when it started, when the last refusal came, refusals so far. */
+  #flood: { startedAt: number; lastAt: number; refused: number } | undefined;
+  #timer: unknown;
+
+  constructor(options: CommandIntakeOptions) {
+    this.#options = options;
+    this.#now = options.now ?? Date.now;
+    this.#timers = options.timers ?? realTimers;
+    const now = this.#now();
+    this.#rate = new TokenBucket(options.config.ratePerS, options.config.burst, now);
+    this.#answers = new TokenBucket(REFUSAL_ANSWERS_PER_S, REFUSAL_ANSWERS_BURST, now);
+  }
+
+  /** A command (or a malformed one) arrived from the route's upstream. */
+  offer(incoming: IncomingCommand): void {
+    const now = this.#now();
+    if (!this.#rate.take(now)) return this.#refuse(incoming, 'rate', now);
+    if (this.#stats.inFlight >= this.#options.config.maxInFlight)
+      return this.#refuse(incoming, 'inFlight', now);
+    if (incoming.kind === 'invalid')
+      this.#stats.refused[incoming.isOversize === true ? 'oversize' : 'invalid'] += 1;
+    this.#stats.admitted += 1;
+    this.#stats.inFlight += 1;
+    const done = (): void => void (this.#stats.inFlight -= 1);
+    this.#options.submit(incoming).then(done, done);
+  }
+
+  stats(): IntakeStats {
+    return { ...this.#stats, refused: { ...this.#stats.refused } };
+  }
+
+  /** Cancel the flood timer; a flood in progress is summarised now. */
+  stop(): void {
+    if (this.#flood !== undefined) this.#endFlood();
+  }
+
+  #refuse(incoming: IncomingCommand, reason: 'rate' | 'inFlight', now: number): void {
+    this.#stats.refused[reason] += 1;
+    const { ratePerS, burst, maxInFlight } = this.#options.config;
+    if (this.#flood === undefined) {
+      this.#flood = { startedAt: now, lastAt: now, refused: 0 };
+      this.#options.log.warn(
+        { route: this.#options.route, reason, ratePerS, burst, maxInFlight },
+        'Commands arrive faster than the route takes them; refusing the excess (counted in status, answered at most ' +
+          `${REFUSAL_ANSWERS_PER_S}/s) until the flood ends.`,
+      );
+      this.#armTimer(FLOOD_QUIET_MS);
+    }
+    this.#flood.lastAt = now;
+    this.#flood.refused += 1;
+    if (!this.#answers.take(now)) return;
+    this.#stats.refusalsAnswered += 1;
+    const detail =
+      reason === 'rate'
+        ? `too many commands on route ${this.#options.route} (limit ${ratePerS}/s, burst ${burst}); retry later`
+        : `too many commands in progress on route ${this.#options.route} (limit ${maxInFlight}); retry later`;
+    try {
+      this.#options.answer(incoming, detail);
+    } catch (e) {
+      this.#options.log.debug({ err: e, route: this.#options.route }, 'Could not answer a refused command.');
+    }
+  }
+
+  #armTimer(ms: number): void {
+    this.#timer = this.#timers.setTimeout(() => this.#checkFlood(), ms);
+  }
+
+  #checkFlood(): void {
+    const flood = this.#flood;
+    if (flood === undefined) return;
+    const quietFor = this.#now() - flood.lastAt;
+    if (quietFor >= FLOOD_QUIET_MS) this.#endFlood();
+    else this.#armTimer(FLOOD_QUIET_MS - quietFor);
+  }
+
+  #endFlood(): void {
+    const flood = this.#flood!;
+    this.#flood = undefined;
+    this.#timers.clearTimeout(this.#timer);
+    this.#options.log.info(
+      {
+        route: this.#options.route,
+        refused: flood.refused,
+        durationS: Math.round((flood.lastAt - flood.startedAt) / 1000),
+      },
+      `Command flood ended: ${flood.refused} commands refused.`,
+    );
+  }
+}
