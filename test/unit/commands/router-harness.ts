@@ -35,7 +35,14 @@ export function createHarness(
       published.push({ address, result });
       await options.publishResult?.(address, result);
     },
-    config: { defaultTtlMs: 60_000, maxPerDevice: 3, maxArgsBytes: 256, ...options.config },
+    config: {
+      defaultTtlMs: 60_000,
+      maxPerDevice: 3,
+      maxHeld: 100,
+      maxIdLength: 64,
+      maxArgsBytes: 256,
+      ...options.config,
+    },
     log: silentLogger(),
     ...(options.now === undefined ? {} : { now: options.now }),
     ...(options.recentCapacity === undefined ? {} : { recentCapacity: options.recentCapacity }),
