@@ -93,3 +93,19 @@ describe('LevelCommandStore', () => {
     expect((await loadAll(store)).map((e) => e.seq)).toEqual([2]);
   });
 });
+
+describe('LevelCommandStore: damage', () => {
+  it('reports a value that is not JSON as damaged and goes on with the next entry', async () => {
+    const { db } = await openLevel();
+    const sublevel = db.sublevel<string, string>('commands', { valueEncoding: 'utf8' });
+    await sublevel.put('sim:a!0000000000000001', '{"seq": 1, "comm');
+    const store = new LevelCommandStore(sublevel);
+    await store.put(stored('sim:a', 2));
+    const scanned = [];
+    for await (const entry of store.scan()) scanned.push(entry);
+    expect(scanned).toEqual([
+      { key: 'sim:a!0000000000000001', damaged: 'entry is not JSON' },
+      { key: 'sim:a!0000000000000002', stored: stored('sim:a', 2) },
+    ]);
+  });
+});

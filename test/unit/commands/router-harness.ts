@@ -20,7 +20,9 @@ export interface Harness {
 }
 
 export function createHarness(
-  options: Partial<Pick<CommandRouterOptions, 'store' | 'now' | 'recentCapacity' | 'publishResult'>> & {
+  options: Partial<
+    Pick<CommandRouterOptions, 'store' | 'now' | 'recentCapacity' | 'publishResult' | 'isRouteConnected'>
+  > & {
     devices?: FakeDevices;
     config?: Partial<CommandRouterOptions['config']>;
   } = {},
@@ -46,6 +48,7 @@ export function createHarness(
     log: silentLogger(),
     ...(options.now === undefined ? {} : { now: options.now }),
     ...(options.recentCapacity === undefined ? {} : { recentCapacity: options.recentCapacity }),
+    ...(options.isRouteConnected === undefined ? {} : { isRouteConnected: options.isRouteConnected }),
   });
   const resultsFor = (id: string): CommandResult[] =>
     published.filter((p) => p.result.id === id).map((p) => p.result);
