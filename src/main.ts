@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from 'commander';
+import { registerCommands } from './cli/commands.js';
 import { listedIssues, registerConfigCommands } from './cli/config.js';
 import { registerDevices } from './cli/devices.js';
 import { registerDoctor } from './cli/doctor.js';
@@ -46,6 +47,7 @@ async function main(argv: string[]): Promise<void> {
   registerDevices(program);
   registerPair(program);
   registerQueue(program);
+  registerCommands(program);
   registerTail(program);
   registerSend(program);
   registerDoctor(program);

@@ -134,6 +134,7 @@ export class Runtime {
       lookup: (id) => this.#lookupCommandTarget(id),
       publishResult: (cmd, result) => this.#publishResult(cmd, result),
       config: config.commands,
+      isRouteConnected: (route) => this.#routes.find((r) => r.name === route)?.upstream.isConnected ?? true,
       log: log.child({ component: 'commands' }),
       now: this.#now,
     });
@@ -325,6 +326,11 @@ export class Runtime {
       emitted: this.#adapters.reduce((sum, a) => sum + a.status().readings, 0),
       commits: this.#store?.io().commits ?? 0,
     };
+  }
+
+  /** The command router once started, for `fieldgate commands list|purge`. */
+  commandRouter(): CommandRouter | undefined {
+    return this.#router;
   }
 
   /** One route's queue, for `fieldgate queue dlq|replay`. */

@@ -7,6 +7,9 @@ export interface StoredCommand {
   command: DeviceCommand & { expiresAt: number };
 }
 
+/** One entry met by `scan`: a stored command, or one that cannot be read (with why, for the log). */
+export type ScannedEntry = { key: string; stored: StoredCommand } | { key: string; damaged: string };
+
 /**
  * The persisted per-device command FIFOs (docs/architecture.md#commands), so held commands survive a restart.
  *
@@ -15,11 +18,28 @@ export interface StoredCommand {
  * last writes. Methods reject only on storage failure.
  */
 export interface CommandStore {
-  /** Every stored command, each device's in `seq` order. Entries that cannot be parsed are skipped. */
-  load(): Promise<StoredCommand[]>;
+  /**
+   * Every stored entry, one at a time (never all in memory at once), each device's in `seq` order. An
+   * entry that cannot be read is yielded as `damaged`, never thrown: one bad entry must not stop a start.
+   * Reads a snapshot: entries put or deleted while a scan runs may or may not be seen.
+   */
+  scan(): AsyncIterable<ScannedEntry>;
   put(entry: StoredCommand): Promise<void>;
   delete(device: DeviceId, seq: number): Promise<void>;
 }
+
+/** Every readable entry of a store at once: for tests and small stores only (the router streams). */
+export async function loadAll(store: CommandStore): Promise<StoredCommand[]> {
+  const entries: StoredCommand[] = [];
+  for await (const entry of store.scan()) if ('stored' in entry) entries.push(entry.stored);
+  return entries;
+}
+
+/**
+ * A stored value larger than this is reported damaged without being parsed. No version ever accepted a
+ * command this large (the connectors refuse payloads over 64 KiB), so it can only be damage.
+ */
+export const MAX_ENTRY_CHARS = 1024 * 1024;
 
 /** Wide enough for Number.MAX_SAFE_INTEGER, so the string order of keys is the numeric order of seqs. */
 const SEQ_WIDTH = 16;
@@ -33,13 +53,15 @@ export function commandKey(device: DeviceId, seq: number): string {
 }
 
 const JSON_VALUES = { valueEncoding: 'json' } as const;
+/** Read as text and parsed here: with `json` a value that is not JSON would throw out of the iterator. */
+const TEXT_ENTRIES = { keyEncoding: 'utf8', valueEncoding: 'utf8' } as const;
 
 /**
  * The part of a `level` (sub)database this store uses. Declared here rather than imported so the store
  * depends only on `level`'s behaviour, not on its internal `abstract-level` package.
  */
 export interface CommandSublevel {
-  values(options: typeof JSON_VALUES): AsyncIterable<unknown>;
+  iterator(options: typeof TEXT_ENTRIES): AsyncIterable<[string, string]>;
   put(key: string, value: unknown, options: typeof JSON_VALUES): Promise<void>;
   del(key: string): Promise<void>;
 }
@@ -55,12 +77,8 @@ export class LevelCommandStore implements CommandStore {
     this.#db = db;
   }
 
-  async load(): Promise<StoredCommand[]> {
-    const entries: StoredCommand[] = [];
-    for await (const value of this.#db.values(JSON_VALUES)) {
-      if (isStoredCommand(value)) entries.push(value);
-    }
-    return entries;
+  async *scan(): AsyncIterable<ScannedEntry> {
+    for await (const [key, text] of this.#db.iterator(TEXT_ENTRIES)) yield scanned(key, text);
   }
 
   async put(entry: StoredCommand): Promise<void> {
@@ -74,22 +92,39 @@ export class LevelCommandStore implements CommandStore {
 
 /** A `CommandStore` in memory, for unit tests and for running without a state dir. */
 export class MemoryCommandStore implements CommandStore {
-  readonly #entries = new Map<string, StoredCommand>();
+  readonly #entries = new Map<string, string>();
 
-  load(): Promise<StoredCommand[]> {
+  async *scan(): AsyncIterable<ScannedEntry> {
+    // A snapshot, as LevelDB's iterator reads one.
     const sorted = [...this.#entries].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return Promise.resolve(sorted.map(([, entry]) => structuredClone(entry)));
+    for (const [key, text] of sorted) yield await Promise.resolve(scanned(key, text));
   }
 
   put(entry: StoredCommand): Promise<void> {
-    this.#entries.set(commandKey(entry.command.device, entry.seq), structuredClone(entry));
+    this.#entries.set(commandKey(entry.command.device, entry.seq), JSON.stringify(entry));
     return Promise.resolve();
+  }
+
+  /** Store a raw value under a key, as a damaged disk or an older version may have left it (tests). */
+  putRaw(key: string, text: string): void {
+    this.#entries.set(key, text);
   }
 
   delete(device: DeviceId, seq: number): Promise<void> {
     this.#entries.delete(commandKey(device, seq));
     return Promise.resolve();
   }
+}
+
+function scanned(key: string, text: string): ScannedEntry {
+  if (text.length > MAX_ENTRY_CHARS) return { key, damaged: `entry is ${text.length} characters` };
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return { key, damaged: 'entry is not JSON' };
+  }
+  return isStoredCommand(value) ? { key, stored: value } : { key, damaged: 'entry is not a stored command' };
 }
 
 /** Guards against entries written by a different version or damaged on disk: they are skipped, not fatal. */

@@ -34,3 +34,22 @@ export function failed(id: string, detail: string): CommandResult {
 export function expired(id: string, detail: string): CommandResult {
   return { id, status: 'expired', detail };
 }
+
+/**
+ * The identity of a command for recognising redeliveries: its id within the route it came on (or within
+ * its origin, for commands that came on no route, such as the CLI's). The same id on two routes is two
+ * commands, each with its own result.
+ */
+export function scopedId(command: Pick<ResultAddress, 'id' | 'route' | 'origin'>): string {
+  const scope = command.route === undefined ? `origin:${command.origin}` : `route:${command.route}`;
+  return `${scope}\u0000${command.id}`;
+}
+
+/**
+ * The id a result may carry back: the command's own id, or, when that is over `maxIdLength` characters,
+ * its first `maxIdLength` (so a result never echoes an arbitrarily large id, and the sender can still tell
+ * by the prefix which command it answers).
+ */
+export function shownId(id: string, maxIdLength: number): string {
+  return id.length > maxIdLength ? id.slice(0, maxIdLength) : id;
+}

@@ -13,12 +13,36 @@ import type { CommandStore, StoredCommand } from './command-store.js';
 import { DeviceQueues, type Pending } from './device-queues.js';
 import { executeCommand, type CommandTarget } from './execute.js';
 import { ExpiryTimer } from './expiry-timer.js';
+import {
+  answerLeftovers,
+  leftoverResult,
+  readyOrAborted,
+  selectHeld,
+  type HeldLimits,
+} from './held-loader.js';
+import { selectPending, toHeld, type HeldCommand, type HeldFilter } from './held-view.js';
 import { RecentResults } from './recent-results.js';
-import { addressOf, expired, failed, rejected, type ResultAddress } from './results.js';
-import { validateCommand } from './validate.js';
+import { addressOf, expired, failed, rejected, scopedId, shownId, type ResultAddress } from './results.js';
+import { idProblem, validateCommand } from './validate.js';
 
 export type { CommandTarget } from './execute.js';
 export type { ResultAddress } from './results.js';
+export type { HeldCommand, HeldFilter } from './held-view.js';
+
+/** Why the router refused to hold a command (each is also a `rejected` result), counted in `stats`. */
+export type Refusal = 'idTooLong' | 'deviceFull' | 'gatewayFull' | 'overLimitsAtStart' | 'purged';
+
+export interface CommandStats {
+  received: number;
+  byStatus: Record<CommandStatus, number>;
+  pending: number;
+  /** Commands refused (answered `rejected`) by reason, since start. */
+  refused: Record<Refusal, number>;
+  /** Stored entries skipped at start because they cannot be read (left in the store). */
+  damaged: number;
+  /** Stored commands the start did not hold and that still wait for their one result. */
+  leftovers: number;
+}
 
 export interface CommandRouterOptions {
   store: CommandStore;
@@ -29,7 +53,13 @@ export interface CommandRouterOptions {
    * upstream's business: a rejection is logged and the command is considered answered.
    */
   publishResult: (cmd: ResultAddress, result: CommandResult) => Promise<void>;
-  config: { defaultTtlMs: number; maxPerDevice: number; maxArgsBytes: number };
+  config: HeldLimits & { defaultTtlMs: number };
+  /**
+   * Whether a route's upstream is connected now. Results of commands found in the store at start are
+   * published only once their route is connected (the connectors keep few results while offline); absent:
+   * always connected.
+   */
+  isRouteConnected?: (route: string) => boolean;
   log: Logger;
   /** The gateway clock (epoch ms). */
   now?: () => number;
@@ -38,15 +68,20 @@ export interface CommandRouterOptions {
 }
 
 /**
- * The command lifecycle (docs/architecture.md#commands): received → validated → queued per device (persisted)
- * → delivered
- * when the device is reachable → exactly one result, handed to `publishResult`.
+ * The command lifecycle: received → validated → queued per device (persisted) → delivered when the device
+ * is reachable → exactly one result, handed to `publishResult` (docs/architecture.md#commands, docs/commands.md).
+ *
+ * What is held is bounded: ids by `maxIdLength`, args by `maxArgsBytes`, commands by `maxPerDevice` and
+ * `maxHeld`; beyond them a command is answered `rejected` at once and counted. A start reads the store one
+ * entry at a time, holds what fits the bounds again, and answers the rest (oversized, expired, excess) in
+ * the background, each once its route is connected; damaged entries are skipped and counted.
  *
  * Commands for one device run strictly one after another in arrival order; different devices run
  * concurrently. A command leaves the store only after its result was handed to `publishResult`, so a crash
  * between `execute` and that hand-over runs the command again after restart: execution is at-least-once
- * across crashes, the result exactly-once per process lifetime. Redelivered command ids (clouds deliver
- * at-least-once) are ignored while pending and for the `recentCapacity` most recent finished ones.
+ * across crashes, the result exactly-once per process lifetime. Redelivered commands (clouds deliver
+ * at-least-once) are recognised by their id within their route (`scopedId`) and ignored while pending and
+ * for the `recentCapacity` most recent finished ones; the same id on another route is another command.
  *
  * Call `start` once before `submit`; `stop` once at the end. Only `start` can reject (the store cannot be
  * read); everything else turns failures into results and WARN logs.
@@ -67,6 +102,15 @@ export class CommandRouter {
   #starting: Promise<void> | undefined;
   #nextSeq = 1;
   #received = 0;
+  #damaged = 0;
+  #leftovers = 0;
+  readonly #refused: Record<Refusal, number> = {
+    idTooLong: 0,
+    deviceFull: 0,
+    gatewayFull: 0,
+    overLimitsAtStart: 0,
+    purged: 0,
+  };
   readonly #byStatus: Record<CommandStatus, number> = {
     ok: 0,
     failed: 0,
@@ -95,18 +139,69 @@ export class CommandRouter {
 
   async #start(): Promise<void> {
     if (this.#stopping.signal.aborted) return;
-    const stored = (await this.#options.store.load()).sort((a, b) => a.seq - b.seq);
+    const { config } = this.#options;
+    const loaded = await selectHeld(this.#options.store, config, this.#now());
     // `stop()` came while the store was loading and has returned: nothing may queue, run or answer now.
     if (this.#stopping.signal.aborted) return;
     this.#state = 'running';
-    for (const entry of stored) {
-      this.#nextSeq = Math.max(this.#nextSeq, entry.seq + 1);
+    this.#nextSeq = loaded.maxSeq + 1;
+    this.#damaged = loaded.damaged;
+    this.#leftovers = loaded.leftovers;
+    const heldSeqs = new Set<number>();
+    for (const entry of loaded.held) {
+      heldSeqs.add(entry.seq);
       this.#enqueue(entry, Promise.resolve(true));
     }
-    await Promise.all(this.#expireDue());
+    if (loaded.firstDamage !== undefined) {
+      this.#log.warn(
+        { damaged: loaded.damaged, firstKey: loaded.firstDamage.key, reason: loaded.firstDamage.reason },
+        'Skipped stored commands that cannot be read; they stay in the store and get no result.',
+      );
+    }
+    if (loaded.leftovers > 0) {
+      this.#log.warn(
+        { leftovers: loaded.leftovers, held: loaded.held.length, ...pick(config) },
+        'The store held commands over the limits or past their expiry; each is answered once its route is connected.',
+      );
+      void this.#track(this.#answerLeftovers(loaded.maxSeq, heldSeqs));
+    }
     this.#log.info({ pending: this.#queues.size }, 'Command router started.');
     // Devices already announced and awake get their held commands now; the others on `deviceAwake`.
     for (const device of this.#queues.devices()) this.#kick(device);
+  }
+
+  async #answerLeftovers(maxSeq: number, heldSeqs: ReadonlySet<number>): Promise<void> {
+    try {
+      await answerLeftovers({
+        store: this.#options.store,
+        maxSeq,
+        isHeld: (seq) => heldSeqs.has(seq),
+        signal: this.#stopping.signal,
+        answer: async (stored) => {
+          const { command } = stored;
+          if (command.route !== undefined && !(await this.#routeConnected(command.route))) return;
+          const result = leftoverResult(stored, this.#options.config, this.#now());
+          if (result.status === 'rejected') this.#refused.overLimitsAtStart += 1;
+          const address = { ...addressOf(command), id: result.id };
+          this.#record(address, result, result.id === command.id);
+          await this.#publish(address, result);
+          await this.#options.store.delete(command.device, stored.seq);
+          this.#leftovers = Math.max(0, this.#leftovers - 1);
+        },
+      });
+    } catch (e) {
+      this.#log.error(
+        { err: e },
+        'Could not answer the stored commands over the limits; they stay stored for the next start.',
+      );
+    }
+  }
+
+  /** Waits until the route is connected: true, or false when the router stops first. */
+  #routeConnected(route: string): Promise<boolean> {
+    const isConnected = this.#options.isRouteConnected;
+    if (isConnected === undefined) return Promise.resolve(true);
+    return readyOrAborted(() => isConnected(route), this.#stopping.signal, ROUTE_POLL_MS);
   }
 
   /**
@@ -117,12 +212,25 @@ export class CommandRouter {
   submit(incoming: IncomingCommand, from: { route?: string; origin: CommandOrigin }): Promise<CommandResult> {
     this.#received += 1;
     const route = from.route === undefined ? {} : { route: from.route };
+    const { maxIdLength } = this.#options.config;
     if (incoming.kind === 'invalid') {
-      const address = { id: incoming.id, device: incoming.device ?? '', origin: from.origin, ...route };
-      return this.#duplicateOf(incoming.id) ?? this.#answer(address, rejected(incoming.id, incoming.reason));
+      const id = shownId(incoming.id, maxIdLength);
+      const address = { id, device: incoming.device ?? '', origin: from.origin, ...route };
+      const isWhole = id === incoming.id;
+      const duplicate = isWhole ? this.#duplicateOf(address) : undefined;
+      return duplicate ?? this.#answer(address, rejected(id, incoming.reason), isWhole);
     }
     const command: DeviceCommand = { ...incoming.command, origin: from.origin, ...route };
-    const duplicate = this.#duplicateOf(command.id);
+    if (typeof command.id === 'string') {
+      const problem = idProblem(command.id, this.#options.config);
+      // Never looked up or remembered as a redelivery: two long ids may share the prefix the result shows.
+      if (problem !== undefined) {
+        this.#refused.idTooLong += 1;
+        const id = shownId(command.id, maxIdLength);
+        return this.#answer({ ...addressOf(command), id }, rejected(id, problem), false);
+      }
+    }
+    const duplicate = this.#duplicateOf(command);
     if (duplicate !== undefined) return duplicate;
 
     const refusal = this.#refusal(command);
@@ -153,9 +261,40 @@ export class CommandRouter {
     return this.#queues.commands(id);
   }
 
-  /** Counts since start: commands received, final results by status, and commands pending now. */
-  stats(): { received: number; byStatus: Record<CommandStatus, number>; pending: number } {
-    return { received: this.#received, byStatus: { ...this.#byStatus }, pending: this.#queues.size };
+  /** The held and executing commands a filter selects, in arrival order. */
+  held(filter: HeldFilter = {}): HeldCommand[] {
+    return selectPending(this.#queues.entries(), filter).map(toHeld);
+  }
+
+  /**
+   * Remove the held commands a filter selects, each answered `rejected` ("purged by operator") on its
+   * route, then deleted from the store. A command executing right now is left to finish (its adapter's
+   * result is its one result) and counted in `executing`. Resolves once every purged result was handed to
+   * `publishResult`.
+   */
+  async purge(filter: HeldFilter): Promise<{ purged: HeldCommand[]; executing: number }> {
+    if (this.#state !== 'running') return { purged: [], executing: 0 };
+    const selected = selectPending(this.#queues.entries(), filter);
+    const purged = selected.filter((p) => !p.isExecuting);
+    this.#refused.purged += purged.length;
+    const listed = purged.map(toHeld);
+    await Promise.all(
+      purged.map((p) => this.#finish(p, rejected(p.stored.command.id, 'purged by operator'))),
+    );
+    if (purged.length > 0) this.#log.info({ purged: purged.length }, 'Purged held commands.');
+    return { purged: listed, executing: selected.length - purged.length };
+  }
+
+  /** Counts since start: commands received, results by status, refusals by reason, and commands pending now. */
+  stats(): CommandStats {
+    return {
+      received: this.#received,
+      byStatus: { ...this.#byStatus },
+      pending: this.#queues.size,
+      refused: { ...this.#refused },
+      damaged: this.#damaged,
+      leftovers: this.#leftovers,
+    };
   }
 
   /**
@@ -186,16 +325,30 @@ export class CommandRouter {
     if (known === undefined) return rejected(command.id, `unknown device ${command.device}`);
     const problem = validateCommand(command, known.info, this.#options.config);
     if (problem !== undefined) return rejected(command.id, problem);
-    const { maxPerDevice } = this.#options.config;
+    const { maxPerDevice, maxHeld } = this.#options.config;
     if (this.#queues.length(command.device) >= maxPerDevice) {
-      return rejected(command.id, `too many pending commands for ${command.device} (limit ${maxPerDevice})`);
+      this.#refused.deviceFull += 1;
+      return rejected(
+        command.id,
+        `too many pending commands for ${command.device} (commands.maxPerDevice is ${maxPerDevice})`,
+      );
+    }
+    if (this.#queues.size >= maxHeld) {
+      this.#refused.gatewayFull += 1;
+      return rejected(
+        command.id,
+        `the gateway holds ${this.#queues.size} commands for devices (commands.maxHeld); try again later`,
+      );
     }
     return undefined;
   }
 
-  #duplicateOf(id: string): Promise<CommandResult> | undefined {
-    const earlier = this.#queues.byId(id)?.result ?? promiseOf(this.#recent.get(id));
-    if (earlier !== undefined) this.#log.debug({ commandId: id }, 'Ignored a redelivered command.');
+  #duplicateOf(address: Pick<ResultAddress, 'id' | 'route' | 'origin'>): Promise<CommandResult> | undefined {
+    const key = scopedId(address);
+    const earlier = this.#queues.byKey(key)?.result ?? promiseOf(this.#recent.get(key));
+    if (earlier !== undefined) {
+      this.#log.debug({ commandId: address.id, route: address.route }, 'Ignored a redelivered command.');
+    }
     return earlier;
   }
 
@@ -214,7 +367,7 @@ export class CommandRouter {
           { err: e, commandId: id, device },
           'Could not store a command; it was answered as failed.',
         );
-        const pending = this.#queues.byId(id);
+        const pending = this.#queues.byKey(scopedId(stored.command));
         if (pending !== undefined)
           void this.#finish(pending, failed(id, `could not store the command: ${errorMessage(e)}`));
         return false;
@@ -306,16 +459,17 @@ export class CommandRouter {
   }
 
   /** The one result of a command that was never queued. */
-  async #answer(command: ResultAddress, result: CommandResult): Promise<CommandResult> {
+  async #answer(command: ResultAddress, result: CommandResult, isRemembered = true): Promise<CommandResult> {
     const address = addressOf(command);
-    this.#record(address, result);
+    this.#record(address, result, isRemembered);
     await this.#track(this.#publish(address, result));
     return result;
   }
 
-  #record(address: ResultAddress, result: CommandResult): void {
+  /** Count a result; `isRemembered`: a redelivery of the command is answered with it (false: id cut short). */
+  #record(address: ResultAddress, result: CommandResult, isRemembered = true): void {
     this.#byStatus[result.status] += 1;
-    if (result.id !== '') this.#recent.set(result.id, result);
+    if (isRemembered && result.id !== '') this.#recent.set(scopedId(address), result);
     this.#log.debug(
       { commandId: address.id, device: address.device, status: result.status, detail: result.detail },
       'Command finished.',
@@ -339,6 +493,14 @@ export class CommandRouter {
     task.then(forget, forget);
     return task;
   }
+}
+
+/** How often a result waiting for its route to connect looks again. */
+const ROUTE_POLL_MS = 250;
+
+function pick(config: HeldLimits): HeldLimits {
+  const { maxPerDevice, maxHeld, maxIdLength, maxArgsBytes } = config;
+  return { maxPerDevice, maxHeld, maxIdLength, maxArgsBytes };
 }
 
 function promiseOf(result: CommandResult | undefined): Promise<CommandResult> | undefined {

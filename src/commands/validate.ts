@@ -3,6 +3,18 @@ import type { CommandCapability, DeviceCommand, DeviceInfo } from '../model.js';
 type ArgSpec = NonNullable<CommandCapability['args']>[string];
 
 /**
+ * Why a command id cannot be held, or undefined when it can. Ids are kept in memory for every held command
+ * and every recent result, so their size is bounded; see docs/commands.md for what the clouds send.
+ */
+export function idProblem(id: string, limits: { maxIdLength: number }): string | undefined {
+  if (id.length <= limits.maxIdLength) return undefined;
+  return (
+    `command id is ${id.length} characters; the limit is ${limits.maxIdLength} ` +
+    `(commands.maxIdLength; this result carries its first ${limits.maxIdLength})`
+  );
+}
+
+/**
  * Check a command against what its target device says it can do
  * (docs/architecture.md#where-validation-happens: "known command for its
  * capabilities? args well-formed?"). Pure: no I/O, no clock.

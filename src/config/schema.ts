@@ -233,6 +233,19 @@ export const configSchema = z
       .strictObject({
         defaultTtlMs: ms('TTL for commands that carry none.').default(3_600_000),
         maxPerDevice: z.number().int().positive().default(50).describe('Pending commands held per device.'),
+        maxHeld: z
+          .number()
+          .int()
+          .positive()
+          .default(1000)
+          .describe('Pending commands held over all devices; beyond it new ones are rejected.'),
+        maxIdLength: z
+          .number()
+          .int()
+          .min(36)
+          .max(4096)
+          .default(256)
+          .describe('Longest command id in characters; longer ones are rejected (docs/commands.md).'),
         maxArgsBytes: byteSize.default(4096).describe('Larger commands are rejected.'),
         intake: z
           .strictObject({

@@ -1,5 +1,6 @@
 import type http from 'node:http';
 import type { Runtime } from '../runtime.js';
+import { commandRoutes } from './command-routes.js';
 import { deviceRoutes } from './device-routes.js';
 import { queueRoutes } from './queue-routes.js';
 import { streamRoutes } from './stream-routes.js';
@@ -39,6 +40,7 @@ export const ROUTES: readonly Route[] = [
     },
   },
   ...deviceRoutes,
+  ...commandRoutes,
   ...queueRoutes,
   ...streamRoutes,
 ];

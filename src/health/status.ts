@@ -1,10 +1,11 @@
 import type { AdapterStatus } from '../adapter-host.js';
 import type { Redactor } from '../config/redact.js';
-import type { Availability, CommandStatus } from '../model.js';
+import type { Availability } from '../model.js';
 import type { QueueStats } from '../queue/queue.js';
 import type { WriteHealth } from '../queue/write-guard.js';
 import type { ForwarderStatus } from '../upstream/forwarder.js';
 import type { IntakeStats } from '../commands/intake-limiter.js';
+import type { CommandStats } from '../commands/router.js';
 
 export interface RouteStatus {
   name: string;
@@ -44,7 +45,7 @@ export interface StatusSnapshot {
     writes: WriteHealth;
   };
   devices: Record<Availability, number>;
-  commands: { received: number; byStatus: Record<CommandStatus, number>; pending: number } | null;
+  commands: CommandStats | null;
   pipeline: { in: number; out: number; filtered: number; unrouted: number } | null;
   /** The last reload, or null when the daemon was never reloaded. */
   reload: ReloadStatus | null;

@@ -6,6 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import {
   LevelCommandStore,
   MemoryCommandStore,
+  loadAll,
   type CommandStore,
   type StoredCommand,
 } from '../../../src/commands/command-store.js';
@@ -48,7 +49,7 @@ describe.each(implementations)('%s', (_name, create) => {
     for (const entry of [stored('sim:b', 100), stored('sim:a', 10), stored('sim:b', 9), stored('sim:a', 2)]) {
       await store.put(entry);
     }
-    const loaded = await store.load();
+    const loaded = await loadAll(store);
     const seqsOf = (device: string): number[] =>
       loaded.filter((e) => e.command.device === device).map((e) => e.seq);
     expect(seqsOf('sim:a')).toEqual([2, 10]);
@@ -61,7 +62,7 @@ describe.each(implementations)('%s', (_name, create) => {
     await store.put(stored('sim:a', 1));
     await store.put(stored('sim:a', 2));
     await store.delete('sim:a', 1);
-    expect((await store.load()).map((e) => e.seq)).toEqual([2]);
+    expect((await loadAll(store)).map((e) => e.seq)).toEqual([2]);
   });
 });
 
@@ -73,14 +74,14 @@ describe('LevelCommandStore', () => {
 
     const reopened = await openLevel(dir);
     const store = new LevelCommandStore(reopened.db.sublevel('commands', { valueEncoding: 'json' }));
-    expect(await store.load()).toEqual([stored('sim:a', 7)]);
+    expect(await loadAll(store)).toEqual([stored('sim:a', 7)]);
   });
 
   it('stores JSON even in a sublevel whose default encoding is text', async () => {
     const { db } = await openLevel();
     const store = new LevelCommandStore(db.sublevel('commands'));
     await store.put(stored('sim:a', 1));
-    expect(await store.load()).toEqual([stored('sim:a', 1)]);
+    expect(await loadAll(store)).toEqual([stored('sim:a', 1)]);
   });
 
   it('skips entries it cannot read instead of failing to start', async () => {
@@ -89,6 +90,22 @@ describe('LevelCommandStore', () => {
     await sublevel.put('sim:a!0000000000000001', { something: 'else' });
     const store = new LevelCommandStore(sublevel);
     await store.put(stored('sim:a', 2));
-    expect((await store.load()).map((e) => e.seq)).toEqual([2]);
+    expect((await loadAll(store)).map((e) => e.seq)).toEqual([2]);
+  });
+});
+
+describe('LevelCommandStore: damage', () => {
+  it('reports a value that is not JSON as damaged and goes on with the next entry', async () => {
+    const { db } = await openLevel();
+    const sublevel = db.sublevel<string, string>('commands', { valueEncoding: 'utf8' });
+    await sublevel.put('sim:a!0000000000000001', '{"seq": 1, "comm');
+    const store = new LevelCommandStore(sublevel);
+    await store.put(stored('sim:a', 2));
+    const scanned = [];
+    for await (const entry of store.scan()) scanned.push(entry);
+    expect(scanned).toEqual([
+      { key: 'sim:a!0000000000000001', damaged: 'entry is not JSON' },
+      { key: 'sim:a!0000000000000002', stored: stored('sim:a', 2) },
+    ]);
   });
 });

@@ -20,7 +20,9 @@ export interface Harness {
 }
 
 export function createHarness(
-  options: Partial<Pick<CommandRouterOptions, 'store' | 'now' | 'recentCapacity' | 'publishResult'>> & {
+  options: Partial<
+    Pick<CommandRouterOptions, 'store' | 'now' | 'recentCapacity' | 'publishResult' | 'isRouteConnected'>
+  > & {
     devices?: FakeDevices;
     config?: Partial<CommandRouterOptions['config']>;
   } = {},
@@ -35,10 +37,18 @@ export function createHarness(
       published.push({ address, result });
       await options.publishResult?.(address, result);
     },
-    config: { defaultTtlMs: 60_000, maxPerDevice: 3, maxArgsBytes: 256, ...options.config },
+    config: {
+      defaultTtlMs: 60_000,
+      maxPerDevice: 3,
+      maxHeld: 100,
+      maxIdLength: 64,
+      maxArgsBytes: 256,
+      ...options.config,
+    },
     log: silentLogger(),
     ...(options.now === undefined ? {} : { now: options.now }),
     ...(options.recentCapacity === undefined ? {} : { recentCapacity: options.recentCapacity }),
+    ...(options.isRouteConnected === undefined ? {} : { isRouteConnected: options.isRouteConnected }),
   });
   const resultsFor = (id: string): CommandResult[] =>
     published.filter((p) => p.result.id === id).map((p) => p.result);

@@ -1,16 +1,21 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { MemoryCommandStore, type StoredCommand } from '../../../src/commands/command-store.js';
+import {
+  MemoryCommandStore,
+  loadAll,
+  type ScannedEntry,
+  type StoredCommand,
+} from '../../../src/commands/command-store.js';
 import type { CommandRouter } from '../../../src/commands/router.js';
 import { deferred, waitFor } from './fake-devices.js';
 import { createHarness, fromMqtt, incoming } from './router-harness.js';
 
-/** A store whose `load` waits until the test opens the gate, so a stop or second start can land meanwhile. */
+/** A store whose `scan` waits until the test opens the gate, so a stop or second start can land meanwhile. */
 class SlowLoadingStore extends MemoryCommandStore {
   readonly gate = deferred();
 
-  override async load(): Promise<StoredCommand[]> {
+  override async *scan(): AsyncIterable<ScannedEntry> {
     await this.gate.promise;
-    return super.load();
+    yield* super.scan();
   }
 }
 
@@ -40,7 +45,7 @@ describe('CommandRouter: start and stop', () => {
 
     expect(h.devices.executed).toEqual([]);
     expect(h.published).toEqual([]);
-    expect((await store.load()).map((e) => e.command.id)).toEqual(['c-overdue', 'c-held']);
+    expect((await loadAll(store)).map((e) => e.command.id)).toEqual(['c-overdue', 'c-held']);
     expect(await h.router.submit(incoming('c-new', 'sim:switch-01'), fromMqtt)).toEqual({
       id: 'c-new',
       status: 'rejected',
