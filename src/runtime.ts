@@ -265,6 +265,7 @@ export class Runtime {
       pipeline: this.#pipeline?.stats(),
       reload: this.#reload,
       livenessProblem: this.livenessProblem,
+      control: this.#control?.stats(),
     });
   }
 

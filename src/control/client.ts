@@ -4,7 +4,18 @@ import { errorFromReply } from './http.js';
 
 type Method = 'GET' | 'POST' | 'DELETE';
 
+/** The daemon closed the connection unanswered: it is up, but at its cap on control connections. */
+const REFUSED = new Set(['ECONNRESET', 'EPIPE']);
+
 function unreachable(socketPath: string, e: NodeJS.ErrnoException): FieldgateError {
+  if (e.code !== undefined && REFUSED.has(e.code)) {
+    return new FieldgateError(
+      'FG_DAEMON_UNREACHABLE',
+      `the daemon at ${socketPath} closed the connection unanswered (${e.code}); it refuses new control ` +
+        'connections while too many are open: try again shortly',
+      { cause: e },
+    );
+  }
   return new FieldgateError(
     'FG_DAEMON_UNREACHABLE',
     `cannot reach the daemon at ${socketPath} (${e.code ?? e.message}); is it running? ` +
@@ -64,6 +75,7 @@ export async function controlRequest<T>(
 /**
  * An NDJSON stream from the daemon (`/v1/tail`, `/v1/pair`): calls `onEvent` per line and resolves when the
  * daemon ends the stream or `signal` aborts (the connection is then closed, which ends it daemon-side).
+ * @throws FieldgateError `FG_DAEMON_UNREACHABLE` when the connection breaks mid-stream.
  */
 export async function controlStream(
   socketPath: string,
@@ -92,7 +104,13 @@ export async function controlStream(
     }
   } catch (e) {
     // Destroying the request on abort ends the response with an error; that is the normal way out.
-    if (options.signal?.aborted !== true) throw e;
+    if (options.signal?.aborted === true) return;
+    if ((e as NodeJS.ErrnoException).code !== 'ECONNRESET') throw e;
+    throw new FieldgateError(
+      'FG_DAEMON_UNREACHABLE',
+      'the daemon closed the stream: it cuts a client that takes nothing for 30 s, and ends streams when it stops',
+      { cause: e },
+    );
   } finally {
     options.signal?.removeEventListener('abort', onAbort);
   }

@@ -1,4 +1,5 @@
 import type { AdapterStatus } from '../adapter-host.js';
+import type { ControlStats } from '../control/server.js';
 import type { Availability, CommandStatus } from '../model.js';
 import type { QueueStats } from '../queue/queue.js';
 import type { WriteHealth } from '../queue/write-guard.js';
@@ -46,6 +47,8 @@ export interface StatusSnapshot {
   reload: ReloadStatus | null;
   /** Keys changed by reloads that need a restart to apply (accumulated since start). */
   restartRequired: string[];
+  /** Control connections and `tail` streams; null when the control socket is off. */
+  control?: ControlStats | null;
 }
 
 export interface StatusInputs {
@@ -64,6 +67,7 @@ export interface StatusInputs {
   reload: ReloadStatus | undefined;
   /** Why the systemd watchdog is not being fed, when a liveness check fails. */
   livenessProblem: string | undefined;
+  control?: ControlStats | undefined;
 }
 
 /** Pure: assemble the snapshot and decide what counts as unhealthy, with a sentence per problem. */
@@ -109,6 +113,7 @@ export function buildStatus(inputs: StatusInputs): StatusSnapshot {
     pipeline: inputs.pipeline ?? null,
     reload: inputs.reload ?? null,
     restartRequired: inputs.reload?.restartRequired ?? [],
+    control: inputs.control ?? null,
   };
 }
 
