@@ -23,6 +23,8 @@ export const HEADERS_TIMEOUT_MS = 10_000;
 export const REQUEST_TIMEOUT_MS = 30_000;
 /** An idle keep-alive connection between two requests is closed after this long. */
 export const KEEP_ALIVE_TIMEOUT_MS = 5_000;
+/** How long an error reply may take to leave before its connection is closed anyway. */
+const CLIENT_ERROR_LINGER_MS = 1_000;
 /** How often Node checks the two timeouts above (its default, 30 s, would let idle clients linger 40 s). */
 const TIMEOUT_CHECK_INTERVAL_MS = 2_000;
 
@@ -170,8 +172,14 @@ function replyClientError(e: NodeJS.ErrnoException, socket: Duplex): void {
       status === 408 ? 'the request did not arrive in time' : `malformed request (${e.code ?? e.message})`,
     code: 'FG_USAGE',
   });
+  // The server allows half-open sockets: end() alone would leave a silent peer's descriptor open for good.
+  const giveUp = setTimeout(() => socket.destroy(), CLIENT_ERROR_LINGER_MS).unref();
   socket.end(
     `HTTP/1.1 ${status} ${text}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n` +
       `connection: close\r\n\r\n${body}`,
+    () => {
+      clearTimeout(giveUp);
+      socket.destroy();
+    },
   );
 }

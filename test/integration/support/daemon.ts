@@ -43,6 +43,11 @@ export function testConfig(dir: string, brokerPort: number, overrides: Record<st
   };
 }
 
+export interface DaemonOptions {
+  /** The daemon's RLIMIT_NOFILE (soft and hard, as `ulimit -n` sets them); the test runner's when absent. */
+  fdLimit?: number;
+}
+
 export class Daemon {
   readonly process: ChildProcess;
   output = '';
@@ -51,19 +56,29 @@ export class Daemon {
   constructor(
     readonly configFile: string,
     readonly socket: string,
+    options: DaemonOptions = {},
   ) {
-    this.process = spawn(process.execPath, [MAIN, 'run', '--config', configFile], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const argv = [process.execPath, MAIN, 'run', '--config', configFile];
+    // `exec` keeps the pid: signals reach the daemon, not a shell.
+    this.process =
+      options.fdLimit === undefined
+        ? spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] })
+        : spawn('/bin/sh', ['-c', `ulimit -n ${options.fdLimit} && exec "$0" "$@"`, ...argv], {
+            stdio: ['ignore', 'pipe', 'pipe'],
+          });
     this.process.stdout!.on('data', (c: Buffer) => (this.output += c.toString()));
     this.process.stderr!.on('data', (c: Buffer) => (this.output += c.toString()));
     this.exited = new Promise((resolve) => this.process.once('exit', (code) => resolve(code)));
   }
 
-  static async start(dir: string, config: Record<string, unknown>): Promise<Daemon> {
+  static async start(
+    dir: string,
+    config: Record<string, unknown>,
+    options: DaemonOptions = {},
+  ): Promise<Daemon> {
     const file = path.join(dir, 'fieldgate.yaml');
     await writeFile(file, stringify(config));
-    const daemon = new Daemon(file, (config.control as { socket: string }).socket);
+    const daemon = new Daemon(file, (config.control as { socket: string }).socket, options);
     await waitFor(
       () => daemon.output.includes('fieldgate started.'),
       `daemon start\n${daemon.output}`,
