@@ -1,3 +1,4 @@
+import { once } from 'node:events';
 import type { Command } from 'commander';
 import { controlStream } from '../control/client.js';
 import type { Reading } from '../model.js';
@@ -17,7 +18,7 @@ export function registerTail(program: Command): void {
       process.once('SIGTERM', () => stop.abort());
       await controlStream(await resolveSocket(options), 'GET', `/v1/tail${query}`, {
         signal: stop.signal,
-        onEvent: (event) => {
+        onEvent: async (event) => {
           if (isDroppedNotice(event)) {
             process.stderr.write(
               `fieldgate tail: ${event.count} readings were not shown: this terminal or pipe read too slowly.\n`,
@@ -25,9 +26,9 @@ export function registerTail(program: Command): void {
             return;
           }
           const reading = event as Reading;
-          process.stdout.write(
-            options.json === true ? `${JSON.stringify(reading)}\n` : `${renderReading(reading)}\n`,
-          );
+          const line = options.json === true ? `${JSON.stringify(reading)}\n` : `${renderReading(reading)}\n`;
+          // A full pipe (`| less` scrolled back) holds the stream here, not in this process's memory.
+          if (!process.stdout.write(line)) await once(process.stdout, 'drain', { signal: stop.signal });
         },
       });
     });

@@ -75,13 +75,15 @@ export async function controlRequest<T>(
 /**
  * An NDJSON stream from the daemon (`/v1/tail`, `/v1/pair`): calls `onEvent` per line and resolves when the
  * daemon ends the stream or `signal` aborts (the connection is then closed, which ends it daemon-side).
+ * While a promise `onEvent` returned is pending nothing more is read, so a slow consumer slows the socket and
+ * the daemon (which drops, and says so, rather than buffer without bound) instead of growing this process.
  * @throws FieldgateError `FG_DAEMON_UNREACHABLE` when the connection breaks mid-stream.
  */
 export async function controlStream(
   socketPath: string,
   method: Method,
   pathname: string,
-  options: { body?: unknown; signal?: AbortSignal; onEvent: (event: unknown) => void },
+  options: { body?: unknown; signal?: AbortSignal; onEvent: (event: unknown) => unknown },
 ): Promise<void> {
   const req = send(socketPath, method, pathname, options.body);
   const res = await new Promise<http.IncomingMessage>((resolve, reject) => {
@@ -99,7 +101,7 @@ export async function controlStream(
       while ((newline = buffered.indexOf('\n')) !== -1) {
         const line = buffered.slice(0, newline);
         buffered = buffered.slice(newline + 1);
-        if (line !== '') options.onEvent(JSON.parse(line));
+        if (line !== '') await options.onEvent(JSON.parse(line));
       }
     }
   } catch (e) {
