@@ -40,7 +40,7 @@ export interface ControlStats {
 }
 
 /**
- * The control plane: HTTP/1.1 + JSON over a unix socket, served to the CLI (see docs/control-plane.md). The
+ * The control plane: HTTP/1.1 + JSON over a unix socket, served to the CLI (see `docs/control-plane.md`). The
  * socket is created 0660 inside a 0750 directory; a stale socket from a crashed run is removed first. Nothing
  * listens on TCP. Every failure is answered `{ error, code }` with the FieldgateError code.
  *
