@@ -40,8 +40,8 @@ export function parseOpenFilesLimit(limitsText: string): number | undefined {
 
 /**
  * Pure: how many control connections fit under `limit` descriptors (`docs/control-plane.md`, "The descriptor
- * budget"). Half of what is left after the
- * reservation, so that a flood of control connections can never take the descriptors LevelDB needs to write.
+ * budget"). Half of what is left after the reservation, so that a flood of control connections can never
+ * take the descriptors LevelDB needs to write.
  */
 export function fdBudget(limit: number, source: FdBudget['source']): FdBudget {
   const reserved = QUEUE_FDS + OTHER_FDS;
