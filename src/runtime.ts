@@ -290,6 +290,7 @@ export class Runtime {
       reload: this.#reload,
       livenessProblem: this.livenessProblem,
       redactor: this.#redactor,
+      control: this.#control?.stats(),
     });
   }
 

@@ -38,8 +38,19 @@ export function renderStatus(status: StatusSnapshot, now: number): string {
     ...status.routes.flatMap((r) => renderRoute(r, now)),
     '',
     `storage  ${formatBytes(status.storage.bytes)}${status.storage.quarantine === null ? '' : ' (a corrupt database was quarantined)'}`,
+    ...renderControl(status.control),
   ];
   return lines.join('\n');
+}
+
+/** `control  3 connections (cap 256), 0 refused · tail 1 client, 0 readings dropped, 0 cut`. */
+function renderControl(control: StatusSnapshot['control']): string[] {
+  if (control === undefined || control === null) return [];
+  const t = control.tail;
+  return [
+    `control  ${control.connections} connections (cap ${control.maxConnections}), ${control.refusedConnections} refused` +
+      ` · tail ${t.clients} clients, ${t.droppedReadings} readings dropped, ${t.cutClients} cut`,
+  ];
 }
 
 /** `, 3 frames dropped (2 truncated, 1 badLength)`, or nothing while the adapter dropped none. */

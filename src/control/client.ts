@@ -4,7 +4,18 @@ import { errorFromReply } from './http.js';
 
 type Method = 'GET' | 'POST' | 'DELETE';
 
+/** The daemon closed the connection unanswered: it is up, but at its cap on control connections. */
+const REFUSED = new Set(['ECONNRESET', 'EPIPE']);
+
 function unreachable(socketPath: string, e: NodeJS.ErrnoException): FieldgateError {
+  if (e.code !== undefined && REFUSED.has(e.code)) {
+    return new FieldgateError(
+      'FG_DAEMON_UNREACHABLE',
+      `the daemon at ${socketPath} closed the connection unanswered (${e.code}); it refuses new control ` +
+        'connections while too many are open: try again shortly',
+      { cause: e },
+    );
+  }
   return new FieldgateError(
     'FG_DAEMON_UNREACHABLE',
     `cannot reach the daemon at ${socketPath} (${e.code ?? e.message}); is it running? ` +
@@ -64,12 +75,15 @@ export async function controlRequest<T>(
 /**
  * An NDJSON stream from the daemon (`/v1/tail`, `/v1/pair`): calls `onEvent` per line and resolves when the
  * daemon ends the stream or `signal` aborts (the connection is then closed, which ends it daemon-side).
+ * While a promise `onEvent` returned is pending nothing more is read, so a slow consumer slows the socket and
+ * the daemon (which drops, and says so, rather than buffer without bound) instead of growing this process.
+ * @throws FieldgateError `FG_DAEMON_UNREACHABLE` when the connection breaks mid-stream.
  */
 export async function controlStream(
   socketPath: string,
   method: Method,
   pathname: string,
-  options: { body?: unknown; signal?: AbortSignal; onEvent: (event: unknown) => void },
+  options: { body?: unknown; signal?: AbortSignal; onEvent: (event: unknown) => unknown },
 ): Promise<void> {
   const req = send(socketPath, method, pathname, options.body);
   const res = await new Promise<http.IncomingMessage>((resolve, reject) => {
@@ -87,12 +101,18 @@ export async function controlStream(
       while ((newline = buffered.indexOf('\n')) !== -1) {
         const line = buffered.slice(0, newline);
         buffered = buffered.slice(newline + 1);
-        if (line !== '') options.onEvent(JSON.parse(line));
+        if (line !== '') await options.onEvent(JSON.parse(line));
       }
     }
   } catch (e) {
     // Destroying the request on abort ends the response with an error; that is the normal way out.
-    if (options.signal?.aborted !== true) throw e;
+    if (options.signal?.aborted === true) return;
+    if ((e as NodeJS.ErrnoException).code !== 'ECONNRESET') throw e;
+    throw new FieldgateError(
+      'FG_DAEMON_UNREACHABLE',
+      'the daemon closed the stream: it cuts a client that takes nothing for 30 s, and ends streams when it stops',
+      { cause: e },
+    );
   } finally {
     options.signal?.removeEventListener('abort', onAbort);
   }

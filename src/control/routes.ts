@@ -1,4 +1,5 @@
 import type http from 'node:http';
+import { FieldgateError } from '../errors.js';
 import type { Runtime } from '../runtime.js';
 import { commandRoutes } from './command-routes.js';
 import { deviceRoutes } from './device-routes.js';
@@ -45,12 +46,23 @@ export const ROUTES: readonly Route[] = [
   ...streamRoutes,
 ];
 
-/** The route for a request, with its captured parameters; undefined when none matches. */
+/**
+ * The route for a request, with its captured parameters; undefined when none matches.
+ * @throws FieldgateError `FG_USAGE` when a parameter's percent-encoding is malformed.
+ */
 export function matchRoute(method: string, pathname: string): { route: Route; params: string[] } | undefined {
   for (const route of ROUTES) {
     if (route.method !== method) continue;
     const match = route.path.exec(pathname);
-    if (match !== null) return { route, params: match.slice(1).map((p) => decodeURIComponent(p)) };
+    if (match !== null) return { route, params: match.slice(1).map(decodeParam) };
   }
   return undefined;
+}
+
+function decodeParam(raw: string): string {
+  try {
+    return decodeURIComponent(raw);
+  } catch (e) {
+    throw new FieldgateError('FG_USAGE', `bad percent-encoding in the path: ${raw}`, { cause: e });
+  }
 }

@@ -1,24 +1,52 @@
 import picomatch from 'picomatch';
-import { FieldgateError } from '../errors.js';
+import { FieldgateError, errorMessage } from '../errors.js';
+import { BoundedStream } from './bounded-stream.js';
 import { readJson, startStream } from './http.js';
 import type { Route } from './routes.js';
 
 /** Zigbee2MQTT caps permit-join at 254 s, the longest window the Zigbee spec's 0xFE allows; so do we. */
 const MAX_PAIR_SECONDS = 254;
 
+/**
+ * A `tail` client may fall this far behind before its readings are dropped (counted, and announced to it when
+ * it catches up): enough for a terminal that pauses to redraw, small enough that paused clients cost nothing.
+ */
+export const TAIL_MAX_PENDING_BYTES = 1024 * 1024;
+/** A `tail` client that takes nothing for this long after falling behind is cut off. */
+export const TAIL_MAX_STALL_MS = 30_000;
+
+/** picomatch throws on an empty or over-long glob: that is the caller's mistake, not ours. */
+function deviceMatcher(glob: string | null): (device: string) => boolean {
+  if (glob === null) return () => true;
+  try {
+    return picomatch(glob);
+  } catch (e) {
+    throw new FieldgateError('FG_USAGE', `bad device glob: ${errorMessage(e)}`, { cause: e });
+  }
+}
+
 /** Long-lived NDJSON streams: live readings (`tail`) and a pairing window (`pair`). */
 export const streamRoutes: readonly Route[] = [
   {
     method: 'GET',
     path: /^\/v1\/tail$/,
-    handle: ({ runtime, req, res, url }) => {
-      const glob = url.searchParams.get('device');
-      const matches = glob === null ? () => true : picomatch(glob);
-      const write = startStream(res);
-      const unsubscribe = runtime.tail.subscribe((readings) => {
-        for (const reading of readings) if (matches(reading.device)) write(reading);
+    handle: ({ runtime, res, url }) => {
+      const matches = deviceMatcher(url.searchParams.get('device'));
+      startStream(res);
+      const hub = runtime.tail;
+      const stream = new BoundedStream(res, {
+        maxPendingBytes: TAIL_MAX_PENDING_BYTES,
+        maxStallMs: TAIL_MAX_STALL_MS,
+        onDropped: (count) => hub.countDropped(count),
+        onCut: () => hub.countCut(),
       });
-      req.on('close', unsubscribe);
+      const unsubscribe = hub.subscribe((readings) => {
+        for (const reading of readings) if (matches(reading.device)) stream.send(reading);
+      });
+      res.on('close', () => {
+        unsubscribe();
+        stream.close();
+      });
     },
   },
   {

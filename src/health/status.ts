@@ -1,4 +1,5 @@
 import type { AdapterStatus } from '../adapter-host.js';
+import type { ControlStats } from '../control/server.js';
 import type { Redactor } from '../config/redact.js';
 import type { Availability } from '../model.js';
 import type { QueueStats } from '../queue/queue.js';
@@ -51,6 +52,8 @@ export interface StatusSnapshot {
   reload: ReloadStatus | null;
   /** Keys changed by reloads that need a restart to apply (accumulated since start). */
   restartRequired: string[];
+  /** Control connections and `tail` streams; null when the control socket is off. */
+  control?: ControlStats | null;
 }
 
 export interface StatusInputs {
@@ -74,6 +77,7 @@ export interface StatusInputs {
    * error): the snapshot goes to `status`, the unauthenticated `/readyz` and the cloud twin.
    */
   redactor?: Pick<Redactor, 'scrubDeep'>;
+  control?: ControlStats | undefined;
 }
 
 /** Pure: assemble the snapshot and decide what counts as unhealthy, with a sentence per problem. */
@@ -119,6 +123,7 @@ export function buildStatus(inputs: StatusInputs): StatusSnapshot {
     pipeline: inputs.pipeline ?? null,
     reload: inputs.reload ?? null,
     restartRequired: inputs.reload?.restartRequired ?? [],
+    control: inputs.control ?? null,
   };
   return inputs.redactor === undefined ? snapshot : inputs.redactor.scrubDeep(snapshot);
 }

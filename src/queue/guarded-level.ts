@@ -12,6 +12,13 @@ interface WriteImplementation {
 const classic = ClassicLevel.prototype as unknown as WriteImplementation;
 
 /**
+ * LevelDB's table-cache size in open files. classic-level defaults to 1000, a quarter of a systemd unit's
+ * descriptors; the queue keeps few table files hot (it reads the head and writes the tail), so a small cache
+ * costs little and leaves the descriptors to the rest of the daemon (see `src/control/fd-budget.ts`).
+ */
+export const QUEUE_MAX_OPEN_FILES = 96;
+
+/**
  * The queue's LevelDB database. Every write — put, del, batch and clear, of the root and of every sublevel
  * (sublevels forward to the root) — runs through `guard` (see `WriteGuard` for why). Chained batches are not
  * guarded: nothing in fieldgate uses them.
@@ -20,7 +27,7 @@ export class GuardedLevel extends ClassicLevel<Buffer, Buffer> {
   #guard: WriteGuard | undefined;
 
   constructor(dir: string, options: DatabaseOptions<Buffer, Buffer>) {
-    super(dir, options);
+    super(dir, { maxOpenFiles: QUEUE_MAX_OPEN_FILES, ...options });
   }
 
   /** Set once, before the store hands the database out; writes before that (at open) are not guarded. */

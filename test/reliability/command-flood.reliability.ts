@@ -72,8 +72,7 @@ beforeAll(async () => {
   broker = await Mosquitto.start({ dir: path.join(work.dir, 'mosquitto'), persistence: false });
   cloud = await Subscriber.connect(broker.port);
   daemon = await Daemon.start(work.dir, testConfig(work.dir, broker.port), {
-    ...process.env,
-    NODE_OPTIONS: await unitNodeOptions(),
+    env: { ...process.env, NODE_OPTIONS: await unitNodeOptions() },
   });
   await waitFor(() => cloud.readings.some((r) => r.device === SWITCH), 'the switch to report');
 });

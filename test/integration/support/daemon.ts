@@ -43,6 +43,13 @@ export function testConfig(dir: string, brokerPort: number, overrides: Record<st
   };
 }
 
+export interface DaemonOptions {
+  /** The daemon's RLIMIT_NOFILE (soft and hard, as `ulimit -n` sets them); the test runner's when absent. */
+  fdLimit?: number;
+  /** The daemon's environment (default: this process's), e.g. the systemd unit's `NODE_OPTIONS`. */
+  env?: NodeJS.ProcessEnv;
+}
+
 export class Daemon {
   readonly process: ChildProcess;
   output = '';
@@ -51,26 +58,31 @@ export class Daemon {
   constructor(
     readonly configFile: string,
     readonly socket: string,
-    env: NodeJS.ProcessEnv = process.env,
+    options: DaemonOptions = {},
   ) {
-    this.process = spawn(process.execPath, [MAIN, 'run', '--config', configFile], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env,
-    });
+    const argv = [process.execPath, MAIN, 'run', '--config', configFile];
+    const env = options.env ?? process.env;
+    // `exec` keeps the pid: signals reach the daemon, not a shell.
+    this.process =
+      options.fdLimit === undefined
+        ? spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], env })
+        : spawn('/bin/sh', ['-c', `ulimit -n ${options.fdLimit} && exec "$0" "$@"`, ...argv], {
+            stdio: ['ignore', 'pipe', 'pipe'],
+            env,
+          });
     this.process.stdout!.on('data', (c: Buffer) => (this.output += c.toString()));
     this.process.stderr!.on('data', (c: Buffer) => (this.output += c.toString()));
     this.exited = new Promise((resolve) => this.process.once('exit', (code) => resolve(code)));
   }
 
-  /** `env`: the daemon's environment (default: this process's), e.g. the systemd unit's `NODE_OPTIONS`. */
   static async start(
     dir: string,
     config: Record<string, unknown>,
-    env: NodeJS.ProcessEnv = process.env,
+    options: DaemonOptions = {},
   ): Promise<Daemon> {
     const file = path.join(dir, 'fieldgate.yaml');
     await writeFile(file, stringify(config));
-    const daemon = new Daemon(file, (config.control as { socket: string }).socket, env);
+    const daemon = new Daemon(file, (config.control as { socket: string }).socket, options);
     await waitFor(
       () => daemon.output.includes('fieldgate started.'),
       `daemon start\n${daemon.output}`,
