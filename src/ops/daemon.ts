@@ -1,5 +1,6 @@
 import { loadConfig } from '../config/load.js';
 import { ErrorCodes, FieldgateError, errorMessage, isFieldgateError } from '../errors.js';
+import { findExposures } from '../health/exposure.js';
 import { createLogger, type Logger } from '../logger.js';
 import { Runtime } from '../runtime.js';
 import { VERSION } from '../version.js';
@@ -19,6 +20,9 @@ const STATUS_INTERVAL_MS = 10_000;
 export async function runDaemon(configFile: string): Promise<void> {
   const { config } = await loadConfig(configFile);
   const log = createLogger({ level: config.log.level });
+  // Listeners reachable from the network and TLS relaxations: said once per start (doctor lists them too).
+  for (const exposure of findExposures(config, process.env))
+    log.warn({ key: exposure.path, hint: exposure.hint }, exposure.message);
   const notifier = await createNotifier({ log: log.child({ component: 'systemd' }) });
   const runtime = new Runtime({ config, log, version: VERSION });
   const stopped = onStopSignal(runtime, notifier, log);
