@@ -22,7 +22,7 @@ export async function runDaemon(configFile: string): Promise<void> {
   const log = createLogger({ level: config.log.level });
   // Listeners reachable from the network and TLS relaxations: said once per start (doctor lists them too).
   for (const exposure of findExposures(config, process.env))
-    log.warn({ key: exposure.path, hint: exposure.hint }, exposure.message);
+    log.warn({ setting: exposure.path, hint: exposure.hint }, exposure.message);
   const notifier = await createNotifier({ log: log.child({ component: 'systemd' }) });
   const runtime = new Runtime({ config, log, version: VERSION });
   const stopped = onStopSignal(runtime, notifier, log);
