@@ -122,9 +122,12 @@ export class Runtime {
     if (config.emulators.mqtt.enabled) {
       // Loaded only when enabled: a production gateway never carries the broker in memory.
       const { startMqttBroker } = await import('./emulator/mqtt/broker.js');
+      const { host, port, username, password } = config.emulators.mqtt;
       const broker = await startMqttBroker({
-        ...config.emulators.mqtt,
+        host,
+        port,
         log,
+        ...(username === undefined || password === undefined ? {} : { credentials: { username, password } }),
       });
       this.#closeBroker = () => broker.close();
     }
@@ -194,6 +197,7 @@ export class Runtime {
       this.#control = new ControlServer({
         runtime: this,
         socketPath: config.control.socket,
+        group: config.control.group,
         log: log.child({ component: 'control' }),
       });
       await this.#control.listen();

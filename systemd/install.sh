@@ -41,10 +41,18 @@ exec "$node_bin" /usr/lib/fieldgate/dist/src/main.js "\$@"
 WRAPPER
 chmod 0755 /usr/bin/fieldgate
 
-# The user and its groups (static, so file ownership survives reinstalls).
+# The user and its groups (static, so file ownership survives reinstalls): fieldgate is the service's own
+# group (config, secrets, state), fieldgate-cli the CLI users' (the control socket only).
 install -D -m 0644 /usr/lib/fieldgate/systemd/fieldgate.sysusers /usr/lib/sysusers.d/fieldgate.conf
 systemd-sysusers /usr/lib/sysusers.d/fieldgate.conf
 [ "$ble" = no ] || usermod -a -G bluetooth fieldgate 2>/dev/null || true
+# Before this release CLI users were told to join group fieldgate, which reads secrets.yaml and writes the
+# queue. Name them; moving people between groups is the admin's call, not an installer's.
+for member in $(getent group fieldgate | cut -d: -f4 | tr ',' ' '); do
+  [ "$member" = fieldgate ] && continue
+  echo "install.sh: warning: $member is in group fieldgate, which can read /etc/fieldgate/secrets.yaml and write" \
+    "/var/lib/fieldgate; for the CLI, fieldgate-cli is enough: sudo gpasswd -d $member fieldgate && sudo usermod -aG fieldgate-cli $member" >&2
+done
 
 # The config: the example only when there is none; an existing one is never overwritten.
 install -d -m 0750 -o root -g fieldgate /etc/fieldgate
@@ -52,6 +60,13 @@ if [ ! -e /etc/fieldgate/fieldgate.yaml ]; then
   install -m 0640 -o root -g fieldgate /usr/lib/fieldgate/config/fieldgate.example.yaml /etc/fieldgate/fieldgate.yaml
   echo "install.sh: wrote /etc/fieldgate/fieldgate.yaml; edit it, then: sudo systemctl restart fieldgate"
 fi
+# Config and secrets: written by root, read by the service (group fieldgate), by nobody else.
+find /etc/fieldgate -maxdepth 1 -type f \( -perm /o=rwx -o -perm /g=wx \) -print0 |
+  while IFS= read -r -d '' file; do
+    chgrp fieldgate "$file"
+    chmod g-wx,o-rwx "$file"
+    echo "install.sh: $file was open to more than root and group fieldgate; it is now $(stat -c %a "$file")"
+  done
 install -D -m 0644 /usr/lib/fieldgate/config/fieldgate.schema.json /usr/share/fieldgate/fieldgate.schema.json
 
 # The unit, with ExecStart pointing at the node found above.
@@ -63,7 +78,9 @@ systemctl daemon-reload
 systemctl enable fieldgate.service
 if fieldgate config validate /etc/fieldgate/fieldgate.yaml; then
   systemctl restart fieldgate.service
-  echo "install.sh: fieldgate is running; check it with: fieldgate status   (add yourself to group fieldgate first)"
+  echo "install.sh: fieldgate is running; check it with: fieldgate status"
 else
   echo "install.sh: fix /etc/fieldgate/fieldgate.yaml, then: sudo systemctl start fieldgate" >&2
 fi
+echo "install.sh: to let a user run the CLI: sudo usermod -aG fieldgate-cli <user> (then log in again)." \
+  "Group fieldgate-cli reaches the control socket only; keep people out of group fieldgate."

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # `npm run package`: builds the release tarball a Pi installs with systemd/install.sh, so nothing is compiled
-# on the device. Contains dist/, production node_modules, config/ and systemd/.
+# on the device. Contains dist/, production node_modules, config/, systemd/ and docs/.
 # Native modules (classic-level, serialport, HCI) are per architecture: run this on (or for) the target,
 # e.g. an arm64 CI runner for Raspberry Pi OS 64-bit.
 set -euo pipefail
@@ -14,7 +14,7 @@ trap 'rm -rf "$stage"' EXIT
 
 npm run build >&2
 mkdir -p "$stage/$name"
-cp -r dist config systemd package.json package-lock.json README.md "$stage/$name/"
+cp -r dist config systemd docs package.json package-lock.json README.md "$stage/$name/"
 cp -r node_modules "$stage/$name/"
 # Drop dev dependencies from the copy only; the working tree keeps them.
 (cd "$stage/$name" && npm prune --omit=dev --no-audit --no-fund >&2)

@@ -277,6 +277,13 @@ export const configSchema = z
           .string()
           .default('/run/fieldgate/control.sock')
           .describe('Unix socket of the control plane used by the CLI; an empty string disables it.'),
+        group: z
+          .string()
+          .regex(/^$|^[A-Za-z0-9._][A-Za-z0-9._-]*$/, 'a group name or number, or an empty string')
+          .optional()
+          .describe(
+            'Group given the socket (mode 0660): its members may use the CLI. Default `fieldgate-cli` when that group exists; an empty string keeps the daemon’s own group.',
+          ),
       })
       .prefault({}),
     metrics: z
@@ -298,8 +305,27 @@ export const configSchema = z
               .boolean()
               .default(false)
               .describe('Start an MQTT broker in-process (demo, development).'),
-            host: z.string().default('127.0.0.1'),
+            host: z
+              .string()
+              .default('127.0.0.1')
+              .describe(
+                'Address to bind; anything but loopback is reachable from the network (a WARN says so).',
+              ),
             port: z.number().int().min(0).max(65535).default(1883),
+            username: z
+              .string()
+              .min(1)
+              .optional()
+              .describe('With `password`: the only login the broker accepts.'),
+            password: secret(z.string().min(1))
+              .optional()
+              .describe(
+                'With `username`; use `!secret name` or `${ENV}`. Without both, anyone who reaches it may connect.',
+              ),
+          })
+          .refine((broker) => (broker.username === undefined) === (broker.password === undefined), {
+            message: 'username and password go together: set both, or neither',
+            path: ['password'],
           })
           .prefault({}),
       })

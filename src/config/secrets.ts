@@ -202,15 +202,19 @@ function collectScalars(node: unknown, keyPath: PropertyKey[]): { node: Scalar; 
   return [];
 }
 
-/** Any group or other permission bit: what ssh refuses on a private key file. */
-const NOT_PRIVATE_BITS = 0o077;
+/** Any permission for others, or group write/execute: never allowed on a file holding secrets. */
+const NEVER_ALLOWED_BITS = 0o037;
+/** Group read: allowed only when the group is the service's own (see `secretFileRefusal`). */
+const GROUP_READ_BIT = 0o040;
 
 /**
  * Why a file holding secrets (`secrets.yaml`, a `passwordFile`…) must not be read, or undefined when it
  * may: it is readable or writable by group or others, or owned by neither the user fieldgate runs as nor
  * root. Like ssh with a private key, such a file is refused rather than warned about: a warning scrolls
  * by in the journal while the secret stays readable by every local account. Systemd credentials
- * (`LoadCredential=`) are 0400 and owned by the service user, so they pass.
+ * (`LoadCredential=`) are 0400 and owned by the service user, so they pass. Group read is allowed only
+ * when the file's group is the daemon's own primary group (`root:fieldgate 0640` under the unit): only
+ * the service user is in it, since CLI users get the separate `fieldgate-cli` group (docs/permissions.md).
  *
  * @throws the `stat` error (ENOENT…) for the caller to report as "cannot read".
  */
@@ -226,7 +230,9 @@ export async function secretFileRefusal(file: string): Promise<string | undefine
     fixes.push(`chown ${user} ${file}`);
   }
   const mode = info.mode & 0o777;
-  if ((mode & NOT_PRIVATE_BITS) !== 0) {
+  const isOwnGroup = info.gid === process.getgid?.();
+  const refusedBits = isOwnGroup ? NEVER_ALLOWED_BITS : NEVER_ALLOWED_BITS | GROUP_READ_BIT;
+  if ((mode & refusedBits) !== 0) {
     problems.push(`has mode ${mode.toString(8).padStart(4, '0')}, open to ${openTo(mode)}`);
     fixes.push(`chmod 0600 ${file}`);
   }

@@ -9,8 +9,9 @@ import type { Runtime } from '../runtime.js';
 import { readFdBudget } from './fd-budget.js';
 import { replyError } from './http.js';
 import { matchRoute } from './routes.js';
+import { giveSocketTo, openDirectoryTo, resolveSocketGroup } from './socket-group.js';
 
-/** The socket's mode: owner and group (add admins to group `fieldgate`), nobody else. */
+/** The socket's mode: the daemon's user and the CLI group (`control.group`), nobody else. */
 export const SOCKET_MODE = 0o660;
 /** The directory's mode: the real protection, since a socket is reachable the moment it is bound. */
 export const SOCKET_DIR_MODE = 0o750;
@@ -40,9 +41,11 @@ export interface ControlStats {
 }
 
 /**
- * The control plane (docs/architecture.md#control-plane): HTTP/1.1 + JSON over a unix socket, served to the CLI (see `docs/control-plane.md`). The
- * socket is created 0660 inside a 0750 directory; a stale socket from a crashed run is removed first. Nothing
- * listens on TCP. Every failure is answered `{ error, code }` with the FieldgateError code.
+ * The control plane (docs/architecture.md#control-plane, docs/control-plane.md): HTTP/1.1 + JSON over a unix
+ * socket, served to the CLI. The socket is created 0660 inside a 0750 directory and given to the CLI group
+ * (`control.group`, default `fieldgate-cli`), whose members need not be in the service's group; a stale socket
+ * from a crashed run is removed first. Nothing listens on TCP. Every failure is answered `{ error, code }`
+ * with the FieldgateError code.
  *
  * Concurrent connections are capped below the descriptor limit (`fd-budget.ts`): connections beyond the cap
  * are closed as soon as they are accepted, counted, and logged once per episode, so a flood of clients can
@@ -56,7 +59,14 @@ export class ControlServer {
   #refusing: number | undefined;
 
   constructor(
-    private readonly options: { runtime: Runtime; socketPath: string; log: Logger; maxConnections?: number },
+    private readonly options: {
+      runtime: Runtime;
+      socketPath: string;
+      /** `control.group`: undefined tries the default group, '' keeps the daemon's own. */
+      group?: string | undefined;
+      log: Logger;
+      maxConnections?: number;
+    },
   ) {
     this.#server = http.createServer(
       { connectionsCheckingInterval: TIMEOUT_CHECK_INTERVAL_MS },
@@ -74,18 +84,27 @@ export class ControlServer {
   }
 
   async listen(): Promise<void> {
-    const { socketPath } = this.options;
+    const { socketPath, log } = this.options;
     const dir = path.dirname(socketPath);
     await mkdir(dir, { recursive: true, mode: SOCKET_DIR_MODE });
     // mkdir leaves an existing directory alone; under systemd it is the RuntimeDirectory, already 0750.
+    const group = await resolveSocketGroup(this.options.group, log);
+    // The directory first, while no socket is in it: the group may pass through before there is anything.
+    if (group !== undefined) await openDirectoryTo(dir, socketPath, group, log);
     await rm(socketPath, { force: true });
     await new Promise<void>((resolve, reject) => {
       this.#server.once('error', reject);
       this.#server.listen(socketPath, () => resolve());
     });
+    // Bound under the daemon's umask and group; only now does the CLI group get it, read-write.
     await chmod(socketPath, SOCKET_MODE);
-    this.options.log.info(
-      { socket: socketPath, maxConnections: this.#server.maxConnections },
+    const socketGroup = group === undefined ? undefined : await giveSocketTo(socketPath, group, log);
+    log.info(
+      {
+        socket: socketPath,
+        group: socketGroup ?? 'the daemon’s own',
+        maxConnections: this.#server.maxConnections,
+      },
       'Control plane listening.',
     );
   }

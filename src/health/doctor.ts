@@ -4,6 +4,7 @@ import { access, mkdir, readdir, readFile, rm, stat, statfs, writeFile } from 'n
 import net from 'node:net';
 import path from 'node:path';
 import type { Config } from '../config/schema.js';
+import { findExposures } from './exposure.js';
 
 export type CheckLevel = 'ok' | 'warn' | 'fail';
 
@@ -22,6 +23,8 @@ export interface DoctorOptions {
   serialByIdDir?: string;
   bluetoothClassDir?: string;
   connectTimeoutMs?: number;
+  /** Checked for TLS switches such as NODE_TLS_REJECT_UNAUTHORIZED; default `process.env`. */
+  env?: NodeJS.ProcessEnv;
 }
 
 /** Free space below this on the state disk is a warning (the queue's own floor is `queue.minFreeBytes`). */
@@ -53,6 +56,7 @@ export async function runChecks(config: Config, options: DoctorOptions = {}): Pr
     checkRadios(config, options),
     ...Object.entries(config.routes).map(([name, route]) => checkUpstream(name, route.upstream, options)),
     checkSocket(config.control.socket),
+    Promise.resolve(checkExposures(config, options.env ?? process.env)),
   ];
   const results = await Promise.all(
     checks.map((c) =>
@@ -170,6 +174,14 @@ async function checkUpstream(
   return results;
 }
 
+/** One warning per listener reachable from the network and per TLS relaxation, with its config key. */
+export function checkExposures(config: Config, env: NodeJS.ProcessEnv): CheckResult[] {
+  const exposures = findExposures(config, env);
+  if (exposures.length === 0)
+    return [ok('exposure', 'listeners on loopback only; every upstream uses TLS and verifies the server')];
+  return exposures.map((e) => warn('exposure', `${e.path}: ${e.message}`, e.hint));
+}
+
 export async function checkCertificate(name: string, file: string, now: number): Promise<CheckResult> {
   const cert = new X509Certificate(await readFile(file));
   const daysLeft = Math.floor((Date.parse(cert.validTo) - now) / 86_400_000);
@@ -206,7 +218,7 @@ export async function checkSocket(socketPath: string): Promise<CheckResult> {
     return fail(
       name,
       `${socketPath} is ${mode.toString(8)}: any local user can control the gateway`,
-      'run under the shipped unit (RuntimeDirectoryMode=0750, UMask=0007), which creates it 0660',
+      'run under the shipped unit (RuntimeDirectoryMode=0750, UMask=0027), which creates it 0660',
     );
   if ((dirMode & 0o007) !== 0)
     return warn(
@@ -220,7 +232,7 @@ export async function checkSocket(socketPath: string): Promise<CheckResult> {
     return warn(
       name,
       `${socketPath} is ${mode.toString(8)}; you cannot use it`,
-      'add yourself to group fieldgate: `sudo adduser $USER fieldgate`, then log in again',
+      'add yourself to the CLI group: `sudo usermod -aG fieldgate-cli $USER`, then log in again (not to group fieldgate: that one reads the secrets)',
     );
   }
   return ok(name, `${socketPath} ${mode.toString(8)}, directory ${dirMode.toString(8)}`);

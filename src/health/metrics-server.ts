@@ -14,7 +14,8 @@ export interface MetricsServerOptions {
 /**
  * The optional HTTP endpoint for Prometheus and probes: `GET /metrics`, `/healthz` (the process answers)
  * and `/readyz` (200 when every adapter runs, 503 with the problems otherwise). Off unless `metrics.listen`
- * is set; meant for loopback.
+ * is set; meant for loopback, since it has no authentication: any other address is a WARN at start and in
+ * `fieldgate doctor` (`findExposures` in exposure.ts).
  */
 export class MetricsServer {
   readonly #server: http.Server;

@@ -1,6 +1,7 @@
 import { loadConfig } from '../config/load.js';
 import type { Redactor } from '../config/redact.js';
 import { ErrorCodes, FieldgateError, errorMessage, isFieldgateError } from '../errors.js';
+import { findExposures } from '../health/exposure.js';
 import { createLogger, type Logger } from '../logger.js';
 import { Runtime } from '../runtime.js';
 import { VERSION } from '../version.js';
@@ -20,6 +21,9 @@ const STATUS_INTERVAL_MS = 10_000;
 export async function runDaemon(configFile: string): Promise<void> {
   const { config, redactor } = await loadConfig(configFile);
   const log = createLogger({ level: config.log.level, redactor });
+  // Listeners reachable from the network and TLS relaxations: said once per start (doctor lists them too).
+  for (const exposure of findExposures(config, process.env))
+    log.warn({ setting: exposure.path, hint: exposure.hint }, exposure.message);
   const notifier = await createNotifier({ log: log.child({ component: 'systemd' }) });
   const runtime = new Runtime({ config, log, version: VERSION, redactor });
   const stopped = onStopSignal(runtime, notifier, log);

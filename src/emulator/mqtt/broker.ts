@@ -71,7 +71,7 @@ export async function startMqttBroker(options: MqttBrokerOptions): Promise<MqttB
   const address = server.address();
   const port = typeof address === 'object' && address !== null ? address.port : options.port;
   const url = `mqtt://${options.host}:${port}`;
-  log.info({ url }, 'MQTT broker listening.');
+  log.info({ url, auth: credentials === undefined ? 'none' : 'password' }, 'MQTT broker listening.');
 
   let closing: Promise<void> | undefined;
   const close = async (): Promise<void> => {

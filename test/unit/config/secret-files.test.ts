@@ -25,7 +25,7 @@ describe('secret files', () => {
     throw new Error('loaded without errors');
   }
 
-  it.each(['0644', '0640', '0604', '0660'])(
+  it.each(['0644', '0604', '0660', '0620'])(
     'refuses a passwordFile with mode %s, saying the fix',
     async (shown) => {
       const mode = Number.parseInt(shown, 8);
@@ -65,6 +65,26 @@ describe('secret files', () => {
       /is owned by uid 65534, not by the service user \S+ \(uid 0\) or root; .*chown \S+ /,
     );
   });
+
+  it("reads a 0640 file whose group is the daemon's own (root:fieldgate under the unit)", async () => {
+    const secret = await dir.write('mqtt-password', 'file-password-123\n');
+    await chmod(secret, 0o640);
+    const file = await dir.write('fieldgate.yaml', `${ROUTE}      passwordFile: mqtt-password\n`);
+    const { config } = await loadConfig(file, { env: {} });
+    expect(mqttUpstreamOf(config, 'local')).toMatchObject({ password: 'file-password-123' });
+  });
+
+  it.runIf(process.getuid?.() === 0)(
+    'refuses a 0640 file whose group is another group (CLI users could read it)',
+    async () => {
+      const secret = await dir.write('mqtt-password', 'file-password-123\n');
+      await chmod(secret, 0o640);
+      await chown(secret, 0, 65534);
+      const file = await dir.write('fieldgate.yaml', `${ROUTE}      passwordFile: mqtt-password\n`);
+      const lines = await refusal(file);
+      expect(lines[0]).toContain(`secret file ${secret} has mode 0640, open to its group`);
+    },
+  );
 
   it('reads private files: 0600 and 0400 (as systemd credentials are)', async () => {
     await dir.write('secrets.yaml', 'broker-password: yaml-password-123\n');

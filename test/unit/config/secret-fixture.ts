@@ -26,6 +26,9 @@ export function baseConfig(dir: string): Record<string, unknown> {
   return {
     gateway: { id: 'secret-test', stateDir: path.join(dir, 'state') },
     control: { socket: path.join(dir, 'control.sock') },
+    // The demo broker's login: username and password go together (the placeholder keeps the base valid;
+    // the fixture puts a secret in its place).
+    emulators: { mqtt: { enabled: false, username: 'demo-user', password: 'placeholder' } },
     adapters: {
       ble: { type: 'ble', enabled: false, devices: [{ address: 'c4:7c:8d:6a:12:34' }] },
       zigbee: { type: 'zigbee', enabled: false, coordinator: 'ember', port: '/dev/null-zigbee' },
