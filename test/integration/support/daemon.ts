@@ -51,19 +51,26 @@ export class Daemon {
   constructor(
     readonly configFile: string,
     readonly socket: string,
+    /** Run the daemon as this user (the test must run as root to do so). */
+    user?: { uid: number; gid: number },
   ) {
     this.process = spawn(process.execPath, [MAIN, 'run', '--config', configFile], {
       stdio: ['ignore', 'pipe', 'pipe'],
+      ...user,
     });
     this.process.stdout!.on('data', (c: Buffer) => (this.output += c.toString()));
     this.process.stderr!.on('data', (c: Buffer) => (this.output += c.toString()));
     this.exited = new Promise((resolve) => this.process.once('exit', (code) => resolve(code)));
   }
 
-  static async start(dir: string, config: Record<string, unknown>): Promise<Daemon> {
+  static async start(
+    dir: string,
+    config: Record<string, unknown>,
+    user?: { uid: number; gid: number },
+  ): Promise<Daemon> {
     const file = path.join(dir, 'fieldgate.yaml');
-    await writeFile(file, stringify(config));
-    const daemon = new Daemon(file, (config.control as { socket: string }).socket);
+    await writeFile(file, stringify(config), { mode: 0o644 });
+    const daemon = new Daemon(file, (config.control as { socket: string }).socket, user);
     await waitFor(
       () => daemon.output.includes('fieldgate started.'),
       `daemon start\n${daemon.output}`,
