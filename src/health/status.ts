@@ -87,16 +87,16 @@ export function buildStatus(inputs: StatusInputs): StatusSnapshot {
   }
   if (inputs.storageUnavailable !== undefined) {
     problems.push(
-      `${inputs.storageUnavailable}; nothing is stored or forwarded until it opens (retried every few seconds)`,
+      `${inputs.storageUnavailable.replace(/\.$/, '')}; nothing is stored or forwarded until it opens (retried every few seconds)`,
     );
   }
   const repair = inputs.storageRepair;
   if (repair !== undefined) {
-    const lostBytes = repair.lostTables.reduce((sum, t) => sum + t.bytes, 0);
+    const lostBytes = repair.damagedTables.reduce((sum, t) => sum + t.bytes, 0);
     problems.push(
-      repair.lostTables.length > 0
-        ? `queue database was repaired after corruption (${repair.reason}) and lost ${repair.lostTables.length} table files (${lostBytes} bytes) of stored readings; the database as found is kept at ${repair.keptPath}`
-        : `queue database was repaired after corruption (${repair.reason}); no table file was lost; the database as found is kept at ${repair.keptPath} (delete it once the queue is known good)`,
+      repair.damagedTables.length > 0
+        ? `queue database was repaired after corruption (${repair.reason}): ${repair.damagedTables.length} damaged table files (${lostBytes} bytes) were rewritten or dropped and readings in their damaged parts are lost; ${repair.recordsAfter} records remain; the database as found is kept at ${repair.keptPath}`
+        : `queue database was repaired after corruption (${repair.reason}); no table file was damaged; the database as found is kept at ${repair.keptPath} (delete it once the queue is known good)`,
     );
   }
   if (inputs.storageEmptied !== undefined) {

@@ -30,8 +30,12 @@ export interface RepairReport {
   reason: string;
   /** The database as it was found, kept untouched: delete it once the queue is known good. */
   keptPath: string;
-  /** Table files repair could not read (it moved them to `lost/`): every record in them is gone. */
-  lostTables: { file: string; bytes: number }[];
+  /**
+   * Table files repair found damaged and moved to `lost/`: it rewrote what it could still read from each into
+   * a new table and dropped the rest. Records in their damaged blocks (or all of a table it could not open)
+   * are gone; LevelDB does not say how many.
+   */
+  damagedTables: { file: string; bytes: number }[];
   /** Records (LevelDB keys: segments of readings, positions, commands) in the repaired database. */
   recordsAfter: number;
 }
@@ -99,18 +103,18 @@ export async function openDatabase(options: {
         at,
         reason: failure.detail,
         keptPath,
-        lostTables: repaired.lostTables,
+        damagedTables: repaired.damagedTables,
         recordsAfter: reopened.records,
       };
-      if (repair.lostTables.length > 0 || reopened.records === 0) {
+      if (repair.damagedTables.length > 0 || reopened.records === 0) {
         log.error(
-          { dir, keptPath, lostTables: repair.lostTables, recordsAfter: repair.recordsAfter },
-          `Queue database repaired, with losses: ${repair.lostTables.length} table files could not be read and their readings are gone. The database as found is kept at ${keptPath}.`,
+          { dir, keptPath, damagedTables: repair.damagedTables, recordsAfter: repair.recordsAfter },
+          `Queue database repaired, with losses: ${repair.damagedTables.length} damaged table files were rewritten or dropped, and readings in their damaged parts are gone (${repair.recordsAfter} records remain). The database as found is kept at ${keptPath}.`,
         );
       } else {
         log.warn(
           { dir, keptPath, recordsAfter: repair.recordsAfter },
-          `Queue database repaired; no table file was lost (records inside a damaged block may still be). The database as found is kept at ${keptPath}.`,
+          `Queue database repaired; no table file was damaged (${repair.recordsAfter} records). The database as found is kept at ${keptPath}.`,
         );
       }
       return { db: reopened.db, quarantine: undefined, repair, emptied: undefined };
@@ -175,7 +179,7 @@ async function repairCopy(
   dir: string,
   at: number,
   log: Logger,
-): Promise<{ dir: string; lostTables: RepairReport['lostTables'] } | undefined> {
+): Promise<{ dir: string; damagedTables: RepairReport['damagedTables'] } | undefined> {
   const copy = `${dir}.repairing-${at}`;
   await rm(copy, { recursive: true, force: true });
   try {
@@ -200,15 +204,15 @@ async function repairCopy(
     return undefined;
   }
   await opened.db.close();
-  const lostTables: RepairReport['lostTables'] = [];
+  const damagedTables: RepairReport['damagedTables'] = [];
   for (const file of await readdir(path.join(copy, 'lost')).catch(() => [] as string[])) {
     // Repair always archives logs (after converting them into tables) and old manifests: only a table in
-    // lost/ is data it could not keep.
+    // lost/ was damaged (salvaged into a new table, or dropped if unreadable).
     if (lostBefore.has(file) || !/\.(ldb|sst)$/.test(file)) continue;
     const { size } = await stat(path.join(copy, 'lost', file));
-    lostTables.push({ file, bytes: size });
+    damagedTables.push({ file, bytes: size });
   }
-  return { dir: copy, lostTables };
+  return { dir: copy, damagedTables };
 }
 
 async function quarantineAndStartEmpty(

@@ -103,7 +103,7 @@ async function notOwned(
       : `as root: chown -R ${self ?? user.uid}:${(await groupName(user.gid)) ?? user.gid} ${dir}`;
   return new FieldgateError(
     'FG_STORAGE_PERMISSION',
-    `The ${what} ${dir} is owned by ${who(owner, found.uid)} (mode ${octal(found.mode & 0o7777)}), but fieldgate runs as ${who(self, user.uid)}. Nothing was changed. Fix: ${fix}.`,
+    `The ${what} ${dir} is owned by ${who(owner, found.uid)}, mode ${octal(found.mode & 0o7777)}, but fieldgate runs as ${who(self, user.uid)}. Nothing was changed. Fix: ${fix}.`,
     { context: { path: dir, ownerUid: found.uid, mode: octal(found.mode & 0o7777), daemonUid: user.uid } },
   );
 }

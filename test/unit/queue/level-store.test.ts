@@ -215,7 +215,7 @@ describe('LevelQueueStore', () => {
       expect(store.quarantine).toBeUndefined();
       expect((await store.queue('cloud', { ttlMs: 0 })).stats().depth).toBe(3);
       // Repaired on a copy; the database as found is kept beside it, untouched.
-      expect(store.repair).toMatchObject({ keptPath: `${dir}.before-repair-1234`, lostTables: [] });
+      expect(store.repair).toMatchObject({ keptPath: `${dir}.before-repair-1234`, damagedTables: [] });
       expect((await readdir(root)).sort()).toEqual(['queue', 'queue.before-repair-1234']);
       for (const file of await readdir(`${dir}.before-repair-1234`)) {
         if (file.startsWith('MANIFEST')) {
