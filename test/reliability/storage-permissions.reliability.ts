@@ -3,7 +3,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startMqttBroker, type MqttBroker } from '../../src/emulator/mqtt/broker.js';
 import { silentLogger } from '../../src/logger.js';
-import { makeWorkdir, runCli } from '../integration/support/daemon.js';
+import { Daemon, makeWorkdir, waitFor } from '../integration/support/daemon.js';
 import { highest } from './support/highest.js';
 import { drainAll, fillQueue, needsRoot, SERVICE_USER, serviceLayout } from './support/storage-scenario.js';
 
@@ -42,7 +42,9 @@ it('refuses to start on queue files it may not read (naming path, owner and mode
   const files = await asIfRootRanOnce(queueDir);
 
   // The service user's next start (what systemd would run).
-  const asService = await runAs(['run', '--config', path.join(work.dir, 'fieldgate.yaml')]);
+  const file = path.join(work.dir, 'fieldgate.yaml');
+  const socket = config(DEAD_PORT, false).control.socket;
+  const asService = await startOrRefusal(file, socket, SERVICE_USER);
   const message = /fieldgate: .*/.exec(asService.stderr)?.[0] ?? asService.stderr.slice(-500);
   console.log(`storage permissions: exit ${asService.code}; "${message}"`);
   expect(asService.code).toBe(78);
@@ -54,7 +56,7 @@ it('refuses to start on queue files it may not read (naming path, owner and mode
   expect((await readdir(queueDir)).sort()).toEqual(files);
 
   // Root itself is refused on the service user's state dir: it would leave root-owned files behind.
-  const asRoot = await runCli(['run', '--config', path.join(work.dir, 'fieldgate.yaml')]);
+  const asRoot = await startOrRefusal(file, socket);
   expect(asRoot.code).toBe(78);
   expect(asRoot.stderr).toMatch(/state directory .* is owned by .*\(uid 65534\).*fieldgate runs as root/);
 
@@ -69,7 +71,20 @@ it('refuses to start on queue files it may not read (naming path, owner and mode
   expect(await readdir(queueDir)).not.toContain('lost');
 });
 
-/** Runs the CLI as the service user. */
-function runAs(args: string[]) {
-  return runCli(args, process.env, SERVICE_USER);
+/**
+ * Starts the daemon (as `user`) and returns how it exited; a daemon that starts instead (the old
+ * behaviour: "repair" into an empty queue) is stopped and reported as started, so the test fails at once.
+ */
+async function startOrRefusal(file: string, socket: string, user?: { uid: number; gid: number }) {
+  const daemon = new Daemon(file, socket, user);
+  await waitFor(
+    () => daemon.process.exitCode !== null || daemon.output.includes('fieldgate started.'),
+    'the daemon to refuse or start',
+    60_000,
+  );
+  if (daemon.process.exitCode === null) {
+    await daemon.stop();
+    return { code: 'started' as const, stderr: daemon.output };
+  }
+  return { code: daemon.process.exitCode, stderr: daemon.output };
 }
