@@ -12,7 +12,22 @@ export const ErrorCodes = {
   FG_QUEUE_CORRUPT: {
     exit: 1,
     retryable: false,
-    summary: 'The queue database could not be opened; it was quarantined.',
+    summary: 'The queue database is damaged and cannot be moved aside, or a fresh one cannot be made.',
+  },
+  FG_QUEUE_UNREADABLE: {
+    exit: 78,
+    retryable: false,
+    summary: 'The queue database does not open (a missing file, not a directory); nothing was touched.',
+  },
+  FG_STORAGE_PERMISSION: {
+    exit: 78,
+    retryable: false,
+    summary: 'The state dir or a queue file is not the daemon user’s (owner, mode); nothing was touched.',
+  },
+  FG_STORAGE_UNAVAILABLE: {
+    exit: 75,
+    retryable: true,
+    summary: 'Queue storage is read-only, failing (EIO) or out of descriptors; the daemon waits and retries.',
   },
   FG_QUEUE_FULL: {
     exit: 75,

@@ -1,4 +1,3 @@
-import { mkdir } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { AdapterHost } from './adapter-host.js';
@@ -13,7 +12,9 @@ import type { Logger } from './logger.js';
 import type { CommandResult, DeviceCommand, Reading } from './model.js';
 import { compileMatch } from './pipeline/match.js';
 import { Pipeline, buildStages } from './pipeline/pipeline.js';
+import { isFieldgateError } from './errors.js';
 import { LevelQueueStore } from './queue/level-store.js';
+import { prepareStateDir } from './queue/state-dir-check.js';
 import type { Queue } from './queue/queue.js';
 import { Forwarder } from './upstream/forwarder.js';
 import { createUpstream } from './upstream/registry.js';
@@ -38,6 +39,8 @@ export interface RuntimeOptions {
   stopGraceMs?: number;
   /** Every known secret, scrubbed from status output; default: the secrets of `config`. */
   redactor?: Redactor;
+  /** How often a queue whose storage is unavailable (read-only, I/O error) is tried again. Default 5 s. */
+  storageRetryMs?: number;
 }
 
 interface RouteParts {
@@ -69,6 +72,10 @@ export class Runtime {
   readonly #drainRate = new DrainRate();
   readonly #deviceListeners = new Set<(event: 'changed' | 'removed', info: DeviceInfo) => void>();
   readonly #restartListeners = new Set<(reason: string) => void>();
+  readonly #storageWaitListeners = new Set<(reason: string) => void>();
+  /** Why the queue storage cannot be opened, while start waits for it. */
+  #storageUnavailable: string | undefined;
+  readonly #startAbort = new AbortController();
   #store: LevelQueueStore | undefined;
   #routes: RouteParts[] = [];
   #pipeline: Pipeline | undefined;
@@ -105,14 +112,9 @@ export class Runtime {
   async #start(): Promise<void> {
     const { config } = this.options;
     const log = this.#log;
-    await mkdir(config.gateway.stateDir, { recursive: true });
-
-    this.#store = await LevelQueueStore.open({
-      dir: path.join(config.gateway.stateDir, 'queue'),
-      ...config.queue,
-      log: log.child({ component: 'queue' }),
-      now: this.#now,
-    });
+    await prepareStateDir(config.gateway.stateDir, log.child({ component: 'queue' }));
+    this.#store = await this.#openStore(config);
+    if (this.#store === undefined) return; // stopped while waiting for storage
     this.#store.onNeedsRestart((reason) => {
       for (const listener of this.#restartListeners) listener(reason);
     });
@@ -193,15 +195,7 @@ export class Runtime {
     });
     this.#pipeline.start();
 
-    if (config.control.socket !== '') {
-      this.#control = new ControlServer({
-        runtime: this,
-        socketPath: config.control.socket,
-        group: config.control.group,
-        log: log.child({ component: 'control' }),
-      });
-      await this.#control.listen();
-    }
+    await this.#listenControl(config);
     if (config.metrics.listen !== '') {
       // Loaded only when configured: prom-client and its default collectors cost ~2 MiB of heap.
       const { MetricsServer } = await import('./health/metrics-server.js');
@@ -241,6 +235,7 @@ export class Runtime {
   }
 
   async #stop(): Promise<void> {
+    this.#startAbort.abort();
     await this.#starting?.catch(() => undefined);
     const grace = this.options.stopGraceMs ?? 5000;
     await Promise.all(this.#adapters.map((a) => a.stop()));
@@ -286,6 +281,9 @@ export class Runtime {
         };
       }),
       quarantine: this.#store?.quarantine,
+      storageUnavailable: this.#storageUnavailable,
+      storageRepair: this.#store?.repair,
+      storageEmptied: this.#store?.emptied,
       storageBytes: this.#store?.storageBytes() ?? 0,
       storageWrites: this.#store?.writeHealth() ?? { state: 'ok' },
       devices: this.devices.countByAvailability(),
@@ -381,9 +379,77 @@ export class Runtime {
     return () => this.#restartListeners.delete(listener);
   }
 
+  /**
+   * `listener` is called once when start finds the queue storage unavailable (read-only, I/O error) and
+   * waits for it, with the control socket up: the process is alive and should say so (READY, watchdog).
+   */
+  onWaitingForStorage(listener: (reason: string) => void): () => void {
+    this.#storageWaitListeners.add(listener);
+    return () => this.#storageWaitListeners.delete(listener);
+  }
+
   onDevice(listener: (event: 'changed' | 'removed', info: DeviceInfo) => void): () => void {
     this.#deviceListeners.add(listener);
     return () => this.#deviceListeners.delete(listener);
+  }
+
+  /**
+   * Opens the queue store. Storage that is there but unusable for now (read-only mount, I/O error, out of
+   * descriptors) is a state, not a reason to exit: a daemon exiting on it would be restarted into the same
+   * failure until systemd's start limit gives up, and stay down once the disk is back. So start waits here,
+   * with the control socket up and `status` saying why, and tries again every few seconds. Resolves with
+   * undefined when stop() is called meanwhile.
+   */
+  async #openStore(config: Config): Promise<LevelQueueStore | undefined> {
+    const log = this.#log.child({ component: 'queue' });
+    const signal = this.#startAbort.signal;
+    const retryMs = this.options.storageRetryMs ?? 5000;
+    for (;;) {
+      try {
+        const store = await LevelQueueStore.open({
+          dir: path.join(config.gateway.stateDir, 'queue'),
+          ...config.queue,
+          log,
+          now: this.#now,
+        });
+        if (this.#storageUnavailable !== undefined) log.warn('Queue storage is available again; starting.');
+        this.#storageUnavailable = undefined;
+        return store;
+      } catch (e) {
+        if (!isFieldgateError(e, 'FG_STORAGE_UNAVAILABLE')) throw e;
+        const isFirst = this.#storageUnavailable === undefined;
+        this.#storageUnavailable = e.message;
+        if (isFirst) {
+          log.error(
+            { err: e.message, retryMs },
+            'Queue storage is unavailable; fieldgate stays up, stores and forwards nothing, and retries until it opens.',
+          );
+          await this.#listenControl(config);
+          for (const listener of this.#storageWaitListeners) listener(e.message);
+        }
+      }
+      await new Promise<void>((resolve) => {
+        const wake = (): void => {
+          clearTimeout(timer);
+          signal.removeEventListener('abort', wake);
+          resolve();
+        };
+        const timer = setTimeout(wake, retryMs);
+        signal.addEventListener('abort', wake, { once: true });
+      });
+      if (signal.aborted) return undefined;
+    }
+  }
+
+  async #listenControl(config: Config): Promise<void> {
+    if (this.#control !== undefined || config.control.socket === '') return;
+    this.#control = new ControlServer({
+      runtime: this,
+      socketPath: config.control.socket,
+      group: config.control.group,
+      log: this.#log.child({ component: 'control' }),
+    });
+    await this.#control.listen();
   }
 
   async #deliver(route: string, readings: Reading[]): Promise<void> {

@@ -2,6 +2,7 @@ import type { AdapterStatus } from '../adapter-host.js';
 import type { ControlStats } from '../control/server.js';
 import type { Redactor } from '../config/redact.js';
 import type { Availability } from '../model.js';
+import type { EmptiedReport, RepairReport } from '../queue/open-database.js';
 import type { QueueStats } from '../queue/queue.js';
 import type { WriteHealth } from '../queue/write-guard.js';
 import type { ForwarderStatus } from '../upstream/forwarder.js';
@@ -44,6 +45,12 @@ export interface StatusSnapshot {
     quarantine: { path: string; reason: string; at: number } | null;
     /** `ok`, or since when (epoch ms) and why writes to the queue are refused. */
     writes: WriteHealth;
+    /** Why the queue database cannot be opened right now (read-only, I/O error), retried; null when open. */
+    unavailable?: string | null;
+    /** The repair made at start after LevelDB reported corruption: what was lost, where the original is. */
+    repair?: RepairReport | null;
+    /** The database's data files held bytes, but it opened with no record. */
+    emptied?: EmptiedReport | null;
   };
   devices: Record<Availability, number>;
   commands: CommandStats | null;
@@ -66,6 +73,10 @@ export interface StatusInputs {
   quarantine: { path: string; reason: string; at: number } | undefined;
   storageBytes: number;
   storageWrites: WriteHealth;
+  /** Why the queue storage cannot be opened now; undefined once open. */
+  storageUnavailable?: string | undefined;
+  storageRepair?: RepairReport | undefined;
+  storageEmptied?: EmptiedReport | undefined;
   devices: Record<Availability, number>;
   commands: StatusSnapshot['commands'] | undefined;
   pipeline: StatusSnapshot['pipeline'] | undefined;
@@ -87,6 +98,25 @@ export function buildStatus(inputs: StatusInputs): StatusSnapshot {
   if (inputs.reload?.error !== undefined) problems.push(`last reload failed: ${inputs.reload.error}`);
   if (inputs.quarantine !== undefined) {
     problems.push(`queue database was quarantined to ${inputs.quarantine.path}: ${inputs.quarantine.reason}`);
+  }
+  if (inputs.storageUnavailable !== undefined) {
+    problems.push(
+      `${inputs.storageUnavailable.replace(/\.$/, '')}; nothing is stored or forwarded until it opens (retried every few seconds)`,
+    );
+  }
+  const repair = inputs.storageRepair;
+  if (repair !== undefined) {
+    const lostBytes = repair.damagedTables.reduce((sum, t) => sum + t.bytes, 0);
+    problems.push(
+      repair.damagedTables.length > 0
+        ? `queue database was repaired after corruption (${repair.reason}): ${repair.damagedTables.length} damaged table files (${lostBytes} bytes) were rewritten or dropped and readings in their damaged parts are lost; ${repair.recordsAfter} records remain; the database as found is kept at ${repair.keptPath}`
+        : `queue database was repaired after corruption (${repair.reason}); no table file was damaged; the database as found is kept at ${repair.keptPath} (delete it once the queue is known good)`,
+    );
+  }
+  if (inputs.storageEmptied !== undefined) {
+    problems.push(
+      `queue database has ${inputs.storageEmptied.dataBytes} bytes of data files but no readable record: what it held was lost before this start`,
+    );
   }
   const writes = inputs.storageWrites;
   if (writes.state === 'failing') {
@@ -117,7 +147,14 @@ export function buildStatus(inputs: StatusInputs): StatusSnapshot {
     problems,
     adapters: inputs.adapters,
     routes: inputs.routes,
-    storage: { bytes: inputs.storageBytes, quarantine: inputs.quarantine ?? null, writes },
+    storage: {
+      bytes: inputs.storageBytes,
+      quarantine: inputs.quarantine ?? null,
+      writes,
+      unavailable: inputs.storageUnavailable ?? null,
+      repair: inputs.storageRepair ?? null,
+      emptied: inputs.storageEmptied ?? null,
+    },
     devices: inputs.devices,
     commands: inputs.commands ?? null,
     pipeline: inputs.pipeline ?? null,
@@ -133,5 +170,6 @@ export function buildStatus(inputs: StatusInputs): StatusSnapshot {
  * `starting`. A gateway with no radios configured is ready once it runs.
  */
 export function isReady(status: StatusSnapshot): boolean {
-  return status.adapters.every((a) => a.state === 'running' || a.state === 'degraded');
+  const isStorageOpen = status.storage.unavailable === null || status.storage.unavailable === undefined;
+  return isStorageOpen && status.adapters.every((a) => a.state === 'running' || a.state === 'degraded');
 }

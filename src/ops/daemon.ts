@@ -30,9 +30,29 @@ export async function runDaemon(configFile: string): Promise<void> {
   // Without a handler Node dies on SIGHUP (exit 129); reloads must never kill the gateway.
   process.on('SIGHUP', () => void reload(runtime, configFile, { notifier, log, redactor }));
 
+  // Start waits while the queue storage is unavailable (read-only, I/O error), with status up: tell systemd
+  // it runs (else TimeoutStartSec kills it into a crash loop) and feed the watchdog meanwhile.
+  let watchdog: Watchdog | undefined;
+  const startWatchdog = () => {
+    const watchdogMs = Watchdog.periodMs();
+    if (watchdog !== undefined || watchdogMs === undefined) return;
+    watchdog = new Watchdog({
+      notifier,
+      watchdogMs,
+      sample: () => runtime.livenessSample(),
+      log: log.child({ component: 'watchdog' }),
+    });
+    watchdog.start();
+  };
+  runtime.onWaitingForStorage(() => {
+    startWatchdog();
+    void notifier.notify({ READY: '1', STATUS: statusLine(runtime.status()) });
+  });
+
   try {
     await runtime.start();
   } catch (e) {
+    watchdog?.stop();
     await runtime
       .stop()
       .catch((stopError: unknown) => log.warn({ err: stopError }, 'Cleanup after a failed start failed.'));
@@ -40,17 +60,7 @@ export async function runDaemon(configFile: string): Promise<void> {
     throw explainStartFailure(e, config.gateway.stateDir);
   }
 
-  const watchdogMs = Watchdog.periodMs();
-  const watchdog =
-    watchdogMs === undefined
-      ? undefined
-      : new Watchdog({
-          notifier,
-          watchdogMs,
-          sample: () => runtime.livenessSample(),
-          log: log.child({ component: 'watchdog' }),
-        });
-  watchdog?.start();
+  startWatchdog();
   const publishStatus = () => {
     runtime.livenessProblem = watchdog?.problem;
     return notifier.notify({ STATUS: statusLine(runtime.status()) });

@@ -1,15 +1,25 @@
+import { constants } from 'node:fs';
+import { access } from 'node:fs/promises';
 import type { Logger } from '../logger.js';
 import { FieldgateError } from '../errors.js';
 import { freeBytes as statfsFreeBytes } from './free-space.js';
 import { GroupCommit } from './group-commit.js';
 import { LevelQueue } from './level-queue.js';
 import type { CommitOp, StoreIo } from './route-storage.js';
-import { openDatabase, type Quarantine, type RootDatabase, type Sublevel } from './open-database.js';
+import {
+  openDatabase,
+  type EmptiedReport,
+  type OpenedDatabase,
+  type Quarantine,
+  type RepairReport,
+  type RootDatabase,
+  type Sublevel,
+} from './open-database.js';
 import type { OverflowPolicy, Queue } from './queue.js';
 import { SpaceQuota } from './space-quota.js';
 import { WriteGuard, type WriteHealth } from './write-guard.js';
 
-export type { Quarantine } from './open-database.js';
+export type { EmptiedReport, Quarantine, RepairReport } from './open-database.js';
 export type { StoreIo } from './route-storage.js';
 export type { WriteHealth } from './write-guard.js';
 
@@ -56,6 +66,10 @@ export type StateSublevel<V = unknown> = Sublevel<string, V>;
 export class LevelQueueStore {
   /** Set when the database could not be opened or repaired and was moved aside. */
   readonly quarantine: Quarantine | undefined;
+  /** Set when LevelDB reported corruption and a repaired copy replaced the database (the original kept). */
+  readonly repair: RepairReport | undefined;
+  /** Set when the database's data files hold bytes but it opened with no record. */
+  readonly emptied: EmptiedReport | undefined;
   readonly #db: RootDatabase;
   readonly #options: QueueStoreOptions;
   readonly #now: () => number;
@@ -66,12 +80,11 @@ export class LevelQueueStore {
   readonly #io: StoreIo = { commits: 0, keysRead: 0, compactions: 0 };
   #isClosed = false;
 
-  private constructor(
-    opened: { db: RootDatabase; quarantine: Quarantine | undefined },
-    options: QueueStoreOptions,
-  ) {
+  private constructor(opened: OpenedDatabase, options: QueueStoreOptions) {
     this.#db = opened.db;
     this.quarantine = opened.quarantine;
+    this.repair = opened.repair;
+    this.emptied = opened.emptied;
     this.#options = options;
     this.#now = options.now ?? Date.now;
     const freeBytes = options.freeBytes ?? statfsFreeBytes;
@@ -84,6 +97,7 @@ export class LevelQueueStore {
     this.#writeGuard = new WriteGuard({
       freeBytes: () => freeBytes(options.dir),
       headroomBytes: WRITE_RECOVERY_HEADROOM_BYTES,
+      isWritable: () => isWritable(options.dir),
       // LevelDB flushes the memtable and switches to a new log before compacting any range, even an empty one.
       rollLog: () => this.#db.compactRange(PROBE_KEY, PROBE_KEY),
       probe: () => this.#db.unguardedPut(PROBE_KEY, Buffer.alloc(0), { sync: true }),
@@ -106,9 +120,10 @@ export class LevelQueueStore {
   }
 
   /**
-   * Open (creating if needed) the database in `options.dir`. Never throws for a damaged database: it is
-   * repaired, or moved aside and replaced by an empty one (see `quarantine`). Throws `FG_QUEUE_LOCKED` when
-   * another process holds it.
+   * Open (creating if needed) the database in `options.dir`. A database LevelDB reports as corrupt is
+   * repaired on a copy (see `repair`), or moved aside and replaced by an empty one (see `quarantine`); every
+   * other failure throws and touches nothing (see `openDatabase`): `FG_STORAGE_PERMISSION`,
+   * `FG_STORAGE_UNAVAILABLE`, `FG_QUEUE_NO_SPACE`, `FG_QUEUE_LOCKED`, `FG_QUEUE_UNREADABLE`.
    */
   static async open(options: QueueStoreOptions): Promise<LevelQueueStore> {
     const now = options.now ?? Date.now;
@@ -179,4 +194,12 @@ export class LevelQueueStore {
     await this.#groupCommit.flush();
     await this.#db.close();
   }
+}
+
+/** False while `dir` is on a read-only mount (access(2) reports EROFS for W_OK there). */
+function isWritable(dir: string): Promise<boolean> {
+  return access(dir, constants.W_OK).then(
+    () => true,
+    (e: unknown) => (e as NodeJS.ErrnoException).code !== 'EROFS',
+  );
 }

@@ -20,6 +20,17 @@ export interface SpaceQuotaOptions {
 export type Shortfall = { reason: 'quota'; bytes: number } | { reason: 'diskFull'; bytes: number };
 
 const DEFAULT_FREE_BYTES_TTL_MS = 1000;
+/**
+ * Disk bytes per stored byte, until LevelDB deletes the log that held them: written to the write-ahead log,
+ * then again into a table when the memtable flushes.
+ */
+export const WRITE_AMPLIFICATION = 2;
+/**
+ * Room LevelDB needs beyond what the queue asks of it: a memtable flush writes a table of up to its write
+ * buffer (4 MiB) while the log it replaces still exists, and a compaction writes its output before deleting
+ * its inputs. Admissions stop this far above the floor so those never take the filesystem below it.
+ */
+export const LEVELDB_RESERVE_BYTES = 4 * 1024 ** 2;
 
 export class SpaceQuota {
   readonly maxBytes: number;
@@ -27,6 +38,8 @@ export class SpaceQuota {
   #usedBytes = 0;
   #freeBytes = Number.POSITIVE_INFINITY;
   #freeBytesCheckedAt = Number.NEGATIVE_INFINITY;
+  /** Bytes taken since the last free-space reading: on disk already, or soon, but not in the reading. */
+  #takenSinceReading = 0;
   #spaceWaiters: (() => void)[] = [];
   readonly #admissions = new Mutex();
 
@@ -42,6 +55,7 @@ export class SpaceQuota {
   /** Count bytes as stored (on append, or when recounting at open). */
   take(bytes: number): void {
     this.#usedBytes += bytes;
+    this.#takenSinceReading += bytes;
   }
 
   /** Count bytes as freed and wake appends waiting for space. */
@@ -56,7 +70,11 @@ export class SpaceQuota {
   async shortfall(bytes: number): Promise<Shortfall | null> {
     const overQuota = this.#usedBytes + bytes - this.maxBytes;
     if (overQuota > 0) return { reason: 'quota', bytes: overQuota };
-    if (this.#options.minFreeBytes > 0 && (await this.#currentFreeBytes()) < this.#options.minFreeBytes) {
+    // The reading is up to a second old and the bytes are not written yet: subtract what was taken since and
+    // what this append adds, both as LevelDB will write them, and keep LevelDB's own reserve. Comparing the
+    // raw reading with the floor let a fast fleet take the filesystem 1.4 MiB below it.
+    const needBytes = WRITE_AMPLIFICATION * bytes + LEVELDB_RESERVE_BYTES + this.#options.minFreeBytes;
+    if (this.#options.minFreeBytes > 0 && (await this.#estimatedFreeBytes()) < needBytes) {
       // Deleting does not return disk space at once (LevelDB compacts later), so ask to free what we add.
       return { reason: 'diskFull', bytes };
     }
@@ -89,14 +107,16 @@ export class SpaceQuota {
     return this.#admissions.run(admission);
   }
 
-  async #currentFreeBytes(): Promise<number> {
+  /** The last free-space reading (renewed when older than the TTL) less what was taken since it. */
+  async #estimatedFreeBytes(): Promise<number> {
     const { freeBytes, now } = this.#options;
     if (freeBytes === undefined) return Number.POSITIVE_INFINITY;
     const ttlMs = this.#options.freeBytesTtlMs ?? DEFAULT_FREE_BYTES_TTL_MS;
     if (now() - this.#freeBytesCheckedAt >= ttlMs) {
+      this.#takenSinceReading = 0;
       this.#freeBytes = await freeBytes();
       this.#freeBytesCheckedAt = now();
     }
-    return this.#freeBytes;
+    return this.#freeBytes - WRITE_AMPLIFICATION * this.#takenSinceReading;
   }
 }

@@ -17,6 +17,11 @@ export type WriteHealth =
 export interface WriteGuardOptions {
   /** Free bytes on the database's filesystem. */
   freeBytes: () => Promise<number>;
+  /**
+   * Whether the database's directory takes writes at all; false on a read-only mount (EROFS). While false,
+   * recovery is not tried: rolling the log would fail and turn a passing state into a needed restart.
+   */
+  isWritable?: () => Promise<boolean>;
   /** Free space needed before writes are tried again: room for the memtable's flush and the new log. */
   headroomBytes: number;
   /**
@@ -98,6 +103,7 @@ export class WriteGuard {
     if (now() - this.#lastAttemptAt < RETRY_INTERVAL_MS) return;
     this.#lastAttemptAt = now();
     if ((await this.#options.freeBytes().catch(() => 0)) < headroomBytes) return;
+    if (this.#options.isWritable !== undefined && !(await this.#options.isWritable())) return;
     try {
       await this.#options.rollLog();
       await this.#options.probe();

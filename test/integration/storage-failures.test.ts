@@ -1,7 +1,8 @@
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { Daemon, makeWorkdir, testConfig, waitFor } from './support/daemon.js';
+import { stringify } from 'yaml';
+import { Daemon, makeWorkdir, runCli, testConfig, waitFor } from './support/daemon.js';
 
 // A port nothing listens on: the upstream stays down for the whole test.
 const DEAD_PORT = 1;
@@ -37,7 +38,7 @@ describe('storage limits and damage (real daemon, real LevelDB)', () => {
     expect(daemon.process.exitCode).toBeNull();
   });
 
-  it('repairs a queue database with a damaged manifest and keeps running', async () => {
+  it('repairs a queue database with a damaged manifest on a copy, keeps the original and says so in status', async () => {
     const queueDir = path.join(work.dir, 'state', 'queue');
     await mkdir(queueDir, { recursive: true });
     await writeFile(path.join(queueDir, 'CURRENT'), 'MANIFEST-000042\n');
@@ -45,25 +46,28 @@ describe('storage limits and damage (real daemon, real LevelDB)', () => {
 
     daemon = await Daemon.start(work.dir, testConfig(work.dir, DEAD_PORT));
     expect(daemon.output).toMatch(/Queue database repaired/);
+    const status = await daemon.status();
+    expect(status.healthy).toBe(false);
+    expect(status.storage.repair?.keptPath).toContain('queue.before-repair-');
+    expect(status.problems.join('\n')).toMatch(/repaired after corruption.*kept at .*queue\.before-repair-/);
+    expect(await readdir(status.storage.repair!.keptPath)).toContain('MANIFEST-000042');
     await waitFor(
       async () => (await daemon!.status()).routes[0]!.queue.depth > 0,
       'readings stored after repair',
     );
   });
 
-  it('quarantines a queue directory that cannot be opened at all, starts empty and says so in status', async () => {
+  it('refuses to start, moving nothing, when the queue path is a file (exit 78)', async () => {
     await mkdir(path.join(work.dir, 'state'), { recursive: true });
-    // A file where the database directory should be: neither open nor repair can use it.
     await writeFile(path.join(work.dir, 'state', 'queue'), 'not a database');
+    const config = path.join(work.dir, 'fieldgate.yaml');
+    await writeFile(config, stringify(testConfig(work.dir, DEAD_PORT)));
 
-    daemon = await Daemon.start(work.dir, testConfig(work.dir, DEAD_PORT));
-    const status = await daemon.status();
-    expect(status.healthy).toBe(false);
-    expect(status.storage.quarantine?.path).toContain('queue.corrupt-');
-    expect(status.problems.join('\n')).toMatch(/quarantined/);
-    await waitFor(
-      async () => (await daemon!.status()).routes[0]!.queue.depth > 0,
-      'readings stored in the new queue',
+    const refused = await runCli(['run', '--config', config]);
+    expect(refused.code).toBe(78);
+    expect(refused.stderr).toMatch(
+      /must be a directory holding the queue database.*Nothing was moved or repaired/,
     );
+    expect(await readdir(path.join(work.dir, 'state'))).toEqual(['queue']);
   });
 });

@@ -48,6 +48,8 @@ export interface DaemonOptions {
   fdLimit?: number;
   /** The daemon's environment (default: this process's), e.g. the systemd unit's `NODE_OPTIONS`. */
   env?: NodeJS.ProcessEnv;
+  /** Run the daemon as this user (the test must run as root to do so). */
+  user?: { uid: number; gid: number };
 }
 
 export class Daemon {
@@ -65,10 +67,11 @@ export class Daemon {
     // `exec` keeps the pid: signals reach the daemon, not a shell.
     this.process =
       options.fdLimit === undefined
-        ? spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], env })
+        ? spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], env, ...options.user })
         : spawn('/bin/sh', ['-c', `ulimit -n ${options.fdLimit} && exec "$0" "$@"`, ...argv], {
             stdio: ['ignore', 'pipe', 'pipe'],
             env,
+            ...options.user,
           });
     this.process.stdout!.on('data', (c: Buffer) => (this.output += c.toString()));
     this.process.stderr!.on('data', (c: Buffer) => (this.output += c.toString()));
@@ -81,7 +84,7 @@ export class Daemon {
     options: DaemonOptions = {},
   ): Promise<Daemon> {
     const file = path.join(dir, 'fieldgate.yaml');
-    await writeFile(file, stringify(config));
+    await writeFile(file, stringify(config), { mode: 0o644 });
     const daemon = new Daemon(file, (config.control as { socket: string }).socket, options);
     await waitFor(
       () => daemon.output.includes('fieldgate started.'),
@@ -108,9 +111,13 @@ export class Daemon {
 }
 
 /** Runs the CLI to completion and returns its exit code and output. */
-export function runCli(args: string[], env: NodeJS.ProcessEnv = process.env) {
+export function runCli(
+  args: string[],
+  env: NodeJS.ProcessEnv = process.env,
+  user?: { uid: number; gid: number },
+) {
   return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-    const child = spawn(process.execPath, [MAIN, ...args], { env });
+    const child = spawn(process.execPath, [MAIN, ...args], { env, ...user });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));

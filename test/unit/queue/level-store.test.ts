@@ -211,9 +211,17 @@ describe('LevelQueueStore', () => {
         if (file.startsWith('MANIFEST')) await writeFile(path.join(dir, file), 'not a manifest');
       }
 
-      const store = await openStore();
+      const store = await openStore({ now: () => 1234 });
       expect(store.quarantine).toBeUndefined();
       expect((await store.queue('cloud', { ttlMs: 0 })).stats().depth).toBe(3);
+      // Repaired on a copy; the database as found is kept beside it, untouched.
+      expect(store.repair).toMatchObject({ keptPath: `${dir}.before-repair-1234`, damagedTables: [] });
+      expect((await readdir(root)).sort()).toEqual(['queue', 'queue.before-repair-1234']);
+      for (const file of await readdir(`${dir}.before-repair-1234`)) {
+        if (file.startsWith('MANIFEST')) {
+          expect(await readFile(path.join(`${dir}.before-repair-1234`, file), 'utf8')).toBe('not a manifest');
+        }
+      }
     });
 
     it('starts on a database whose table file was cut short (LevelDB would only fail on the first read)', async () => {
@@ -235,19 +243,31 @@ describe('LevelQueueStore', () => {
       expect(await queue.append(simReadings(1))).toHaveLength(1);
     });
 
-    it('moves an unusable database aside and starts empty', async () => {
+    it('refuses, touching nothing, when the queue path is not a directory', async () => {
       await writeFile(dir, 'this should have been a directory');
 
-      const store = await openStore({ now: () => 1234 });
+      await expect(openStore({ now: () => 1234 })).rejects.toSatisfy((e: unknown) =>
+        isFieldgateError(e, 'FG_QUEUE_UNREADABLE'),
+      );
+      expect(await readdir(root)).toEqual(['queue']);
+      expect(await readFile(dir, 'utf8')).toBe('this should have been a directory');
+    });
 
-      expect(store.quarantine).toMatchObject({
-        path: `${dir}.corrupt-1234`,
-        at: 1234,
-        reason: expect.stringContaining('EEXIST') as string,
-      });
-      expect(await readFile(`${dir}.corrupt-1234`, 'utf8')).toBe('this should have been a directory');
-      const queue = await store.queue('cloud', { ttlMs: 0 });
-      expect(await queue.append(simReadings(1))).toEqual([1]);
+    it('refuses with FG_QUEUE_UNREADABLE, and repairs nothing, when a table file is missing', async () => {
+      const before = await (await openStore()).queue('cloud', { ttlMs: 0 });
+      for (let i = 0; i < 20; i++) await before.append(simReadings(50));
+      await stores.pop()!.close();
+      await openStore(); // the log becomes a table
+      await stores.pop()!.close();
+      const table = (await readdir(dir)).find((file) => file.endsWith('.ldb'))!;
+      await rm(path.join(dir, table));
+      const files = (await readdir(dir)).sort();
+
+      const refused = await openStore().catch((e: unknown) => e);
+      expect(isFieldgateError(refused, 'FG_QUEUE_UNREADABLE')).toBe(true);
+      expect((refused as Error).message).toContain(table);
+      expect(await readdir(root)).toEqual(['queue']);
+      expect((await readdir(dir)).sort()).toEqual(files);
     });
 
     it('refuses with FG_QUEUE_LOCKED, and quarantines nothing, when another process holds the database', async () => {
