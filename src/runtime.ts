@@ -114,7 +114,7 @@ export class Runtime {
     // After the store: its LOCK keeps a second daemon on this state dir from binding the broker's port.
     if (config.emulators.mqtt.enabled) {
       // Loaded only when enabled: a production gateway never carries the broker in memory.
-      const { startMqttBroker } = await import('./emulator/mqtt/broker.js');
+      const { startMqttBroker } = await import('../emulators/mqtt/broker.js');
       const broker = await startMqttBroker({
         ...config.emulators.mqtt,
         log,

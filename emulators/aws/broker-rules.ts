@@ -1,4 +1,4 @@
-import { isBasicIngest, topicLimitViolation } from '../../upstream/aws/topics.js';
+import { isBasicIngest, topicLimitViolation } from '../../src/upstream/aws/protocol/topics.js';
 
 /**
  * IoT Core message-broker rules that differ from a generic MQTT broker

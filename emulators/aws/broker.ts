@@ -1,7 +1,7 @@
 import { once } from 'node:events';
 import { createServer, type TLSSocket } from 'node:tls';
 import { Aedes, type AuthenticateError, type Client } from 'aedes';
-import type { Logger } from '../../logger.js';
+import type { Logger } from '../../src/logger.js';
 import {
   BROKER_LIMITS,
   PublishRate,

@@ -4,7 +4,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { FieldgateError } from '../../errors.js';
+import { FieldgateError } from '../../src/errors.js';
 
 const run = promisify(execFile);
 

@@ -1,4 +1,4 @@
-import type { Logger } from '../../logger.js';
+import type { Logger } from '../../src/logger.js';
 import { startIotBroker, type IotBroker } from './broker.js';
 import { createCertificateAuthority, fingerprintOf, issueCertificate, type KeyPair } from './certs.js';
 import { startHttpsPublish } from './https-publish.js';

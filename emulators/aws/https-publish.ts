@@ -4,7 +4,7 @@ import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { TLSSocket } from 'node:tls';
 import type { Aedes } from 'aedes';
-import type { Logger } from '../../logger.js';
+import type { Logger } from '../../src/logger.js';
 import { BROKER_LIMITS, publishViolation } from './broker-rules.js';
 import type { KeyPair } from './certs.js';
 import type { Meter } from './meter.js';

@@ -1,6 +1,6 @@
 import { mkdir, readdir, readFile, rename, stat } from 'node:fs/promises';
 import path from 'node:path';
-import type { Logger } from '../../logger.js';
+import type { Logger } from '../../src/logger.js';
 import { isJsonObject } from './shadow-document.js';
 import type { JobsService } from './jobs-service.js';
 

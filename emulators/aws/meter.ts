@@ -1,4 +1,4 @@
-import { billedUnits } from '../../upstream/aws/billing.js';
+import { billedUnits } from '../../src/upstream/aws/protocol/billing.js';
 
 /**
  * Metering counters of the emulated account (docs/clouds/aws-iot-core.md#gateway-pattern-and-metering), for

@@ -1,5 +1,5 @@
 import type { Aedes } from 'aedes';
-import type { Logger } from '../../logger.js';
+import type { Logger } from '../../src/logger.js';
 import type { Meter } from './meter.js';
 import {
   applyUpdate,

@@ -1,5 +1,5 @@
 import type { Connection, Delivery, Sender } from 'rhea';
-import { fromPropertyBag } from '../../upstream/azure/amqp-message.js';
+import { fromPropertyBag } from '../../src/upstream/azure/protocol/amqp-message.js';
 import type { C2dQueues } from './c2d-queue.js';
 
 /** How the device settled a C2D delivery, as the C2D engine names it. */

@@ -1,6 +1,6 @@
 import type { Connection, Message, Sender } from 'rhea';
-import type { Logger } from '../../logger.js';
-import { parseSasToken } from '../../upstream/azure/sas.js';
+import type { Logger } from '../../src/logger.js';
+import { parseSasToken } from '../../src/upstream/azure/protocol/sas.js';
 import type { HubRegistry } from './registry.js';
 import { checkSasToken } from './sas-check.js';
 

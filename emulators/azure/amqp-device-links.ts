@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import rhea, { type Connection, type Delivery, type Message, type Sender } from 'rhea';
-import type { Logger } from '../../logger.js';
+import type { Logger } from '../../src/logger.js';
 import {
   correlationKey,
   dataSection,
@@ -13,8 +13,8 @@ import {
   TWIN_STATUS,
   TWIN_VERSION,
   type DeviceChannelKind,
-} from '../../upstream/azure/amqp-device-channels.js';
-import { bodyOf } from '../../upstream/azure/amqp-message.js';
+} from '../../src/upstream/azure/protocol/amqp-device-channels.js';
+import { bodyOf } from '../../src/upstream/azure/protocol/amqp-message.js';
 import { parsePatch, TwinPatchError, type DesiredPatch, type TwinStore } from './twin-store.js';
 
 /** A hub → device link of one device on one connection. */

@@ -1,5 +1,5 @@
 import { gunzipSync } from 'node:zlib';
-import type { PropertyBag } from '../../upstream/azure/property-bag.js';
+import type { PropertyBag } from '../../src/upstream/azure/protocol/property-bag.js';
 
 /**
  * One device-to-cloud message as the hub's built-in endpoint would hold it

@@ -1,4 +1,4 @@
-import type { Logger } from '../../logger.js';
+import type { Logger } from '../../src/logger.js';
 import type { C2dQueues } from './c2d-queue.js';
 import type { D2cRecord } from './d2c-record.js';
 import type { HubMeter } from './meter.js';

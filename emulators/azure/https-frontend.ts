@@ -8,8 +8,8 @@ import {
   decodeBatchBody,
   fromHttpProperties,
   toHttpProperties,
-} from '../../upstream/azure/http-message.js';
-import type { PropertyBag } from '../../upstream/azure/property-bag.js';
+} from '../../src/upstream/azure/protocol/http-message.js';
+import type { PropertyBag } from '../../src/upstream/azure/protocol/property-bag.js';
 import { messageSizeBytes, stampD2c } from './d2c-record.js';
 import type { HubServices, ListenOptions } from './front-end-options.js';
 import { checkSasToken } from './sas-check.js';

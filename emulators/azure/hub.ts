@@ -1,7 +1,7 @@
 import { once } from 'node:events';
 import { createServer, type Server, type Socket } from 'node:net';
 import { createServer as createTlsServer } from 'node:tls';
-import type { Logger } from '../../logger.js';
+import type { Logger } from '../../src/logger.js';
 import { AmqpFrontEnd } from './amqp-frontend.js';
 import { HttpsFrontEnd } from './https-frontend.js';
 import { C2dQueues, type FeedbackRecord, type SendC2dInput } from './c2d-queue.js';

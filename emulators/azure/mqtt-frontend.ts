@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { TLSSocket } from 'node:tls';
 import { Aedes, type AuthenticateError, type Client } from 'aedes';
-import { formatPropertyBag, parsePropertyBag } from '../../upstream/azure/property-bag.js';
-import { c2dFilter, METHODS_FILTER } from '../../upstream/azure/topics.js';
+import { formatPropertyBag, parsePropertyBag } from '../../src/upstream/azure/protocol/property-bag.js';
+import { c2dFilter, METHODS_FILTER } from '../../src/upstream/azure/protocol/topics.js';
 import type { C2dMessage } from './c2d-queue.js';
 import { messageSizeBytes, stampD2c } from './d2c-record.js';
 import type { HubServices } from './front-end-options.js';

@@ -1,5 +1,5 @@
 import { timingSafeEqual } from 'node:crypto';
-import { parseSasToken, signSas } from '../../upstream/azure/sas.js';
+import { parseSasToken, signSas } from '../../src/upstream/azure/protocol/sas.js';
 import type { HubRegistry } from './registry.js';
 
 export type SasCheck =

@@ -1,7 +1,7 @@
 import { createServer, type Socket } from 'node:net';
 import { once } from 'node:events';
 import { Aedes, type AuthenticateError } from 'aedes';
-import type { Logger } from '../../logger.js';
+import type { Logger } from '../../src/logger.js';
 
 export interface MqttBrokerOptions {
   host: string;

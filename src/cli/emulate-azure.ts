@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { readFile } from 'node:fs/promises';
 import { type Command, InvalidArgumentError } from 'commander';
-import type { HubRegistry } from '../emulator/azure/registry.js';
+import type { HubRegistry } from '../../emulators/azure/registry.js';
 import { createLogger } from '../logger.js';
 
 interface EmulateAzureOptions {
@@ -46,9 +46,9 @@ export function registerEmulateAzure(emulate: Command): void {
     .option('--show-readings', 'print every reading received, inflated when gzipped, as one JSON line')
     .action(async (options: EmulateAzureOptions) => {
       // Loaded only for this verb, so the daemon and the other verbs never carry the emulator in memory.
-      const { AzureHubEmulator } = await import('../emulator/azure/hub.js');
-      const { HubRegistry } = await import('../emulator/azure/registry.js');
-      const { summarizeD2c } = await import('../emulator/azure/d2c-record.js');
+      const { AzureHubEmulator } = await import('../../emulators/azure/hub.js');
+      const { HubRegistry } = await import('../../emulators/azure/registry.js');
+      const { summarizeD2c } = await import('../../emulators/azure/d2c-record.js');
       const log = createLogger({ level: 'info' });
       const registry =
         options.registry === undefined

@@ -30,18 +30,18 @@ export async function createUpstream(config: UpstreamConfig, context: UpstreamCo
     }
     case 'azure': {
       if (config.identity === 'perDevice') {
-        const { createPerDeviceAzureUpstream } = await import('./azure/per-device-upstream.js');
+        const { createPerDeviceAzureUpstream } = await import('./azure/per-device/per-device-upstream.js');
         return createPerDeviceAzureUpstream({ config, ...context });
       }
       if (config.protocol === 'amqp') {
-        const { AzureAmqpUpstream } = await import('./azure/azure-amqp-upstream.js');
+        const { AzureAmqpUpstream } = await import('./azure/amqp/azure-amqp-upstream.js');
         return new AzureAmqpUpstream({ config, ...context });
       }
       if (config.protocol === 'https') {
-        const { AzureHttpsUpstream } = await import('./azure/azure-https-upstream.js');
+        const { AzureHttpsUpstream } = await import('./azure/https/azure-https-upstream.js');
         return new AzureHttpsUpstream({ config, ...context });
       }
-      const { AzureMqttUpstream } = await import('./azure/azure-mqtt-upstream.js');
+      const { AzureMqttUpstream } = await import('./azure/mqtt/azure-mqtt-upstream.js');
       return new AzureMqttUpstream({ config, ...context });
     }
   }

@@ -2,11 +2,11 @@ import { ErrorWithSubackPacket, type MqttClient } from 'mqtt';
 import { FieldgateError, errorMessage } from '../../errors.js';
 import type { Logger } from '../../logger.js';
 import type { CommandResult } from '../../model.js';
-import { ExchangeGuard } from '../exchange-guard.js';
+import { ExchangeGuard } from '../common/exchange-guard.js';
 import { formatResultPayload } from '../mqtt/commands.js';
 import type { CommandHandler, IncomingCommand } from '../upstream.js';
 import { parseCommandRequest } from './commands.js';
-import type { TopicTemplate } from './topics.js';
+import type { TopicTemplate } from './protocol/topics.js';
 
 /** SUBACK return code of a refused subscription (MQTT 3.1.1 §3.9.3). */
 const SUBACK_FAILURE = 0x80;

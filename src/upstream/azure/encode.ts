@@ -1,6 +1,6 @@
 import type { Envelope } from '../../model.js';
-import { splitBatch } from '../mqtt/encode.js';
-import { formatPropertyBag } from './property-bag.js';
+import { splitBatch } from '../common/batch-payload.js';
+import { formatPropertyBag } from './protocol/property-bag.js';
 
 /**
  * IoT Hub meters every D2C message in 4 KB chunks

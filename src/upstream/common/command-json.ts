@@ -1,4 +1,4 @@
-import type { CommandResult, DeviceCommand } from '../model.js';
+import type { CommandResult, DeviceCommand } from '../../model.js';
 
 /**
  * The JSON that carries commands down and results up on every cloud: a command body

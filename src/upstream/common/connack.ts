@@ -1,6 +1,6 @@
 import type { MqttClient } from 'mqtt';
 import { FieldgateError } from '../../errors.js';
-import { classifyConnectError } from './classify.js';
+import { classifyConnectError } from './connect-error.js';
 
 /** Resolves on CONNACK; rejects with a classified error on refusal, socket error, close or abort. */
 export function waitForConnack(client: MqttClient, signal: AbortSignal): Promise<void> {

@@ -1,4 +1,4 @@
-import { FieldgateError } from '../errors.js';
+import { FieldgateError } from '../../errors.js';
 
 /** The TLS material of an upstream's `tls` option, read from its files; fit for `tls.connect` and mqtt.js. */
 export interface TlsMaterial {

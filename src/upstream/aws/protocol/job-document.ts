@@ -1,4 +1,4 @@
-import type { CommandResult } from '../../model.js';
+import type { CommandResult } from '../../../model.js';
 
 /** The one job operation the gateway runs: a leaf command through the command router. */
 export const COMMAND_OPERATION = 'fieldgate.command';

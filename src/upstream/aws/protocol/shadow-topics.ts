@@ -1,4 +1,4 @@
-import type { AwsUpstreamConfig } from '../../config/upstreams/aws.js';
+import type { AwsUpstreamConfig } from '../../../config/upstreams/aws.js';
 
 /** Where one leaf's shadow lives: a thing and, for a named shadow, its name. */
 export interface ShadowAddress {

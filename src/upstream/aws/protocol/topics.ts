@@ -1,4 +1,4 @@
-import { FieldgateError } from '../../errors.js';
+import { FieldgateError } from '../../../errors.js';
 
 /**
  * IoT Core topic rules (docs/clouds/aws-iot-core.md#mqtt-rules-and-limits): at most 256 bytes and 7 slashes,

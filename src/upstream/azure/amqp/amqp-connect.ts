@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { isIP } from 'node:net';
 import rhea, { type Connection } from 'rhea';
-import type { AzureUpstreamConfig } from '../../config/upstreams/azure.js';
-import type { Logger } from '../../logger.js';
-import { readTlsFiles } from '../tls-files.js';
+import type { AzureUpstreamConfig } from '../../../config/upstreams/azure.js';
+import type { Logger } from '../../../logger.js';
+import { readTlsFiles } from '../../common/tls-files.js';
 import { connectionOpened } from './amqp-link.js';
 
 export interface HubConnectionOptions {

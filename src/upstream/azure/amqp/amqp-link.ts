@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { AmqpError, Connection, Delivery, EventContext, Receiver, Sender } from 'rhea';
-import { FieldgateError } from '../../errors.js';
+import { FieldgateError } from '../../../errors.js';
 
 /**
  * Small waits over rhea endpoints that end in a result instead of hanging, and the CBS put-token exchange

@@ -1,9 +1,9 @@
 import type { Sender } from 'rhea';
-import type { RateLimiter } from '../rate-limiter.js';
+import type { RateLimiter } from '../../common/rate-limiter.js';
 import type { OutcomeTracker, Outcome } from './amqp-link.js';
-import { BATCH_MESSAGE_FORMAT, encodeBatch, toAmqpMessage } from './amqp-message.js';
-import type { AzureUpstreamStats } from './azure-mqtt-upstream.js';
-import { groupIntoBatches, type D2cMessage } from './encode.js';
+import { BATCH_MESSAGE_FORMAT, encodeBatch, toAmqpMessage } from '../protocol/amqp-message.js';
+import type { AzureUpstreamStats } from '../mqtt/azure-mqtt-upstream.js';
+import { groupIntoBatches, type D2cMessage } from '../encode.js';
 
 export type Refusal = Outcome & { kind: 'refused' };
 

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Connection, EventContext, Message, Receiver, Sender } from 'rhea';
-import type { CommandResult } from '../../model.js';
-import type { IncomingCommand } from '../upstream.js';
+import type { CommandResult } from '../../../model.js';
+import type { IncomingCommand } from '../../upstream.js';
 import {
   API_VERSION_PROPERTY,
   CHANNEL_CORRELATION_ID,
@@ -9,11 +9,11 @@ import {
   dataSection,
   METHOD_NAME_PROPERTY,
   METHOD_STATUS_PROPERTY,
-} from './amqp-device-channels.js';
+} from '../protocol/amqp-device-channels.js';
 import { linkOpened } from './amqp-link.js';
-import { bodyOf } from './amqp-message.js';
-import { methodStatusFor, parseMethodRequest, resultBody, type ParseOptions } from './commands.js';
-import { API_VERSION } from './topics.js';
+import { bodyOf } from '../protocol/amqp-message.js';
+import { methodStatusFor, parseMethodRequest, resultBody, type ParseOptions } from '../commands.js';
+import { API_VERSION } from '../protocol/topics.js';
 
 export interface AmqpMethodsOptions {
   /** How method requests become commands (route, size limit, clock, ids). */

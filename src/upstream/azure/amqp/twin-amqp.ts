@@ -11,11 +11,11 @@ import {
   TWIN_OPERATION,
   TWIN_RESOURCE,
   TWIN_STATUS,
-} from './amqp-device-channels.js';
+} from '../protocol/amqp-device-channels.js';
 import { linkOpened } from './amqp-link.js';
-import { bodyOf } from './amqp-message.js';
-import type { TwinChannel, TwinSections } from './gateway-twin.js';
-import { API_VERSION } from './topics.js';
+import { bodyOf } from '../protocol/amqp-message.js';
+import type { TwinChannel, TwinSections } from '../gateway-twin.js';
+import { API_VERSION } from '../protocol/topics.js';
 
 type Doc = Record<string, unknown>;
 

@@ -1,20 +1,20 @@
 import { randomUUID } from 'node:crypto';
 import { readFile as fsReadFile } from 'node:fs/promises';
-import type { AzureUpstreamConfig } from '../../config/upstreams/azure.js';
-import { FieldgateError } from '../../errors.js';
-import type { Logger } from '../../logger.js';
-import type { CommandResult, CommandStatus, Envelope } from '../../model.js';
-import { RateLimiter } from '../rate-limiter.js';
-import type { CommandHandler, SendResult, Upstream, UpstreamLimits } from '../upstream.js';
-import type { AzureUpstreamStats } from './azure-mqtt-upstream.js';
-import { parseC2dMessage, resultBody, resultProperties } from './commands.js';
-import { azureLimits, type AzureConnectorOptions } from './connector-options.js';
-import { deviceToken, resolveIdentity, type AzureIdentity } from './credentials.js';
-import { encodeD2cBatch, groupIntoBatches } from './encode.js';
+import type { AzureUpstreamConfig } from '../../../config/upstreams/azure.js';
+import { FieldgateError } from '../../../errors.js';
+import type { Logger } from '../../../logger.js';
+import type { CommandResult, CommandStatus, Envelope } from '../../../model.js';
+import { RateLimiter } from '../../common/rate-limiter.js';
+import type { CommandHandler, SendResult, Upstream, UpstreamLimits } from '../../upstream.js';
+import type { AzureUpstreamStats } from '../mqtt/azure-mqtt-upstream.js';
+import { parseC2dMessage, resultBody, resultProperties } from '../commands.js';
+import { azureLimits, type AzureConnectorOptions } from '../connector-options.js';
+import { deviceToken, resolveIdentity, type AzureIdentity } from '../credentials.js';
+import { encodeD2cBatch, groupIntoBatches } from '../encode.js';
 import { HttpsClient, type HttpReply } from './https-client.js';
-import { BATCH_CONTENT_TYPE, encodeBatchBody, fromHttpProperties } from './http-message.js';
-import { readTlsFiles } from '../tls-files.js';
-import { API_VERSION } from './topics.js';
+import { BATCH_CONTENT_TYPE, encodeBatchBody, fromHttpProperties } from '../protocol/http-message.js';
+import { readTlsFiles } from '../../common/tls-files.js';
+import { API_VERSION } from '../protocol/topics.js';
 
 export interface AzureHttpsUpstreamOptions extends AzureConnectorOptions {
   /** Speak as this device instead of the gateway's own (`identity: perDevice`: one of these per leaf). */

@@ -1,7 +1,7 @@
 import { request } from 'node:https';
 import { request as plainRequest } from 'node:http';
 import type { IncomingHttpHeaders } from 'node:http';
-import type { TlsMaterial } from '../tls-files.js';
+import type { TlsMaterial } from '../../common/tls-files.js';
 
 /** One HTTP exchange with the hub: status, headers and the whole body. */
 export interface HttpReply {

@@ -1,28 +1,28 @@
 import { randomUUID } from 'node:crypto';
 import { readFile as fsReadFile } from 'node:fs/promises';
 import { connect as mqttConnect, type MqttClient } from 'mqtt';
-import type { AzureUpstreamConfig } from '../../config/upstreams/azure.js';
-import { FieldgateError } from '../../errors.js';
-import type { Logger } from '../../logger.js';
-import type { CommandResult, Envelope } from '../../model.js';
-import { RateLimiter } from '../rate-limiter.js';
-import type { CommandHandler, IncomingCommand, SendResult, Upstream, UpstreamLimits } from '../upstream.js';
+import type { AzureUpstreamConfig } from '../../../config/upstreams/azure.js';
+import { FieldgateError } from '../../../errors.js';
+import type { Logger } from '../../../logger.js';
+import type { CommandResult, Envelope } from '../../../model.js';
+import { RateLimiter } from '../../common/rate-limiter.js';
+import type { CommandHandler, IncomingCommand, SendResult, Upstream, UpstreamLimits } from '../../upstream.js';
 import {
   methodStatusFor,
   parseC2dMessage,
   parseMethodRequest,
   resultBody,
   resultProperties,
-} from './commands.js';
-import { azureLimits, type AzureConnectorOptions } from './connector-options.js';
-import { deviceToken, resolveIdentity, type AzureIdentity } from './credentials.js';
-import { d2cPropertyBag, encodeD2cBatch } from './encode.js';
-import { waitForConnack } from '../mqtt/connack.js';
+} from '../commands.js';
+import { azureLimits, type AzureConnectorOptions } from '../connector-options.js';
+import { deviceToken, resolveIdentity, type AzureIdentity } from '../credentials.js';
+import { d2cPropertyBag, encodeD2cBatch } from '../encode.js';
+import { waitForConnack } from '../../common/connack.js';
 import { within } from './mqtt-link.js';
-import { formatPropertyBag, parsePropertyBag } from './property-bag.js';
-import { readTlsFiles } from '../tls-files.js';
-import type { StatusSnapshot } from '../../health/status.js';
-import { twinFor, type GatewayTwin } from './gateway-twin.js';
+import { formatPropertyBag, parsePropertyBag } from '../protocol/property-bag.js';
+import { readTlsFiles } from '../../common/tls-files.js';
+import type { StatusSnapshot } from '../../../health/status.js';
+import { twinFor, type GatewayTwin } from '../gateway-twin.js';
 import { MqttTwinChannel, TWIN_DESIRED_FILTER, TWIN_RESPONSE_FILTER } from './twin-mqtt.js';
 import {
   c2dFilter,
@@ -32,7 +32,7 @@ import {
   methodResponseTopic,
   mqttUsername,
   parseMethodTopic,
-} from './topics.js';
+} from '../protocol/topics.js';
 
 export interface AzureMqttUpstreamOptions extends AzureConnectorOptions {
   /** The gateway's status; with `twin.enabled` it is reported in the device twin. */

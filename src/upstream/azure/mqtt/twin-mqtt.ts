@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { MqttClient } from 'mqtt';
-import type { TwinChannel, TwinSections } from './gateway-twin.js';
+import type { TwinChannel, TwinSections } from '../gateway-twin.js';
 
 /**
  * Subscribe to both before the first request: the hub answers only to a live subscription

@@ -1,8 +1,8 @@
 import type { Connection, Delivery, EventContext, Message, Receiver, Sender, Session } from 'rhea';
-import type { Logger } from '../../logger.js';
-import { type CbsLink, linkOpened, OutcomeTracker } from './amqp-link.js';
-import { deviceToken, type AzureIdentity } from './credentials.js';
-import { encodeUriComponentStrict } from './sas.js';
+import type { Logger } from '../../../logger.js';
+import { type CbsLink, linkOpened, OutcomeTracker } from '../amqp/amqp-link.js';
+import { deviceToken, type AzureIdentity } from '../credentials.js';
+import { encodeUriComponentStrict } from '../protocol/sas.js';
 
 /** C2D messages the hub may push before we settle one: the hub's queue holds 50 per device anyway. */
 const C2D_CREDIT = 10;

@@ -1,4 +1,4 @@
-import type { Logger } from '../../logger.js';
+import type { Logger } from '../../../logger.js';
 
 /** A leaf whose readings are kept back, and why. */
 export interface HeldLeaf {

@@ -1,7 +1,7 @@
 import { createHmac } from 'node:crypto';
-import type { AzureUpstreamConfig } from '../../config/upstreams/azure.js';
-import { parseConnectionString } from './connection-string.js';
-import { resolveHub, type AzureIdentity } from './credentials.js';
+import type { AzureUpstreamConfig } from '../../../config/upstreams/azure.js';
+import { parseConnectionString } from '../protocol/connection-string.js';
+import { resolveHub, type AzureIdentity } from '../credentials.js';
 
 /**
  * Identity translation (docs/clouds/azure-iot-hub.md#gateway-patterns): which hub device each leaf is, and

@@ -1,6 +1,6 @@
-import { RateLimiter } from '../rate-limiter.js';
-import { AzureHttpsUpstream } from './azure-https-upstream.js';
-import type { AzureConnectorOptions } from './connector-options.js';
+import { RateLimiter } from '../../common/rate-limiter.js';
+import { AzureHttpsUpstream } from '../https/azure-https-upstream.js';
+import type { AzureConnectorOptions } from '../connector-options.js';
 import { PerDeviceLinksUpstream } from './per-device-links.js';
 
 export type PerDeviceHttpsUpstreamOptions = AzureConnectorOptions;

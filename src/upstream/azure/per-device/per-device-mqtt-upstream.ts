@@ -1,6 +1,6 @@
-import { RateLimiter } from '../rate-limiter.js';
-import { AzureMqttUpstream } from './azure-mqtt-upstream.js';
-import type { AzureConnectorOptions } from './connector-options.js';
+import { RateLimiter } from '../../common/rate-limiter.js';
+import { AzureMqttUpstream } from '../mqtt/azure-mqtt-upstream.js';
+import type { AzureConnectorOptions } from '../connector-options.js';
 import { PerDeviceLinksUpstream } from './per-device-links.js';
 
 export type PerDeviceMqttUpstreamOptions = AzureConnectorOptions;

@@ -1,5 +1,5 @@
-import type { Envelope } from '../../model.js';
-import type { SendResult } from '../upstream.js';
+import type { Envelope } from '../../../model.js';
+import type { SendResult } from '../../upstream.js';
 
 /**
  * One batch sent under per-device identities: its items grouped by leaf, and what became of each, turned

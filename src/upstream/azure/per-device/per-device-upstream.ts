@@ -1,6 +1,6 @@
-import type { AzureUpstreamConfig } from '../../config/upstreams/azure.js';
-import type { Logger } from '../../logger.js';
-import type { Upstream } from '../upstream.js';
+import type { AzureUpstreamConfig } from '../../../config/upstreams/azure.js';
+import type { Logger } from '../../../logger.js';
+import type { Upstream } from '../../upstream.js';
 import { PerDeviceAmqpUpstream } from './per-device-amqp-upstream.js';
 import { createPerDeviceHttpsUpstream } from './per-device-https-upstream.js';
 import { createPerDeviceMqttUpstream } from './per-device-mqtt-upstream.js';

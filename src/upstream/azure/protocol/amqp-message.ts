@@ -1,5 +1,5 @@
 import rhea, { type Message } from 'rhea';
-import type { D2cMessage } from './encode.js';
+import type { D2cMessage } from '../encode.js';
 import type { PropertyBag } from './property-bag.js';
 
 /**

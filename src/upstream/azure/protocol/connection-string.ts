@@ -1,4 +1,4 @@
-import { FieldgateError } from '../../errors.js';
+import { FieldgateError } from '../../../errors.js';
 
 /** The parts of an IoT Hub device or policy connection string that a device-side client uses. */
 export interface ConnectionString {

@@ -4,7 +4,7 @@ import {
   filterMatches,
   publishViolation,
   subscribeViolation,
-} from '../../../../src/emulator/aws/broker-rules.js';
+} from '../../../../emulators/aws/broker-rules.js';
 
 describe('IoT Core broker rules', () => {
   it.each([

@@ -1,12 +1,12 @@
 import rhea, { type Connection, type EventContext, type Message, type Receiver, type Sender } from 'rhea';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { AzureHubEmulator } from '../../../../src/emulator/azure/hub.js';
-import { HubRegistry } from '../../../../src/emulator/azure/registry.js';
+import { AzureHubEmulator } from '../../../../emulators/azure/hub.js';
+import { HubRegistry } from '../../../../emulators/azure/registry.js';
 import { silentLogger } from '../../../../src/logger.js';
-import { CbsLink, linkOpened } from '../../../../src/upstream/azure/amqp-link.js';
-import { dataSection } from '../../../../src/upstream/azure/amqp-device-channels.js';
-import { bodyOf } from '../../../../src/upstream/azure/amqp-message.js';
-import { createSasToken, encodeUriComponentStrict } from '../../../../src/upstream/azure/sas.js';
+import { CbsLink, linkOpened } from '../../../../src/upstream/azure/amqp/amqp-link.js';
+import { dataSection } from '../../../../src/upstream/azure/protocol/amqp-device-channels.js';
+import { bodyOf } from '../../../../src/upstream/azure/protocol/amqp-message.js';
+import { createSasToken, encodeUriComponentStrict } from '../../../../src/upstream/azure/protocol/sas.js';
 import { waitFor } from '../../../fakes/wait-for.js';
 
 const HOST = 'test-hub.azure-devices.net';

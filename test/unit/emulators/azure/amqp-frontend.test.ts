@@ -1,11 +1,11 @@
 import rhea, { type Connection, type EventContext, type Receiver, type Sender } from 'rhea';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { AzureHubEmulator } from '../../../../src/emulator/azure/hub.js';
-import { HubRegistry } from '../../../../src/emulator/azure/registry.js';
+import { AzureHubEmulator } from '../../../../emulators/azure/hub.js';
+import { HubRegistry } from '../../../../emulators/azure/registry.js';
 import { isFieldgateError } from '../../../../src/errors.js';
 import { silentLogger } from '../../../../src/logger.js';
-import { CbsLink, linkOpened } from '../../../../src/upstream/azure/amqp-link.js';
-import { createSasToken, encodeUriComponentStrict } from '../../../../src/upstream/azure/sas.js';
+import { CbsLink, linkOpened } from '../../../../src/upstream/azure/amqp/amqp-link.js';
+import { createSasToken, encodeUriComponentStrict } from '../../../../src/upstream/azure/protocol/sas.js';
 
 const HOST = 'test-hub.azure-devices.net';
 const KEY = Buffer.from('device-key-for-tests-only-000001').toString('base64');

@@ -1,8 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { AzureHubEmulator } from '../../../../src/emulator/azure/hub.js';
-import { HubRegistry } from '../../../../src/emulator/azure/registry.js';
+import { AzureHubEmulator } from '../../../../emulators/azure/hub.js';
+import { HubRegistry } from '../../../../emulators/azure/registry.js';
 import { silentLogger } from '../../../../src/logger.js';
-import { createSasToken } from '../../../../src/upstream/azure/sas.js';
+import { createSasToken } from '../../../../src/upstream/azure/protocol/sas.js';
 
 const HOST = 'test-hub.azure-devices.net';
 const KEY = Buffer.from('device-key-for-tests-only-000001').toString('base64');

@@ -1,10 +1,10 @@
 import { connect, type MqttClient } from 'mqtt';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { AzureHubEmulator } from '../../../../src/emulator/azure/hub.js';
-import { HubRegistry } from '../../../../src/emulator/azure/registry.js';
+import { AzureHubEmulator } from '../../../../emulators/azure/hub.js';
+import { HubRegistry } from '../../../../emulators/azure/registry.js';
 import { silentLogger } from '../../../../src/logger.js';
-import { createSasToken } from '../../../../src/upstream/azure/sas.js';
-import { mqttUsername } from '../../../../src/upstream/azure/topics.js';
+import { createSasToken } from '../../../../src/upstream/azure/protocol/sas.js';
+import { mqttUsername } from '../../../../src/upstream/azure/protocol/topics.js';
 import { waitFor } from '../../../fakes/wait-for.js';
 
 const HOST = 'test-hub.azure-devices.net';

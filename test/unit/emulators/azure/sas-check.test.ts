@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { checkSasToken } from '../../../../src/emulator/azure/sas-check.js';
-import { HubRegistry } from '../../../../src/emulator/azure/registry.js';
-import { createSasToken } from '../../../../src/upstream/azure/sas.js';
+import { checkSasToken } from '../../../../emulators/azure/sas-check.js';
+import { HubRegistry } from '../../../../emulators/azure/registry.js';
+import { createSasToken } from '../../../../src/upstream/azure/protocol/sas.js';
 
 const HOST = 'myhub.azure-devices.net';
 const DEVICE_KEY = 'MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=';

@@ -1,13 +1,13 @@
 import type { PeerCertificate } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { azureUpstreamSchema } from '../../../../src/config/upstreams/azure.js';
-import { AzureHubEmulator } from '../../../../src/emulator/azure/hub.js';
-import { HubRegistry } from '../../../../src/emulator/azure/registry.js';
-import { certificateMatchesDevice } from '../../../../src/emulator/azure/x509-check.js';
+import { AzureHubEmulator } from '../../../../emulators/azure/hub.js';
+import { HubRegistry } from '../../../../emulators/azure/registry.js';
+import { certificateMatchesDevice } from '../../../../emulators/azure/x509-check.js';
 import { isFieldgateError } from '../../../../src/errors.js';
 import { silentLogger } from '../../../../src/logger.js';
-import { AzureAmqpUpstream } from '../../../../src/upstream/azure/azure-amqp-upstream.js';
-import { AzureHttpsUpstream } from '../../../../src/upstream/azure/azure-https-upstream.js';
+import { AzureAmqpUpstream } from '../../../../src/upstream/azure/amqp/azure-amqp-upstream.js';
+import { AzureHttpsUpstream } from '../../../../src/upstream/azure/https/azure-https-upstream.js';
 import { makeTestCertificates, type TestCertificates } from '../../../integration/azure/certificates.js';
 
 const HOST = 'test-hub.azure-devices.net';

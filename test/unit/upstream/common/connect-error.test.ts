@@ -1,7 +1,7 @@
 import { ErrorWithReasonCode } from 'mqtt';
 import { describe, expect, it } from 'vitest';
 import { isRetryable } from '../../../../src/errors.js';
-import { classifyConnectError } from '../../../../src/upstream/mqtt/classify.js';
+import { classifyConnectError } from '../../../../src/upstream/common/connect-error.js';
 
 describe('classifyConnectError', () => {
   it.each([

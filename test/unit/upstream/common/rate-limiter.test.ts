@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { RateLimiter } from '../../../src/upstream/rate-limiter.js';
+import { RateLimiter } from '../../../../src/upstream/common/rate-limiter.js';
 
 describe('RateLimiter', () => {
   it('lets a burst through, then makes the next caller wait for a token', async () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { readTlsFiles } from '../../../src/upstream/tls-files.js';
+import { readTlsFiles } from '../../../../src/upstream/common/tls-files.js';
 
 const files: Record<string, string> = { '/etc/fg/ca.pem': 'CA', '/etc/fg/gw.pem': 'CERT' };
 const readFile = (path: string): Promise<Buffer> =>

@@ -1,11 +1,11 @@
 import { afterAll, beforeAll } from 'vitest';
-import type { AzureUpstreamConfig } from '../../../../src/config/upstreams/azure.js';
-import { silentLogger } from '../../../../src/logger.js';
-import { AzureAmqpUpstream } from '../../../../src/upstream/azure/azure-amqp-upstream.js';
-import { describeUpstreamContract } from '../../../contract/upstream.contract.js';
-import { makeTestCertificates, type TestCertificates } from '../../../integration/azure/certificates.js';
-import { describeGatewayConnector } from './gateway-connector-suite.js';
-import { contractHarness, gatewayConfig, startGatewayHub } from './gateway-fixtures.js';
+import type { AzureUpstreamConfig } from '../../../../../src/config/upstreams/azure.js';
+import { silentLogger } from '../../../../../src/logger.js';
+import { AzureAmqpUpstream } from '../../../../../src/upstream/azure/amqp/azure-amqp-upstream.js';
+import { describeUpstreamContract } from '../../../../contract/upstream.contract.js';
+import { makeTestCertificates, type TestCertificates } from '../../../../integration/azure/certificates.js';
+import { describeGatewayConnector } from '../gateway-connector-suite.js';
+import { contractHarness, gatewayConfig, startGatewayHub } from '../gateway-fixtures.js';
 
 let certs: TestCertificates;
 beforeAll(async () => {

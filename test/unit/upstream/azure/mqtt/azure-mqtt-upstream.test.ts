@@ -1,13 +1,13 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { AzureUpstreamConfig } from '../../../../src/config/upstreams/azure.js';
-import type { AzureHubEmulator } from '../../../../src/emulator/azure/hub.js';
-import { isFieldgateError } from '../../../../src/errors.js';
-import { silentLogger } from '../../../../src/logger.js';
-import { AzureMqttUpstream } from '../../../../src/upstream/azure/azure-mqtt-upstream.js';
-import type { IncomingCommand } from '../../../../src/upstream/upstream.js';
-import { describeUpstreamContract } from '../../../contract/upstream.contract.js';
-import { waitFor } from '../../../fakes/wait-for.js';
-import { makeTestCertificates, type TestCertificates } from '../../../integration/azure/certificates.js';
+import type { AzureUpstreamConfig } from '../../../../../src/config/upstreams/azure.js';
+import type { AzureHubEmulator } from '../../../../../emulators/azure/hub.js';
+import { isFieldgateError } from '../../../../../src/errors.js';
+import { silentLogger } from '../../../../../src/logger.js';
+import { AzureMqttUpstream } from '../../../../../src/upstream/azure/mqtt/azure-mqtt-upstream.js';
+import type { IncomingCommand } from '../../../../../src/upstream/upstream.js';
+import { describeUpstreamContract } from '../../../../contract/upstream.contract.js';
+import { waitFor } from '../../../../fakes/wait-for.js';
+import { makeTestCertificates, type TestCertificates } from '../../../../integration/azure/certificates.js';
 import {
   contractHarness,
   envelope,
@@ -17,7 +17,7 @@ import {
   POLICY_KEY,
   startGatewayHub,
   telemetry,
-} from './gateway-fixtures.js';
+} from '../gateway-fixtures.js';
 
 let certs: TestCertificates;
 beforeAll(async () => {

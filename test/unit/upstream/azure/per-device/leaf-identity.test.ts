@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { azureUpstreamSchema } from '../../../../src/config/upstreams/azure.js';
+import { azureUpstreamSchema } from '../../../../../src/config/upstreams/azure.js';
 import {
   defaultHubDeviceId,
   deriveDeviceKey,
   LeafIdentities,
-} from '../../../../src/upstream/azure/leaf-identity.js';
+} from '../../../../../src/upstream/azure/per-device/leaf-identity.js';
 
 const HOST = 'myhub.azure-devices.net';
 const OWN_KEY = Buffer.from('own-key').toString('base64');

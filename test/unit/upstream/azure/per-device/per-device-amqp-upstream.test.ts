@@ -1,9 +1,9 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { AzureHubEmulator } from '../../../../src/emulator/azure/hub.js';
-import { createLogger } from '../../../../src/logger.js';
-import { PerDeviceAmqpUpstream } from '../../../../src/upstream/azure/per-device-amqp-upstream.js';
-import { waitFor } from '../../../fakes/wait-for.js';
-import { makeTestCertificates, type TestCertificates } from '../../../integration/azure/certificates.js';
+import type { AzureHubEmulator } from '../../../../../emulators/azure/hub.js';
+import { createLogger } from '../../../../../src/logger.js';
+import { PerDeviceAmqpUpstream } from '../../../../../src/upstream/azure/per-device/per-device-amqp-upstream.js';
+import { waitFor } from '../../../../fakes/wait-for.js';
+import { makeTestCertificates, type TestCertificates } from '../../../../integration/azure/certificates.js';
 import {
   capturingLogger,
   expectC2dCommandForConfiguredLeaf,

@@ -1,16 +1,16 @@
 import { Writable } from 'node:stream';
 import { expect } from 'vitest';
-import { azureUpstreamSchema, type AzureUpstreamConfig } from '../../../../src/config/upstreams/azure.js';
-import type { AzureHubEmulator } from '../../../../src/emulator/azure/hub.js';
-import { HubRegistry } from '../../../../src/emulator/azure/registry.js';
-import { createLogger } from '../../../../src/logger.js';
-import type { Envelope } from '../../../../src/model.js';
-import type { HeldLeaf } from '../../../../src/upstream/azure/held-leaves.js';
-import { deriveDeviceKey } from '../../../../src/upstream/azure/leaf-identity.js';
-import type { IncomingCommand, Upstream } from '../../../../src/upstream/upstream.js';
-import { waitFor } from '../../../fakes/wait-for.js';
-import type { TestCertificates } from '../../../integration/azure/certificates.js';
-import { startHubWith } from './gateway-fixtures.js';
+import { azureUpstreamSchema, type AzureUpstreamConfig } from '../../../../../src/config/upstreams/azure.js';
+import type { AzureHubEmulator } from '../../../../../emulators/azure/hub.js';
+import { HubRegistry } from '../../../../../emulators/azure/registry.js';
+import { createLogger } from '../../../../../src/logger.js';
+import type { Envelope } from '../../../../../src/model.js';
+import type { HeldLeaf } from '../../../../../src/upstream/azure/per-device/held-leaves.js';
+import { deriveDeviceKey } from '../../../../../src/upstream/azure/per-device/leaf-identity.js';
+import type { IncomingCommand, Upstream } from '../../../../../src/upstream/upstream.js';
+import { waitFor } from '../../../../fakes/wait-for.js';
+import type { TestCertificates } from '../../../../integration/azure/certificates.js';
+import { startHubWith } from '../gateway-fixtures.js';
 
 /**
  * Shared by the per-device MQTT, AMQP and HTTPS connector tests: a hub with leaf devices, the connector's

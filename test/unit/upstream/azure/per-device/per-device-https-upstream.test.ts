@@ -1,11 +1,11 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { AzureHubEmulator } from '../../../../src/emulator/azure/hub.js';
-import { createLogger } from '../../../../src/logger.js';
-import { createPerDeviceHttpsUpstream } from '../../../../src/upstream/azure/per-device-https-upstream.js';
-import type { PerDeviceLinksUpstream } from '../../../../src/upstream/azure/per-device-links.js';
-import type { IncomingCommand } from '../../../../src/upstream/upstream.js';
-import { waitFor } from '../../../fakes/wait-for.js';
-import { makeTestCertificates, type TestCertificates } from '../../../integration/azure/certificates.js';
+import type { AzureHubEmulator } from '../../../../../emulators/azure/hub.js';
+import { createLogger } from '../../../../../src/logger.js';
+import { createPerDeviceHttpsUpstream } from '../../../../../src/upstream/azure/per-device/per-device-https-upstream.js';
+import type { PerDeviceLinksUpstream } from '../../../../../src/upstream/azure/per-device/per-device-links.js';
+import type { IncomingCommand } from '../../../../../src/upstream/upstream.js';
+import { waitFor } from '../../../../fakes/wait-for.js';
+import { makeTestCertificates, type TestCertificates } from '../../../../integration/azure/certificates.js';
 import {
   capturingLogger,
   expectNothingLostAcrossTokenRenewals,

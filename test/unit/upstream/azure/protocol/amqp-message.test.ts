@@ -6,8 +6,8 @@ import {
   encodeBatch,
   fromPropertyBag,
   toPropertyBag,
-} from '../../../../src/upstream/azure/amqp-message.js';
-import { groupIntoBatches, type D2cMessage } from '../../../../src/upstream/azure/encode.js';
+} from '../../../../../src/upstream/azure/protocol/amqp-message.js';
+import { groupIntoBatches, type D2cMessage } from '../../../../../src/upstream/azure/encode.js';
 
 describe('AMQP message mapping', () => {
   it('encodes the reference’s inner message byte for byte', () => {

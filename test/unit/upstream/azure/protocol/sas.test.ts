@@ -4,7 +4,7 @@ import {
   encodeUriComponentStrict,
   parseSasToken,
   signSas,
-} from '../../../../src/upstream/azure/sas.js';
+} from '../../../../../src/upstream/azure/protocol/sas.js';
 
 // Test vectors V1 and V3 of docs/clouds/azure-iot-hub.md#sas-tokens (computed with the Azure Node SDK).
 const V1 = {
