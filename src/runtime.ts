@@ -26,6 +26,7 @@ import { planReload } from './ops/reload-plan.js';
 import { SwappableStage } from './ops/swappable-stage.js';
 import type { LivenessSample } from './ops/watchdog.js';
 import type { DeviceInfo } from './model.js';
+import { loadEmulator } from './load-emulator.js';
 
 export interface RuntimeOptions {
   config: Config;
@@ -114,7 +115,12 @@ export class Runtime {
     // After the store: its LOCK keeps a second daemon on this state dir from binding the broker's port.
     if (config.emulators.mqtt.enabled) {
       // Loaded only when enabled: a production gateway never carries the broker in memory.
-      const { startMqttBroker } = await import('../emulators/mqtt/broker.js');
+      // The release carries no emulators: enabling the demo broker there is a configuration error.
+      const { startMqttBroker } = await loadEmulator(
+        'emulators.mqtt.enabled',
+        'FG_CONFIG_INVALID',
+        () => import('../emulators/mqtt/index.js'),
+      );
       const broker = await startMqttBroker({
         ...config.emulators.mqtt,
         log,

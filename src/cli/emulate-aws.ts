@@ -2,6 +2,7 @@ import { once } from 'node:events';
 import path from 'node:path';
 import { type Command, InvalidArgumentError } from 'commander';
 import { createLogger } from '../logger.js';
+import { loadEmulator } from '../load-emulator.js';
 
 interface EmulateAwsOptions {
   dir: string;
@@ -44,8 +45,11 @@ export function registerEmulateAws(emulate: Command): void {
     )
     .action(async (options: EmulateAwsOptions) => {
       // Loaded only for this verb, so the daemon and the other verbs never carry the emulator in memory.
-      const { openEmulatorState } = await import('../../emulators/aws/state-dir.js');
-      const { startAwsEmulator } = await import('../../emulators/aws/emulator.js');
+      const { openEmulatorState, startAwsEmulator, startJobInbox } = await loadEmulator(
+        'fieldgate emulate aws',
+        'FG_USAGE',
+        () => import('../../emulators/aws/index.js'),
+      );
       const log = createLogger({ level: 'info' });
       const state = await openEmulatorState(options.dir);
       const things = options.thing.length > 0 ? options.thing : ['fieldgate-demo'];
@@ -79,7 +83,6 @@ export function registerEmulateAws(emulate: Command): void {
         { mqttPort: emulator.mqttPort, httpsPort: emulator.httpsPort },
         'AWS IoT Core emulator listening.',
       );
-      const { startJobInbox } = await import('../../emulators/aws/job-inbox.js');
       const jobsDir = options.jobsDir ?? path.join(options.dir, 'jobs');
       const jobInbox = await startJobInbox({ dir: jobsDir, jobs: emulator.jobs, log });
       log.info({ jobsDir }, 'Create a job: write its document to <jobs dir>/<thing>/<jobId>.json.');

@@ -1,6 +1,6 @@
 import { connectAsync } from 'mqtt';
 import { silentLogger } from '../../src/logger.js';
-import { startMqttBroker } from '../../emulators/mqtt/broker.js';
+import { startMqttBroker } from '../../emulators/mqtt/index.js';
 import { decodeBatch } from '../../src/upstream/common/batch-payload.js';
 import { MqttUpstream } from '../../src/upstream/mqtt/mqtt-upstream.js';
 import { describeUpstreamContract, type UpstreamHarness } from './upstream.contract.js';

@@ -1,5 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { fingerprintOf } from '../../../emulators/aws/certs.js';
+import { fingerprintOf } from '../../../emulators/aws/index.js';
 import { decodeBatch } from '../../../src/upstream/common/batch-payload.js';
 import type { TestCloud } from '../../fakes/aws-cloud.js';
 import { waitFor } from '../support/daemon.js';

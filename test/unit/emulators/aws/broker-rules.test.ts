@@ -4,7 +4,7 @@ import {
   filterMatches,
   publishViolation,
   subscribeViolation,
-} from '../../../../emulators/aws/broker-rules.js';
+} from '../../../../emulators/aws/index.js';
 
 describe('IoT Core broker rules', () => {
   it.each([

@@ -2,7 +2,7 @@ import { connect as tlsConnect } from 'node:tls';
 import { request } from 'node:https';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { connect, type IClientOptions, type MqttClient } from 'mqtt';
-import type { KeyPair } from '../../../../emulators/aws/certs.js';
+import type { KeyPair } from '../../../../emulators/aws/index.js';
 import { startTestCloud, type TestCloud } from '../../../fakes/aws-cloud.js';
 import { waitFor } from '../../../fakes/wait-for.js';
 

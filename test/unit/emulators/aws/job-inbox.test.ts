@@ -2,7 +2,7 @@ import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { startJobInbox, type JobInbox } from '../../../../emulators/aws/job-inbox.js';
+import { startJobInbox, type JobInbox } from '../../../../emulators/aws/index.js';
 import { silentLogger } from '../../../../src/logger.js';
 import { startTestCloud, type TestCloud } from '../../../fakes/aws-cloud.js';
 import { waitFor } from '../../../fakes/wait-for.js';

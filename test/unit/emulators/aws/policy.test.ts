@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { gatewayThingPolicy, isAllowed, type PolicyDocument } from '../../../../emulators/aws/policy.js';
+import { gatewayThingPolicy, isAllowed, type PolicyDocument } from '../../../../emulators/aws/index.js';
 
 const thingPolicy = [gatewayThingPolicy()];
 const asThing = { clientId: 'gw-1', thingName: 'gw-1' };

@@ -6,7 +6,7 @@ import {
   parseUpdateRequest,
   type JsonObject,
   type ShadowRecord,
-} from '../../../../emulators/aws/shadow-document.js';
+} from '../../../../emulators/aws/index.js';
 
 const T = 1_700_000_000;
 const parse = (body: unknown) => parseUpdateRequest(Buffer.from(JSON.stringify(body)));

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { connect, type MqttClient } from 'mqtt';
-import { gatewayThingPolicy, leafShadowStatements } from '../../../../emulators/aws/policy.js';
+import { gatewayThingPolicy, leafShadowStatements } from '../../../../emulators/aws/index.js';
 import { startTestCloud, type TestCloud } from '../../../fakes/aws-cloud.js';
 import { waitFor } from '../../../fakes/wait-for.js';
 

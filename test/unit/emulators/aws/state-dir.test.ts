@@ -2,10 +2,10 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { fingerprintOf } from '../../../../emulators/aws/certs.js';
-import { GATEWAY_POLICY } from '../../../../emulators/aws/emulator.js';
-import { gatewayThingPolicy, isAllowed } from '../../../../emulators/aws/policy.js';
-import { openEmulatorState } from '../../../../emulators/aws/state-dir.js';
+import { fingerprintOf } from '../../../../emulators/aws/index.js';
+import { GATEWAY_POLICY } from '../../../../emulators/aws/index.js';
+import { gatewayThingPolicy, isAllowed } from '../../../../emulators/aws/index.js';
+import { openEmulatorState } from '../../../../emulators/aws/index.js';
 import { readFile } from 'node:fs/promises';
 
 describe('the emulator state directory', () => {

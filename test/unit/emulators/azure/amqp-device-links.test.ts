@@ -1,7 +1,7 @@
 import rhea, { type Connection, type EventContext, type Message, type Receiver, type Sender } from 'rhea';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { AzureHubEmulator } from '../../../../emulators/azure/hub.js';
-import { HubRegistry } from '../../../../emulators/azure/registry.js';
+import { AzureHubEmulator } from '../../../../emulators/azure/index.js';
+import { HubRegistry } from '../../../../emulators/azure/index.js';
 import { silentLogger } from '../../../../src/logger.js';
 import { CbsLink, linkOpened } from '../../../../src/upstream/azure/amqp/amqp-link.js';
 import { dataSection } from '../../../../src/upstream/azure/protocol/amqp-device-channels.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { C2dQueues, QueueDepthExceededError } from '../../../../emulators/azure/c2d-queue.js';
+import { C2dQueues, QueueDepthExceededError } from '../../../../emulators/azure/index.js';
 
 function setup(options: { maxDeliveryCount?: number } = {}) {
   const clock = { now: 0 };

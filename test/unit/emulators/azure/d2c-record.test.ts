@@ -1,6 +1,6 @@
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { d2cContent, summarizeD2c, type D2cRecord } from '../../../../emulators/azure/d2c-record.js';
+import { d2cContent, summarizeD2c, type D2cRecord } from '../../../../emulators/azure/index.js';
 
 const batch = { gateway: 'gw', readings: [{ gseq: 1, device: 'sim:a', ts: 5, values: { t: 21.5 } }] };
 const record = (body: Buffer, ce?: string): D2cRecord => ({

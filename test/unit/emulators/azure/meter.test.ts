@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { HubMeter } from '../../../../emulators/azure/meter.js';
+import { HubMeter } from '../../../../emulators/azure/index.js';
 
 describe('the emulated hub meter', () => {
   it('bills in 4 KB units', () => {

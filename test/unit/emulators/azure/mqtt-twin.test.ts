@@ -1,7 +1,7 @@
 import { connect, type MqttClient } from 'mqtt';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { AzureHubEmulator } from '../../../../emulators/azure/hub.js';
-import { HubRegistry } from '../../../../emulators/azure/registry.js';
+import { AzureHubEmulator } from '../../../../emulators/azure/index.js';
+import { HubRegistry } from '../../../../emulators/azure/index.js';
 import { silentLogger } from '../../../../src/logger.js';
 import { createSasToken } from '../../../../src/upstream/azure/protocol/sas.js';
 import { mqttUsername } from '../../../../src/upstream/azure/protocol/topics.js';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { checkSasToken } from '../../../../emulators/azure/sas-check.js';
-import { HubRegistry } from '../../../../emulators/azure/registry.js';
+import { checkSasToken } from '../../../../emulators/azure/index.js';
+import { HubRegistry } from '../../../../emulators/azure/index.js';
 import { createSasToken } from '../../../../src/upstream/azure/protocol/sas.js';
 
 const HOST = 'myhub.azure-devices.net';

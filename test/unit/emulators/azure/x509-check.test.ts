@@ -1,9 +1,9 @@
 import type { PeerCertificate } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { azureUpstreamSchema } from '../../../../src/config/upstreams/azure.js';
-import { AzureHubEmulator } from '../../../../emulators/azure/hub.js';
-import { HubRegistry } from '../../../../emulators/azure/registry.js';
-import { certificateMatchesDevice } from '../../../../emulators/azure/x509-check.js';
+import { AzureHubEmulator } from '../../../../emulators/azure/index.js';
+import { HubRegistry } from '../../../../emulators/azure/index.js';
+import { certificateMatchesDevice } from '../../../../emulators/azure/index.js';
 import { isFieldgateError } from '../../../../src/errors.js';
 import { silentLogger } from '../../../../src/logger.js';
 import { AzureAmqpUpstream } from '../../../../src/upstream/azure/amqp/azure-amqp-upstream.js';

@@ -2,7 +2,7 @@ import { connect as netConnect } from 'node:net';
 import { once } from 'node:events';
 import { connectAsync } from 'mqtt';
 import { describe, expect, it } from 'vitest';
-import { startMqttBroker } from '../../../../emulators/mqtt/broker.js';
+import { startMqttBroker } from '../../../../emulators/mqtt/index.js';
 import { silentLogger } from '../../../../src/logger.js';
 
 describe('startMqttBroker', () => {

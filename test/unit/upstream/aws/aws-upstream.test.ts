@@ -8,7 +8,7 @@ import {
   fingerprintOf,
   issueCertificate,
   type KeyPair,
-} from '../../../../emulators/aws/certs.js';
+} from '../../../../emulators/aws/index.js';
 import { AwsUpstream } from '../../../../src/upstream/aws/aws-upstream.js';
 import type { IncomingCommand } from '../../../../src/upstream/upstream.js';
 import { decodeBatch } from '../../../../src/upstream/common/batch-payload.js';

@@ -1,7 +1,7 @@
 import { Writable } from 'node:stream';
 import { connectAsync, type MqttClient } from 'mqtt';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { KeyPair } from '../../../../emulators/aws/certs.js';
+import type { KeyPair } from '../../../../emulators/aws/index.js';
 import { createLogger } from '../../../../src/logger.js';
 import type { Envelope } from '../../../../src/model.js';
 import { AwsUpstream } from '../../../../src/upstream/aws/aws-upstream.js';

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { AzureUpstreamConfig } from '../../../../src/config/upstreams/azure.js';
-import type { AzureHubEmulator } from '../../../../emulators/azure/hub.js';
+import type { AzureHubEmulator } from '../../../../emulators/azure/index.js';
 import { isFieldgateError } from '../../../../src/errors.js';
 import type { CommandStatus } from '../../../../src/model.js';
 import type { AzureUpstreamStats } from '../../../../src/upstream/azure/mqtt/azure-mqtt-upstream.js';

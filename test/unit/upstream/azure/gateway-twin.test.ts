@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { azureUpstreamSchema } from '../../../../src/config/upstreams/azure.js';
-import { AzureHubEmulator } from '../../../../emulators/azure/hub.js';
-import { HubRegistry } from '../../../../emulators/azure/registry.js';
+import { AzureHubEmulator } from '../../../../emulators/azure/index.js';
+import { HubRegistry } from '../../../../emulators/azure/index.js';
 import type { StatusSnapshot } from '../../../../src/health/status.js';
 import { silentLogger } from '../../../../src/logger.js';
 import { AzureAmqpUpstream } from '../../../../src/upstream/azure/amqp/azure-amqp-upstream.js';

@@ -1,8 +1,8 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { azureUpstreamSchema } from '../../../../src/config/upstreams/azure.js';
-import { d2cContent } from '../../../../emulators/azure/d2c-record.js';
-import type { AzureHubEmulator } from '../../../../emulators/azure/hub.js';
-import { HubRegistry } from '../../../../emulators/azure/registry.js';
+import { d2cContent } from '../../../../emulators/azure/index.js';
+import type { AzureHubEmulator } from '../../../../emulators/azure/index.js';
+import { HubRegistry } from '../../../../emulators/azure/index.js';
 import { silentLogger } from '../../../../src/logger.js';
 import type { Envelope } from '../../../../src/model.js';
 import { AzureAmqpUpstream } from '../../../../src/upstream/azure/amqp/azure-amqp-upstream.js';

@@ -1,6 +1,6 @@
 import { connectAsync, type MqttClient } from 'mqtt';
 import { afterEach, describe, expect, it } from 'vitest';
-import { startMqttBroker, type MqttBroker } from '../../../../emulators/mqtt/broker.js';
+import { startMqttBroker, type MqttBroker } from '../../../../emulators/mqtt/index.js';
 import { isFieldgateError } from '../../../../src/errors.js';
 import { silentLogger } from '../../../../src/logger.js';
 import type { Envelope } from '../../../../src/model.js';

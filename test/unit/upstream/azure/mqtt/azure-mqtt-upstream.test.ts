@@ -1,6 +1,6 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { AzureUpstreamConfig } from '../../../../../src/config/upstreams/azure.js';
-import type { AzureHubEmulator } from '../../../../../emulators/azure/hub.js';
+import type { AzureHubEmulator } from '../../../../../emulators/azure/index.js';
 import { isFieldgateError } from '../../../../../src/errors.js';
 import { silentLogger } from '../../../../../src/logger.js';
 import { AzureMqttUpstream } from '../../../../../src/upstream/azure/mqtt/azure-mqtt-upstream.js';

@@ -1,5 +1,5 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { AzureHubEmulator } from '../../../../../emulators/azure/hub.js';
+import type { AzureHubEmulator } from '../../../../../emulators/azure/index.js';
 import { createLogger } from '../../../../../src/logger.js';
 import { PerDeviceAmqpUpstream } from '../../../../../src/upstream/azure/per-device/per-device-amqp-upstream.js';
 import { waitFor } from '../../../../fakes/wait-for.js';

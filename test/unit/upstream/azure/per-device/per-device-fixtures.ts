@@ -1,8 +1,8 @@
 import { Writable } from 'node:stream';
 import { expect } from 'vitest';
 import { azureUpstreamSchema, type AzureUpstreamConfig } from '../../../../../src/config/upstreams/azure.js';
-import type { AzureHubEmulator } from '../../../../../emulators/azure/hub.js';
-import { HubRegistry } from '../../../../../emulators/azure/registry.js';
+import type { AzureHubEmulator } from '../../../../../emulators/azure/index.js';
+import { HubRegistry } from '../../../../../emulators/azure/index.js';
 import { createLogger } from '../../../../../src/logger.js';
 import type { Envelope } from '../../../../../src/model.js';
 import type { HeldLeaf } from '../../../../../src/upstream/azure/per-device/held-leaves.js';

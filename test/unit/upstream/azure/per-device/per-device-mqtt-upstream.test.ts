@@ -1,5 +1,5 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { AzureHubEmulator } from '../../../../../emulators/azure/hub.js';
+import type { AzureHubEmulator } from '../../../../../emulators/azure/index.js';
 import { createLogger } from '../../../../../src/logger.js';
 import type { PerDeviceLinksUpstream } from '../../../../../src/upstream/azure/per-device/per-device-links.js';
 import { createPerDeviceMqttUpstream } from '../../../../../src/upstream/azure/per-device/per-device-mqtt-upstream.js';
