@@ -9,6 +9,7 @@ import {
   fromHttpProperties,
   toHttpProperties,
 } from '../../src/upstream/azure/protocol/http-message.js';
+import { MAX_D2C_BYTES } from '../../src/upstream/azure/protocol/limits.js';
 import type { PropertyBag } from '../../src/upstream/azure/protocol/property-bag.js';
 import { messageSizeBytes, stampD2c } from './d2c-record.js';
 import type { HubServices, ListenOptions } from './front-end-options.js';
@@ -17,8 +18,6 @@ import { certificateMatchesDevice } from './x509-check.js';
 
 /** The HTTPS front end's options; the hub itself listens on 443. */
 export type HttpsFrontEndOptions = HubServices & ListenOptions;
-
-const MAX_D2C_BYTES = 256 * 1024;
 
 /**
  * IoT Hub's device-facing HTTPS routes (docs/clouds/azure-iot-hub.md#https): events (single, with

@@ -1,4 +1,4 @@
-import { TWIN_DESIRED_FILTER, TWIN_RESPONSE_FILTER } from '../../src/upstream/azure/mqtt/twin-mqtt.js';
+import { TWIN_DESIRED_FILTER, TWIN_RESPONSE_FILTER } from '../../src/upstream/azure/protocol/topics.js';
 import { TwinPatchError, parsePatch, type DesiredPatch, type TwinStore } from './twin-store.js';
 
 /**

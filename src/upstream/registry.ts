@@ -1,7 +1,6 @@
 import type { Logger } from '../logger.js';
 import type { UpstreamConfig } from '../config/schema.js';
-import type { StatusSnapshot } from '../health/status.js';
-import type { Upstream } from './upstream.js';
+import type { GatewayStatus, Upstream } from './upstream.js';
 
 export interface UpstreamContext {
   gatewayId: string;
@@ -11,7 +10,7 @@ export interface UpstreamContext {
    * Optional: the gateway's current status (as `fieldgate status --json`), for upstreams that report it to
    * the cloud (the Azure twin). May be called any time after `connect`.
    */
-  status?: () => StatusSnapshot;
+  status?: () => GatewayStatus;
 }
 
 /**

@@ -3,7 +3,7 @@ import { readFile as fsReadFile } from 'node:fs/promises';
 import type { Connection, EventContext, Sender } from 'rhea';
 import type { AzureUpstreamConfig } from '../../../config/upstreams/azure.js';
 import { FieldgateError } from '../../../errors.js';
-import type { StatusSnapshot } from '../../../health/status.js';
+import type { GatewayStatus } from '../../upstream.js';
 import type { Logger } from '../../../logger.js';
 import type { CommandResult, Envelope } from '../../../model.js';
 import { RateLimiter } from '../../common/rate-limiter.js';
@@ -25,7 +25,7 @@ import { AmqpTwinChannel } from './twin-amqp.js';
 
 export interface AzureAmqpUpstreamOptions extends AzureConnectorOptions {
   /** The gateway's status; with `twin.enabled` it is reported in the device twin. */
-  status?: () => StatusSnapshot;
+  status?: () => GatewayStatus;
 }
 
 const MAX_COMMAND_BYTES = 64 * 1024;

@@ -6,7 +6,13 @@ import { FieldgateError } from '../../../errors.js';
 import type { Logger } from '../../../logger.js';
 import type { CommandResult, Envelope } from '../../../model.js';
 import { RateLimiter } from '../../common/rate-limiter.js';
-import type { CommandHandler, IncomingCommand, SendResult, Upstream, UpstreamLimits } from '../../upstream.js';
+import type {
+  CommandHandler,
+  IncomingCommand,
+  SendResult,
+  Upstream,
+  UpstreamLimits,
+} from '../../upstream.js';
 import {
   methodStatusFor,
   parseC2dMessage,
@@ -21,9 +27,10 @@ import { waitForConnack } from '../../common/connack.js';
 import { within } from './mqtt-link.js';
 import { formatPropertyBag, parsePropertyBag } from '../protocol/property-bag.js';
 import { readTlsFiles } from '../../common/tls-files.js';
-import type { StatusSnapshot } from '../../../health/status.js';
+import type { GatewayStatus } from '../../upstream.js';
 import { twinFor, type GatewayTwin } from '../gateway-twin.js';
-import { MqttTwinChannel, TWIN_DESIRED_FILTER, TWIN_RESPONSE_FILTER } from './twin-mqtt.js';
+import { MqttTwinChannel } from './twin-mqtt.js';
+import { TWIN_DESIRED_FILTER, TWIN_RESPONSE_FILTER } from '../protocol/topics.js';
 import {
   c2dFilter,
   c2dPropertyBag,
@@ -36,7 +43,7 @@ import {
 
 export interface AzureMqttUpstreamOptions extends AzureConnectorOptions {
   /** The gateway's status; with `twin.enabled` it is reported in the device twin. */
-  status?: () => StatusSnapshot;
+  status?: () => GatewayStatus;
   /** Connect as this device instead of the gateway's own (`identity: perDevice`: one connection per leaf). */
   identity?: AzureIdentity;
   /** The leaf this connection speaks for: a C2D message to its device is a command for this leaf. */

@@ -2,13 +2,6 @@ import { randomUUID } from 'node:crypto';
 import type { MqttClient } from 'mqtt';
 import type { TwinChannel, TwinSections } from '../gateway-twin.js';
 
-/**
- * Subscribe to both before the first request: the hub answers only to a live subscription
- * (docs/clouds/azure-iot-hub.md#mqtt-topics).
- */
-export const TWIN_RESPONSE_FILTER = '$iothub/twin/res/#';
-export const TWIN_DESIRED_FILTER = '$iothub/twin/PATCH/properties/desired/#';
-
 const RESPONSE = /^\$iothub\/twin\/res\/(\d+)\/\?\$rid=([^&]+)/;
 const DESIRED = /^\$iothub\/twin\/PATCH\/properties\/desired\//;
 

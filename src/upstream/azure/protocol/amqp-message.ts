@@ -1,5 +1,4 @@
 import rhea, { type Message } from 'rhea';
-import type { D2cMessage } from '../encode.js';
 import type { PropertyBag } from './property-bag.js';
 
 /**
@@ -16,7 +15,10 @@ import type { PropertyBag } from './property-bag.js';
 export const BATCH_MESSAGE_FORMAT = 0x80013700;
 
 /** The AMQP form of one D2C message. */
-export function toAmqpMessage(message: D2cMessage): Message {
+export function toAmqpMessage(message: {
+  properties: Readonly<Record<string, string>>;
+  body: Buffer;
+}): Message {
   return fromPropertyBag(message.properties, message.body);
 }
 

@@ -7,6 +7,13 @@ export const API_VERSION = '2021-04-12';
 
 export const METHODS_FILTER = '$iothub/methods/POST/#';
 
+/**
+ * The device twin's response and desired-patch topics. Subscribe to both before the first request: the hub
+ * answers only to a live subscription.
+ */
+export const TWIN_RESPONSE_FILTER = '$iothub/twin/res/#';
+export const TWIN_DESIRED_FILTER = '$iothub/twin/PATCH/properties/desired/#';
+
 /** `{host}/{deviceId}/?api-version=…`: the hub host even when the TCP target is an Edge or emulator. */
 export function mqttUsername(hostName: string, deviceId: string): string {
   return `${hostName}/${deviceId}/?api-version=${API_VERSION}`;
