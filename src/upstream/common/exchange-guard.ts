@@ -47,3 +47,26 @@ export class ExchangeGuard {
     this.#signal.removeEventListener('abort', this.#onAbort);
   }
 }
+
+/**
+ * The first of: `work` settling (undefined on success, its message on failure), the connection closing
+ * (`'connection lost'`), the signal aborting (`'aborted'`) or `timeoutMs` passing (`'timeout'`). A one-shot
+ * exchange over an `ExchangeGuard`, for callers that never report progress.
+ */
+export async function within(
+  client: MqttClient,
+  signal: AbortSignal,
+  timeoutMs: number,
+  work: Promise<unknown>,
+): Promise<string | undefined> {
+  const guard = new ExchangeGuard(client, signal, timeoutMs);
+  const done = work.then(
+    () => undefined,
+    (e: unknown) => (e instanceof Error ? e.message : String(e)),
+  );
+  try {
+    return await Promise.race([done, guard.reason]);
+  } finally {
+    guard.dispose();
+  }
+}

@@ -24,7 +24,7 @@ import { azureLimits, type AzureConnectorOptions } from '../connector-options.js
 import { deviceToken, resolveIdentity, type AzureIdentity } from '../credentials.js';
 import { d2cPropertyBag, encodeD2cBatch } from '../encode.js';
 import { waitForConnack } from '../../common/connack.js';
-import { within } from './mqtt-link.js';
+import { within } from '../../common/exchange-guard.js';
 import { formatPropertyBag, parsePropertyBag } from '../protocol/property-bag.js';
 import { readTlsFiles } from '../../common/tls-files.js';
 import type { GatewayStatus } from '../../upstream.js';

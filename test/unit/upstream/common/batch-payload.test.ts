@@ -1,7 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import type { Envelope } from '../../../../src/model.js';
 import { encodeReading } from '../../../../src/queue/codec.js';
-import { decodeBatch, encodeBatch, estimateBytes, splitBatch } from '../../../../src/upstream/common/batch-payload.js';
+import {
+  decodeBatch,
+  encodeBatch,
+  estimateBytes,
+  splitBatch,
+} from '../../../../src/upstream/common/batch-payload.js';
 
 const envelope = (gseq: number, extra: Partial<Envelope['reading']> = {}): Envelope => ({
   gseq,

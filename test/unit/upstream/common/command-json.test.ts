@@ -1,5 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { parseCommandFields, parseJsonObject, resultJson } from '../../../../src/upstream/common/command-json.js';
+import {
+  parseCommandFields,
+  parseJsonObject,
+  resultJson,
+} from '../../../../src/upstream/common/command-json.js';
 
 const NOW = 1_700_000_000_000;
 
