@@ -2,12 +2,15 @@ import { describe, expect, it } from 'vitest';
 import { isFieldgateError } from '../../src/errors.js';
 import { loadEmulator } from '../../src/load-emulator.js';
 
+/** Not a literal, so that neither tsc nor vite tries to resolve it ahead of the test. */
+const NO_SUCH_EMULATOR = ['..', 'fixtures', 'no-such-emulator', 'index.js'].join('/');
+
 describe('loadEmulator', () => {
   it('says the emulators are not part of this install when the module is absent, as in the release', async () => {
     const loading = loadEmulator(
       'emulators.mqtt.enabled',
       'FG_CONFIG_INVALID',
-      () => import('../fixtures/no-such-emulator/index.js' as string) as Promise<unknown>,
+      () => import(NO_SUCH_EMULATOR) as Promise<unknown>,
     );
     const error: unknown = await loading.catch((e: unknown) => e);
     expect(isFieldgateError(error, 'FG_CONFIG_INVALID')).toBe(true);
