@@ -1,6 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { isFieldgateError } from '../../../../../src/errors.js';
-import { TopicTemplate, isBasicIngest, topicLimitViolation } from '../../../../../src/upstream/aws/protocol/topics.js';
+import {
+  TopicTemplate,
+  isBasicIngest,
+  topicLimitViolation,
+} from '../../../../../src/upstream/aws/protocol/topics.js';
 
 const known = ['gateway', 'route', 'device'];
 

@@ -6,7 +6,7 @@ import {
   signSas,
 } from '../../../../../src/upstream/azure/protocol/sas.js';
 
-// Test vectors V1 and V3 of docs/clouds/azure-iot-hub.md#sas-tokens (computed with the Azure Node SDK).
+// Test vectors V1, V3 and V4 of docs/clouds/azure-iot-hub.md#sas-tokens (computed with the Azure Node SDK).
 const V1 = {
   input: {
     resourceUri: 'myhub.azure-devices.net/devices/sensor-01',
@@ -27,10 +27,23 @@ const V3 = {
     'SharedAccessSignature sr=myhub.azure-devices.net&sig=P2ZhqVxduVoWU2OKsseXDpn8DTwOmfiAU7CE8KaGC%2BY%3D&skn=iothubowner&se=1735689600',
 };
 
+// The gateway case: one DeviceConnect policy token (built-in policy `device`) for every device of the hub.
+const V4 = {
+  input: {
+    resourceUri: 'myhub.azure-devices.net/devices',
+    keyBase64: 'ZGV2aWNlLWNvbm5lY3QtcG9saWN5LWtleS0zMmJ5dGVz',
+    expiresAtS: 1767225600,
+    policyName: 'device',
+  },
+  token:
+    'SharedAccessSignature sr=myhub.azure-devices.net%2Fdevices&sig=tyZqsZSUdsxJWVc2wfb5Fo61x%2BiDZPJK8JFuTX2h9LM%3D&skn=device&se=1767225600',
+};
+
 describe('SAS tokens', () => {
   it.each([
     ['V1 device key', V1],
     ['V3 hub policy', V3],
+    ['V4 DeviceConnect policy for all devices', V4],
   ])('reproduces reference vector %s byte for byte', (_name, vector) => {
     expect(createSasToken(vector.input)).toBe(vector.token);
   });
