@@ -2,7 +2,11 @@ import { once } from 'node:events';
 import type { Server, Socket } from 'node:net';
 import rhea, { type Connection, type EventContext, type Message, type Receiver, type Sender } from 'rhea';
 import { parseChannelAddress } from '../../src/upstream/azure/protocol/amqp-device-channels.js';
-import { BATCH_MESSAGE_FORMAT, decodeBatch, toPropertyBag } from '../../src/upstream/azure/protocol/amqp-message.js';
+import {
+  BATCH_MESSAGE_FORMAT,
+  decodeBatch,
+  toPropertyBag,
+} from '../../src/upstream/azure/protocol/amqp-message.js';
 import { MAX_BATCH_BYTES } from '../../src/upstream/azure/protocol/limits.js';
 import { AmqpC2dLinks } from './amqp-c2d-links.js';
 import { CbsTokens } from './amqp-cbs.js';

@@ -1,6 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import type { CommandResult } from '../../model.js';
-import { ID_PROBLEM, isUsableId, parseCommandFields, parseJsonObject, resultJson } from '../common/command-json.js';
+import {
+  ID_PROBLEM,
+  isUsableId,
+  parseCommandFields,
+  parseJsonObject,
+  resultJson,
+} from '../common/command-json.js';
 import type { IncomingCommand } from '../upstream.js';
 
 export interface ParseCommandOptions {

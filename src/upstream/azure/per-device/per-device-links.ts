@@ -2,7 +2,13 @@ import type { AzureUpstreamConfig } from '../../../config/upstreams/azure.js';
 import { FieldgateError, errorMessage, isFieldgateError } from '../../../errors.js';
 import type { Logger } from '../../../logger.js';
 import type { CommandResult, Envelope } from '../../../model.js';
-import type { CommandHandler, IncomingCommand, SendResult, Upstream, UpstreamLimits } from '../../upstream.js';
+import type {
+  CommandHandler,
+  IncomingCommand,
+  SendResult,
+  Upstream,
+  UpstreamLimits,
+} from '../../upstream.js';
 import type { AzureUpstreamStats } from '../mqtt/azure-mqtt-upstream.js';
 import { azureLimits } from '../connector-options.js';
 import type { AzureIdentity } from '../credentials.js';
