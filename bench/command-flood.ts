@@ -16,7 +16,7 @@ import mqtt from 'mqtt';
 import { stringify } from 'yaml';
 import { controlRequest } from '../src/control/client.js';
 import type { StatusSnapshot } from '../src/health/status.js';
-import { decodeBatch } from '../src/upstream/mqtt/encode.js';
+import { decodeBatch } from '../src/upstream/common/batch-payload.js';
 import { floodCommands, type FloodPayload } from './support/command-flood.js';
 import { daemonNodeOptions } from './support/daemon.js';
 import { Mosquitto } from './support/mosquitto.js';

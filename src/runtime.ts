@@ -6,6 +6,7 @@ import { CommandRouter } from './commands/router.js';
 import { CommandIntake } from './commands/intake-limiter.js';
 import { redactorFor, type Redactor } from './config/redact.js';
 import type { Config } from './config/schema.js';
+import type { GatewayApi } from './control/gateway-api.js';
 import { ControlServer } from './control/server.js';
 import { DeviceRegistry } from './devices/device-registry.js';
 import type { Logger } from './logger.js';
@@ -29,6 +30,7 @@ import { planReload } from './ops/reload-plan.js';
 import { SwappableStage } from './ops/swappable-stage.js';
 import type { LivenessSample } from './ops/watchdog.js';
 import type { DeviceInfo } from './model.js';
+import { loadEmulator } from './load-emulator.js';
 
 export interface RuntimeOptions {
   config: Config;
@@ -57,7 +59,7 @@ interface RouteParts {
  * in dependency order — queue, forwarders (never waiting for the cloud), pipeline, adapters — and stops them
  * in reverse.
  */
-export class Runtime {
+export class Runtime implements GatewayApi {
   readonly gatewayId: string;
   readonly devices = new DeviceRegistry();
   readonly tail = new TailHub();
@@ -123,7 +125,12 @@ export class Runtime {
     // After the store: its LOCK keeps a second daemon on this state dir from binding the broker's port.
     if (config.emulators.mqtt.enabled) {
       // Loaded only when enabled: a production gateway never carries the broker in memory.
-      const { startMqttBroker } = await import('./emulator/mqtt/broker.js');
+      // The release carries no emulators: enabling the demo broker there is a configuration error.
+      const { startMqttBroker } = await loadEmulator(
+        'emulators.mqtt.enabled',
+        'FG_CONFIG_INVALID',
+        () => import('../emulators/mqtt/index.js'),
+      );
       const { host, port, username, password } = config.emulators.mqtt;
       const broker = await startMqttBroker({
         host,

@@ -15,7 +15,12 @@ trap 'rm -rf "$stage"' EXIT
 npm run build >&2
 mkdir -p "$stage/$name"
 cp -r dist config systemd docs package.json package-lock.json README.md "$stage/$name/"
-cp -r node_modules "$stage/$name/"
+# Test doubles and benchmarks are built for a checkout only: the emulators, the test fakes, bench/.
+rm -rf "$stage/$name/dist/emulators" "$stage/$name/dist/test" "$stage/$name/dist/bench"
+# Copy the contents, not the link: a worktree's node_modules may be a symlink, and the prune below must
+# never reach the tree it points to.
+mkdir -p "$stage/$name/node_modules"
+cp -r node_modules/. "$stage/$name/node_modules/"
 # Drop dev dependencies from the copy only; the working tree keeps them.
 (cd "$stage/$name" && npm prune --omit=dev --no-audit --no-fund >&2)
 mkdir -p release

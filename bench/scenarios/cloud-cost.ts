@@ -2,9 +2,10 @@ import { buildFleet } from '../../adapters/sim/fleet.js';
 import type { Envelope } from '../../src/model.js';
 import { AWS_MAX_PAYLOAD_BYTES } from '../../src/config/upstreams/aws.js';
 import { planTelemetry } from '../../src/upstream/aws/encode.js';
-import { TopicTemplate } from '../../src/upstream/aws/topics.js';
-import { encodeD2cBatch, MAX_D2C_BYTES } from '../../src/upstream/azure/encode.js';
-import { estimateBytes } from '../../src/upstream/mqtt/encode.js';
+import { TopicTemplate } from '../../src/upstream/aws/protocol/topics.js';
+import { encodeD2cBatch } from '../../src/upstream/azure/encode.js';
+import { MAX_D2C_BYTES } from '../../src/upstream/azure/protocol/limits.js';
+import { estimateBytes } from '../../src/upstream/common/batch-payload.js';
 import type { Sample } from '../support/figures.js';
 
 const READINGS = 10_000;

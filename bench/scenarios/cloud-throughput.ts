@@ -1,7 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { AzureHubEmulator } from '../../src/emulator/azure/hub.js';
-import { HubRegistry } from '../../src/emulator/azure/registry.js';
+import { AzureHubEmulator } from '../../emulators/azure/index.js';
+import { HubRegistry } from '../../emulators/azure/index.js';
 import { silentLogger } from '../../src/logger.js';
 import { BENCH_ROUTE, BenchDaemon, fullSpeedFleets } from '../support/daemon.js';
 import type { Sample } from '../support/figures.js';

@@ -1,5 +1,5 @@
 import mqtt, { type MqttClient } from 'mqtt';
-import { decodeBatch, type WireReading } from '../../src/upstream/mqtt/encode.js';
+import { decodeBatch, type WireReading } from '../../src/upstream/common/batch-payload.js';
 
 /** How the cloud side reads a message: a fieldgate batch, or one reading as JSON (the bridge baseline). */
 export type PayloadKind = 'batch' | 'single';

@@ -2,6 +2,7 @@ import { once } from 'node:events';
 import path from 'node:path';
 import { type Command, InvalidArgumentError } from 'commander';
 import { createLogger } from '../logger.js';
+import { loadEmulator } from '../load-emulator.js';
 
 interface EmulateAwsOptions {
   dir: string;
@@ -44,8 +45,11 @@ export function registerEmulateAws(emulate: Command): void {
     )
     .action(async (options: EmulateAwsOptions) => {
       // Loaded only for this verb, so the daemon and the other verbs never carry the emulator in memory.
-      const { openEmulatorState } = await import('../emulator/aws/state-dir.js');
-      const { startAwsEmulator } = await import('../emulator/aws/emulator.js');
+      const { openEmulatorState, startAwsEmulator, startJobInbox } = await loadEmulator(
+        'fieldgate emulate aws',
+        'FG_USAGE',
+        () => import('../../emulators/aws/index.js'),
+      );
       const log = createLogger({ level: 'info' });
       const state = await openEmulatorState(options.dir);
       const things = options.thing.length > 0 ? options.thing : ['fieldgate-demo'];
@@ -79,12 +83,11 @@ export function registerEmulateAws(emulate: Command): void {
         { mqttPort: emulator.mqttPort, httpsPort: emulator.httpsPort },
         'AWS IoT Core emulator listening.',
       );
-      const { startJobInbox } = await import('../emulator/aws/job-inbox.js');
       const jobsDir = options.jobsDir ?? path.join(options.dir, 'jobs');
       const jobInbox = await startJobInbox({ dir: jobsDir, jobs: emulator.jobs, log });
       log.info({ jobsDir }, 'Create a job: write its document to <jobs dir>/<thing>/<jobId>.json.');
       if (options.showReadings === true) {
-        const { decodeBatch } = await import('../upstream/mqtt/encode.js');
+        const { decodeBatch } = await import('../upstream/common/batch-payload.js');
         // Every publish that reaches the broker, MQTT or HTTPS; a fieldgate batch (gzip is recognised by
         // its magic bytes, whatever the topic says) is printed reading by reading, anything else skipped.
         emulator.broker.aedes.subscribe(

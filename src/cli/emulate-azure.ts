@@ -2,8 +2,9 @@ import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { readFile } from 'node:fs/promises';
 import { type Command, InvalidArgumentError } from 'commander';
-import type { HubRegistry } from '../emulator/azure/registry.js';
+import type { HubRegistry } from '../../emulators/azure/index.js';
 import { createLogger } from '../logger.js';
+import { loadEmulator } from '../load-emulator.js';
 
 interface EmulateAzureOptions {
   registry?: string;
@@ -46,9 +47,11 @@ export function registerEmulateAzure(emulate: Command): void {
     .option('--show-readings', 'print every reading received, inflated when gzipped, as one JSON line')
     .action(async (options: EmulateAzureOptions) => {
       // Loaded only for this verb, so the daemon and the other verbs never carry the emulator in memory.
-      const { AzureHubEmulator } = await import('../emulator/azure/hub.js');
-      const { HubRegistry } = await import('../emulator/azure/registry.js');
-      const { summarizeD2c } = await import('../emulator/azure/d2c-record.js');
+      const { AzureHubEmulator, HubRegistry, summarizeD2c } = await loadEmulator(
+        'fieldgate emulate azure',
+        'FG_USAGE',
+        () => import('../../emulators/azure/index.js'),
+      );
       const log = createLogger({ level: 'info' });
       const registry =
         options.registry === undefined

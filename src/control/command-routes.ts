@@ -1,11 +1,11 @@
 import picomatch from 'picomatch';
 import type { HeldFilter } from '../commands/router.js';
 import { FieldgateError } from '../errors.js';
-import type { Runtime } from '../runtime.js';
+import type { GatewayApi } from './gateway-api.js';
 import { readJson, reply } from './http.js';
-import type { Route } from './routes.js';
+import type { Route } from './route.js';
 
-function routerOf(runtime: Runtime) {
+function routerOf(runtime: GatewayApi) {
   const router = runtime.commandRouter();
   // The control socket opens after the router started, so this is an invariant, not a state to wait out.
   if (router === undefined) throw new FieldgateError('FG_INTERNAL', 'the command router has not started');
@@ -13,7 +13,10 @@ function routerOf(runtime: Runtime) {
 }
 
 /** The filter of a list or purge; `device` is a glob, `route` and `id` are matched exactly. */
-function filterOf(runtime: Runtime, fields: { device?: unknown; route?: unknown; id?: unknown }): HeldFilter {
+function filterOf(
+  runtime: GatewayApi,
+  fields: { device?: unknown; route?: unknown; id?: unknown },
+): HeldFilter {
   const filter: HeldFilter = {};
   for (const [name, value] of Object.entries(fields)) {
     if (value !== undefined && (typeof value !== 'string' || value === ''))

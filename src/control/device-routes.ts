@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { FieldgateError } from '../errors.js';
 import { readJson, reply } from './http.js';
-import type { Route } from './routes.js';
+import type { Route } from './route.js';
 
 function notFound(id: string): FieldgateError {
   return new FieldgateError('FG_NOT_FOUND', `no device ${id}; \`fieldgate devices\` lists them`);

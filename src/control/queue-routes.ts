@@ -1,11 +1,11 @@
 import { FieldgateError } from '../errors.js';
-import type { Runtime } from '../runtime.js';
+import type { GatewayApi } from './gateway-api.js';
 import { reply } from './http.js';
-import type { Route } from './routes.js';
+import type { Route } from './route.js';
 
 const DEFAULT_DLQ_LIMIT = 100;
 
-function queueOf(runtime: Runtime, route: string) {
+function queueOf(runtime: GatewayApi, route: string) {
   const queue = runtime.queueOf(route);
   if (queue === undefined)
     throw new FieldgateError('FG_NOT_FOUND', `no route ${route}; routes: ${runtime.routeNames().join(', ')}`);

@@ -1,6 +1,5 @@
-import type http from 'node:http';
 import { FieldgateError } from '../errors.js';
-import type { Runtime } from '../runtime.js';
+import type { Route } from './route.js';
 import { commandRoutes } from './command-routes.js';
 import { deviceRoutes } from './device-routes.js';
 import { queueRoutes } from './queue-routes.js';
@@ -8,21 +7,7 @@ import { streamRoutes } from './stream-routes.js';
 import { reply } from './http.js';
 import { isReady } from '../health/status.js';
 
-/** What a handler gets: the daemon, the request, its parsed URL and the path's captured parts. */
-export interface RouteContext {
-  runtime: Runtime;
-  req: http.IncomingMessage;
-  res: http.ServerResponse;
-  url: URL;
-  params: string[];
-}
-
-export interface Route {
-  method: 'GET' | 'POST' | 'DELETE';
-  /** Anchored; capture groups become `params`, URL-decoded. */
-  path: RegExp;
-  handle(ctx: RouteContext): Promise<void> | void;
-}
+export type { Route, RouteContext } from './route.js';
 
 /**
  * The control plane's API (docs/architecture.md#control-plane). Reads are GET; anything that changes the

@@ -3,9 +3,9 @@ import http from 'node:http';
 import type { Duplex } from 'node:stream';
 import path from 'node:path';
 import { FieldgateError } from '../errors.js';
-import type { TailStats } from '../health/tail.js';
+import type { ControlStats } from './control-stats.js';
+import type { GatewayApi } from './gateway-api.js';
 import type { Logger } from '../logger.js';
-import type { Runtime } from '../runtime.js';
 import { readFdBudget } from './fd-budget.js';
 import { replyError } from './http.js';
 import { matchRoute } from './routes.js';
@@ -29,16 +29,7 @@ const CLIENT_ERROR_LINGER_MS = 1_000;
 /** How often Node checks the two timeouts above (its default, 30 s, would let idle clients linger 40 s). */
 const TIMEOUT_CHECK_INTERVAL_MS = 2_000;
 
-/** The control plane's own counters, for `status`. */
-export interface ControlStats {
-  /** Control connections open now, streams included. */
-  connections: number;
-  /** The cap on `connections`, derived from the process's descriptor limit. */
-  maxConnections: number;
-  /** Connections refused at the cap, since start. */
-  refusedConnections: number;
-  tail: TailStats;
-}
+export type { ControlStats } from './control-stats.js';
 
 /**
  * The control plane (docs/architecture.md#control-plane, docs/control-plane.md): HTTP/1.1 + JSON over a unix
@@ -60,7 +51,7 @@ export class ControlServer {
 
   constructor(
     private readonly options: {
-      runtime: Runtime;
+      runtime: GatewayApi;
       socketPath: string;
       /** `control.group`: undefined tries the default group, '' keeps the daemon's own. */
       group?: string | undefined;

@@ -2,7 +2,7 @@ import picomatch from 'picomatch';
 import { FieldgateError, errorMessage } from '../errors.js';
 import { BoundedStream } from './bounded-stream.js';
 import { readJson, startStream } from './http.js';
-import type { Route } from './routes.js';
+import type { Route } from './route.js';
 
 /** Zigbee2MQTT caps permit-join at 254 s, the longest window the Zigbee spec's 0xFE allows; so do we. */
 const MAX_PAIR_SECONDS = 254;

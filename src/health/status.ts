@@ -1,5 +1,5 @@
 import type { AdapterStatus } from '../adapter-host.js';
-import type { ControlStats } from '../control/server.js';
+import type { ControlStats } from '../control/control-stats.js';
 import type { Redactor } from '../config/redact.js';
 import type { Availability } from '../model.js';
 import type { EmptiedReport, RepairReport } from '../queue/open-database.js';

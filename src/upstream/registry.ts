@@ -1,7 +1,6 @@
 import type { Logger } from '../logger.js';
 import type { UpstreamConfig } from '../config/schema.js';
-import type { StatusSnapshot } from '../health/status.js';
-import type { Upstream } from './upstream.js';
+import type { GatewayStatus, Upstream } from './upstream.js';
 
 export interface UpstreamContext {
   gatewayId: string;
@@ -11,7 +10,7 @@ export interface UpstreamContext {
    * Optional: the gateway's current status (as `fieldgate status --json`), for upstreams that report it to
    * the cloud (the Azure twin). May be called any time after `connect`.
    */
-  status?: () => StatusSnapshot;
+  status?: () => GatewayStatus;
 }
 
 /**
@@ -30,18 +29,18 @@ export async function createUpstream(config: UpstreamConfig, context: UpstreamCo
     }
     case 'azure': {
       if (config.identity === 'perDevice') {
-        const { createPerDeviceAzureUpstream } = await import('./azure/per-device-upstream.js');
+        const { createPerDeviceAzureUpstream } = await import('./azure/per-device/per-device-upstream.js');
         return createPerDeviceAzureUpstream({ config, ...context });
       }
       if (config.protocol === 'amqp') {
-        const { AzureAmqpUpstream } = await import('./azure/azure-amqp-upstream.js');
+        const { AzureAmqpUpstream } = await import('./azure/amqp/azure-amqp-upstream.js');
         return new AzureAmqpUpstream({ config, ...context });
       }
       if (config.protocol === 'https') {
-        const { AzureHttpsUpstream } = await import('./azure/azure-https-upstream.js');
+        const { AzureHttpsUpstream } = await import('./azure/https/azure-https-upstream.js');
         return new AzureHttpsUpstream({ config, ...context });
       }
-      const { AzureMqttUpstream } = await import('./azure/azure-mqtt-upstream.js');
+      const { AzureMqttUpstream } = await import('./azure/mqtt/azure-mqtt-upstream.js');
       return new AzureMqttUpstream({ config, ...context });
     }
   }

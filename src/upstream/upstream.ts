@@ -69,3 +69,22 @@ export interface Upstream {
   ): Promise<void>;
   close(): Promise<void>;
 }
+
+/**
+ * What an upstream may read about the whole gateway, for clouds that report it (the Azure gateway twin):
+ * the part of `fieldgate status --json` it uses. Declared here so that no connector imports `src/health/`
+ * (health reads the upstreams, never the other way round); the runtime passes the status snapshot, which
+ * has this shape.
+ */
+export interface GatewayStatus {
+  version: string;
+  uptimeS: number;
+  healthy: boolean;
+  problems: string[];
+  adapters: readonly { name: string; state: string }[];
+  routes: readonly {
+    name: string;
+    forwarder: { state: string; sentReadings: number };
+    queue: { depth: number };
+  }[];
+}

@@ -1,5 +1,5 @@
 import { silentLogger } from '../../src/logger.js';
-import { decodeBatch } from '../../src/upstream/mqtt/encode.js';
+import { decodeBatch } from '../../src/upstream/common/batch-payload.js';
 import { AwsUpstream } from '../../src/upstream/aws/aws-upstream.js';
 import { awsConfigFor, memoryFiles, startTestCloud } from '../fakes/aws-cloud.js';
 import { describeUpstreamContract, type UpstreamHarness } from './upstream.contract.js';

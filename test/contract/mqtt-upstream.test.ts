@@ -1,7 +1,7 @@
 import { connectAsync } from 'mqtt';
 import { silentLogger } from '../../src/logger.js';
-import { startMqttBroker } from '../../src/emulator/mqtt/broker.js';
-import { decodeBatch } from '../../src/upstream/mqtt/encode.js';
+import { startMqttBroker } from '../../emulators/mqtt/index.js';
+import { decodeBatch } from '../../src/upstream/common/batch-payload.js';
 import { MqttUpstream } from '../../src/upstream/mqtt/mqtt-upstream.js';
 import { describeUpstreamContract, type UpstreamHarness } from './upstream.contract.js';
 

@@ -1,12 +1,8 @@
 import type { AedesPublishPacket } from 'aedes';
 import { silentLogger, type Logger } from '../../src/logger.js';
 import type { AwsUpstreamConfig } from '../../src/config/upstreams/aws.js';
-import { createCertificateAuthority, issueCertificate, type KeyPair } from '../../src/emulator/aws/certs.js';
-import {
-  EMULATOR_SERVER_NAMES,
-  startAwsEmulator,
-  type AwsEmulator,
-} from '../../src/emulator/aws/emulator.js';
+import { createCertificateAuthority, issueCertificate, type KeyPair } from '../../emulators/aws/index.js';
+import { EMULATOR_SERVER_NAMES, startAwsEmulator, type AwsEmulator } from '../../emulators/aws/index.js';
 
 let authority: Promise<{ ca: KeyPair; server: KeyPair }> | undefined;
 

@@ -3,7 +3,7 @@ import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { createCertificateAuthority, issueCertificate, type KeyPair } from '../../src/emulator/aws/certs.js';
+import { createCertificateAuthority, issueCertificate, type KeyPair } from '../../emulators/aws/index.js';
 
 /**
  * A real Mosquitto 2 on loopback that speaks MQTT 5 (which the aedes-based IoT Core emulator does not)

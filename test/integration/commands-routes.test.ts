@@ -1,6 +1,6 @@
 import mqtt, { type MqttClient } from 'mqtt';
 import { afterEach, beforeEach, expect, it } from 'vitest';
-import { startMqttBroker } from '../../src/emulator/mqtt/broker.js';
+import { startMqttBroker } from '../../emulators/mqtt/index.js';
 import { silentLogger } from '../../src/logger.js';
 import { Daemon, makeWorkdir, testConfig, waitFor } from './support/daemon.js';
 

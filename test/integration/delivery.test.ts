@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { startMqttBroker } from '../../src/emulator/mqtt/broker.js';
+import { startMqttBroker } from '../../emulators/mqtt/index.js';
 import { silentLogger } from '../../src/logger.js';
 import { TcpProxy } from '../fakes/tcp-proxy.js';
 import { Daemon, makeWorkdir, testConfig, waitFor } from './support/daemon.js';

@@ -1,7 +1,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { startMqttBroker, type MqttBroker } from '../../src/emulator/mqtt/broker.js';
+import { startMqttBroker, type MqttBroker } from '../../emulators/mqtt/index.js';
 import { silentLogger } from '../../src/logger.js';
 import { Daemon, makeWorkdir, testConfig, waitFor } from './support/daemon.js';
 import { Subscriber } from './support/subscriber.js';

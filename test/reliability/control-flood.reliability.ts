@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { startMqttBroker, type MqttBroker } from '../../src/emulator/mqtt/broker.js';
+import { startMqttBroker, type MqttBroker } from '../../emulators/mqtt/index.js';
 import { silentLogger } from '../../src/logger.js';
 import { Daemon, makeWorkdir, runCli, testConfig, waitFor } from '../integration/support/daemon.js';
 import { Subscriber } from '../integration/support/subscriber.js';

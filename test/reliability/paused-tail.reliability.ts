@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import net from 'node:net';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { startMqttBroker, type MqttBroker } from '../../src/emulator/mqtt/broker.js';
+import { startMqttBroker, type MqttBroker } from '../../emulators/mqtt/index.js';
 import { silentLogger } from '../../src/logger.js';
 import { Daemon, makeWorkdir, testConfig, waitFor } from '../integration/support/daemon.js';
 import { Subscriber } from '../integration/support/subscriber.js';

@@ -1,7 +1,7 @@
 import { cp, readdir, stat, truncate } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { startMqttBroker, type MqttBroker } from '../../src/emulator/mqtt/broker.js';
+import { startMqttBroker, type MqttBroker } from '../../emulators/mqtt/index.js';
 import { silentLogger } from '../../src/logger.js';
 import type { StatusSnapshot } from '../../src/health/status.js';
 import { Daemon, makeWorkdir, testConfig, waitFor } from '../integration/support/daemon.js';

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { stringify } from 'yaml';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { startMqttBroker, type MqttBroker } from '../../src/emulator/mqtt/broker.js';
+import { startMqttBroker, type MqttBroker } from '../../emulators/mqtt/index.js';
 import type { StatusSnapshot } from '../../src/health/status.js';
 import { silentLogger } from '../../src/logger.js';
 import { Daemon, makeWorkdir, waitFor } from '../integration/support/daemon.js';

@@ -2,7 +2,7 @@ import type { MqttClient } from 'mqtt';
 import type { AwsUpstreamConfig } from '../../config/upstreams/aws.js';
 import { FieldgateError } from '../../errors.js';
 import type { Logger } from '../../logger.js';
-import { ExchangeGuard } from '../exchange-guard.js';
+import { ExchangeGuard } from '../common/exchange-guard.js';
 import { describeDisconnectReason, isTakeover } from './disconnect-reason.js';
 import { HttpsPublisher } from './https-publisher.js';
 import type { PublishSizeGuard } from '../inbound/publish-size-guard.js';

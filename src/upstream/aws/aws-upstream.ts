@@ -7,14 +7,14 @@ import type { Logger } from '../../logger.js';
 import type { CommandResult, DeviceInfo, Envelope } from '../../model.js';
 import type { CommandHandler, SendResult, Upstream, UpstreamLimits } from '../upstream.js';
 import { AwsSession } from './aws-session.js';
-import { AWS_BILLING_UNIT_BYTES } from './billing.js';
+import { AWS_BILLING_UNIT_BYTES } from './protocol/billing.js';
 import { CommandChannel } from './command-channel.js';
 import { JobsRunner } from './jobs-runner.js';
 import { PublishBudget, type PublishPriority, type ReleaseSlot } from './publish-budget.js';
 import { ShadowSync } from './shadow-sync.js';
 import { subscribeOrWarn } from './subscribe.js';
 import { TelemetrySender } from './telemetry-sender.js';
-import { TopicTemplate } from './topics.js';
+import { TopicTemplate } from './protocol/topics.js';
 
 export interface AwsUpstreamOptions {
   config: AwsUpstreamConfig;

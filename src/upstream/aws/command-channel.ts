@@ -2,11 +2,11 @@ import { ErrorWithSubackPacket, type MqttClient } from 'mqtt';
 import { FieldgateError, errorMessage } from '../../errors.js';
 import type { Logger } from '../../logger.js';
 import type { CommandResult } from '../../model.js';
-import { ExchangeGuard } from '../exchange-guard.js';
-import { formatResultPayload } from '../mqtt/commands.js';
+import { resultJson } from '../common/command-json.js';
+import { ExchangeGuard } from '../common/exchange-guard.js';
 import type { CommandHandler, IncomingCommand } from '../upstream.js';
 import { parseCommandRequest } from './commands.js';
-import type { TopicTemplate } from './topics.js';
+import type { TopicTemplate } from './protocol/topics.js';
 
 /** SUBACK return code of a refused subscription (MQTT 3.1.1 §3.9.3). */
 const SUBACK_FAILURE = 0x80;
@@ -115,7 +115,7 @@ export class CommandChannel {
       ...this.#options.vars,
       device: command.device ?? this.#options.thingName,
     });
-    const payload = formatResultPayload(command, result, this.#options.now());
+    const payload = resultJson(command, result, { ts: this.#options.now() });
     if (await this.#options.publish(topic, payload)) return;
     this.#outbox.push({ topic, payload });
     if (this.#outbox.length > OUTBOX_LIMIT) {

@@ -1,7 +1,7 @@
 import type { Envelope } from '../../model.js';
-import { splitBatch } from '../mqtt/encode.js';
-import { billedUnits } from './billing.js';
-import { topicLimitViolation, type TopicTemplate } from './topics.js';
+import { splitBatch } from '../common/batch-payload.js';
+import { billedUnits } from './protocol/billing.js';
+import { topicLimitViolation, type TopicTemplate } from './protocol/topics.js';
 
 /** How a telemetry payload is encoded: plain JSON, or the same JSON gzipped. */
 export type TelemetryEncoding = 'json' | 'json+gzip';

@@ -1,5 +1,5 @@
-import { mergePatch, patchBytes, changedFields, type Patch } from './shadow-patch.js';
-import type { ShadowAddress } from './shadow-topics.js';
+import { mergePatch, patchBytes, changedFields, type Patch } from './protocol/shadow-patch.js';
+import type { ShadowAddress } from './protocol/shadow-topics.js';
 
 /**
  * The 8 KB state document limit (docs/clouds/aws-iot-core.md#device-shadow): desired and reported together,

@@ -1,6 +1,6 @@
 import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 import { MqttClient } from 'mqtt';
-import { FieldgateError } from '../../errors.js';
+import { waitForConnack } from '../common/connack.js';
 import { guardInbound } from '../inbound/guarded-stream.js';
 import type { PublishSizeGuard } from '../inbound/publish-size-guard.js';
 import { classifyAwsConnectFailure } from './classify.js';
@@ -102,11 +102,14 @@ export async function openMqttConnection(options: OpenOptions): Promise<OpenConn
 
   let isSessionPresent = false;
   try {
-    isSessionPresent = await waitForConnack(client, options.signal);
+    // No error and no CONNACK is IoT Core's way of saying "not authorized"
+    // (docs/clouds/aws-iot-core.md#mqtt-rules-and-limits), or a plain network drop: the TLS state tells.
+    isSessionPresent = await waitForConnack(client, options.signal, (e) =>
+      classifyAwsConnectFailure({ error: socketError ?? e, isTlsEstablished }),
+    );
   } catch (e) {
     client.end(true);
-    if (e instanceof FieldgateError) throw e;
-    throw classifyAwsConnectFailure({ error: socketError ?? e, isTlsEstablished });
+    throw e;
   }
   let disconnect: ConnectionEnd['disconnect'];
   client.once('disconnect', (packet) => {
@@ -146,43 +149,4 @@ function connectProperties(options: OpenOptions): {
     ...(options.sessionExpiryS === undefined ? {} : { sessionExpiryInterval: options.sessionExpiryS }),
     ...(options.guard === undefined ? {} : { maximumPacketSize: options.guard.maxPacketBytes }),
   };
-}
-
-/** Resolves with the session-present flag on CONNACK; rejects on refusal, error, close or abort. */
-function waitForConnack(client: MqttClient, signal: AbortSignal): Promise<boolean> {
-  return new Promise((resolve, reject) => {
-    const cleanup = (): void => {
-      client.off('connect', onConnect);
-      client.off('error', onError);
-      client.off('close', onClose);
-      signal.removeEventListener('abort', onAbort);
-    };
-    const onConnect = (connack: { sessionPresent: boolean }): void => {
-      cleanup();
-      resolve(connack.sessionPresent);
-    };
-    const onError = (e: Error): void => {
-      cleanup();
-      reject(e);
-    };
-    // No error and no CONNACK: IoT Core's way of saying "not authorized"
-    // (docs/clouds/aws-iot-core.md#mqtt-rules-and-limits), or a plain network drop.
-    const onClose = (): void => {
-      cleanup();
-      reject(new Error('connection closed before CONNACK'));
-    };
-    const onAbort = (): void => {
-      cleanup();
-      reject(
-        new FieldgateError('FG_UPSTREAM_OFFLINE', 'Connecting was aborted.', {
-          context: { reason: 'aborted' },
-        }),
-      );
-    };
-    client.once('connect', onConnect);
-    client.once('error', onError);
-    client.once('close', onClose);
-    signal.addEventListener('abort', onAbort, { once: true });
-    if (signal.aborted) onAbort();
-  });
 }

@@ -5,8 +5,8 @@ import type { IncomingCommand } from '../upstream.js';
 import { commandForDesired, reportedAfter } from './desired-commands.js';
 import { asObject, LeafShadow, MAX_STATE_BYTES } from './leaf-shadow.js';
 import type { ReleaseSlot } from './publish-budget.js';
-import type { Patch } from './shadow-patch.js';
-import { shadowKey, ShadowTopics, type ShadowResponse } from './shadow-topics.js';
+import type { Patch } from './protocol/shadow-patch.js';
+import { shadowKey, ShadowTopics, type ShadowResponse } from './protocol/shadow-topics.js';
 
 export interface ShadowSyncOptions {
   config: AwsUpstreamConfig['shadows'];

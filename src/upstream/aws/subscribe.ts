@@ -1,7 +1,7 @@
 import { ErrorWithSubackPacket, type MqttClient } from 'mqtt';
 import { FieldgateError, errorMessage } from '../../errors.js';
 import type { Logger } from '../../logger.js';
-import { ExchangeGuard } from '../exchange-guard.js';
+import { ExchangeGuard } from '../common/exchange-guard.js';
 
 /**
  * Subscribe to `filters` at QoS 1 for an optional feature (`what`, e.g. "jobs"). A refusal (SUBACK 0x80,

@@ -1,7 +1,7 @@
 import type { IClientPublishOptions, MqttClient } from 'mqtt';
 import { errorMessage } from '../../errors.js';
 import type { TelemetryMessage } from './encode.js';
-import { ExchangeGuard } from '../exchange-guard.js';
+import { ExchangeGuard } from '../common/exchange-guard.js';
 import type { HttpsPublisher } from './https-publisher.js';
 import type { ReleaseSlot } from './publish-budget.js';
 

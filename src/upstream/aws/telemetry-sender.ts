@@ -4,7 +4,7 @@ import type { SendResult } from '../upstream.js';
 import type { AwsSession } from './aws-session.js';
 import { planTelemetry, type TelemetryEncoding, type TelemetryMessage } from './encode.js';
 import { publishOverHttps, publishOverMqtt, type Pacing } from './telemetry-publish.js';
-import type { TopicTemplate } from './topics.js';
+import type { TopicTemplate } from './protocol/topics.js';
 
 export interface TelemetrySenderOptions {
   session: AwsSession;

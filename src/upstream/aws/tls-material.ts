@@ -1,6 +1,6 @@
 import { readFile as fsReadFile } from 'node:fs/promises';
 import type { AwsUpstreamConfig } from '../../config/upstreams/aws.js';
-import { readTlsFile } from '../tls-files.js';
+import { readTlsFile } from '../common/tls-files.js';
 
 /** The gateway's TLS identity and trust, as `tls.connect` and `https.request` take them. */
 export interface TlsMaterial {

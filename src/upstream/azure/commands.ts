@@ -1,7 +1,7 @@
 import type { CommandResult, CommandStatus, DeviceCommand } from '../../model.js';
-import { isJsonObject, parseJsonObject, resultJson, sizeProblem } from '../command-json.js';
+import { isJsonObject, parseJsonObject, resultJson, sizeProblem } from '../common/command-json.js';
 import type { IncomingCommand } from '../upstream.js';
-import type { PropertyBag } from './property-bag.js';
+import type { PropertyBag } from './protocol/property-bag.js';
 
 /**
  * Azure C2D messages and direct methods → `IncomingCommand`, and results → the hub's terms. Pure.

@@ -1,7 +1,7 @@
 import type { AzureUpstreamConfig } from '../../config/upstreams/azure.js';
 import type { Logger } from '../../logger.js';
 import type { UpstreamLimits } from '../upstream.js';
-import { BILLING_UNIT_BYTES } from './encode.js';
+import { BILLING_UNIT_BYTES } from './protocol/limits.js';
 
 /** What every Azure connector is built from (the registry passes these for a route's `upstream`). */
 export interface AzureConnectorOptions {

@@ -1,7 +1,7 @@
 import type { AzureUpstreamConfig } from '../../config/upstreams/azure.js';
 import { FieldgateError } from '../../errors.js';
-import { parseConnectionString } from './connection-string.js';
-import { createSasToken } from './sas.js';
+import { parseConnectionString } from './protocol/connection-string.js';
+import { createSasToken } from './protocol/sas.js';
 
 /** Who we are to the hub and how we prove it. Pure; holds the key, so never log it. */
 export interface AzureIdentity {

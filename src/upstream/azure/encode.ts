@@ -1,24 +1,7 @@
 import type { Envelope } from '../../model.js';
-import { splitBatch } from '../mqtt/encode.js';
-import { formatPropertyBag } from './property-bag.js';
-
-/**
- * IoT Hub meters every D2C message in 4 KB chunks
- * (docs/clouds/azure-iot-hub.md#limits-throttles-quotas-billing); Free tier uses 0.5 KB.
- */
-export const BILLING_UNIT_BYTES = 4096;
-
-/**
- * The hub's D2C size limit, properties included
- * (docs/clouds/azure-iot-hub.md#limits-throttles-quotas-billing).
- */
-export const MAX_D2C_BYTES = 256 * 1024;
-
-/**
- * A batch of messages (AMQP transfer, HTTPS request) may not exceed 256 KB either
- * (docs/clouds/azure-iot-hub.md#amqp-batches, #https).
- */
-export const MAX_BATCH_BYTES = 256 * 1024;
+import { splitBatch } from '../common/batch-payload.js';
+import { billedUnits, MAX_BATCH_BYTES, MAX_D2C_BYTES } from './protocol/limits.js';
+import { formatPropertyBag } from './protocol/property-bag.js';
 
 /** Room for the framing of each message and property inside a batch (AMQP sections, JSON and base64 grow more). */
 const BATCH_OVERHEAD_BYTES = 16;
@@ -94,11 +77,6 @@ export function encodeD2cBatch(envelopes: readonly Envelope[], options: EncodeD2
     return { items, body: payload, properties, sizeBytes, billedUnits: billedUnits(sizeBytes) };
   });
   return { messages, oversized: split.oversized };
-}
-
-/** Billed 4 KB units of a message of `sizeBytes` (an empty message still costs one). */
-export function billedUnits(sizeBytes: number, unitBytes = BILLING_UNIT_BYTES): number {
-  return Math.max(1, Math.ceil(sizeBytes / unitBytes));
 }
 
 /** The property bag for the events topic. */

@@ -1,5 +1,5 @@
 import type { AzureUpstreamConfig } from '../../config/upstreams/azure.js';
-import type { StatusSnapshot } from '../../health/status.js';
+import type { GatewayStatus } from '../upstream.js';
 import type { Logger } from '../../logger.js';
 
 /** The twin as a device reads it: both sections with their `$version`. */
@@ -19,7 +19,7 @@ export interface TwinChannel {
 
 export interface GatewayTwinOptions {
   /** The gateway's status, as `fieldgate status --json` shows it. */
-  status: () => StatusSnapshot;
+  status: () => GatewayStatus;
   reportIntervalS: number;
   log: Logger;
   now?: () => number;
@@ -184,7 +184,7 @@ export class GatewayTwin {
 
 /** The gateway twin when the runtime gave us its status and the config leaves the twin on. */
 export function twinFor(
-  options: { config: AzureUpstreamConfig; status?: () => StatusSnapshot; now?: () => number },
+  options: { config: AzureUpstreamConfig; status?: () => GatewayStatus; now?: () => number },
   log: Logger,
 ): GatewayTwin | undefined {
   if (options.status === undefined || !options.config.twin.enabled) return undefined;

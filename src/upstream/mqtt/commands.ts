@@ -7,7 +7,7 @@ import {
   parseJsonObject,
   resultJson,
   sizeProblem,
-} from '../command-json.js';
+} from '../common/command-json.js';
 import type { IncomingCommand } from '../upstream.js';
 
 export interface ParseCommandOptions {

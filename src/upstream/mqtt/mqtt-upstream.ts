@@ -4,18 +4,18 @@ import type { UpstreamConfig } from '../../config/schema.js';
 import type { Logger } from '../../logger.js';
 import type { CommandResult, Envelope } from '../../model.js';
 import { FieldgateError, errorMessage } from '../../errors.js';
-import { RateLimiter } from '../rate-limiter.js';
-import { readTlsFiles } from '../tls-files.js';
+import { RateLimiter } from '../common/rate-limiter.js';
+import { readTlsFiles } from '../common/tls-files.js';
 import type { CommandHandler, SendResult, Upstream, UpstreamLimits } from '../upstream.js';
-import { classifyConnectError } from './classify.js';
+import { classifyConnectError } from '../common/connect-error.js';
 import { formatResultPayload, oversizeCommand, parseCommandMessage } from './commands.js';
 import { connectGuarded, MAX_INBOUND_PAYLOAD_BYTES } from '../inbound/guarded-stream.js';
 import { PublishSizeGuard } from '../inbound/publish-size-guard.js';
-import { splitBatch, type EncodedMessage } from './encode.js';
+import { splitBatch, type EncodedMessage } from '../common/batch-payload.js';
 import { resolveTopics, type Topics } from './topics.js';
-import { ExchangeGuard } from '../exchange-guard.js';
-import { waitForConnack } from './connack.js';
-import { isRefusedSubscription } from './suback.js';
+import { ExchangeGuard } from '../common/exchange-guard.js';
+import { waitForConnack } from '../common/connack.js';
+import { isRefusedSubscription } from '../common/suback.js';
 
 export type MqttUpstreamConfig = Extract<UpstreamConfig, { type: 'mqtt' }>;
 

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { AdapterStatus } from '../../../src/adapter-host.js';
-import { startMqttBroker } from '../../../src/emulator/mqtt/broker.js';
+import { startMqttBroker } from '../../../emulators/mqtt/index.js';
 import { silentLogger } from '../../../src/logger.js';
 import { Daemon, makeWorkdir, runCli, testConfig, waitFor } from '../support/daemon.js';
 import { Subscriber } from '../support/subscriber.js';

@@ -1,6 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { fingerprintOf } from '../../../src/emulator/aws/certs.js';
-import { decodeBatch } from '../../../src/upstream/mqtt/encode.js';
+import { fingerprintOf } from '../../../emulators/aws/index.js';
+import { decodeBatch } from '../../../src/upstream/common/batch-payload.js';
 import type { TestCloud } from '../../fakes/aws-cloud.js';
 import { waitFor } from '../support/daemon.js';
 import { AwsWorld } from './aws-fixture.js';

@@ -1,7 +1,7 @@
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { KeyPair } from '../../../src/emulator/aws/certs.js';
-import { decodeBatch, type WireReading } from '../../../src/upstream/mqtt/encode.js';
+import type { KeyPair } from '../../../emulators/aws/index.js';
+import { decodeBatch, type WireReading } from '../../../src/upstream/common/batch-payload.js';
 import { startTestCloud, type TestCloud } from '../../fakes/aws-cloud.js';
 import { Daemon, makeWorkdir, testConfig } from '../support/daemon.js';
 

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { d2cContent } from '../../../src/emulator/azure/d2c-record.js';
-import { AzureHubEmulator } from '../../../src/emulator/azure/hub.js';
-import { HubRegistry } from '../../../src/emulator/azure/registry.js';
+import { d2cContent } from '../../../emulators/azure/index.js';
+import { AzureHubEmulator } from '../../../emulators/azure/index.js';
+import { HubRegistry } from '../../../emulators/azure/index.js';
 import { silentLogger } from '../../../src/logger.js';
 import { Daemon, makeWorkdir, testConfig, waitFor } from '../support/daemon.js';
 import { missing } from '../support/subscriber.js';

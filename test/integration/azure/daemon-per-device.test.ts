@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AzureHubEmulator } from '../../../src/emulator/azure/hub.js';
-import { HubRegistry } from '../../../src/emulator/azure/registry.js';
+import { AzureHubEmulator } from '../../../emulators/azure/index.js';
+import { HubRegistry } from '../../../emulators/azure/index.js';
 import { silentLogger } from '../../../src/logger.js';
 import { Daemon, makeWorkdir, testConfig, waitFor } from '../support/daemon.js';
 import { makeTestCertificates, type TestCertificates } from './certificates.js';

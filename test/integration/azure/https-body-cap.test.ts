@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { HttpsClient } from '../../../src/upstream/azure/https-client.js';
+import { HttpsClient } from '../../../src/upstream/azure/https/https-client.js';
 
 /** A hub front end gone wrong: a C2D poll answered with a body far larger than any message. */
 let server: Server;

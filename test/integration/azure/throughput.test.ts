@@ -1,12 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { azureUpstreamSchema } from '../../../src/config/upstreams/azure.js';
-import { AzureHubEmulator } from '../../../src/emulator/azure/hub.js';
-import { HubRegistry } from '../../../src/emulator/azure/registry.js';
+import { AzureHubEmulator } from '../../../emulators/azure/index.js';
+import { HubRegistry } from '../../../emulators/azure/index.js';
 import { silentLogger } from '../../../src/logger.js';
 import type { Envelope } from '../../../src/model.js';
-import { AzureAmqpUpstream } from '../../../src/upstream/azure/azure-amqp-upstream.js';
-import { AzureHttpsUpstream } from '../../../src/upstream/azure/azure-https-upstream.js';
-import { AzureMqttUpstream } from '../../../src/upstream/azure/azure-mqtt-upstream.js';
+import { AzureAmqpUpstream } from '../../../src/upstream/azure/amqp/azure-amqp-upstream.js';
+import { AzureHttpsUpstream } from '../../../src/upstream/azure/https/azure-https-upstream.js';
+import { AzureMqttUpstream } from '../../../src/upstream/azure/mqtt/azure-mqtt-upstream.js';
 import { encodeD2cBatch } from '../../../src/upstream/azure/encode.js';
 import type { Upstream } from '../../../src/upstream/upstream.js';
 import { makeTestCertificates, type TestCertificates } from './certificates.js';

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { startMqttBroker, type MqttBroker } from '../../../src/emulator/mqtt/broker.js';
+import { startMqttBroker, type MqttBroker } from '../../../emulators/mqtt/index.js';
 import { silentLogger } from '../../../src/logger.js';
 import { Daemon, makeWorkdir, runCli, testConfig, waitFor } from '../support/daemon.js';
 import { Subscriber } from '../support/subscriber.js';

@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { azureUpstreamSchema } from '../../../src/config/upstreams/azure.js';
 import { silentLogger } from '../../../src/logger.js';
 import type { Envelope } from '../../../src/model.js';
-import { AzureMqttUpstream } from '../../../src/upstream/azure/azure-mqtt-upstream.js';
+import { AzureMqttUpstream } from '../../../src/upstream/azure/mqtt/azure-mqtt-upstream.js';
 import { waitFor } from '../../fakes/wait-for.js';
 
 const MAIN = path.resolve('dist/src/main.js');

@@ -2,7 +2,7 @@ import { writeFile } from 'node:fs/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { controlStream } from '../../../src/control/client.js';
-import { startMqttBroker } from '../../../src/emulator/mqtt/broker.js';
+import { startMqttBroker } from '../../../emulators/mqtt/index.js';
 import { silentLogger } from '../../../src/logger.js';
 import type { Reading } from '../../../src/model.js';
 import { Daemon, makeWorkdir, runCli, testConfig, waitFor } from '../support/daemon.js';

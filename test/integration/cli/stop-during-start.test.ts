@@ -2,7 +2,7 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import { startMqttBroker, type MqttBroker } from '../../../src/emulator/mqtt/broker.js';
+import { startMqttBroker, type MqttBroker } from '../../../emulators/mqtt/index.js';
 import { silentLogger } from '../../../src/logger.js';
 import { Daemon, makeWorkdir, testConfig, waitFor } from '../support/daemon.js';
 

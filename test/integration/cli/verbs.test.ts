@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startMqttBroker } from '../../../src/emulator/mqtt/broker.js';
+import { startMqttBroker } from '../../../emulators/mqtt/index.js';
 import type { StatusSnapshot } from '../../../src/health/status.js';
 import { silentLogger } from '../../../src/logger.js';
 import type { DeviceInfo, Reading } from '../../../src/model.js';

@@ -1,6 +1,6 @@
 import net from 'node:net';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { startMqttBroker, type MqttBroker } from '../../../src/emulator/mqtt/broker.js';
+import { startMqttBroker, type MqttBroker } from '../../../emulators/mqtt/index.js';
 import { silentLogger } from '../../../src/logger.js';
 import { Daemon, makeWorkdir, testConfig } from '../support/daemon.js';
 

@@ -1,5 +1,5 @@
 import mqtt, { type MqttClient } from 'mqtt';
-import { decodeBatch } from '../../../src/upstream/mqtt/encode.js';
+import { decodeBatch } from '../../../src/upstream/common/batch-payload.js';
 
 export interface ReceivedReading {
   gseq: number;

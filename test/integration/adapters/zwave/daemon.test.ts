@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BinarySwitchCCSet, MultilevelSensorCCReport } from '@zwave-js/cc';
 import { createMockZWaveRequestFrame, MockZWaveFrameType, type MockNode } from '@zwave-js/testing';
 import { controlRequest } from '../../../../src/control/client.js';
-import { startMqttBroker, type MqttBroker } from '../../../../src/emulator/mqtt/broker.js';
+import { startMqttBroker, type MqttBroker } from '../../../../emulators/mqtt/index.js';
 import { silentLogger } from '../../../../src/logger.js';
 import type { DeviceInfo } from '../../../../src/model.js';
 import { MockStick } from '../../../fakes/zwave/mock-stick.js';

@@ -8,10 +8,10 @@ import {
   fingerprintOf,
   issueCertificate,
   type KeyPair,
-} from '../../../../src/emulator/aws/certs.js';
+} from '../../../../emulators/aws/index.js';
 import { AwsUpstream } from '../../../../src/upstream/aws/aws-upstream.js';
 import type { IncomingCommand } from '../../../../src/upstream/upstream.js';
-import { decodeBatch } from '../../../../src/upstream/mqtt/encode.js';
+import { decodeBatch } from '../../../../src/upstream/common/batch-payload.js';
 import { awsConfigFor, memoryFiles, startTestCloud, type TestCloud } from '../../../fakes/aws-cloud.js';
 import { waitFor } from '../../../fakes/wait-for.js';
 

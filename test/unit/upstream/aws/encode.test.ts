@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import type { Envelope } from '../../../../src/model.js';
-import { AWS_BILLING_UNIT_BYTES, billedUnits } from '../../../../src/upstream/aws/billing.js';
+import { AWS_BILLING_UNIT_BYTES, billedUnits } from '../../../../src/upstream/aws/protocol/billing.js';
 import { planTelemetry } from '../../../../src/upstream/aws/encode.js';
-import { TopicTemplate } from '../../../../src/upstream/aws/topics.js';
-import { decodeBatch } from '../../../../src/upstream/mqtt/encode.js';
+import { TopicTemplate } from '../../../../src/upstream/aws/protocol/topics.js';
+import { decodeBatch } from '../../../../src/upstream/common/batch-payload.js';
 
 const known = ['gateway', 'route', 'device'];
 const envelope = (

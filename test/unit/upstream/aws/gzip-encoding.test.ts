@@ -1,7 +1,7 @@
 import { gunzipSync } from 'node:zlib';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { AwsUpstreamConfig } from '../../../../src/config/upstreams/aws.js';
-import type { KeyPair } from '../../../../src/emulator/aws/certs.js';
+import type { KeyPair } from '../../../../emulators/aws/index.js';
 import { silentLogger } from '../../../../src/logger.js';
 import type { Envelope } from '../../../../src/model.js';
 import { AwsUpstream } from '../../../../src/upstream/aws/aws-upstream.js';

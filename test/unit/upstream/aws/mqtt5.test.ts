@@ -1,11 +1,11 @@
 import { Writable } from 'node:stream';
 import { connectAsync, type MqttClient } from 'mqtt';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { KeyPair } from '../../../../src/emulator/aws/certs.js';
+import type { KeyPair } from '../../../../emulators/aws/index.js';
 import { createLogger } from '../../../../src/logger.js';
 import type { Envelope } from '../../../../src/model.js';
 import { AwsUpstream } from '../../../../src/upstream/aws/aws-upstream.js';
-import { decodeBatch } from '../../../../src/upstream/mqtt/encode.js';
+import { decodeBatch } from '../../../../src/upstream/common/batch-payload.js';
 import type { IncomingCommand } from '../../../../src/upstream/upstream.js';
 import { memoryFiles } from '../../../fakes/aws-cloud.js';
 import { startMosquittoTls, type MosquittoTls } from '../../../fakes/mosquitto-tls.js';

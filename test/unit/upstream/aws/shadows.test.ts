@@ -7,7 +7,7 @@ import {
   gatewayThingPolicy,
   leafShadowStatements,
   type PolicyDocument,
-} from '../../../../src/emulator/aws/policy.js';
+} from '../../../../emulators/aws/index.js';
 import { AwsUpstream } from '../../../../src/upstream/aws/aws-upstream.js';
 import type { IncomingCommand } from '../../../../src/upstream/upstream.js';
 import { awsConfigFor, memoryFiles, startTestCloud, type TestCloud } from '../../../fakes/aws-cloud.js';

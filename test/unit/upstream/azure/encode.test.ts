@@ -1,9 +1,10 @@
 import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import type { Envelope } from '../../../../src/model.js';
-import { billedUnits, d2cPropertyBag, encodeD2cBatch } from '../../../../src/upstream/azure/encode.js';
-import { formatPropertyBag, parsePropertyBag } from '../../../../src/upstream/azure/property-bag.js';
-import { decodeBatch } from '../../../../src/upstream/mqtt/encode.js';
+import { d2cPropertyBag, encodeD2cBatch } from '../../../../src/upstream/azure/encode.js';
+import { billedUnits } from '../../../../src/upstream/azure/protocol/limits.js';
+import { formatPropertyBag, parsePropertyBag } from '../../../../src/upstream/azure/protocol/property-bag.js';
+import { decodeBatch } from '../../../../src/upstream/common/batch-payload.js';
 
 const envelope = (gseq: number, device = 'sim:thermo-01'): Envelope => ({
   gseq,

@@ -1,9 +1,9 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { AzureUpstreamConfig } from '../../../../src/config/upstreams/azure.js';
-import type { AzureHubEmulator } from '../../../../src/emulator/azure/hub.js';
+import type { AzureHubEmulator } from '../../../../emulators/azure/index.js';
 import { isFieldgateError } from '../../../../src/errors.js';
 import type { CommandStatus } from '../../../../src/model.js';
-import type { AzureUpstreamStats } from '../../../../src/upstream/azure/azure-mqtt-upstream.js';
+import type { AzureUpstreamStats } from '../../../../src/upstream/azure/mqtt/azure-mqtt-upstream.js';
 import type { Upstream } from '../../../../src/upstream/upstream.js';
 import { waitFor } from '../../../fakes/wait-for.js';
 import type { TestCertificates } from '../../../integration/azure/certificates.js';

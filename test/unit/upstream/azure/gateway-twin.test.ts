@@ -1,11 +1,11 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { azureUpstreamSchema } from '../../../../src/config/upstreams/azure.js';
-import { AzureHubEmulator } from '../../../../src/emulator/azure/hub.js';
-import { HubRegistry } from '../../../../src/emulator/azure/registry.js';
+import { AzureHubEmulator } from '../../../../emulators/azure/index.js';
+import { HubRegistry } from '../../../../emulators/azure/index.js';
 import type { StatusSnapshot } from '../../../../src/health/status.js';
 import { silentLogger } from '../../../../src/logger.js';
-import { AzureAmqpUpstream } from '../../../../src/upstream/azure/azure-amqp-upstream.js';
-import { AzureMqttUpstream } from '../../../../src/upstream/azure/azure-mqtt-upstream.js';
+import { AzureAmqpUpstream } from '../../../../src/upstream/azure/amqp/azure-amqp-upstream.js';
+import { AzureMqttUpstream } from '../../../../src/upstream/azure/mqtt/azure-mqtt-upstream.js';
 import { mergePatch } from '../../../../src/upstream/azure/gateway-twin.js';
 import type { IncomingCommand, Upstream } from '../../../../src/upstream/upstream.js';
 import { waitFor } from '../../../fakes/wait-for.js';

@@ -1,10 +1,10 @@
 import { connectAsync, type MqttClient } from 'mqtt';
 import { afterEach, describe, expect, it } from 'vitest';
-import { startMqttBroker, type MqttBroker } from '../../../../src/emulator/mqtt/broker.js';
+import { startMqttBroker, type MqttBroker } from '../../../../emulators/mqtt/index.js';
 import { isFieldgateError } from '../../../../src/errors.js';
 import { silentLogger } from '../../../../src/logger.js';
 import type { Envelope } from '../../../../src/model.js';
-import { decodeBatch } from '../../../../src/upstream/mqtt/encode.js';
+import { decodeBatch } from '../../../../src/upstream/common/batch-payload.js';
 import { MqttUpstream, type MqttUpstreamConfig } from '../../../../src/upstream/mqtt/mqtt-upstream.js';
 import type { IncomingCommand } from '../../../../src/upstream/upstream.js';
 import { waitFor } from '../../../fakes/wait-for.js';

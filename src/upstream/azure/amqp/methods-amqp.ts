@@ -1,0 +1,105 @@
+import { randomUUID } from 'node:crypto';
+import type { Connection, EventContext, Message, Receiver, Sender } from 'rhea';
+import type { CommandResult } from '../../../model.js';
+import type { IncomingCommand } from '../../upstream.js';
+import {
+  API_VERSION_PROPERTY,
+  CHANNEL_CORRELATION_ID,
+  channelAddress,
+  dataSection,
+  METHOD_NAME_PROPERTY,
+  METHOD_STATUS_PROPERTY,
+} from '../protocol/amqp-device-channels.js';
+import { linkOpened } from './amqp-link.js';
+import { bodyOf } from '../protocol/amqp-message.js';
+import { methodStatusFor, parseMethodRequest, resultBody, type ParseOptions } from '../commands.js';
+import { API_VERSION } from '../protocol/topics.js';
+
+export interface AmqpMethodsOptions {
+  /** How method requests become commands (route, size limit, clock, ids). */
+  parse: Omit<ParseOptions, 'now'> & { timeoutMs: number; now: () => number };
+  /** Runs a command; absent when nobody takes commands yet (the call is answered 503). */
+  handler: () => ((incoming: IncomingCommand) => void) | undefined;
+}
+
+/** Method calls awaiting their result; the hub gives up on them long before this many pile up. */
+const PENDING_LIMIT = 1000;
+
+/**
+ * Direct methods over IoT Hub's AMQP methods link pair on an open, authorized connection
+ * (docs/clouds/azure-iot-hub.md#amqp-links), mapped as over MQTT: the method name is the command name, its
+ * payload `{device, args}`; the
+ * answer carries the request's correlation id, the status from the result (`methodStatusFor`) and the
+ * result body. The answer goes on the link the call came in on; if that connection is gone, nobody
+ * waits for it any more.
+ */
+export class AmqpMethodsChannel {
+  readonly #sender: Sender;
+  readonly #receiver: Receiver;
+  readonly #options: AmqpMethodsOptions;
+  /** Command id → the request's correlation id, as received (string or AMQP uuid). */
+  readonly #pending = new Map<string, unknown>();
+
+  private constructor(connection: Connection, deviceId: string, options: AmqpMethodsOptions) {
+    this.#options = options;
+    const address = channelAddress(deviceId, 'methods');
+    const properties = {
+      [CHANNEL_CORRELATION_ID]: `methods:${randomUUID()}`,
+      [API_VERSION_PROPERTY]: API_VERSION,
+    };
+    this.#receiver = connection.open_receiver({ source: { address }, properties, autoaccept: true });
+    this.#sender = connection.open_sender({ target: { address }, properties, snd_settle_mode: 1 });
+    this.#receiver.on('message', (context: EventContext) => this.#onRequest(context.message!));
+  }
+
+  static async open(
+    connection: Connection,
+    deviceId: string,
+    timeoutMs: number,
+    options: AmqpMethodsOptions,
+  ): Promise<AmqpMethodsChannel> {
+    const channel = new AmqpMethodsChannel(connection, deviceId, options);
+    await Promise.all([linkOpened(channel.#sender, timeoutMs), linkOpened(channel.#receiver, timeoutMs)]);
+    return channel;
+  }
+
+  /** Answer the method call that became this command; false when the command did not come from one. */
+  answer(command: { id: string; device?: string }, result: CommandResult): boolean {
+    if (!this.#pending.has(command.id)) return false;
+    const correlationId = this.#pending.get(command.id);
+    this.#pending.delete(command.id);
+    this.#reply(correlationId, methodStatusFor(result.status), resultBody(command, result));
+    return true;
+  }
+
+  #onRequest(message: Message): void {
+    const properties = (message.application_properties ?? {}) as Record<string, unknown>;
+    const name = properties[METHOD_NAME_PROPERTY];
+    const method = typeof name === 'string' ? name : '';
+    const handler = this.#options.handler();
+    if (handler === undefined) {
+      this.#reply(
+        message.correlation_id,
+        503,
+        Buffer.from('{"detail":"the gateway is not taking commands yet"}'),
+      );
+      return;
+    }
+    const { parse } = this.#options;
+    const incoming = parseMethodRequest(method, bodyOf(message), { ...parse, now: parse.now() });
+    this.#pending.set(
+      incoming.kind === 'command' ? incoming.command.id : incoming.id,
+      message.correlation_id,
+    );
+    if (this.#pending.size > PENDING_LIMIT) this.#pending.delete(this.#pending.keys().next().value!);
+    handler(incoming);
+  }
+
+  #reply(correlationId: unknown, status: number, body: Buffer): void {
+    this.#sender.send({
+      ...(correlationId === undefined ? {} : { correlation_id: correlationId as string }),
+      application_properties: { [METHOD_STATUS_PROPERTY]: status },
+      body: dataSection(body),
+    });
+  }
+}

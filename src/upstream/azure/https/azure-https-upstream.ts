@@ -1,0 +1,334 @@
+import { randomUUID } from 'node:crypto';
+import { readFile as fsReadFile } from 'node:fs/promises';
+import type { AzureUpstreamConfig } from '../../../config/upstreams/azure.js';
+import { FieldgateError } from '../../../errors.js';
+import type { Logger } from '../../../logger.js';
+import type { CommandResult, CommandStatus, Envelope } from '../../../model.js';
+import { RateLimiter } from '../../common/rate-limiter.js';
+import type { CommandHandler, SendResult, Upstream, UpstreamLimits } from '../../upstream.js';
+import type { AzureUpstreamStats } from '../mqtt/azure-mqtt-upstream.js';
+import { parseC2dMessage, resultBody, resultProperties } from '../commands.js';
+import { azureLimits, type AzureConnectorOptions } from '../connector-options.js';
+import { deviceToken, resolveIdentity, type AzureIdentity } from '../credentials.js';
+import { encodeD2cBatch, groupIntoBatches } from '../encode.js';
+import { HttpsClient, type HttpReply } from './https-client.js';
+import { BATCH_CONTENT_TYPE, encodeBatchBody, fromHttpProperties } from '../protocol/http-message.js';
+import { readTlsFiles } from '../../common/tls-files.js';
+import { API_VERSION } from '../protocol/topics.js';
+
+export interface AzureHttpsUpstreamOptions extends AzureConnectorOptions {
+  /** Speak as this device instead of the gateway's own (`identity: perDevice`: one of these per leaf). */
+  identity?: AzureIdentity;
+  /** The leaf this device is: a C2D message to it is a command for this leaf. */
+  leaf?: string;
+  /** Pacing shared with other devices of the same route; default one of its own. */
+  limiter?: RateLimiter;
+  /** Added once to the wait before the second C2D poll, so many devices' polls spread over the interval. */
+  pollOffsetMs?: number;
+}
+
+const MAX_COMMAND_BYTES = 64 * 1024;
+
+/**
+ * How a result ends its C2D message: done → complete, refused or too late → reject
+ * (docs/clouds/azure-iot-hub.md#c2d-settlement).
+ */
+const SETTLEMENT: Record<CommandStatus, 'complete' | 'reject'> = {
+  ok: 'complete',
+  failed: 'complete',
+  unsupported: 'complete',
+  rejected: 'reject',
+  expired: 'reject',
+};
+
+/**
+ * Azure IoT Hub over HTTPS with the gateway's device identity (docs/clouds/azure-iot-hub.md#https): for
+ * gateways whose network
+ * allows only outbound HTTPS. No connection to keep: every request carries a SAS `Authorization` header
+ * (reused until `tokenRenewBeforeS` before it expires) or the X.509 client certificate. Telemetry goes as
+ * batches (`application/vnd.microsoft.iothub.json`, ≤ 256 KB each) of the same D2C messages as over MQTT.
+ * C2D is polled every `c2dPollIntervalS` (the hub asks for no more than once per 25 min per device), each
+ * message locked until its command's result completes or rejects it by its lock token; a message nobody
+ * could take is abandoned. Direct methods do not exist over HTTPS.
+ */
+export class AzureHttpsUpstream implements Upstream {
+  readonly limits: UpstreamLimits;
+  readonly #config: AzureUpstreamConfig;
+  readonly #identity: AzureIdentity;
+  readonly #leaf: string | undefined;
+  readonly #pollOffsetMs: number;
+  readonly #gatewayId: string;
+  readonly #route: string;
+  readonly #log: Logger;
+  readonly #readFile: (path: string) => Promise<Buffer>;
+  readonly #now: () => number;
+  readonly #limiter: RateLimiter;
+  readonly #stats: AzureUpstreamStats = { messages: 0, readings: 0, billedUnits: 0 };
+  /** Command id → lock token of its C2D message. */
+  readonly #locks = new Map<string, string>();
+  #client: HttpsClient | undefined;
+  #token: { value: string; renewAtMs: number } | undefined;
+  #handler: CommandHandler | undefined;
+  #pollTimer: NodeJS.Timeout | undefined;
+  #isConnected = false;
+  #isClosed = false;
+
+  constructor(options: AzureHttpsUpstreamOptions) {
+    this.#config = options.config;
+    this.#identity = options.identity ?? resolveIdentity(options.config, options.gatewayId);
+    this.#leaf = options.leaf;
+    this.#pollOffsetMs = options.pollOffsetMs ?? 0;
+    this.#gatewayId = options.gatewayId;
+    this.#route = options.route;
+    this.#log = options.log.child({
+      component: 'azure-https-upstream',
+      route: options.route,
+      deviceId: this.#identity.deviceId,
+    });
+    this.#readFile = options.readFile ?? fsReadFile;
+    this.#now = options.now ?? Date.now;
+    this.limits = azureLimits(options.config);
+    this.#limiter = options.limiter ?? new RateLimiter({ perSecond: options.config.maxMessagesPerSecond });
+  }
+
+  /** True after a request reached the hub and until a send or poll fails for the network or auth. */
+  get isConnected(): boolean {
+    return this.#isConnected;
+  }
+
+  stats(): AzureUpstreamStats {
+    return { ...this.#stats };
+  }
+
+  onCommand(handler: CommandHandler): void {
+    this.#handler = handler;
+  }
+
+  /** Proves the hub is reachable and takes our credentials with a first C2D poll, then keeps polling. */
+  async connect(signal: AbortSignal): Promise<void> {
+    if (this.#isClosed) throw new FieldgateError('FG_UPSTREAM_OFFLINE', 'The upstream is closed.');
+    this.#client ??= new HttpsClient(
+      this.#identity.endpoint,
+      await readTlsFiles(this.#config.tls, this.#readFile),
+    );
+    let reply: HttpReply;
+    try {
+      reply = await this.#request('GET', this.#c2dPath(''), undefined, {}, signal);
+    } catch (e) {
+      throw new FieldgateError('FG_UPSTREAM_OFFLINE', 'IoT Hub is not reachable over HTTPS.', { cause: e });
+    }
+    if (reply.status === 401) {
+      throw new FieldgateError('FG_UPSTREAM_AUTH', 'The hub refused our credentials (401).', {
+        context: { status: 401 },
+      });
+    }
+    if (reply.status !== 200 && reply.status !== 204) {
+      throw new FieldgateError('FG_UPSTREAM_OFFLINE', `The hub answered ${reply.status}.`, {
+        context: { status: reply.status },
+      });
+    }
+    this.#isConnected = true;
+    this.#onC2d(reply);
+    this.#schedulePoll(reply.status === 200 ? 0 : this.#config.c2dPollIntervalS * 1000 + this.#pollOffsetMs);
+  }
+
+  async send(batch: readonly Envelope[], signal: AbortSignal): Promise<SendResult> {
+    if (!this.#isConnected) return { kind: 'retry', reason: 'offline' };
+    const { messages, oversized } = encodeD2cBatch(batch, {
+      gatewayId: this.#gatewayId,
+      route: this.#route,
+      maxMessageBytes: this.limits.maxMessageBytes,
+      now: this.#now(),
+      encoding: this.#config.encoding,
+    });
+    const reason = `reading alone exceeds the hub's message limit (${this.limits.maxMessageBytes} bytes)`;
+    const rejected = oversized.map((e) => ({ gseq: e.gseq, reason }));
+    const acked: number[] = [];
+    // One request at a time: the next batch goes only once the hub took the previous one, so a refusal
+    // leaves exactly the unsent readings to retry, in order.
+    for (const transfer of groupIntoBatches(messages)) {
+      const failure = await this.#post(encodeBatchBody(transfer), transfer.length, signal);
+      if (failure !== undefined) {
+        if (acked.length === 0 && rejected.length === 0) return { kind: 'retry', reason: failure };
+        return { kind: 'partial', acked, rejected };
+      }
+      for (const message of transfer) {
+        for (const item of message.items) acked.push(item.gseq);
+        this.#stats.messages += 1;
+        this.#stats.readings += message.items.length;
+        this.#stats.billedUnits += message.billedUnits;
+      }
+    }
+    if (rejected.length === 0) return { kind: 'ok' };
+    if (acked.length === 0) return { kind: 'reject', reason };
+    return { kind: 'partial', acked, rejected };
+  }
+
+  async publishResult(command: { id: string; device?: string }, result: CommandResult): Promise<void> {
+    const lockToken = this.#locks.get(command.id);
+    this.#locks.delete(command.id);
+    const live = new AbortController().signal;
+    try {
+      if (lockToken !== undefined) await this.#settle(lockToken, SETTLEMENT[result.status]);
+      const properties = resultProperties(command);
+      const failure = await this.#post(
+        encodeBatchBody([{ body: resultBody(command, result), properties }]),
+        1,
+        live,
+      );
+      if (failure !== undefined)
+        this.#log.debug({ commandId: command.id, failure }, 'The hub did not take a result.');
+    } catch (e) {
+      this.#log.debug({ err: e, commandId: command.id }, 'Reporting a result failed.');
+    }
+  }
+
+  close(): Promise<void> {
+    this.#isClosed = true;
+    this.#isConnected = false;
+    clearTimeout(this.#pollTimer);
+    return Promise.resolve();
+  }
+
+  /** POST one batch body; undefined when the hub took it, else why not. */
+  async #post(body: Buffer, messages: number, signal: AbortSignal): Promise<string | undefined> {
+    try {
+      for (let i = 0; i < messages; i += 1) await this.#limiter.take(signal);
+      const headers = { 'content-type': BATCH_CONTENT_TYPE };
+      const path = `/devices/${encodeURIComponent(this.#identity.deviceId)}/messages/events?api-version=${API_VERSION}`;
+      const reply = await this.#request('POST', path, body, headers, signal);
+      if (reply.status === 204 || reply.status === 200) return undefined;
+      if (reply.status === 401) this.#isConnected = false;
+      return `the hub answered ${reply.status}${statusMeaning(reply.status)}`;
+    } catch (e) {
+      if (!signal.aborted) this.#isConnected = false;
+      return signal.aborted ? 'aborted' : `request failed: ${e instanceof Error ? e.message : String(e)}`;
+    }
+  }
+
+  #schedulePoll(inMs: number): void {
+    clearTimeout(this.#pollTimer);
+    if (this.#isClosed) return;
+    this.#pollTimer = setTimeout(() => void this.#poll(), inMs);
+    this.#pollTimer.unref();
+  }
+
+  async #poll(): Promise<void> {
+    let again = this.#config.c2dPollIntervalS * 1000;
+    try {
+      const reply = await this.#request(
+        'GET',
+        this.#c2dPath(''),
+        undefined,
+        {},
+        new AbortController().signal,
+      );
+      // A message may have company: ask again at once until the queue answers 204.
+      if (reply.status === 200) again = 0;
+      this.#onC2d(reply);
+      if (reply.status === 401) this.#isConnected = false;
+    } catch (e) {
+      // The hub is unreachable: say so, so the forwarder reconnects (the connect is a poll) rather than
+      // sending into a void.
+      this.#isConnected = false;
+      this.#log.debug({ err: e }, 'Polling for C2D messages failed; trying again at the next poll.');
+    }
+    this.#schedulePoll(again);
+  }
+
+  #onC2d(reply: HttpReply): void {
+    if (reply.status !== 200) return;
+    const lockToken = String(reply.headers.etag ?? '').replace(/"/g, '');
+    const properties = fromHttpProperties(reply.headers);
+    // A leaf's own device: the device polled names the leaf (a body naming another one is refused).
+    if (this.#leaf !== undefined) properties['fieldgate-device'] = this.#leaf;
+    const incoming = parseC2dMessage(properties, reply.body, {
+      maxBytes: MAX_COMMAND_BYTES,
+      now: this.#now(),
+      route: this.#route,
+      newId: randomUUID,
+      ...(reply.oversizeBytes === undefined ? {} : { oversizeBytes: reply.oversizeBytes }),
+    });
+    const id = incoming.kind === 'command' ? incoming.command.id : incoming.id;
+    if (this.#handler === undefined) {
+      void this.#settle(lockToken, 'abandon').catch(() => undefined);
+      return;
+    }
+    this.#locks.set(id, lockToken);
+    try {
+      this.#handler(incoming);
+    } catch (e) {
+      this.#log.error({ err: e, commandId: id }, 'The command handler threw; abandoning the message.');
+      this.#locks.delete(id);
+      void this.#settle(lockToken, 'abandon').catch(() => undefined);
+    }
+  }
+
+  /** Complete, reject or abandon a C2D message by its lock token; 412 means the lock ran out meanwhile. */
+  async #settle(lockToken: string, how: 'complete' | 'reject' | 'abandon'): Promise<void> {
+    const live = new AbortController().signal;
+    const headers = { 'if-match': `"${lockToken}"` };
+    const reply =
+      how === 'abandon'
+        ? await this.#request('POST', this.#c2dPath(`/${lockToken}/abandon`), undefined, headers, live)
+        : await this.#request(
+            'DELETE',
+            this.#c2dPath(`/${lockToken}`, how === 'reject'),
+            undefined,
+            headers,
+            live,
+          );
+    if (reply.status !== 204)
+      this.#log.debug({ lockToken, status: reply.status, how }, 'The hub did not settle a C2D message.');
+  }
+
+  #c2dPath(suffix: string, isReject = false): string {
+    const device = encodeURIComponent(this.#identity.deviceId);
+    return `/devices/${device}/messages/devicebound${suffix}?api-version=${API_VERSION}${isReject ? '&reject' : ''}`;
+  }
+
+  #request(
+    method: 'GET' | 'POST' | 'DELETE',
+    path: string,
+    body: Buffer | undefined,
+    headers: Record<string, string>,
+    signal: AbortSignal,
+  ): Promise<HttpReply> {
+    const token = this.#authorization();
+    return this.#client!.call({
+      method,
+      path,
+      headers: { ...headers, ...(token === undefined ? {} : { authorization: token }) },
+      ...(body === undefined ? {} : { body }),
+      timeoutMs: this.#config.ackTimeoutMs,
+      signal,
+    });
+  }
+
+  /** The SAS header, signed anew once the cached one is within `tokenRenewBeforeS` of expiry. */
+  #authorization(): string | undefined {
+    const now = this.#now();
+    if (this.#token !== undefined && now < this.#token.renewAtMs) return this.#token.value;
+    const expiresAtS = Math.floor(now / 1000) + this.#config.tokenTtlS;
+    const value = deviceToken(this.#identity, expiresAtS);
+    if (value === undefined) return undefined;
+    this.#token = { value, renewAtMs: (expiresAtS - this.#config.tokenRenewBeforeS) * 1000 };
+    return value;
+  }
+}
+
+/** The hub's HTTP statuses as the Node SDK reads them (docs/clouds/azure-iot-hub.md#https). */
+function statusMeaning(status: number): string {
+  switch (status) {
+    case 401:
+      return ' (unauthorized)';
+    case 403:
+      return ' (quota exceeded)';
+    case 413:
+      return ' (message too large)';
+    case 429:
+      return ' (throttled)';
+    default:
+      return '';
+  }
+}
