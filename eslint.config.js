@@ -38,6 +38,32 @@ export default tseslint.config(
     },
   },
   {
+    // docs/architecture.md#dependency-rules: an adapter's options schema is loaded with the config, for every
+    // gateway, so it may not import a radio library (those load lazily, only when the radio is configured).
+    files: ['adapters/*/options.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: '^(\\.\\./)+src/(?!(model|errors|logger)\\.js$)',
+              message: 'adapters may import only src/model, src/errors and src/logger.',
+            },
+            {
+              regex: '^(@abandonware/|zigbee-herdsman|zwave-js|@zwave-js/|serialport|@serialport/)',
+              message: 'an options schema is loaded on every gateway: no radio library here.',
+            },
+            {
+              regex: '^\\./(?!options\\.js$)',
+              message: 'an options schema imports no other module of its adapter (they may load the radio).',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
     // docs/architecture.md#dependency-rules: src loads concrete adapters only through adapters/registry.ts.
     files: ['src/**/*.ts'],
     rules: {
