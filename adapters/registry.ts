@@ -1,7 +1,7 @@
 import type { AdapterDefinition } from './adapter.js';
 import { bleOptionsSchema } from './ble/options.js';
 import { simOptionsSchema } from './sim/options.js';
-import { zigbeeOptionsSchema } from './zigbee/options.js';
+import { zigbeeOptionsSchema, zigbeeRenamedKeys } from './zigbee/options.js';
 import { zwaveOptionsSchema } from './zwave/options.js';
 
 /**
@@ -16,6 +16,14 @@ export const adapterOptionsSchemas = {
 } as const;
 
 export type AdapterType = keyof typeof adapterOptionsSchemas;
+
+/**
+ * Option keys an adapter type renamed, old name → new name: still accepted in config, with a warning
+ * (`src/config/renamed-keys.ts`).
+ */
+export const adapterRenamedKeys: Partial<Record<AdapterType, Readonly<Record<string, string>>>> = {
+  zigbee: zigbeeRenamedKeys,
+};
 
 /**
  * Adapter types by name, each loaded with a lazy `import()` so a radio stack (noble's native socket,

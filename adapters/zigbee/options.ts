@@ -43,7 +43,7 @@ export const zigbeeOptionsSchema = z.strictObject({
     .describe(
       'Coordinator firmware family (ember for Silicon Labs EmberZNet, zstack for TI, zoh for OpenThread RCP).',
     ),
-  port: z
+  serialPort: z
     .string()
     .min(1)
     .optional()
@@ -73,7 +73,7 @@ export const zigbeeOptionsSchema = z.strictObject({
     .describe(
       'Network key (16 bytes hex). Use `!secret`; absent: generated on first start and kept (0600) in the state dir.',
     ),
-  reconnect: z
+  reopen: z
     .strictObject({
       initialMs: ms('First delay before reopening a coordinator that went away.').default(1000),
       maxMs: ms('Longest delay between reopen attempts.').default(60_000),
@@ -87,4 +87,10 @@ export const zigbeeOptionsSchema = z.strictObject({
 });
 
 export type ZigbeeOptions = z.output<typeof zigbeeOptionsSchema>;
+
+/**
+ * Keys renamed so one thing has one name across radios, old name → new name. The config loader still
+ * accepts the old name, with a warning, and maps its value to the new one.
+ */
+export const zigbeeRenamedKeys = { port: 'serialPort', reconnect: 'reopen' } as const;
 export type AvailabilityPolicy = z.output<typeof availabilityPolicy>;

@@ -25,7 +25,7 @@ import { ZigbeeDevice } from './zigbee-device.js';
 type HerdsmanModule = typeof Herdsman;
 
 export interface ZigbeeAdapterDeps {
-  /** Delay before each reopen attempt; defaults to `options.reconnect`. */
+  /** Delay before each reopen attempt; defaults to `options.reopen`. */
   backoff?: Backoff;
 }
 
@@ -58,7 +58,7 @@ export class ZigbeeAdapter implements Adapter {
     private readonly options: ZigbeeOptions,
     deps: ZigbeeAdapterDeps = {},
   ) {
-    this.backoff = deps.backoff ?? exponentialBackoff(options.reconnect.initialMs, options.reconnect.maxMs);
+    this.backoff = deps.backoff ?? exponentialBackoff(options.reopen.initialMs, options.reopen.maxMs);
   }
 
   async start(ctx: AdapterContext): Promise<void> {
@@ -208,7 +208,7 @@ export class ZigbeeAdapter implements Adapter {
       await this.adoptAll(controller);
     } catch (e) {
       await this.closeController();
-      const reason = (await serialPortProblem(this.options.port)) ?? errorMessage(e);
+      const reason = (await serialPortProblem(this.options.serialPort)) ?? errorMessage(e);
       if (this.isStopping) return;
       ctx.setStatus(failState, `Zigbee coordinator cannot be opened: ${reason}`);
       this.scheduleReopen();

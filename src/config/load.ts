@@ -3,10 +3,13 @@ import path from 'node:path';
 import { FieldgateError } from '../errors.js';
 import { applyEnvOverrides } from './env-overrides.js';
 import { compareIssues, formatIssue } from './issues.js';
+import { applyRenamedKeys } from './renamed-keys.js';
 import type { Config } from './schema.js';
 import { inlineFileKeys, resolveReferences } from './secrets.js';
 import { validateDocument } from './validate.js';
 import { parseYamlSource } from './yaml-source.js';
+
+import type { ConfigIssue } from './issues.js';
 
 export { formatIssue, type ConfigIssue } from './issues.js';
 
@@ -24,11 +27,16 @@ export interface LoadedConfig {
   file: string;
   /** Resolved secret values, so anything that prints the config can redact them. */
   secrets: string[];
+  /**
+   * What loaded but should change, at its position: an old key name that still works (its message starts
+   * with `warning:`). Shown by `config validate` and logged by the daemon.
+   */
+  warnings: ConfigIssue[];
 }
 
 /**
  * Reads, parses, resolves and validates a config file: YAML 1.2 → `!secret` / `${VAR}` → `FIELDGATE__…`
- * overrides → `*File` contents → schema. Every problem is reported at once.
+ * overrides → renamed keys → `*File` contents → schema. Every problem is reported at once.
  *
  * Relative paths (`stateDir`, every `…Dir` / `…File` key, `control.socket`) resolve against the config file's
  * directory.
@@ -53,6 +61,7 @@ export async function loadConfig(file: string, options: LoadOptions = {}): Promi
   const { source, issues: syntaxIssues } = parseYamlSource(text, absoluteFile);
   const references = await resolveReferences(source, env);
   const overrideIssues = applyEnvOverrides(source, env);
+  const renamed = applyRenamedKeys(source);
   const fileKeys = await inlineFileKeys(source);
   const secretIssues = [...references.issues, ...fileKeys.issues];
   const { config, issues: schemaIssues } = validateDocument(source, [
@@ -60,7 +69,13 @@ export async function loadConfig(file: string, options: LoadOptions = {}): Promi
     ...fileKeys.unresolved,
   ]);
 
-  const errors = [...syntaxIssues, ...secretIssues, ...overrideIssues, ...schemaIssues].sort(compareIssues);
+  const errors = [
+    ...syntaxIssues,
+    ...secretIssues,
+    ...overrideIssues,
+    ...renamed.errors,
+    ...schemaIssues,
+  ].sort(compareIssues);
   if (config === undefined || errors.length > 0) {
     const code = secretIssues.length > 0 ? 'FG_CONFIG_SECRET_MISSING' : 'FG_CONFIG_INVALID';
     const problems = errors.length === 1 ? '1 problem' : `${errors.length} problems`;
@@ -76,6 +91,7 @@ export async function loadConfig(file: string, options: LoadOptions = {}): Promi
     config: deepFreeze(resolvePaths(config, path.dirname(absoluteFile))),
     file: absoluteFile,
     secrets: [...new Set([...references.secrets, ...fileKeys.secrets])].filter((s) => s !== ''),
+    warnings: renamed.warnings.sort(compareIssues),
   };
 }
 

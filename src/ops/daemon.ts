@@ -1,4 +1,4 @@
-import { loadConfig } from '../config/load.js';
+import { formatIssue, loadConfig, type ConfigIssue } from '../config/load.js';
 import { ErrorCodes, FieldgateError, errorMessage, isFieldgateError } from '../errors.js';
 import { createLogger, type Logger } from '../logger.js';
 import { Runtime } from '../runtime.js';
@@ -17,8 +17,9 @@ const STATUS_INTERVAL_MS = 10_000;
  *   releasing whatever had started.
  */
 export async function runDaemon(configFile: string): Promise<void> {
-  const { config } = await loadConfig(configFile);
+  const { config, warnings } = await loadConfig(configFile);
   const log = createLogger({ level: config.log.level });
+  logConfigWarnings(log, warnings);
   const notifier = await createNotifier({ log: log.child({ component: 'systemd' }) });
   const runtime = new Runtime({ config, log, version: VERSION });
   const stopped = onStopSignal(runtime, notifier, log);
@@ -94,7 +95,8 @@ async function reload(runtime: Runtime, configFile: string, notifier: Notifier, 
   const monotonicUsec = (process.hrtime.bigint() / 1000n).toString();
   await notifier.notify({ RELOADING: '1', MONOTONIC_USEC: monotonicUsec });
   try {
-    const { config } = await loadConfig(configFile);
+    const { config, warnings } = await loadConfig(configFile);
+    logConfigWarnings(log, warnings);
     const result = runtime.reload(config);
     log.info({ applied: result.applied }, 'Configuration reloaded.');
     for (const key of result.restartRequired) log.warn({ key }, `Restart required: ${key} changed.`);
@@ -103,6 +105,11 @@ async function reload(runtime: Runtime, configFile: string, notifier: Notifier, 
     log.error({ err: errorMessage(e) }, 'Reload failed; the running configuration is unchanged.');
   }
   await notifier.notify({ READY: '1', STATUS: statusLine(runtime.status()) });
+}
+
+/** Keys that still work but should change (an old name): one WARN line each, at load and reload. */
+function logConfigWarnings(log: Logger, warnings: readonly ConfigIssue[]): void {
+  for (const warning of warnings) log.warn({ file: warning.file, line: warning.line }, formatIssue(warning));
 }
 
 /** A held queue LOCK means another daemon uses this state dir: say so, not "database in use". */

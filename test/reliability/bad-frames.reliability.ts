@@ -118,7 +118,7 @@ describe('Zigbee', () => {
   beforeAll(async () => {
     seam = installFakeAir();
     zigbeeCtx = await ZigbeeContext.create();
-    zigbee = zigbeeDefinition.create({ coordinator: 'ember', port: '/dev/ttyFAKE' });
+    zigbee = zigbeeDefinition.create({ coordinator: 'ember', serialPort: '/dev/ttyFAKE' });
     await zigbee.start(zigbeeCtx);
   });
 

@@ -30,9 +30,9 @@ beforeEach(async () => {
   ctx = await RecordingContext.create();
   const options = {
     coordinator: 'ember',
-    port: '/dev/ttyFAKE',
+    serialPort: '/dev/ttyFAKE',
     awakeWindowMs: AWAKE_WINDOW_MS,
-    reconnect: { initialMs: 20, maxMs: 100 },
+    reopen: { initialMs: 20, maxMs: 100 },
   };
   adapter = zigbeeDefinition.create(options);
   await adapter.start(ctx);
