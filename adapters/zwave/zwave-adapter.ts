@@ -23,6 +23,9 @@ import { writeValue } from './write-value.js';
 
 type ZwaveModule = typeof ZwaveJs;
 
+/** How long closing the driver may take before stop() gives up waiting for it. */
+const DESTROY_TIMEOUT_MS = 10_000;
+
 /** How often sleeping nodes are checked against their wake-up interval (availability only). */
 const AVAILABILITY_CHECK_MS = 60_000;
 
@@ -243,7 +246,22 @@ export class ZwaveAdapter implements Adapter {
     driver.removeAllListeners();
     // A failed driver may throw while tearing down; the stick is gone either way.
     driver.on('error', () => undefined);
-    await driver.destroy().catch(() => undefined);
+    // destroy() can wait forever for an exchange the stick never finishes (seen when stopped right after
+    // the network became ready); stop() must resolve regardless, so the wait is bounded.
+    let timer: NodeJS.Timeout | undefined;
+    const isDestroyed = await Promise.race([
+      driver.destroy().then(
+        () => true,
+        () => true,
+      ),
+      new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), DESTROY_TIMEOUT_MS))),
+    ]);
+    clearTimeout(timer);
+    if (!isDestroyed)
+      this.ctx?.log.warn(
+        { timeoutMs: DESTROY_TIMEOUT_MS },
+        'The Z-Wave driver did not close in time; moving on.',
+      );
   }
 
   private isFatal(e: Error): boolean {
