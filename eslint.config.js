@@ -39,8 +39,36 @@ export default tseslint.config(
         {
           patterns: [
             {
-              regex: '^(\\.\\./)+src/(?!(model|errors|logger)\\.js$)',
-              message: 'adapters may import only src/model, src/errors and src/logger.',
+              regex: '^(\\.\\./)+src/(?!(model|errors|logger|config/secret-fields)\\.js$)',
+              message:
+                'adapters may import only src/model, src/errors, src/logger and src/config/secret-fields.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // docs/architecture.md#dependency-rules: an adapter's options schema is loaded with the config, for every
+    // gateway, so it may not import a radio library (those load lazily, only when the radio is configured).
+    files: ['adapters/*/options.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: '^(\\.\\./)+src/(?!(model|errors|logger|config/secret-fields)\\.js$)',
+              message:
+                'adapters may import only src/model, src/errors, src/logger and src/config/secret-fields.',
+            },
+            {
+              regex: '^(@abandonware/|zigbee-herdsman|zwave-js|@zwave-js/|serialport|@serialport/)',
+              message: 'an options schema is loaded on every gateway: no radio library here.',
+            },
+            {
+              regex: '^\\./(?!options\\.js$)',
+              message: 'an options schema imports no other module of its adapter (they may load the radio).',
             },
           ],
         },

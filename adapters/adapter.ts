@@ -6,7 +6,9 @@ import type {
   DeviceInfo,
   Reading,
 } from '../src/model.js';
+import { FieldgateError } from '../src/errors.js';
 import type { Logger } from '../src/logger.js';
+import type { z } from 'zod';
 
 /**
  * What the runtime gives an adapter. Everything an adapter needs from the daemon goes through here.
@@ -93,5 +95,42 @@ export interface PairingSecrets {
   pin?: string;
 }
 
-/** Every adapter module's default export: build an adapter from its own, already validated, options. */
-export type AdapterFactory = (options: Record<string, unknown>) => Adapter;
+/**
+ * An adapter type: its name in config (`type:`), the zod schema of its options (which `src/config/schema.ts`
+ * composes into the config, adding `type` and `enabled`), and how to build one. Every adapter module's
+ * default export, made with `defineAdapter`.
+ */
+export interface AdapterDefinition {
+  readonly type: string;
+  readonly optionsSchema: z.ZodType;
+  /**
+   * Builds an adapter from its options (the adapter's entry in config without `type` and `enabled`). They
+   * are parsed with `optionsSchema` first, so the adapter receives exactly the typed, defaulted options.
+   * @throws FieldgateError `FG_CONFIG_INVALID` when the options do not match the schema (the config loader
+   *   has already reported that, so this only happens to a caller that skipped it).
+   */
+  create(options: unknown): Adapter;
+}
+
+/**
+ * Declares an adapter type. `create` receives the options as `optionsSchema` parses them, typed, so no
+ * adapter needs a cast or a hand-written copy of its options' shape.
+ */
+export function defineAdapter<Schema extends z.ZodType>(spec: {
+  type: string;
+  optionsSchema: Schema;
+  create: (options: z.output<Schema>) => Adapter;
+}): AdapterDefinition {
+  return {
+    type: spec.type,
+    optionsSchema: spec.optionsSchema,
+    create: (options) => {
+      const parsed = spec.optionsSchema.safeParse(options);
+      if (parsed.success) return spec.create(parsed.data);
+      const problems = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
+      throw new FieldgateError('FG_CONFIG_INVALID', `${spec.type} adapter: ${problems.join('; ')}`, {
+        context: { type: spec.type, issues: problems },
+      });
+    },
+  };
+}

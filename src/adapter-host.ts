@@ -1,7 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { Adapter, AdapterContext } from '../adapters/adapter.js';
-import { loadAdapterFactory } from '../adapters/registry.js';
+import { loadAdapterDefinition } from '../adapters/registry.js';
 import type { AdapterConfig } from './config/schema.js';
 import { FieldgateError, errorMessage, isFieldgateError } from './errors.js';
 import type { Logger } from './logger.js';
@@ -66,11 +66,12 @@ export class AdapterHost {
   /** Loads and starts the adapter. Never throws: a failure leaves the adapter `unavailable` with the reason. */
   async start(): Promise<void> {
     try {
-      const factory = await loadAdapterFactory(this.config.type);
-      if (factory === undefined) {
+      const definition = await loadAdapterDefinition(this.config.type);
+      if (definition === undefined) {
         throw new FieldgateError('FG_ADAPTER_UNKNOWN', `unknown adapter type "${this.config.type}"`);
       }
-      const adapter = factory({ ...this.config });
+      const { type: _type, enabled: _enabled, ...options } = this.config;
+      const adapter = definition.create(options);
       const stateDir = path.join(this.options.stateDir, 'adapters', this.name);
       await mkdir(stateDir, { recursive: true });
       this.#adapter = adapter;

@@ -1,8 +1,8 @@
 import type { Adapter, AdapterContext } from '../adapter.js';
+import { Reopener } from '../reopen.js';
 import { errorMessage } from '../../src/errors.js';
 import type { CommandResult, DeviceCommand, DeviceId, DeviceInfo } from '../../src/model.js';
 import { AdvertIntake } from './advert-intake.js';
-import { backoffDelayMs } from './backoff.js';
 import { planCommand } from './commands.js';
 import { ConnectionSlots } from './connection-slots.js';
 import { GattLink } from './gatt-link.js';
@@ -39,13 +39,16 @@ export class BleAdapter implements Adapter {
   private readonly timers = new Set<NodeJS.Timeout>();
   private readonly counters: BleStats = emptyStats();
   private watchdog: ScanWatchdog | undefined;
-  private reopenAttempt = 0;
   private isStopped = false;
+  /** Reopens the radio, or retries a scan start, with backoff. */
+  private readonly reopen: Reopener;
 
   constructor(
     private readonly options: BleOptions,
     private readonly deps: BleAdapterDeps = {},
-  ) {}
+  ) {
+    this.reopen = new Reopener(options.reopen, { unref: true });
+  }
 
   async start(ctx: AdapterContext): Promise<void> {
     this.ctx = ctx;
@@ -82,6 +85,7 @@ export class BleAdapter implements Adapter {
 
   async stop(): Promise<void> {
     this.isStopped = true;
+    this.reopen.stop();
     for (const timer of this.timers) clearTimeout(timer);
     this.timers.clear();
     await Promise.all([...this.links.values()].map((link) => link.close()));
@@ -208,13 +212,13 @@ export class BleAdapter implements Adapter {
       await bounded(noble.startScanningAsync([], true), SCAN_COMMAND_TIMEOUT_MS, 'BLE scan start');
       if (this.isStopped) return;
       this.watchdog?.touch(ctx.now());
-      this.reopenAttempt = 0;
+      this.reopen.succeeded();
       ctx.setStatus('running');
       ctx.log.info({ hciDevice: this.options.hciDevice }, 'BLE scanning started.');
     } catch (e) {
       if (this.isStopped) return;
       ctx.setStatus('degraded', `cannot start scanning: ${errorMessage(e)}`);
-      this.after(backoffDelayMs(this.reopenAttempt++, this.options.reopen), () => void this.startScan(noble));
+      this.reopen.retry(() => void this.startScan(noble));
     }
   }
 
@@ -230,30 +234,19 @@ export class BleAdapter implements Adapter {
 
   private radioFailed(reason: string): void {
     if (this.isStopped) return;
-    const delayMs = backoffDelayMs(this.reopenAttempt++, this.options.reopen);
-    // Warn once per episode; the retries that follow are routine until the radio comes back.
-    if (this.reopenAttempt === 1)
-      this.ctx?.log.warn({ reason, retryInMs: delayMs }, 'The BLE radio is unavailable.');
     this.ctx?.setStatus('unavailable', reason);
-    this.after(delayMs, () => {
+    const delayMs = this.reopen.retry(() => {
       this.counters.radioReopens++;
       void this.openRadio();
     });
+    // Warn once per episode; the retries that follow are routine until the radio comes back.
+    if (this.reopen.failures === 1)
+      this.ctx?.log.warn({ reason, retryInMs: delayMs }, 'The BLE radio is unavailable.');
   }
 
   private housekeeping(): void {
     if (this.isStopped || this.ctx === undefined) return;
     this.watchdog?.check(this.ctx.now());
     this.intake?.sweep();
-  }
-
-  private after(delayMs: number, then: () => void): void {
-    if (this.isStopped) return;
-    const timer = setTimeout(() => {
-      this.timers.delete(timer);
-      then();
-    }, delayMs);
-    timer.unref();
-    this.timers.add(timer);
   }
 }

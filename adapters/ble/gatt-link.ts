@@ -1,7 +1,7 @@
 import { errorMessage } from '../../src/errors.js';
 import type { Logger } from '../../src/logger.js';
 import type { Value } from '../../src/model.js';
-import { backoffDelayMs } from './backoff.js';
+import { Reopener } from '../reopen.js';
 import type { ConnectionSlots } from './connection-slots.js';
 import type { WritePlan } from './commands.js';
 import { scaled } from './decoders/types.js';
@@ -37,12 +37,14 @@ export class GattLink {
   private session: { chars: Map<string, NobleCharacteristic>; release: () => void } | undefined;
   private queue: Promise<unknown> = Promise.resolve();
   private readonly timers = new Set<NodeJS.Timeout>();
-  private reconnectAttempt = 0;
+  /** Reconnects a persistent link with backoff. */
+  private readonly reconnect: Reopener;
   private isClosed = false;
   private readonly isPersistent: boolean;
 
   constructor(private readonly options: GattLinkOptions) {
     this.isPersistent = options.readings.some((r) => r.mode === 'notify');
+    this.reconnect = new Reopener(options.reopen, { unref: true });
   }
 
   get isConnected(): boolean {
@@ -88,6 +90,7 @@ export class GattLink {
   /** Stop polling and reconnecting, and disconnect. */
   async close(): Promise<void> {
     this.isClosed = true;
+    this.reconnect.stop();
     for (const timer of this.timers) clearTimeout(timer);
     this.timers.clear();
     await this.disconnect();
@@ -111,7 +114,7 @@ export class GattLink {
   private keepConnected(): void {
     void this.exclusive(() => this.open(undefined))
       .then(() => {
-        this.reconnectAttempt = 0;
+        this.reconnect.succeeded();
       })
       .catch((e: unknown) => {
         this.options.log.debug({ err: errorMessage(e) }, 'A GATT connection failed; retrying with backoff.');
@@ -121,7 +124,7 @@ export class GattLink {
 
   private scheduleReconnect(): void {
     if (this.isClosed) return;
-    this.after(backoffDelayMs(this.reconnectAttempt++, this.options.reopen), () => this.keepConnected());
+    this.reconnect.retry(() => this.keepConnected());
   }
 
   /** Runs `work` on a connected session, opening (and for non-persistent links, closing) it around. */

@@ -1,49 +1,44 @@
-import { FieldgateError } from '../../src/errors.js';
+import { z } from 'zod';
 
-/** The `sim` adapter entry of the config, as the schema parsed it (defaults applied). */
-export interface SimOptions {
-  fleet: { climate: number; switch: number; contact: number; sleepy: number };
-  /** 0 means full speed: back-to-back batches, paced only by `emit`. */
-  reportIntervalMs: number;
-  jitterMs: number;
-  wakeIntervalMs: number;
-  awakeMs: number;
-  /** Readings per emit at full speed; at a set interval each device emits its own reading. */
-  batchSize: number;
-  seed?: number;
-}
-
-function integer(raw: Record<string, unknown>, key: string, path: string, min: number): number {
-  const value = raw[key];
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min) {
-    throw new FieldgateError('FG_CONFIG_INVALID', `sim adapter: ${path}${key} must be an integer ≥ ${min}.`, {
-      context: { key: path + key, value },
-    });
-  }
-  return value;
-}
-
-const count = (raw: Record<string, unknown>, key: string, path = ''): number => integer(raw, key, path, 0);
+const ms = (description: string) => z.number().int().nonnegative().describe(description);
 
 /**
- * Reads the options the registry hands over. The config schema has already validated them and filled in
- * defaults; this only re-checks the shape, because the adapter contract passes them untyped.
+ * Options of the simulated adapter (`adapters.<name>` with `type: sim`): a fleet for demos, tests and
+ * benchmarks. `src/config/schema.ts` adds `type` and `enabled`.
  */
-export function readSimOptions(raw: Record<string, unknown>): SimOptions {
-  const fleet = (raw.fleet ?? {}) as Record<string, unknown>;
-  const options: SimOptions = {
-    fleet: {
-      climate: count(fleet, 'climate', 'fleet.'),
-      switch: count(fleet, 'switch', 'fleet.'),
-      contact: count(fleet, 'contact', 'fleet.'),
-      sleepy: count(fleet, 'sleepy', 'fleet.'),
-    },
-    reportIntervalMs: count(raw, 'reportIntervalMs'),
-    jitterMs: count(raw, 'jitterMs'),
-    wakeIntervalMs: count(raw, 'wakeIntervalMs'),
-    awakeMs: count(raw, 'awakeMs'),
-    batchSize: integer(raw, 'batchSize', '', 1),
-  };
-  if (raw.seed !== undefined) options.seed = integer(raw, 'seed', '', Number.MIN_SAFE_INTEGER);
-  return options;
-}
+export const simOptionsSchema = z.strictObject({
+  fleet: z
+    .strictObject({
+      climate: z
+        .number()
+        .int()
+        .nonnegative()
+        .default(3)
+        .describe('Climate sensors (temperature, humidity, pressure).'),
+      switch: z.number().int().nonnegative().default(2).describe('Switches: commands on, off, toggle.'),
+      contact: z.number().int().nonnegative().default(1).describe('Door/window contacts (events on change).'),
+      sleepy: z
+        .number()
+        .int()
+        .nonnegative()
+        .default(1)
+        .describe('Battery sensors that sleep; commands wait for their wake-up.'),
+    })
+    .prefault({})
+    .describe('How many simulated devices of each kind.'),
+  reportIntervalMs: ms(
+    'How often each awake device reports; 0 reports as fast as the pipeline accepts.',
+  ).default(5000),
+  jitterMs: ms('Random spread added to each report interval.').default(500),
+  wakeIntervalMs: ms('Sleepy sensors wake up this often.').default(30_000),
+  awakeMs: ms('Sleepy sensors stay awake this long after waking.').default(2000),
+  batchSize: z
+    .number()
+    .int()
+    .positive()
+    .default(1)
+    .describe('Readings per emit call (benchmarks raise it to load the pipeline harder).'),
+  seed: z.number().int().optional().describe('Seed for the value generator, for reproducible fleets.'),
+});
+
+export type SimOptions = z.output<typeof simOptionsSchema>;

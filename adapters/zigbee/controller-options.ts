@@ -20,7 +20,7 @@ export function controllerOptions(
     },
     serialPort: {
       adapter: options.coordinator,
-      ...(options.port === undefined ? {} : { path: options.port }),
+      ...(options.serialPort === undefined ? {} : { path: options.serialPort }),
       ...(options.baudRate === undefined ? {} : { baudRate: options.baudRate }),
       ...(options.rtscts === undefined ? {} : { rtscts: options.rtscts }),
     },

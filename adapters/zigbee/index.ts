@@ -1,11 +1,13 @@
-import type { AdapterFactory } from '../adapter.js';
-import type { ZigbeeOptions } from './options.js';
+import { defineAdapter } from '../adapter.js';
+import { zigbeeOptionsSchema } from './options.js';
 import { ZigbeeAdapter } from './zigbee-adapter.js';
 
 export { ZigbeeAdapter, type ZigbeeAdapterDeps } from './zigbee-adapter.js';
 export type { ZigbeeOptions } from './options.js';
 
-/** The registry's entry point: options are already validated by `zigbeeAdapterSchema`. */
-const createZigbeeAdapter: AdapterFactory = (options) =>
-  new ZigbeeAdapter(options as unknown as ZigbeeOptions);
-export default createZigbeeAdapter;
+/** The `zigbee` adapter type; zigbee-herdsman and its converters are imported only when it starts. */
+export default defineAdapter({
+  type: 'zigbee',
+  optionsSchema: zigbeeOptionsSchema,
+  create: (options) => new ZigbeeAdapter(options),
+});

@@ -1,6 +1,7 @@
 import type * as Herdsman from 'zigbee-herdsman';
 import type { Controller, Events, Models } from 'zigbee-herdsman';
 import type { Adapter, AdapterContext } from '../adapter.js';
+import { Reopener, type ReopenerDeps } from '../reopen.js';
 import { FieldgateError, errorMessage } from '../../src/errors.js';
 import type {
   AdapterState,
@@ -10,7 +11,6 @@ import type {
   DeviceId,
   DeviceInfo,
 } from '../../src/model.js';
-import { exponentialBackoff, type Backoff } from './backoff.js';
 import { exposesOf, notifyDeviceEvent, type DeviceEventType, type ZhcModule } from './converters.js';
 import { executeCommand } from './execute-command.js';
 import { bridgeLibraryLogger } from './library-logger.js';
@@ -26,8 +26,8 @@ import { ZigbeeDevice } from './zigbee-device.js';
 type HerdsmanModule = typeof Herdsman;
 
 export interface ZigbeeAdapterDeps {
-  /** Delay before each reopen attempt; defaults to `options.reconnect`. */
-  backoff?: Backoff;
+  /** The reopen loop's jitter and timer; default `Math.random` and a Node timer. */
+  reopen?: ReopenerDeps;
 }
 
 /**
@@ -45,21 +45,20 @@ export class ZigbeeAdapter implements Adapter {
   private controller: Controller | undefined;
   private isOpen = false;
   private isStopping = false;
-  private reopenAttempt = 0;
-  private reopenTimer: NodeJS.Timeout | undefined;
   private availabilityTimer: NodeJS.Timeout | undefined;
   private readonly byIeee = new Map<string, ZigbeeDevice>();
   private readonly lastAvailability = new Map<DeviceId, Availability>();
   private readonly configurator = new DeviceConfigurator();
   /** Frames to readings; made in `start()` once the converters are loaded. */
   private intake: MessageIntake | undefined;
-  private readonly backoff: Backoff;
+  /** Reopens the coordinator with backoff (`options.reopen`). */
+  private readonly reopen: Reopener;
 
   constructor(
     private readonly options: ZigbeeOptions,
     deps: ZigbeeAdapterDeps = {},
   ) {
-    this.backoff = deps.backoff ?? exponentialBackoff(options.reconnect.initialMs, options.reconnect.maxMs);
+    this.reopen = new Reopener(options.reopen, deps.reopen);
   }
 
   async start(ctx: AdapterContext): Promise<void> {
@@ -104,7 +103,7 @@ export class ZigbeeAdapter implements Adapter {
 
   async stop(): Promise<void> {
     this.isStopping = true;
-    clearTimeout(this.reopenTimer);
+    this.reopen.stop();
     clearInterval(this.availabilityTimer);
     await this.closeController();
     await this.intake?.idle();
@@ -204,14 +203,14 @@ export class ZigbeeAdapter implements Adapter {
       const result = await controller.start();
       if (this.isStopping) return;
       this.isOpen = true;
-      this.reopenAttempt = 0;
+      this.reopen.succeeded();
       ctx.log.info({ result, coordinator: this.options.coordinator }, 'Zigbee coordinator open.');
       await this.keepKeyFilesPrivate();
       ctx.setStatus('running');
       await this.adoptAll(controller);
     } catch (e) {
       await this.closeController();
-      const reason = (await serialPortProblem(this.options.port)) ?? errorMessage(e);
+      const reason = (await serialPortProblem(this.options.serialPort)) ?? errorMessage(e);
       if (this.isStopping) return;
       ctx.setStatus(failState, `Zigbee coordinator cannot be opened: ${reason}`);
       this.scheduleReopen();
@@ -219,8 +218,7 @@ export class ZigbeeAdapter implements Adapter {
   }
 
   private scheduleReopen(): void {
-    const delayMs = this.backoff(this.reopenAttempt++);
-    this.reopenTimer = setTimeout(() => void this.open('degraded'), delayMs);
+    this.reopen.retry(() => void this.open('degraded'));
   }
 
   private async closeController(): Promise<void> {

@@ -1,11 +1,10 @@
-import type { AdapterFactory } from '../adapter.js';
-import type { ZwaveOptions } from './options.js';
+import { defineAdapter } from '../adapter.js';
+import { zwaveOptionsSchema } from './options.js';
 import { ZwaveAdapter } from './zwave-adapter.js';
 
-/**
- * The `zwave` adapter type. `options` are the already validated `adapters.<name>` options
- * (`src/config/adapters/zwave.ts`); zwave-js itself is loaded only when the adapter starts.
- */
-const createZwaveAdapter: AdapterFactory = (options) => new ZwaveAdapter(options as unknown as ZwaveOptions);
-
-export default createZwaveAdapter;
+/** The `zwave` adapter type; zwave-js itself is loaded only when the adapter starts. */
+export default defineAdapter({
+  type: 'zwave',
+  optionsSchema: zwaveOptionsSchema,
+  create: (options) => new ZwaveAdapter(options),
+});

@@ -3,6 +3,7 @@ import path from 'node:path';
 import type * as ZwaveJs from 'zwave-js';
 import type { Driver, ZWaveNode, ZWaveNotificationCallback } from 'zwave-js';
 import type { Adapter, AdapterContext, PairingSecrets } from '../adapter.js';
+import { Reopener } from '../reopen.js';
 import { DropCounts } from '../drop-counts.js';
 import type { CommandResult, DeviceCommand, DeviceId, DeviceInfo } from '../../src/model.js';
 import { errorMessage, FieldgateError } from '../../src/errors.js';
@@ -22,6 +23,9 @@ import { writeValue } from './write-value.js';
 
 type ZwaveModule = typeof ZwaveJs;
 
+/** How long closing the driver may take before stop() gives up waiting for it. */
+const DESTROY_TIMEOUT_MS = 10_000;
+
 /** How often sleeping nodes are checked against their wake-up interval (availability only). */
 const AVAILABILITY_CHECK_MS = 60_000;
 
@@ -36,10 +40,10 @@ export class ZwaveAdapter implements Adapter {
   private driver: Driver | undefined;
   private isReady = false;
   private hasRunBefore = false;
-  private reopenAttempt = 0;
   /** Drivers built so far by this process; names each Driver's lock dir. */
   private generation = 0;
-  private reopenTimer: NodeJS.Timeout | undefined;
+  /** Builds a fresh Driver with backoff (`options.reopen`) after the stick was lost. */
+  private readonly reopen: Reopener;
   private availabilityTimer: NodeJS.Timeout | undefined;
   private inclusion: InclusionWindow | undefined;
   private readonly nodes = new Map<DeviceId, ZWaveNode>();
@@ -48,7 +52,9 @@ export class ZwaveAdapter implements Adapter {
   /** Malformed frames zwave-js dropped, by reason, over every Driver this adapter built. */
   private readonly dropped = new DropCounts<ZwaveDropReason>();
 
-  constructor(private readonly options: ZwaveOptions) {}
+  constructor(private readonly options: ZwaveOptions) {
+    this.reopen = new Reopener(options.reopen);
+  }
 
   async start(ctx: AdapterContext): Promise<void> {
     this.ctx = ctx;
@@ -69,7 +75,7 @@ export class ZwaveAdapter implements Adapter {
   async stop(): Promise<void> {
     const ctx = this.ctx;
     this.ctx = undefined;
-    clearTimeout(this.reopenTimer);
+    this.reopen.stop();
     clearInterval(this.availabilityTimer);
     await this.inclusion?.close();
     await this.closeDriver();
@@ -208,7 +214,7 @@ export class ZwaveAdapter implements Adapter {
     });
     this.isReady = true;
     this.hasRunBefore = true;
-    this.reopenAttempt = 0;
+    this.reopen.succeeded();
     driver.controller.on('node added', (node) => this.attach(driver, node));
     driver.controller.on('node removed', (node) => this.detach(driver, node));
     for (const node of driver.controller.nodes.values()) {
@@ -226,15 +232,10 @@ export class ZwaveAdapter implements Adapter {
     const ctx = this.ctx;
     if (ctx === undefined) return;
     for (const id of this.nodes.keys()) this.changed(id);
-    const delayMs = Math.min(
-      this.options.reopen.maxMs,
-      this.options.reopen.initialMs * 2 ** Math.min(this.reopenAttempt, 20),
-    );
-    this.reopenAttempt += 1;
-    if (this.reopenAttempt === 1)
-      ctx.log.warn({ reason, delayMs }, 'Z-Wave stick lost; reopening with backoff.');
     ctx.setStatus(this.hasRunBefore ? 'degraded' : 'unavailable', `Z-Wave stick: ${reason}`);
-    this.reopenTimer = setTimeout(() => void this.open(), delayMs);
+    const delayMs = this.reopen.retry(() => void this.open());
+    if (this.reopen.failures === 1)
+      ctx.log.warn({ reason, delayMs }, 'Z-Wave stick lost; reopening with backoff.');
   }
 
   private async closeDriver(): Promise<void> {
@@ -245,7 +246,22 @@ export class ZwaveAdapter implements Adapter {
     driver.removeAllListeners();
     // A failed driver may throw while tearing down; the stick is gone either way.
     driver.on('error', () => undefined);
-    await driver.destroy().catch(() => undefined);
+    // destroy() can wait forever for an exchange the stick never finishes (seen when stopped right after
+    // the network became ready); stop() must resolve regardless, so the wait is bounded.
+    let timer: NodeJS.Timeout | undefined;
+    const isDestroyed = await Promise.race([
+      driver.destroy().then(
+        () => true,
+        () => true,
+      ),
+      new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), DESTROY_TIMEOUT_MS))),
+    ]);
+    clearTimeout(timer);
+    if (!isDestroyed)
+      this.ctx?.log.warn(
+        { timeoutMs: DESTROY_TIMEOUT_MS },
+        'The Z-Wave driver did not close in time; moving on.',
+      );
   }
 
   private isFatal(e: Error): boolean {

@@ -38,7 +38,7 @@ export async function radiosFootprint(ctx: ScenarioContext): Promise<Sample[]> {
     adapters: { sim: { climate: 1000, reportIntervalMs: 5000, jitterMs: 500 } },
     extraAdapters: {
       zwave: { type: 'zwave', serialPort: stick.url },
-      zigbee: { type: 'zigbee', coordinator: 'ember', port: path.join(ctx.dir, 'no-such-coordinator') },
+      zigbee: { type: 'zigbee', coordinator: 'ember', serialPort: path.join(ctx.dir, 'no-such-coordinator') },
       ble: { type: 'ble', hciDevice: 7 },
     },
   });

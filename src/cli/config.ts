@@ -26,9 +26,9 @@ export interface CommandIo {
 export const MAX_LISTED_ISSUES = 50;
 
 /**
- * `fieldgate config validate FILE [--json]`: prints `FILE: ok` and returns 0, or prints the issues and
- * returns 78: on stderr the first `MAX_LISTED_ISSUES` and a line counting the rest, or every issue as
- * `{ valid, errors }` on stdout with `--json`.
+ * `fieldgate config validate FILE [--json]`: prints `FILE: ok` (after any warnings, on stderr) and returns 0,
+ * or prints the issues and returns 78: on stderr the first `MAX_LISTED_ISSUES` and a line counting the rest,
+ * or every issue as `{ valid, errors, warnings }` on stdout with `--json`.
  */
 export async function runConfigValidate(
   file: string,
@@ -36,10 +36,13 @@ export async function runConfigValidate(
   io: CommandIo,
 ): Promise<number> {
   try {
-    await loadConfig(file, loadOptions(io));
-    io.stdout.write(
-      options.json === true ? `${JSON.stringify({ valid: true, errors: [] })}\n` : `${file}: ok\n`,
-    );
+    const { warnings } = await loadConfig(file, loadOptions(io));
+    if (options.json === true) {
+      io.stdout.write(`${JSON.stringify({ valid: true, errors: [], warnings })}\n`);
+    } else {
+      io.stderr.write(warnings.map((warning) => `${formatIssue(warning)}\n`).join(''));
+      io.stdout.write(`${file}: ok\n`);
+    }
     return 0;
   } catch (error) {
     const errors = issuesOf(error, file);

@@ -4,6 +4,7 @@ import { FieldgateError } from '../errors.js';
 import { applyEnvOverrides } from './env-overrides.js';
 import { compareIssues, formatIssue, formatPath, type ConfigIssue } from './issues.js';
 import { Redactor, secretValuesOf } from './redact.js';
+import { applyRenamedKeys } from './renamed-keys.js';
 import type { Config } from './schema.js';
 import { inlineFileKeys, resolveReferences } from './secrets.js';
 import { validateDocument } from './validate.js';
@@ -27,11 +28,16 @@ export interface LoadedConfig {
   secrets: string[];
   /** Knows every secret in every printable form; every output path (logs, status, errors) goes through it. */
   redactor: Redactor;
+  /**
+   * What loaded but should change, at its position: an old key name that still works (its message starts
+   * with `warning:`). Shown by `config validate` and logged by the daemon.
+   */
+  warnings: ConfigIssue[];
 }
 
 /**
  * Reads, parses, resolves and validates a config file: YAML 1.2 → `!secret` / `${VAR}` → `FIELDGATE__…`
- * overrides → `*File` contents → schema. Every problem is reported at once.
+ * overrides → renamed keys → `*File` contents → schema. Every problem is reported at once.
  *
  * Relative paths (`stateDir`, every `…Dir` / `…File` key, `control.socket`) resolve against the config file's
  * directory.
@@ -56,6 +62,7 @@ export async function loadConfig(file: string, options: LoadOptions = {}): Promi
   const { source, issues: syntaxIssues } = parseYamlSource(text, absoluteFile);
   const references = await resolveReferences(source, env);
   const overrideIssues = applyEnvOverrides(source, env);
+  const renamed = applyRenamedKeys(source);
   const fileKeys = await inlineFileKeys(source);
   // Values at secret keys however they were supplied, as written (`0x…`, `01:02:…`, `12345`, a list):
   // the redactor derives every other form from them.
@@ -76,7 +83,7 @@ export async function loadConfig(file: string, options: LoadOptions = {}): Promi
     ...fileKeys.unresolved,
   ]);
 
-  const errors = [...syntaxIssues, ...secretIssues, ...overrideIssues, ...schemaIssues]
+  const errors = [...syntaxIssues, ...secretIssues, ...overrideIssues, ...renamed.errors, ...schemaIssues]
     .map((issue) => scrubIssue(issue, redactor))
     .sort(compareIssues);
   if (config === undefined || errors.length > 0) {
@@ -95,6 +102,7 @@ export async function loadConfig(file: string, options: LoadOptions = {}): Promi
     file: absoluteFile,
     secrets,
     redactor,
+    warnings: renamed.warnings.sort(compareIssues),
   };
 }
 

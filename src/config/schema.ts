@@ -1,9 +1,6 @@
 import { z } from 'zod';
 import { secret } from './secret-fields.js';
-import { bleAdapterSchema } from './adapters/ble.js';
-import { simAdapterSchema } from './adapters/sim.js';
-import { zigbeeAdapterSchema } from './adapters/zigbee.js';
-import { zwaveAdapterSchema } from './adapters/zwave.js';
+import { adapterOptionsSchemas } from '../../adapters/registry.js';
 import { awsUpstreamSchema } from './upstreams/aws.js';
 import { azureUpstreamSchema } from './upstreams/azure.js';
 
@@ -47,11 +44,27 @@ export const deviceMatch = z
   })
   .describe('Selects readings by device, adapter and value name.');
 
+/**
+ * One adapter entry: `type` and `enabled`, which the host reads, then the options the radio declares in its
+ * own `adapters/<type>/options.ts` (the adapter receives those, parsed).
+ */
+function adapterEntry<const Type extends string, Shape extends z.ZodRawShape>(
+  type: Type,
+  options: z.ZodObject<Shape, z.core.$strict>,
+) {
+  return z
+    .strictObject({
+      type: z.literal(type),
+      enabled: z.boolean().default(true).describe('Start this adapter.'),
+    })
+    .extend(options.shape);
+}
+
 export const adapterConfig = z.discriminatedUnion('type', [
-  simAdapterSchema,
-  bleAdapterSchema,
-  zigbeeAdapterSchema,
-  zwaveAdapterSchema,
+  adapterEntry('sim', adapterOptionsSchemas.sim),
+  adapterEntry('ble', adapterOptionsSchemas.ble),
+  adapterEntry('zigbee', adapterOptionsSchemas.zigbee),
+  adapterEntry('zwave', adapterOptionsSchemas.zwave),
 ]);
 
 const tls = z

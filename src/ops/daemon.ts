@@ -1,5 +1,5 @@
-import { loadConfig } from '../config/load.js';
-import type { Redactor } from '../config/redact.js';
+import { formatIssue, loadConfig, type ConfigIssue } from '../config/load.js';
+import { secretKeyNames, type Redactor } from '../config/redact.js';
 import { ErrorCodes, FieldgateError, errorMessage, isFieldgateError } from '../errors.js';
 import { findExposures } from '../health/exposure.js';
 import { createLogger, type Logger } from '../logger.js';
@@ -19,8 +19,9 @@ const STATUS_INTERVAL_MS = 10_000;
  *   releasing whatever had started.
  */
 export async function runDaemon(configFile: string): Promise<void> {
-  const { config, redactor } = await loadConfig(configFile);
-  const log = createLogger({ level: config.log.level, redactor });
+  const { config, redactor, warnings } = await loadConfig(configFile);
+  const log = createLogger({ level: config.log.level, redactor, secretFieldNames: secretKeyNames() });
+  logConfigWarnings(log, warnings);
   // Listeners reachable from the network and TLS relaxations: said once per start (doctor lists them too).
   for (const exposure of findExposures(config, process.env))
     log.warn({ setting: exposure.path, hint: exposure.hint }, exposure.message);
@@ -116,6 +117,7 @@ async function reload(
     const loaded = await loadConfig(configFile);
     // The new file's secrets join the known ones: logs and status scrub them from now on.
     redactor.merge(loaded.redactor);
+    logConfigWarnings(log, loaded.warnings);
     const result = runtime.reload(loaded.config);
     log.info({ applied: result.applied }, 'Configuration reloaded.');
     for (const key of result.restartRequired) log.warn({ key }, `Restart required: ${key} changed.`);
@@ -124,6 +126,11 @@ async function reload(
     log.error({ err: errorMessage(e) }, 'Reload failed; the running configuration is unchanged.');
   }
   await notifier.notify({ READY: '1', STATUS: statusLine(runtime.status()) });
+}
+
+/** Keys that still work but should change (an old name): one WARN line each, at load and reload. */
+function logConfigWarnings(log: Logger, warnings: readonly ConfigIssue[]): void {
+  for (const warning of warnings) log.warn({ file: warning.file, line: warning.line }, formatIssue(warning));
 }
 
 /** A held queue LOCK means another daemon uses this state dir: say so, not "database in use". */

@@ -6,14 +6,13 @@ import { BTHOME_UUID } from '../../adapters/ble/decoders/bthome.js';
 import { RUUVI_COMPANY_ID } from '../../adapters/ble/decoders/ruuvi.js';
 import type { NoblePeripheral } from '../../adapters/ble/noble-types.js';
 import { emptyStats } from '../../adapters/ble/stats.js';
-import createZigbeeAdapter from '../../adapters/zigbee/index.js';
-import { bleAdapterSchema } from '../../src/config/adapters/ble.js';
-import { zigbeeAdapterSchema } from '../../src/config/adapters/zigbee.js';
+import zigbeeDefinition from '../../adapters/zigbee/index.js';
+import { bleOptionsSchema } from '../../adapters/ble/options.js';
 import { RecordingContext as BleContext } from '../fakes/ble/recording-context.js';
 import { installFakeAir } from '../fakes/zigbee/fake-coordinator.js';
 import { eventually, RecordingContext as ZigbeeContext } from '../fakes/zigbee/recording-context.js';
 import { SNZB02_TEMPERATURE_REPORT, sonoffSnzb02, unknownSensor } from '../fixtures/zigbee/devices.js';
-import createZwaveAdapter from '../../adapters/zwave/index.js';
+import zwaveDefinition from '../../adapters/zwave/index.js';
 import { zwaveOptions } from '../fakes/zwave/adapter-options.js';
 import { MockStick } from '../fakes/zwave/mock-stick.js';
 import { addSwitchWithThermometer } from '../fakes/zwave/nodes.js';
@@ -45,14 +44,7 @@ it(`BLE: ${FRAMES} garbage and truncated advertisements per format, none throws,
   const fuzz = seededFuzz(21);
   const ctx = new BleContext();
   const stats = emptyStats();
-  const {
-    type: _type,
-    enabled: _enabled,
-    ...options
-  } = bleAdapterSchema.parse({
-    type: 'ble',
-    allow: { names: ['fuzz*'] },
-  });
+  const options = bleOptionsSchema.parse({ allow: { names: ['fuzz*'] } });
   const intake = new AdvertIntake(ctx, options, new Map(), stats);
   // Known-good frames to cut short: BTHome v2 temperature, pvvx custom format, Ruuvi RAWv2.
   const formats = [
@@ -126,9 +118,7 @@ describe('Zigbee', () => {
   beforeAll(async () => {
     seam = installFakeAir();
     zigbeeCtx = await ZigbeeContext.create();
-    zigbee = createZigbeeAdapter(
-      zigbeeAdapterSchema.parse({ type: 'zigbee', coordinator: 'ember', port: '/dev/ttyFAKE' }),
-    );
+    zigbee = zigbeeDefinition.create({ coordinator: 'ember', serialPort: '/dev/ttyFAKE' });
     await zigbee.start(zigbeeCtx);
   });
 
@@ -192,7 +182,7 @@ describe('Z-Wave', () => {
     stick = await MockStick.start();
     await addSwitchWithThermometer(stick);
     zwaveCtx = await zwaveRecordingContext();
-    zwave = createZwaveAdapter(zwaveOptions(stick.url));
+    zwave = zwaveDefinition.create(zwaveOptions(stick.url));
     await zwave.start(zwaveCtx);
     await until(
       () => zwaveCtx.devices.get(ZWAVE_NODE)?.capabilities.values.includes('temperature') === true,

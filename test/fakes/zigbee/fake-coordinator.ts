@@ -129,7 +129,11 @@ export class FakeCoordinator extends Adapter {
     for (const device of this.air.devices.values()) this.attach(device);
     return Promise.resolve('resumed');
   }
+  /** True once herdsman stopped this coordinator (closed its port). */
+  isStopped = false;
+
   stop(): Promise<void> {
+    this.isStopped = true;
     for (const w of this.waiters) clearTimeout(w.timer);
     this.waiters.clear();
     for (const [device, listener] of this.attached) device.off('tx', listener);

@@ -140,6 +140,11 @@ export class MockStick {
     await new Promise<void>((resolve, reject) => socket.write(bytes, (e) => (e ? reject(e) : resolve())));
   }
 
+  /** True while a host holds the stick's connection open. */
+  get isConnected(): boolean {
+    return this.socket !== undefined;
+  }
+
   /** Cuts the current connection, as when a ser2net link drops or a stick is unplugged. */
   dropConnection(): void {
     this.socket?.destroy();

@@ -115,7 +115,12 @@ describe('a configured radio without its hardware (real daemon, real broker)', (
   it('reports a Zigbee adapter whose serial port does not exist, forwards the sim fleet, and stops cleanly', async () => {
     const port = '/dev/serial/by-id/nope';
     await startWith({
-      zigbee: { type: 'zigbee', coordinator: 'ember', port, reconnect: { initialMs: 200, maxMs: 1000 } },
+      zigbee: {
+        type: 'zigbee',
+        coordinator: 'ember',
+        serialPort: port,
+        reopen: { initialMs: 200, maxMs: 1000 },
+      },
     });
 
     const zigbee = await settledStatus('zigbee', ['unavailable', 'degraded']);

@@ -28,7 +28,7 @@ describe('SIGTERM while the daemon is still starting', () => {
       ...base,
       adapters: {
         ...base.adapters,
-        zigbee: { type: 'zigbee', coordinator: 'ember', port: path.join(work.dir, 'no-such-stick') },
+        zigbee: { type: 'zigbee', coordinator: 'ember', serialPort: path.join(work.dir, 'no-such-stick') },
       },
     };
     const file = path.join(work.dir, 'fieldgate.yaml');

@@ -46,7 +46,7 @@ register('data:text/javascript,' + encodeURIComponent(${JSON.stringify(RECORD_RE
 });
 const imported = await import(target.startsWith('/') ? pathToFileURL(target).href : target);
 for (const type of types) {
-  if ((await imported.loadAdapterFactory(type)) === undefined) throw new Error('no adapter type ' + type);
+  if ((await imported.loadAdapterDefinition(type)) === undefined) throw new Error('no adapter type ' + type);
 }
 const loaded = [...readFileSync(logFile, 'utf8').split('\\n'), ...Object.keys(createRequire(import.meta.url).cache)];
 process.stdout.write(JSON.stringify(loaded));`;

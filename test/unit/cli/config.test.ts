@@ -37,6 +37,37 @@ describe('fieldgate config validate', () => {
     expect(io.err()).toBe('');
   });
 
+  it('prints a warning for an old key name on stderr and still returns 0', async () => {
+    const dir = await makeConfigDir();
+    try {
+      const file = await dir.write(
+        'old-names.yaml',
+        [
+          'adapters:',
+          '  zb:',
+          '    type: zigbee',
+          '    coordinator: ember',
+          '    port: /dev/ttyUSB0',
+          '',
+        ].join('\n'),
+      );
+      const io = captureIo();
+      expect(await runConfigValidate(file, {}, io)).toBe(0);
+      expect(io.out()).toBe(`${file}: ok\n`);
+      expect(io.err()).toBe(
+        `${file}:5:5: adapters.zb.port: warning: "port" is deprecated; rename it to "serialPort" (its value is used as "serialPort")\n`,
+      );
+      const json = captureIo();
+      expect(await runConfigValidate(file, { json: true }, json)).toBe(0);
+      expect(JSON.parse(json.out())).toMatchObject({
+        valid: true,
+        warnings: [{ file, line: 5, col: 5, path: 'adapters.zb.port' }],
+      });
+    } finally {
+      await dir.remove();
+    }
+  });
+
   it('prints every issue on stderr and returns 78 for an invalid file', async () => {
     const io = captureIo();
     expect(await runConfigValidate('invalid.yaml', {}, io)).toBe(78);
@@ -64,7 +95,7 @@ describe('fieldgate config validate', () => {
 
     const ok = captureIo();
     expect(await runConfigValidate('valid.yaml', { json: true }, ok)).toBe(0);
-    expect(JSON.parse(ok.out())).toEqual({ valid: true, errors: [] });
+    expect(JSON.parse(ok.out())).toEqual({ valid: true, errors: [], warnings: [] });
   });
 
   it('lists the first 50 issues of a mangled file and counts the rest; --json keeps them all', async () => {

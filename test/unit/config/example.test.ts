@@ -2,6 +2,7 @@ import { copyFile, mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { adapterOptionsSchemas, knownAdapterTypes } from '../../../adapters/registry.js';
 import { loadConfig } from '../../../src/config/load.js';
 import { configSchema } from '../../../src/config/schema.js';
 import { childSchema, isRecord, objectKeys } from '../../../src/config/schema-keys.js';
@@ -88,6 +89,13 @@ describe('config/fieldgate.example.yaml', () => {
     });
     expect(mqttUpstreamOf(config, 'cloud').password).toBe('example-password');
     expect(mqttUpstreamOf(config, 'backup').password).toBe('backup-secret');
+    // The adapter host hands each radio its options, which the radio's definition parses again: parsing
+    // what the config produced must give it back unchanged (normalised MACs, UUIDs and keys stay valid).
+    const types = Object.values(config.adapters).map((entry) => entry.type);
+    expect(new Set(types)).toEqual(new Set(knownAdapterTypes()));
+    for (const { type, enabled: _enabled, ...options } of Object.values(config.adapters)) {
+      expect(adapterOptionsSchemas[type].parse(options), type).toEqual(options);
+    }
   });
 });
 

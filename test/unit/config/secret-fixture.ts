@@ -31,7 +31,7 @@ export function baseConfig(dir: string): Record<string, unknown> {
     emulators: { mqtt: { enabled: false, username: 'demo-user', password: 'placeholder' } },
     adapters: {
       ble: { type: 'ble', enabled: false, devices: [{ address: 'c4:7c:8d:6a:12:34' }] },
-      zigbee: { type: 'zigbee', enabled: false, coordinator: 'ember', port: '/dev/null-zigbee' },
+      zigbee: { type: 'zigbee', enabled: false, coordinator: 'ember', serialPort: '/dev/null-zigbee' },
       zwave: { type: 'zwave', enabled: false, serialPort: '/dev/null-zwave' },
     },
     routes: {

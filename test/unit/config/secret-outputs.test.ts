@@ -8,6 +8,7 @@ import { configSchema } from '../../../src/config/schema.js';
 import { scalarFields, secretFields } from '../../../src/config/secret-fields.js';
 import { errorMessage } from '../../../src/errors.js';
 import { buildStatus, type StatusInputs } from '../../../src/health/status.js';
+import { secretKeyNames } from '../../../src/config/redact.js';
 import { createLogger } from '../../../src/logger.js';
 import { statusLine } from '../../../src/ops/status-line.js';
 import { GatewayTwin, type TwinChannel } from '../../../src/upstream/azure/gateway-twin.js';
@@ -128,7 +129,13 @@ describe.each(ROUTES)('secrets supplied %s', (route) => {
         done();
       },
     });
-    const log = createLogger({ level: 'debug', destination, redactor: loaded.redactor });
+    // As the daemon builds its logger: scrub by value, censor the schema's secret keys by name.
+    const log = createLogger({
+      level: 'debug',
+      destination,
+      redactor: loaded.redactor,
+      secretFieldNames: secretKeyNames(),
+    });
     const quoted = fixture.placed.map((item) => item.written).join(' ');
     log.info({ config: loaded.config }, 'Starting with this configuration.');
     log.info({ upstream: loaded.config.routes['mqtt']?.upstream }, 'Route configured.');

@@ -3,7 +3,7 @@ import { configSchema } from '../../../src/config/schema.js';
 import { planReload } from '../../../src/ops/reload-plan.js';
 
 const base = {
-  adapters: { zigbee: { type: 'zigbee', coordinator: 'ember', port: '/dev/ttyUSB0' } },
+  adapters: { zigbee: { type: 'zigbee', coordinator: 'ember', serialPort: '/dev/ttyUSB0' } },
   routes: { local: { upstream: { type: 'mqtt', url: 'mqtt://127.0.0.1:1883' } } },
 };
 const parse = (extra: Record<string, unknown> = {}) => configSchema.parse({ ...base, ...extra });
@@ -16,9 +16,9 @@ describe('planReload', () => {
 
   it('reports a changed radio port by its key, without applying it', () => {
     const next = parse({
-      adapters: { zigbee: { type: 'zigbee', coordinator: 'ember', port: '/dev/ttyACM0' } },
+      adapters: { zigbee: { type: 'zigbee', coordinator: 'ember', serialPort: '/dev/ttyACM0' } },
     });
-    expect(planReload(parse(), next)).toEqual({ apply: [], restartRequired: ['adapters.zigbee.port'] });
+    expect(planReload(parse(), next)).toEqual({ apply: [], restartRequired: ['adapters.zigbee.serialPort'] });
   });
 
   it('reports added routes and changed lists as one change each', () => {

@@ -1,8 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import createZigbeeAdapter from '../../../../adapters/zigbee/index.js';
+import zigbeeDefinition from '../../../../adapters/zigbee/index.js';
 import type { Adapter } from '../../../../adapters/adapter.js';
 import type { DeviceCommand, DeviceInfo } from '../../../../src/model.js';
-import { zigbeeAdapterSchema } from '../../../../src/config/adapters/zigbee.js';
 import { installFakeAir, type FakeAir } from '../../../fakes/zigbee/fake-coordinator.js';
 import { eventually, RecordingContext } from '../../../fakes/zigbee/recording-context.js';
 import type { VirtualDevice } from '../../../fakes/zigbee/virtual-device.js';
@@ -29,14 +28,13 @@ beforeEach(async () => {
   seam = installFakeAir();
   air = seam.air;
   ctx = await RecordingContext.create();
-  const options = zigbeeAdapterSchema.parse({
-    type: 'zigbee',
+  const options = {
     coordinator: 'ember',
-    port: '/dev/ttyFAKE',
+    serialPort: '/dev/ttyFAKE',
     awakeWindowMs: AWAKE_WINDOW_MS,
-    reconnect: { initialMs: 20, maxMs: 100 },
-  });
-  adapter = createZigbeeAdapter(options);
+    reopen: { initialMs: 20, maxMs: 100 },
+  };
+  adapter = zigbeeDefinition.create(options);
   await adapter.start(ctx);
 });
 

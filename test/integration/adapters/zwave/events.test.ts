@@ -10,7 +10,7 @@ import {
 } from '@zwave-js/cc';
 import { CommandClasses } from '@zwave-js/core';
 import { ccCaps, createMockZWaveRequestFrame, type MockNode } from '@zwave-js/testing';
-import createZwaveAdapter from '../../../../adapters/zwave/index.js';
+import zwaveDefinition from '../../../../adapters/zwave/index.js';
 import type { Adapter } from '../../../../adapters/adapter.js';
 import { zwaveOptions } from '../../../fakes/zwave/adapter-options.js';
 import { MockStick } from '../../../fakes/zwave/mock-stick.js';
@@ -54,7 +54,7 @@ describe('zwave events against a mock stick', () => {
       },
     });
     ctx = await recordingContext();
-    adapter = createZwaveAdapter(zwaveOptions(stick.url));
+    adapter = zwaveDefinition.create(zwaveOptions(stick.url));
     await adapter.start(ctx);
     await until(() => ctx.devices.get(KEYPAD_ID)?.manufacturer !== undefined, 'the interview');
   });

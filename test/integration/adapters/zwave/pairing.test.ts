@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MockNode } from '@zwave-js/testing';
-import createZwaveAdapter from '../../../../adapters/zwave/index.js';
+import zwaveDefinition from '../../../../adapters/zwave/index.js';
 import type { Adapter } from '../../../../adapters/adapter.js';
 import { isFieldgateError } from '../../../../src/errors.js';
 import { zwaveOptions } from '../../../fakes/zwave/adapter-options.js';
@@ -27,7 +27,7 @@ describe('zwave pairing and removal against a mock stick', () => {
   beforeAll(async () => {
     stick = await MockStick.start({ homeId: HOME_ID });
     ctx = await recordingContext();
-    adapter = createZwaveAdapter(zwaveOptions(stick.url, { exclusionTimeoutMs: 1500 }));
+    adapter = zwaveDefinition.create(zwaveOptions(stick.url, { exclusionTimeoutMs: 1500 }));
     await adapter.start(ctx);
     await until(() => ctx.statuses.some((s) => s.state === 'running'), 'the driver');
   });

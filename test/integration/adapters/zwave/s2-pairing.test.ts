@@ -8,7 +8,7 @@ import {
   SecurityManager2,
 } from '@zwave-js/core';
 import { ccCaps, type MockNode } from '@zwave-js/testing';
-import createZwaveAdapter from '../../../../adapters/zwave/index.js';
+import zwaveDefinition from '../../../../adapters/zwave/index.js';
 import type { Adapter, PairingSecrets } from '../../../../adapters/adapter.js';
 import { zwaveOptions } from '../../../fakes/zwave/adapter-options.js';
 import { MockStick } from '../../../fakes/zwave/mock-stick.js';
@@ -94,7 +94,7 @@ describe('S2 inclusion against a mock stick', () => {
     stick.controller.securityManagers.securityManager2 = sm2;
     allowListed = await labelledKeyPair();
     ctx = await recordingContext();
-    adapter = createZwaveAdapter(
+    adapter = zwaveDefinition.create(
       zwaveOptions(stick.url, { securityKeys: KEYS, allowedDsks: [allowListed.dsk] }),
     );
     await adapter.start(ctx);

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { BinarySwitchCCSet } from '@zwave-js/cc';
 import { CommandClasses } from '@zwave-js/core';
 import { ccCaps, MockZWaveFrameType, type MockNode } from '@zwave-js/testing';
-import createZwaveAdapter from '../../../../adapters/zwave/index.js';
+import zwaveDefinition from '../../../../adapters/zwave/index.js';
 import type { Adapter } from '../../../../adapters/adapter.js';
 import type { DeviceCommand } from '../../../../src/model.js';
 import { zwaveOptions } from '../../../fakes/zwave/adapter-options.js';
@@ -41,7 +41,7 @@ beforeAll(async () => {
   });
   // First run: the node wakes up once so zwave-js can interview it; the cache keeps what it learned.
   const firstRun = await recordingContext();
-  const first = createZwaveAdapter(zwaveOptions(stick.url));
+  const first = zwaveDefinition.create(zwaveOptions(stick.url));
   await first.start(firstRun);
   await until(() => firstRun.devices.get(SLEEPER_ID)?.availability === 'asleep', 'the node to sleep');
   await wakeUp(sleeper);
@@ -52,7 +52,7 @@ beforeAll(async () => {
   await first.stop();
 
   ctx = await recordingContext('zwave', firstRun.stateDir);
-  adapter = createZwaveAdapter(zwaveOptions(stick.url));
+  adapter = zwaveDefinition.create(zwaveOptions(stick.url));
   await adapter.start(ctx);
   await until(() => ctx.devices.get(SLEEPER_ID)?.availability === 'asleep', 'the node to be asleep');
   sleeper.clearReceivedControllerFrames();

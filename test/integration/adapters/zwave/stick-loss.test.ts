@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { CommandClasses } from '@zwave-js/core';
 import { ccCaps } from '@zwave-js/testing';
-import createZwaveAdapter from '../../../../adapters/zwave/index.js';
+import zwaveDefinition from '../../../../adapters/zwave/index.js';
 import type { Adapter } from '../../../../adapters/adapter.js';
 import { zwaveOptions } from '../../../fakes/zwave/adapter-options.js';
 import { MockStick } from '../../../fakes/zwave/mock-stick.js';
@@ -28,7 +28,7 @@ beforeAll(async () => {
     },
   });
   ctx = await recordingContext();
-  adapter = createZwaveAdapter(zwaveOptions(stick.url));
+  adapter = zwaveDefinition.create(zwaveOptions(stick.url));
   await adapter.start(ctx);
   await until(() => canSwitch(ctx), 'the interview');
 });
@@ -65,7 +65,7 @@ it('reports degraded when the stick vanishes and recovers when it is back', asyn
 
 it('reports unavailable when the stick is not there at start, and keeps trying', async () => {
   const missing = await recordingContext();
-  const lonely = createZwaveAdapter(zwaveOptions('tcp://127.0.0.1:1'));
+  const lonely = zwaveDefinition.create(zwaveOptions('tcp://127.0.0.1:1'));
   await lonely.start(missing);
   await until(
     () => missing.statuses.filter((s) => s.state === 'unavailable').length >= 2,

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BinarySwitchCCSet, MultilevelSensorCCReport } from '@zwave-js/cc';
 import { createMockZWaveRequestFrame, MockZWaveFrameType, type MockNode } from '@zwave-js/testing';
-import createZwaveAdapter from '../../../../adapters/zwave/index.js';
+import zwaveDefinition from '../../../../adapters/zwave/index.js';
 import type { Adapter } from '../../../../adapters/adapter.js';
 import type { DeviceCommand } from '../../../../src/model.js';
 import { zwaveOptions } from '../../../fakes/zwave/adapter-options.js';
@@ -35,7 +35,7 @@ describe('zwave adapter against a mock stick over tcp://', () => {
     stick = await MockStick.start();
     mockNode = await addSwitchWithThermometer(stick);
     ctx = await recordingContext();
-    adapter = createZwaveAdapter(zwaveOptions(stick.url));
+    adapter = zwaveDefinition.create(zwaveOptions(stick.url));
     await adapter.start(ctx);
     await until(
       () => ctx.devices.get(SWITCH_ID)?.capabilities.values.includes('temperature') === true,

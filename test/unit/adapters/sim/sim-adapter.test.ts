@@ -1,7 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Adapter } from '../../../../adapters/adapter.js';
-import createSimAdapter from '../../../../adapters/sim/index.js';
-import { adapterConfig } from '../../../../src/config/schema.js';
+import simDefinition from '../../../../adapters/sim/index.js';
 import { isFieldgateError } from '../../../../src/errors.js';
 import type { DeviceCommand, Reading } from '../../../../src/model.js';
 import { RecordingContext, until } from './fake-context.js';
@@ -14,7 +13,7 @@ afterEach(async () => {
 
 /** Options as the config schema parses them, so the test follows the real shape and defaults. */
 function simAdapter(options: Record<string, unknown>): Adapter {
-  const adapter = createSimAdapter(adapterConfig.parse({ type: 'sim', ...options }));
+  const adapter = simDefinition.create(options);
   started.push(adapter);
   return adapter;
 }
@@ -245,7 +244,7 @@ describe('sim adapter', () => {
   it('refuses options the schema would not have produced', () => {
     let error: unknown;
     try {
-      createSimAdapter({ type: 'sim', fleet: { climate: -1 } });
+      simDefinition.create({ fleet: { climate: -1 } });
     } catch (e) {
       error = e;
     }

@@ -1,15 +1,9 @@
-import { describe, expect, expectTypeOf, it } from 'vitest';
-import type { BleOptions } from '../../../../adapters/ble/options.js';
-import { bleAdapterSchema, type BleAdapterConfig } from '../../../../src/config/adapters/ble.js';
+import { describe, expect, it } from 'vitest';
+import { bleOptionsSchema } from '../../../../adapters/ble/options.js';
 
-describe('bleAdapterSchema', () => {
-  it('produces exactly the options the adapter declares', () => {
-    expectTypeOf<Omit<BleAdapterConfig, 'type' | 'enabled'>>().toEqualTypeOf<BleOptions>();
-  });
-
+describe('bleOptionsSchema', () => {
   it('fills defaults for a bare adapter', () => {
-    expect(bleAdapterSchema.parse({ type: 'ble' })).toMatchObject({
-      enabled: true,
+    expect(bleOptionsSchema.parse({})).toMatchObject({
       hciDevice: 0,
       devices: [],
       allow: { macs: [], names: [] },
@@ -20,8 +14,7 @@ describe('bleAdapterSchema', () => {
   });
 
   it('normalises MACs and UUIDs, and defaults GATT entries', () => {
-    const parsed = bleAdapterSchema.parse({
-      type: 'ble',
+    const parsed = bleOptionsSchema.parse({
       devices: [
         {
           address: 'C0:FF:EE:00:00:01',
@@ -49,7 +42,7 @@ describe('bleAdapterSchema', () => {
     [{ maxConnections: 0 }, 'maxConnections'],
     [{ scanIntervalMs: 5 }, ''],
   ])('rejects %j at %s', (options, path) => {
-    const result = bleAdapterSchema.safeParse({ type: 'ble', ...options });
+    const result = bleOptionsSchema.safeParse(options);
     expect(result.success).toBe(false);
     expect(result.error?.issues[0]?.path.join('.')).toBe(path);
   });
