@@ -120,13 +120,17 @@ async function checkRadios(config: Config, options: DoctorOptions): Promise<Chec
               'plug in the BLE dongle or enable Bluetooth (`rfkill unblock bluetooth`), or set hciDevice',
             ),
       );
-    } else if ('port' in adapter && typeof adapter.port === 'string' && adapter.port.startsWith('/')) {
+    } else if (
+      'serialPort' in adapter &&
+      typeof adapter.serialPort === 'string' &&
+      adapter.serialPort.startsWith('/')
+    ) {
       results.push(
-        (await exists(adapter.port))
-          ? ok(label, `${adapter.port} present`)
+        (await exists(adapter.serialPort))
+          ? ok(label, `${adapter.serialPort} present`)
           : fail(
               label,
-              `${adapter.port} not found`,
+              `${adapter.serialPort} not found`,
               `plug in the stick; \`ls /dev/serial/by-id/\` shows what is connected`,
             ),
       );
@@ -134,11 +138,11 @@ async function checkRadios(config: Config, options: DoctorOptions): Promise<Chec
       const sticks = await readdir(options.serialByIdDir ?? '/dev/serial/by-id').catch(() => []);
       results.push(
         sticks.length > 0
-          ? ok(label, `no port set; ${sticks.length} serial device(s) in /dev/serial/by-id`)
+          ? ok(label, `no serialPort set; ${sticks.length} serial device(s) in /dev/serial/by-id`)
           : fail(
               label,
-              'no port set and no serial device in /dev/serial/by-id',
-              'plug in the USB stick, then set its /dev/serial/by-id/… path as port',
+              'no serialPort set and no serial device in /dev/serial/by-id',
+              'plug in the USB stick, then set its /dev/serial/by-id/… path as serialPort',
             ),
       );
     }
