@@ -1,7 +1,7 @@
 /**
  * `npm run build && node dist/bench/command-flood.js --rate 10000 --seconds 60`: floods the command topic
  * of a real daemon (systemd unit heap settings, a real Mosquitto on loopback) and prints one JSON line:
- * achieved flood rate, the daemon's peak RSS, WARN lines per minute, telemetry readings per second that
+ * achieved flood rate, the daemon's peak RSS and CPU use, WARN lines per minute, telemetry readings per second that
  * reached the broker meanwhile, whether the daemon survived, and its intake counters.
  *
  * Options: `--rate N` (messages/s, default 10,000), `--seconds N` (default 60), `--payload
@@ -20,7 +20,7 @@ import { decodeBatch } from '../src/upstream/common/batch-payload.js';
 import { floodCommands, type FloodPayload } from './support/command-flood.js';
 import { daemonNodeOptions } from './support/daemon.js';
 import { Mosquitto } from './support/mosquitto.js';
-import { rssBytes } from './support/proc.js';
+import { cpuSeconds, rssBytes } from './support/proc.js';
 import { waitUntil } from './support/wait.js';
 
 const { values } = parseArgs({
@@ -93,6 +93,7 @@ const sampler = (async () => {
   }
 })();
 const warnsBefore = warns;
+const cpuBefore = await cpuSeconds(child.pid!);
 const readingsBefore = readings;
 const flood = await floodCommands({
   port: broker.port,
@@ -105,6 +106,7 @@ isSampling = false;
 await sampler;
 const minutes = flood.elapsedMs / 60_000;
 const isAlive = child.exitCode === null && child.signalCode === null;
+const cpuDuring = isAlive ? (await cpuSeconds(child.pid!)) - cpuBefore : Number.NaN;
 const status = isAlive
   ? await controlRequest<StatusSnapshot>(socket, 'GET', '/v1/status').catch(() => undefined)
   : undefined;
@@ -115,6 +117,8 @@ console.log(
     seconds: flood.elapsedMs / 1000,
     peakRssMiB: Math.round(peakRss / 2 ** 20),
     warnLinesPerMin: Math.round((warns - warnsBefore) / minutes),
+    /** The daemon's CPU use during the flood, in percent of one core. */
+    daemonCpuPct: Math.round((cpuDuring * 100_000) / flood.elapsedMs),
     telemetryReadingsPerS: Math.round(((readings - readingsBefore) * 1000) / flood.elapsedMs),
     daemon: isAlive ? 'alive' : `exited (${child.exitCode ?? child.signalCode})`,
     intake: status?.routes[0]?.commandIntake,

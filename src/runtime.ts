@@ -167,9 +167,11 @@ export class Runtime implements GatewayApi {
           this.#router?.submit(incoming, { route: name, origin: route.upstream.type }) ?? Promise.resolve(),
         answer: (incoming, detail) => this.#answerRefused(upstream, name, incoming, detail),
         log: log.child({ component: 'commands' }),
+        isConnected: () => upstream.isConnected,
         now: this.#now,
       });
       upstream.onCommand((incoming) => intake.offer(incoming));
+      upstream.setCommandGate?.(intake);
       const forwarder = new Forwarder({
         route: name,
         queue,

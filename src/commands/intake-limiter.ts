@@ -1,4 +1,5 @@
 import type { Logger } from '../logger.js';
+import type { CommandGate } from '../upstream/command-gate.js';
 import type { IncomingCommand } from '../upstream/upstream.js';
 
 /** Why a command from a route did not reach the router, or was refused before it was read. */
@@ -37,8 +38,10 @@ export interface IntakeConfig {
 /** Refused commands answered per second at most: the cloud hears why, without a result per flood message. */
 export const REFUSAL_ANSWERS_PER_S = 5;
 const REFUSAL_ANSWERS_BURST = 20;
-/** A flood has ended once nothing was refused for this long. */
+/** A flood has ended once nothing was refused for this long (counted while connected). */
 export const FLOOD_QUIET_MS = 5_000;
+/** How often a flood's end is checked while the upstream is disconnected. */
+const DISCONNECTED_CHECK_MS = 1_000;
 
 export interface IntakeTimers {
   setTimeout(fn: () => void, ms: number): unknown;
@@ -53,6 +56,11 @@ export interface CommandIntakeOptions {
   /** Publish a `rejected` result for a refused command (not through the router: its id stays usable). */
   answer: (incoming: IncomingCommand, detail: string) => void;
   log: Logger;
+  /**
+   * Whether the route's upstream is connected: a flood does not end while it is not (a reconnect inside a
+   * flood is the same flood, not a new WARN). Default: always connected.
+   */
+  isConnected?: () => boolean;
   now?: () => number;
   timers?: IntakeTimers;
 }
@@ -92,9 +100,13 @@ class TokenBucket {
  * `rejected` at most {@link REFUSAL_ANSWERS_PER_S} per second (answering each would turn a flood into as
  * many publishes), and logged as one WARN when a flood starts and one INFO line when it has ended.
  *
+ * A connector that sees a command before reading it asks {@link admitUnread} first (the intake is its
+ * {@link CommandGate}): during a flood the excess is then refused before it is parsed. A message admitted
+ * there has its rate token spent already; its `offer` does not spend another.
+ *
  * `offer` is synchronous and never throws; call `stop` at the end to cancel the flood timer.
  */
-export class CommandIntake {
+export class CommandIntake implements CommandGate {
   readonly #options: CommandIntakeOptions;
   readonly #now: () => number;
   readonly #timers: IntakeTimers;
@@ -106,8 +118,17 @@ export class CommandIntake {
     refused: { rate: 0, inFlight: 0, oversize: 0, invalid: 0 },
     refusalsAnswered: 0,
   };
-  /** The flood in progress: when it started, when the last refusal came, refusals so far. */
-  #flood: { startedAt: number; lastAt: number; refused: number } | undefined;
+  /**
+   * The flood in progress: when it started, when the last refusal came, when the upstream was last seen
+   * disconnected during it, refusals so far.
+   */
+  #flood: { startedAt: number; lastAt: number; offlineAt: number; refused: number } | undefined;
+  /**
+   * Rate tokens (and refusal answers) spent by `admitUnread` for messages not yet offered. Capped: a
+   * message admitted but never offered (its connection dropped first) leaves at most that much slack.
+   */
+  #prepaid = 0;
+  #answersPrepaid = 0;
   #timer: unknown;
 
   constructor(options: CommandIntakeOptions) {
@@ -122,7 +143,8 @@ export class CommandIntake {
   /** A command (or a malformed one) arrived from the route's upstream. */
   offer(incoming: IncomingCommand): void {
     const now = this.#now();
-    if (!this.#rate.take(now)) return this.#refuse(incoming, 'rate', now);
+    if (this.#prepaid > 0) this.#prepaid -= 1;
+    else if (!this.#rate.take(now)) return this.#refuse(incoming, 'rate', now);
     if (this.#stats.inFlight >= this.#options.config.maxInFlight)
       return this.#refuse(incoming, 'inFlight', now);
     if (incoming.kind === 'invalid')
@@ -131,6 +153,25 @@ export class CommandIntake {
     this.#stats.inFlight += 1;
     const done = (): void => void (this.#stats.inFlight -= 1);
     this.#options.submit(incoming).then(done, done);
+  }
+
+  /**
+   * A command message arrived and is not read yet. `true`: read it and `offer` it (a rate token is spent
+   * now; or it is one of the few refusals that get an answer, which needs its id). `false`: refused unread,
+   * counted like any refusal for rate; it gets no answer.
+   */
+  admitUnread(): boolean {
+    const now = this.#now();
+    if (this.#rate.take(now)) {
+      this.#prepaid = Math.min(this.#prepaid + 1, this.#options.config.burst);
+      return true;
+    }
+    if (this.#answers.take(now)) {
+      this.#answersPrepaid = Math.min(this.#answersPrepaid + 1, REFUSAL_ANSWERS_BURST);
+      return true;
+    }
+    this.#refuse(undefined, 'rate', now);
+    return false;
   }
 
   stats(): IntakeStats {
@@ -142,11 +183,11 @@ export class CommandIntake {
     if (this.#flood !== undefined) this.#endFlood();
   }
 
-  #refuse(incoming: IncomingCommand, reason: 'rate' | 'inFlight', now: number): void {
+  #refuse(incoming: IncomingCommand | undefined, reason: 'rate' | 'inFlight', now: number): void {
     this.#stats.refused[reason] += 1;
     const { ratePerS, burst, maxInFlight } = this.#options.config;
     if (this.#flood === undefined) {
-      this.#flood = { startedAt: now, lastAt: now, refused: 0 };
+      this.#flood = { startedAt: now, lastAt: now, offlineAt: 0, refused: 0 };
       this.#options.log.warn(
         { route: this.#options.route, reason, ratePerS, burst, maxInFlight },
         'Commands arrive faster than the route takes them; refusing the excess (counted in status, answered at most ' +
@@ -156,7 +197,9 @@ export class CommandIntake {
     }
     this.#flood.lastAt = now;
     this.#flood.refused += 1;
-    if (!this.#answers.take(now)) return;
+    if (incoming === undefined) return;
+    if (this.#answersPrepaid > 0) this.#answersPrepaid -= 1;
+    else if (!this.#answers.take(now)) return;
     this.#stats.refusalsAnswered += 1;
     const detail =
       reason === 'rate'
@@ -176,7 +219,12 @@ export class CommandIntake {
   #checkFlood(): void {
     const flood = this.#flood;
     if (flood === undefined) return;
-    const quietFor = this.#now() - flood.lastAt;
+    const now = this.#now();
+    if (this.#options.isConnected?.() === false) {
+      flood.offlineAt = now;
+      return this.#armTimer(DISCONNECTED_CHECK_MS);
+    }
+    const quietFor = now - Math.max(flood.lastAt, flood.offlineAt);
     if (quietFor >= FLOOD_QUIET_MS) this.#endFlood();
     else this.#armTimer(FLOOD_QUIET_MS - quietFor);
   }

@@ -1,4 +1,5 @@
 import type { CommandResult, DeviceCommand, DeviceInfo, Envelope } from '../model.js';
+import type { CommandGate } from './command-gate.js';
 
 /**
  * What a send did with a batch (docs/architecture.md#upstream). Classified by the upstream, acted on by the
@@ -55,6 +56,11 @@ export interface Upstream {
   /** Encode and deliver one batch; resolves when the cloud has acknowledged it (or failed). */
   send(batch: readonly Envelope[], signal: AbortSignal): Promise<SendResult>;
   onCommand(handler: CommandHandler): void;
+  /**
+   * Optional: a connector that can see a command message before reading it asks `gate` first and drops
+   * what it refuses unread. Called at most once, before `connect`.
+   */
+  setCommandGate?(gate: CommandGate): void;
   /**
    * Optional: told every time an adapter announces a device (availability changes included), in the
    * order the adapters announced them, for upstreams that mirror device state in the cloud (AWS shadows).

@@ -28,6 +28,8 @@ export function guardInbound(inner: Duplex, guard: PublishSizeGuard): Duplex {
   });
   inner.on('data', (chunk: Buffer) => {
     for (const piece of guard.push(chunk)) if (!outer.push(piece)) inner.pause();
+    // PUBACKs for publishes the guard dropped: queued behind what the client wrote, never inside a packet.
+    for (const reply of guard.takeReplies()) if (outer.writable) outer.write(reply);
   });
   inner.once('end', () => outer.push(null));
   inner.on('error', (e: Error) => outer.destroy(e));

@@ -14,6 +14,7 @@ export interface PublishSizeGuardOptions {
 }
 
 const PUBLISH = 3;
+const PUBACK = 4;
 /**
  * What MQTT 5's Maximum Packet Size allows beyond the payload limit: fixed header, topic, packet id and
  * properties (IoT Core topics are at most 256 bytes, its user properties at most 8 KB).
@@ -56,6 +57,12 @@ export class PublishSizeGuard {
   #pending: Buffer = Buffer.alloc(0);
   /** Oversize PUBLISH packets read past so far. */
   oversizeCount = 0;
+  /** PUBLISH packets the screen refused, read past unparsed. */
+  droppedCount = 0;
+  /** Asked for each QoS 0/1 PUBLISH once its topic is read: true drops it (see {@link setScreen}). */
+  #screen: ((topic: string) => boolean) | undefined;
+  /** Packets to write to the broker on the client's behalf: PUBACKs of dropped QoS 1 publishes. */
+  #replies: Buffer[] = [];
 
   constructor(options: PublishSizeGuardOptions) {
     this.#maxPayloadBytes = options.maxPayloadBytes;
@@ -71,6 +78,25 @@ export class PublishSizeGuard {
   reset(): void {
     this.#state = { kind: 'header' };
     this.#pending = Buffer.alloc(0);
+    this.#replies = [];
+  }
+
+  /**
+   * From now on, each QoS 0 or 1 PUBLISH is shown to `drop` by topic before its payload is read; when it
+   * returns true the packet is read past and never reaches the client (so costs no parse), and a QoS 1
+   * one is acknowledged by the guard: {@link takeReplies} returns the PUBACK to write to the broker
+   * (unacknowledged, it would stay in the broker's in-flight window and come back on reconnect).
+   * QoS 2 publishes always pass: their handshake belongs to the client.
+   */
+  setScreen(drop: (topic: string) => boolean): void {
+    this.#screen = drop;
+  }
+
+  /** The packets the guard owes the broker (PUBACKs), to write in order on the connection; emptied. */
+  takeReplies(): Buffer[] {
+    const replies = this.#replies;
+    if (replies.length > 0) this.#replies = [];
+    return replies;
   }
 
   /** The original payload size if `payload` is this guard's stand-in for an oversize PUBLISH. */
@@ -111,7 +137,8 @@ export class PublishSizeGuard {
 
   #readFixedHeader(chunk: Buffer, offset: number, out: Buffer[]): number {
     const start = this.#pending.length;
-    const header = Buffer.concat([this.#pending, chunk.subarray(offset, offset + MAX_FIXED_HEADER - start)]);
+    const more = chunk.subarray(offset, offset + MAX_FIXED_HEADER - start);
+    const header = start === 0 ? more : Buffer.concat([this.#pending, more]);
     const parsed = parseFixedHeader(header);
     if (parsed === undefined) {
       // Incomplete (or a malformed length, which the client's parser will report on the bytes we pass).
@@ -120,14 +147,16 @@ export class PublishSizeGuard {
         out.push(header);
         return offset + header.length - start;
       }
-      this.#pending = header;
+      this.#pending = Buffer.from(header);
       return offset + header.length - start;
     }
     this.#pending = Buffer.alloc(0);
     const used = parsed.length - start;
     const fixed = header.subarray(0, parsed.length);
     const type = fixed[0]! >> 4;
-    if (type === PUBLISH && parsed.remaining > this.#maxPayloadBytes) {
+    const qos = (fixed[0]! >> 1) & 0x03;
+    const isScreened = this.#screen !== undefined && qos < 2;
+    if (type === PUBLISH && (parsed.remaining > this.#maxPayloadBytes || isScreened)) {
       this.#state = { kind: 'variableHeader', fixed, flags: fixed[0]! & 0x0f, remaining: parsed.remaining };
     } else {
       out.push(fixed);
@@ -146,6 +175,14 @@ export class PublishSizeGuard {
     // The topic length, then the topic and packet id; never past the packet (a malformed one passes as is).
     const target = (): number =>
       Math.min(state.remaining, this.#pending.length < 2 ? 2 : 2 + this.#pending.readUInt16BE(0) + idBytes);
+    if (this.#pending.length === 0 && chunk.length - offset >= 2) {
+      // Fast path (every packet during a flood): the whole variable header is in this chunk; no copy.
+      const want = Math.min(state.remaining, 2 + chunk.readUInt16BE(offset) + idBytes);
+      if (chunk.length - offset >= want) {
+        this.#pending = chunk.subarray(offset, offset + want);
+        offset += want;
+      }
+    }
     while (this.#pending.length < target() && offset < chunk.length) {
       const take = Math.min(target() - this.#pending.length, chunk.length - offset);
       this.#pending = Buffer.concat([this.#pending, chunk.subarray(offset, offset + take)]);
@@ -155,6 +192,19 @@ export class PublishSizeGuard {
     const variable = this.#pending;
     this.#pending = Buffer.alloc(0);
     const payloadBytes = state.remaining - variable.length;
+    const qos = (state.flags >> 1) & 0x03;
+    if (this.#screen !== undefined && qos < 2 && variable.length === 2 + variable.readUInt16BE(0) + idBytes) {
+      const topic = variable.toString('utf8', 2, 2 + variable.readUInt16BE(0));
+      if (this.#screen(topic)) {
+        this.droppedCount += 1;
+        if (qos === 1)
+          this.#replies.push(
+            Buffer.from([PUBACK << 4, 2, variable[variable.length - 2]!, variable[variable.length - 1]!]),
+          );
+        this.#state = payloadBytes === 0 ? { kind: 'header' } : { kind: 'skip', left: payloadBytes };
+        return offset;
+      }
+    }
     if (payloadBytes <= this.#maxPayloadBytes) {
       // Big only because of a long topic: hand the packet over unchanged.
       out.push(state.fixed, variable);

@@ -6,6 +6,7 @@ import type { CommandResult, Envelope } from '../../model.js';
 import { FieldgateError, errorMessage } from '../../errors.js';
 import { RateLimiter } from '../common/rate-limiter.js';
 import { readTlsFiles } from '../common/tls-files.js';
+import type { CommandGate } from '../command-gate.js';
 import type { CommandHandler, SendResult, Upstream, UpstreamLimits } from '../upstream.js';
 import { classifyConnectError } from '../common/connect-error.js';
 import { formatResultPayload, oversizeCommand, parseCommandMessage } from './commands.js';
@@ -97,6 +98,11 @@ export class MqttUpstream implements Upstream {
 
   onCommand(handler: CommandHandler): void {
     this.#handler = handler;
+  }
+
+  /** Everything this connector subscribes to is a command: the gate sees each one before it is parsed. */
+  setCommandGate(gate: CommandGate): void {
+    this.#guard.setScreen(() => !gate.admitUnread());
   }
 
   async connect(signal: AbortSignal): Promise<void> {

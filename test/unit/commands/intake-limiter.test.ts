@@ -45,7 +45,7 @@ interface LogLine {
   refused?: number;
 }
 
-function setup(config: Partial<IntakeConfig> = {}) {
+function setup(config: Partial<IntakeConfig> = {}, connection = { isConnected: true }) {
   const time = new FakeTime();
   const lines: LogLine[] = [];
   const destination = new Writable({
@@ -67,6 +67,7 @@ function setup(config: Partial<IntakeConfig> = {}) {
     answer: (incoming, detail) =>
       answered.push({ id: incoming.kind === 'command' ? incoming.command.id : incoming.id, detail }),
     log: createLogger({ level: 'debug', destination }),
+    isConnected: () => connection.isConnected,
     now: () => time.now,
     timers: time,
   });
@@ -158,5 +159,43 @@ describe('CommandIntake', () => {
     for (let i = 0; i < 10; i++) intake.offer(command(i));
     intake.stop();
     expect(lines.filter((l) => /flood ended: 9 commands refused/i.test(l.msg))).toHaveLength(1);
+  });
+
+  it('as a gate, admits unread what the rate allows and refuses the rest unread, counted, without spending a token twice', () => {
+    const { time, intake, submitted, answered } = setup({ ratePerS: 10, burst: 20 });
+    // What a connector does: ask before reading, offer only what was admitted.
+    const arrive = (n: number): void => {
+      if (intake.admitUnread()) intake.offer(command(n));
+    };
+    for (let i = 0; i < 1000; i++) arrive(i);
+    time.advance(1000);
+    for (let i = 1000; i < 2000; i++) arrive(i);
+    // Burst 20 + 10 in the second second, plus the few refusals let through to be answered.
+    expect(submitted).toHaveLength(30);
+    expect(answered.length).toBeGreaterThan(0);
+    expect(answered.length).toBeLessThanOrEqual(20 + REFUSAL_ANSWERS_PER_S);
+    expect(intake.stats()).toMatchObject({ admitted: 30, refused: { rate: 1970 } });
+    expect(intake.stats().refusalsAnswered).toBe(answered.length);
+  });
+
+  it('keeps one flood episode across a reconnect: no second WARN while the upstream was away', () => {
+    const connection = { isConnected: true };
+    const { time, intake, lines, warns } = setup({ ratePerS: 1, burst: 1 }, connection);
+    const floodFor = (seconds: number): void => {
+      for (let s = 0; s < seconds; s++) {
+        for (let i = 0; i < 100; i++) if (intake.admitUnread()) intake.offer(command(i));
+        time.advance(1000);
+      }
+    };
+    floodFor(5);
+    connection.isConnected = false;
+    time.advance(30_000); // reconnecting with backoff: no commands arrive
+    connection.isConnected = true;
+    time.advance(500);
+    floodFor(5);
+    expect(warns()).toHaveLength(1);
+    expect(lines.some((l) => /flood ended/i.test(l.msg))).toBe(false);
+    time.advance(FLOOD_QUIET_MS);
+    expect(lines.filter((l) => /flood ended/i.test(l.msg))).toHaveLength(1);
   });
 });

@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { isIP } from 'node:net';
-import rhea, { type Connection } from 'rhea';
+import rhea, { type Connection, type ConnectionOptions } from 'rhea';
 import type { AzureUpstreamConfig } from '../../../config/upstreams/azure.js';
 import type { Logger } from '../../../logger.js';
 import { readTlsFiles } from '../../common/tls-files.js';
+import { AMQP_MAX_FRAME_BYTES, AmqpInboundWatch } from '../../inbound/amqp-inbound-watch.js';
 import { connectionOpened } from './amqp-link.js';
 
 export interface HubConnectionOptions {
@@ -18,6 +19,8 @@ export interface HubConnectionOptions {
   log: Logger;
   /** Called once the connection is gone, whether it ever opened or not. */
   onDisconnected: (connection: Connection) => void;
+  /** Bounds inbound frames and messages; one per connector, so a WARN is logged once per episode. */
+  inbound?: AmqpInboundWatch;
 }
 
 /**
@@ -40,17 +43,28 @@ export async function openHubConnection(
     servername: isIP(url.hostname) === 0 ? url.hostname : '',
     reconnect: false,
     idle_time_out: config.keepaliveS * 1000,
+    // Announced in `open`; the socket's guard enforces it (and the message size), rhea does not.
+    max_frame_size: AMQP_MAX_FRAME_BYTES,
   };
+  const inbound = options.inbound ?? new AmqpInboundWatch(log);
   const container = rhea.create_container({ id: `${options.containerName}-${randomUUID()}` });
   // `amqp://` (no TLS) exists only for a loopback emulator; the hub itself speaks TLS only.
-  const connection =
-    url.protocol === 'amqp:'
-      ? container.connect({ ...common, transport: 'tcp' })
-      : container.connect({
-          ...common,
-          ...(await readTlsFiles(config.tls, options.readFile)),
-          transport: 'tls',
-        });
+  const transport = url.protocol === 'amqp:' ? 'tcp' : 'tls';
+  const socketOptions: ConnectionOptions =
+    transport === 'tcp'
+      ? { ...common, transport }
+      : { ...common, ...(await readTlsFiles(config.tls, options.readFile)), transport };
+  const connection = container.connect({
+    ...socketOptions,
+    // The socket rhea reads, with its inbound frames checked against the limits announced above.
+    connection_details: () => ({
+      host: common.host,
+      port: common.port,
+      transport,
+      options: socketOptions,
+      connect: inbound.connectFn(transport),
+    }),
+  });
   // rhea throws 'error' and prints 'disconnected' when nobody listens; the forwarder handles both.
   connection.on('error', (e: unknown) => log.debug({ err: e }, 'AMQP connection error.'));
   connection.on('disconnected', () => {

@@ -8,6 +8,7 @@ import type { Logger } from '../../../logger.js';
 import type { CommandResult, Envelope } from '../../../model.js';
 import { RateLimiter } from '../../common/rate-limiter.js';
 import type { CommandHandler, SendResult, Upstream, UpstreamLimits } from '../../upstream.js';
+import { AmqpInboundWatch } from '../../inbound/amqp-inbound-watch.js';
 import { openHubConnection } from './amqp-connect.js';
 import { CbsLink, linkOpened, OutcomeTracker } from './amqp-link.js';
 import { fromPropertyBag, toPropertyBag } from '../protocol/amqp-message.js';
@@ -52,6 +53,8 @@ export class AzureAmqpUpstream implements Upstream {
   readonly #gatewayId: string;
   readonly #route: string;
   readonly #log: Logger;
+  /** Cuts a connection whose peer sends frames or messages over our limits; lives across reconnects. */
+  #inbound: AmqpInboundWatch | undefined;
   readonly #readFile: (path: string) => Promise<Buffer>;
   readonly #now: () => number;
   readonly #limiter: RateLimiter;
@@ -114,6 +117,7 @@ export class AzureAmqpUpstream implements Upstream {
         config: this.#config,
         readFile: this.#readFile,
         log: this.#log,
+        inbound: (this.#inbound ??= new AmqpInboundWatch(this.#log)),
         onDisconnected: (closed) => {
           if (this.#link?.connection === closed) this.#drop();
         },

@@ -8,6 +8,7 @@ import type { CommandResult, Envelope } from '../../../model.js';
 import { RateLimiter } from '../../common/rate-limiter.js';
 import type { CommandHandler, SendResult, Upstream, UpstreamLimits } from '../../upstream.js';
 import { openHubConnection } from '../amqp/amqp-connect.js';
+import { AmqpInboundWatch } from '../../inbound/amqp-inbound-watch.js';
 import { AmqpDeviceSession } from './amqp-device-session.js';
 import { CbsLink } from '../amqp/amqp-link.js';
 import { fromPropertyBag, toPropertyBag } from '../protocol/amqp-message.js';
@@ -46,6 +47,8 @@ export class PerDeviceAmqpUpstream implements Upstream {
   readonly #gatewayId: string;
   readonly #route: string;
   readonly #log: Logger;
+  /** Cuts a connection whose peer sends frames or messages over our limits; lives across reconnects. */
+  #inbound: AmqpInboundWatch | undefined;
   readonly #readFile: (path: string) => Promise<Buffer>;
   readonly #now: () => number;
   readonly #limiter: RateLimiter;
@@ -100,6 +103,7 @@ export class PerDeviceAmqpUpstream implements Upstream {
         config: this.#config,
         readFile: this.#readFile,
         log: this.#log,
+        inbound: (this.#inbound ??= new AmqpInboundWatch(this.#log)),
         onDisconnected: (closed) => {
           if (this.#link?.connection === closed) this.#drop();
         },

@@ -128,4 +128,59 @@ describe('PublishSizeGuard', () => {
     const { packets } = pass(guard, publish('cmd/a', Buffer.from('{}'), 0), 3);
     expect((packets[0] as IPublishPacket).topic).toBe('cmd/a');
   });
+
+  describe('with a screen (commands refused before they are parsed)', () => {
+    const flood = Buffer.concat([
+      encode({ cmd: 'connack', returnCode: 0, sessionPresent: false }),
+      publish('cmd/x', Buffer.from('{"n":1}'), 0),
+      publish('cmd/x', Buffer.from('{"n":2}'), 1, 7),
+      publish('other/t', Buffer.from('{"n":3}'), 1, 8),
+      encode({ cmd: 'publish', topic: 'cmd/x', payload: Buffer.from('{"n":4}'), qos: 2, messageId: 9 }),
+      publish('cmd/x', Buffer.from('{"n":5}'), 1, 300),
+      encode({ cmd: 'pingresp' }),
+    ]);
+
+    it.each([1, 2, 5, 64, 1_000_000])(
+      'drops refused QoS 0/1 publishes unparsed, acknowledges the QoS 1 ones, passes the rest (chunks of %i)',
+      (size) => {
+        const guard = new PublishSizeGuard({ maxPayloadBytes: LIMIT, protocolVersion: 4 });
+        const seen: string[] = [];
+        guard.setScreen((topic) => {
+          seen.push(topic);
+          return topic === 'cmd/x';
+        });
+        const { packets, errors } = pass(guard, flood, size);
+        expect(errors).toEqual([]);
+        // The client sees only what was not dropped; QoS 2 is never screened (its handshake is the client's).
+        expect(packets.map((p) => (p.cmd === 'publish' ? `${p.topic}:${p.qos}` : p.cmd))).toEqual([
+          'connack',
+          'other/t:1',
+          'cmd/x:2',
+          'pingresp',
+        ]);
+        expect(seen).toEqual(['cmd/x', 'cmd/x', 'other/t', 'cmd/x']);
+        expect(guard.droppedCount).toBe(3);
+        const replies = mqttPacket.parser({ protocolVersion: 4 });
+        const acks: number[] = [];
+        replies.on('packet', (p: Packet) => acks.push(p.cmd === 'puback' ? p.messageId! : -1));
+        for (const reply of guard.takeReplies()) replies.parse(reply);
+        expect(acks).toEqual([7, 300]);
+        expect(guard.takeReplies()).toEqual([]);
+      },
+    );
+
+    it('passes admitted publishes unchanged', () => {
+      const guard = new PublishSizeGuard({ maxPayloadBytes: LIMIT, protocolVersion: 4 });
+      guard.setScreen(() => false);
+      const { packets } = pass(guard, flood, 3);
+      const publishes = packets.filter((p): p is IPublishPacket => p.cmd === 'publish');
+      expect(publishes.map((p) => [p.topic, p.messageId, Buffer.from(p.payload).toString()])).toEqual([
+        ['cmd/x', undefined, '{"n":1}'],
+        ['cmd/x', 7, '{"n":2}'],
+        ['other/t', 8, '{"n":3}'],
+        ['cmd/x', 9, '{"n":4}'],
+        ['cmd/x', 300, '{"n":5}'],
+      ]);
+    });
+  });
 });
