@@ -57,10 +57,13 @@ export function credentialName(file: string, dir: string | undefined): string | 
 
 /** What to do about a credential that is missing (or empty: the unit's `SetCredential=` default). */
 export function missingCredentialHint(name: string, env: NodeJS.ProcessEnv): string {
-  const file = path.join(fallbackDir(env), name);
-  return (
+  const dir = fallbackDir(env);
+  const file = path.join(dir, name);
+  const put =
     `credential "${name}" is missing: put it in ${file}, mode 0600, owned by root ` +
-    `(sudo install -D -m 0600 -o root /dev/stdin ${file}, type the value, then Ctrl-D); ` +
-    `the unit loads it with LoadCredential=${name}:${file}`
-  );
+    `(sudo install -D -m 0600 -o root /dev/stdin ${file}, type the value, then Ctrl-D)`;
+  // Only the default directory is the one the shipped unit loads from.
+  return dir === DEFAULT_CREDENTIALS_DIR
+    ? `${put}; the unit loads it with LoadCredential=${name}:${file}`
+    : put;
 }
