@@ -141,7 +141,7 @@ async function reportWritten(output: string, io: InitIo): Promise<number> {
 
 function answersFrom(options: InitOptions, found: Found, io: InitIo): InitAnswers {
   const answers: InitAnswers = {
-    cloud: cloudFrom(options),
+    cloud: cloudFrom(options, io.cwd),
     radios: radiosFrom(options, found, io),
     sim: options.sim === true,
   };
@@ -152,7 +152,8 @@ function answersFrom(options: InitOptions, found: Found, io: InitIo): InitAnswer
   return answers;
 }
 
-function cloudFrom(options: InitOptions): CloudAnswers {
+/** The cloud from the options; file paths made absolute, since the config resolves them against its own dir. */
+function cloudFrom(options: InitOptions, cwd: string): CloudAnswers {
   const kind = options.cloud ?? 'mqtt';
   switch (kind) {
     case 'mqtt': {
@@ -184,9 +185,10 @@ function cloudFrom(options: InitOptions): CloudAnswers {
       return {
         kind,
         endpoint: options.endpoint,
-        certFile: options.certFile,
-        keyFile: options.keyFile,
-        ...pick(options, ['caFile', 'thingName']),
+        certFile: path.resolve(cwd, options.certFile),
+        keyFile: path.resolve(cwd, options.keyFile),
+        ...(options.caFile === undefined ? {} : { caFile: path.resolve(cwd, options.caFile) }),
+        ...pick(options, ['thingName']),
       };
     default:
       throw new FieldgateError('FG_USAGE', `--cloud ${kind}: expected one of ${CLOUDS.join(', ')}`);
