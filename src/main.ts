@@ -6,6 +6,7 @@ import { registerDevices } from './cli/devices.js';
 import { registerDoctor } from './cli/doctor.js';
 import { registerEmulateAws } from './cli/emulate-aws.js';
 import { registerEmulateAzure } from './cli/emulate-azure.js';
+import { registerInit } from './cli/init.js';
 import { registerPair } from './cli/pair.js';
 import { registerQueue } from './cli/queue.js';
 import { registerRunCommand } from './cli/run.js';
@@ -43,6 +44,7 @@ async function main(argv: string[]): Promise<void> {
     .addHelpText('after', EXIT_CODES_HELP);
   registerRunCommand(program);
   registerConfigCommands(program);
+  registerInit(program);
   registerStatus(program);
   registerDevices(program);
   registerPair(program);

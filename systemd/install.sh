@@ -54,11 +54,15 @@ for member in $(getent group fieldgate | cut -d: -f4 | tr ',' ' '); do
     "/var/lib/fieldgate; for the CLI, fieldgate-cli is enough: sudo gpasswd -d $member fieldgate && sudo usermod -aG fieldgate-cli $member" >&2
 done
 
-# The config: the example only when there is none; an existing one is never overwritten.
+# The config: the minimal one (no radio, no simulated device, a broker on this host only) when there is none;
+# an existing one is never overwritten. The annotated reference (docs/) is never installed as a config.
 install -d -m 0750 -o root -g fieldgate /etc/fieldgate
+# Credentials (`fieldgate init` writes them, 0600): the unit loads them with LoadCredential=; root only.
+install -d -m 0700 -o root -g root /etc/fieldgate/credentials
 if [ ! -e /etc/fieldgate/fieldgate.yaml ]; then
-  install -m 0640 -o root -g fieldgate /usr/lib/fieldgate/config/fieldgate.example.yaml /etc/fieldgate/fieldgate.yaml
-  echo "install.sh: wrote /etc/fieldgate/fieldgate.yaml; edit it, then: sudo systemctl restart fieldgate"
+  install -m 0640 -o root -g fieldgate /usr/lib/fieldgate/config/fieldgate.yaml /etc/fieldgate/fieldgate.yaml
+  echo "install.sh: wrote /etc/fieldgate/fieldgate.yaml (no radios; forwards to mqtt://127.0.0.1:1883)." \
+    "For your cloud and radios: sudo fieldgate init --output /etc/fieldgate/fieldgate.yaml --force"
 fi
 # Config and secrets: written by root, read by the service (group fieldgate), by nobody else.
 find /etc/fieldgate -maxdepth 1 -type f \( -perm /o=rwx -o -perm /g=wx \) -print0 |
@@ -75,12 +79,23 @@ if [ "$ble" = yes ]; then
   install -D -m 0644 /usr/lib/fieldgate/systemd/fieldgate-ble.conf /etc/systemd/system/fieldgate.service.d/ble.conf
 fi
 systemctl daemon-reload
-systemctl enable fieldgate.service
+# Start only a config that validates (a bad one would exit 78 at once); an upgrade restarts a running daemon,
+# whose code was just replaced.
 if fieldgate config validate /etc/fieldgate/fieldgate.yaml; then
-  systemctl restart fieldgate.service
+  systemctl enable fieldgate.service
+  if systemctl is-active --quiet fieldgate.service; then
+    systemctl try-restart fieldgate.service
+  else
+    systemctl start fieldgate.service
+  fi
   echo "install.sh: fieldgate is running; check it with: fieldgate status"
 else
-  echo "install.sh: fix /etc/fieldgate/fieldgate.yaml, then: sudo systemctl start fieldgate" >&2
+  echo "install.sh: /etc/fieldgate/fieldgate.yaml does not validate (the problems are listed above); not started." \
+    "Next: fix it (or: sudo fieldgate init --output /etc/fieldgate/fieldgate.yaml --force)," \
+    "then: sudo fieldgate config validate /etc/fieldgate/fieldgate.yaml && sudo systemctl enable --now fieldgate" >&2
+  if systemctl is-active --quiet fieldgate.service; then
+    echo "install.sh: the running daemon keeps its old config until then: sudo systemctl restart fieldgate" >&2
+  fi
 fi
 echo "install.sh: to let a user run the CLI: sudo usermod -aG fieldgate-cli <user> (then log in again)." \
   "Group fieldgate-cli reaches the control socket only; keep people out of group fieldgate."

@@ -63,7 +63,7 @@ export async function loadConfig(file: string, options: LoadOptions = {}): Promi
   const references = await resolveReferences(source, env);
   const overrideIssues = applyEnvOverrides(source, env);
   const renamed = applyRenamedKeys(source);
-  const fileKeys = await inlineFileKeys(source);
+  const fileKeys = await inlineFileKeys(source, env, references.unresolved);
   // Values at secret keys however they were supplied, as written (`0x…`, `01:02:…`, `12345`, a list):
   // the redactor derives every other form from them.
   // A reference that did not resolve still holds its name (`!secret name`, `${VAR}`): not a secret.

@@ -8,7 +8,7 @@ import { azureUpstreamSchema } from './upstreams/azure.js';
  * The configuration schema: the single source of truth for types, defaults, validation and documentation
  * (docs/architecture.md#configuration-and-reload). `config/fieldgate.schema.json` is generated from it
  * (`npm run schema`), and the annotated
- * example in `config/fieldgate.example.yaml` must cover every key (a test checks).
+ * reference in `docs/configuration.example.yaml` must cover every key (a test checks).
  */
 
 const SIZE_UNITS: Record<string, number> = {

@@ -2,6 +2,13 @@ import { readFile, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { isMap, isScalar, isSeq, type Scalar } from 'yaml';
+import {
+  CREDENTIALS_DIRECTORY_VAR,
+  credentialName,
+  credentialsDirectory,
+  fallbackDir,
+  missingCredentialHint,
+} from './credentials.js';
 import { configSchema } from './schema.js';
 import { objectKeys, childSchema } from './schema-keys.js';
 import { formatPath, type ConfigIssue } from './issues.js';
@@ -77,8 +84,14 @@ export async function resolveReferences(
       result.secrets.push(value);
     } else if (typeof node.value === 'string' && node.value.includes('${')) {
       const missing: string[] = [];
-      node.value = node.value.replace(ENV_REFERENCE, (match, name: string | undefined) => {
+      const text = node.value;
+      // Outside systemd, `${CREDENTIALS_DIRECTORY}` is the directory the unit loads credentials from.
+      const credentials = text.includes(`\${${CREDENTIALS_DIRECTORY_VAR}}`)
+        ? await credentialsDirectory(env)
+        : undefined;
+      node.value = text.replace(ENV_REFERENCE, (match, name: string | undefined) => {
         if (name === undefined) return '${';
+        if (name === CREDENTIALS_DIRECTORY_VAR && credentials !== undefined) return credentials.dir;
         const value = env[name];
         if (value === undefined) {
           missing.push(name);
@@ -87,7 +100,11 @@ export async function resolveReferences(
         return value;
       });
       for (const name of missing) {
-        result.issues.push(issueAt(source, keyPath, `environment variable ${name} is not set`));
+        const message =
+          name === CREDENTIALS_DIRECTORY_VAR
+            ? credentialMissingMessage(text, env)
+            : `environment variable ${name} is not set`;
+        result.issues.push(issueAt(source, keyPath, message));
       }
       if (missing.length > 0) result.unresolved.push(keyPath);
     }
@@ -96,13 +113,30 @@ export async function resolveReferences(
 }
 
 /**
- * For every string key `<x>File` whose mapping's schema also has `<x>` (`passwordFile` → `password`), reads
+ * `${CREDENTIALS_DIRECTORY}` is unset (not under systemd) and the directory standing for it is absent:
+ * name the credential and where it belongs.
+ */
+function credentialMissingMessage(text: string, env: NodeJS.ProcessEnv): string {
+  const name = new RegExp(`\\$\\{${CREDENTIALS_DIRECTORY_VAR}\\}/([^/\\s]+)$`).exec(text)?.[1];
+  const unset = `${CREDENTIALS_DIRECTORY_VAR} is not set (systemd sets it for the service) and ${fallbackDir(env)} does not exist`;
+  return name === undefined ? unset : `${unset}; ${missingCredentialHint(name, env)}`;
+}
+
+/**
+ * For every string key `<x>File` (not among `unresolved`: its reference failed) whose mapping's schema also has `<x>` (`passwordFile` → `password`), reads
  * the file (relative to the config file, trimmed) into `<x>`. Other `*File` keys (TLS `caFile`…) stay paths.
  * The `<x>File` key is kept, so the effective config shows where the value came from.
  */
-export async function inlineFileKeys(source: YamlSource): Promise<ReferenceResult> {
+export async function inlineFileKeys(
+  source: YamlSource,
+  env: NodeJS.ProcessEnv = process.env,
+  unresolved: readonly PropertyKey[][] = [],
+): Promise<ReferenceResult> {
+  // A `*File` whose `${VAR}` did not resolve was reported there; reading the literal path would repeat it.
+  const skipped = new Set(unresolved.map(formatPath));
   const result: ReferenceResult = { secrets: [], issues: [], unresolved: [] };
   const configDir = path.dirname(source.file);
+  const credentialsDir = (await credentialsDirectory(env))?.dir;
   const visit = async (
     node: unknown,
     schema: Parameters<typeof childSchema>[0] | undefined,
@@ -123,6 +157,10 @@ export async function inlineFileKeys(source: YamlSource): Promise<ReferenceResul
       const target = key.endsWith('File') ? key.slice(0, -'File'.length) : undefined;
       if (target === undefined || keys?.includes(target) !== true || !isScalar(pair.value)) continue;
       if (typeof pair.value.value !== 'string') continue;
+      if (skipped.has(formatPath([...keyPath, key]))) {
+        result.unresolved.push([...keyPath, target]);
+        continue;
+      }
       if (node.has(target)) {
         result.issues.push(
           issueAt(source, [...keyPath, key], `set either ${target} or ${key}, not both`, 'key'),
@@ -138,11 +176,23 @@ export async function inlineFileKeys(source: YamlSource): Promise<ReferenceResul
           continue;
         }
         const value = (await readFile(filePath, 'utf8')).trim();
+        const credential = credentialName(filePath, credentialsDir);
+        // The unit's `SetCredential=<name>:` default leaves an empty file where a credential is missing.
+        if (value === '' && credential !== undefined) {
+          result.issues.push(issueAt(source, [...keyPath, key], missingCredentialHint(credential, env)));
+          result.unresolved.push([...keyPath, target]);
+          continue;
+        }
         node.set(target, value);
         result.secrets.push(value);
       } catch (error) {
         const reason = (error as NodeJS.ErrnoException).code ?? String(error);
-        result.issues.push(issueAt(source, [...keyPath, key], `cannot read ${filePath} (${reason})`));
+        const credential = credentialName(filePath, credentialsDir);
+        const message =
+          reason === 'ENOENT' && credential !== undefined
+            ? missingCredentialHint(credential, env)
+            : `cannot read ${filePath} (${reason})`;
+        result.issues.push(issueAt(source, [...keyPath, key], message));
         result.unresolved.push([...keyPath, target]);
       }
     }

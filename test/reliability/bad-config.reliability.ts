@@ -25,7 +25,7 @@ const MAX_LINE_CHARS = 1000;
 /** Failing cases are kept here (outside the removed work dir), to replay by hand. */
 const FAILURES_DIR = path.join(os.tmpdir(), 'fieldgate-bad-config-failures');
 const MAIN = path.resolve('dist/src/main.js');
-const EXAMPLE = path.resolve('config/fieldgate.example.yaml');
+const EXAMPLE = path.resolve('docs/configuration.example.yaml');
 const KEY = '0123456789abcdef0123456789abcdef';
 const AZURE = 'HostName=h.azure-devices.net;DeviceId=d;SharedAccessKey=c2VjcmV0';
 

@@ -10,6 +10,7 @@ import { makeConfigDir, type ConfigDir } from './config-dir.js';
 import { mqttUpstreamOf, simAdapterOf } from './narrow.js';
 
 const CONFIG_DIR = path.resolve(import.meta.dirname, '../../../config');
+const EXAMPLE = path.resolve(import.meta.dirname, '../../../docs/configuration.example.yaml');
 type Schema = typeof configSchema;
 
 /** Every key path the schema accepts; a user-named record entry is `*`. */
@@ -33,7 +34,7 @@ function documentPaths(value: unknown, schema: Schema | undefined, prefix: strin
   });
 }
 
-describe('config/fieldgate.example.yaml', () => {
+describe('docs/configuration.example.yaml', () => {
   let dir: ConfigDir;
   beforeEach(async () => {
     dir = await makeConfigDir();
@@ -41,7 +42,7 @@ describe('config/fieldgate.example.yaml', () => {
   afterEach(() => dir.remove());
 
   it('shows every key of the schema', async () => {
-    const example: unknown = parse(await readFile(path.join(CONFIG_DIR, 'fieldgate.example.yaml'), 'utf8'), {
+    const example: unknown = parse(await readFile(EXAMPLE, 'utf8'), {
       customTags: [{ tag: '!secret', resolve: (name: string) => name }],
     });
     const written = new Set(documentPaths(example, configSchema, ''));
@@ -50,13 +51,13 @@ describe('config/fieldgate.example.yaml', () => {
   });
 
   it('points editors at the generated JSON schema', async () => {
-    const text = await readFile(path.join(CONFIG_DIR, 'fieldgate.example.yaml'), 'utf8');
-    expect(text.split('\n')[0]).toBe('# yaml-language-server: $schema=./fieldgate.schema.json');
+    const text = await readFile(EXAMPLE, 'utf8');
+    expect(text.split('\n')[0]).toBe('# yaml-language-server: $schema=../config/fieldgate.schema.json');
   });
 
   it('validates, given the secret and the credential file it refers to', async () => {
     const file = path.join(dir.dir, 'fieldgate.yaml');
-    await copyFile(path.join(CONFIG_DIR, 'fieldgate.example.yaml'), file);
+    await copyFile(EXAMPLE, file);
     await dir.write(
       'secrets.yaml',
       [
@@ -96,6 +97,17 @@ describe('config/fieldgate.example.yaml', () => {
     for (const { type, enabled: _enabled, ...options } of Object.values(config.adapters)) {
       expect(adapterOptionsSchemas[type].parse(options), type).toEqual(options);
     }
+  });
+});
+
+describe('config/fieldgate.yaml', () => {
+  it('validates as installed, with no secret, no radio, no simulated device and only the local broker', async () => {
+    const { config } = await loadConfig(path.join(CONFIG_DIR, 'fieldgate.yaml'), { env: {} });
+    expect(config.adapters).toEqual({});
+    expect(config.emulators.mqtt.enabled).toBe(false);
+    expect(Object.keys(config.routes)).toEqual(['local']);
+    expect(mqttUpstreamOf(config, 'local').url).toBe('mqtt://127.0.0.1:1883');
+    expect(config.gateway.stateDir).toBe('/var/lib/fieldgate');
   });
 });
 

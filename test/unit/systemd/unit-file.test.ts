@@ -5,6 +5,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
+import { CREDENTIAL_NAMES } from '../../../src/cli/init/render.js';
+import { DEFAULT_CREDENTIALS_DIR } from '../../../src/config/credentials.js';
 
 const UNIT = path.resolve('systemd/fieldgate.service');
 const SYSUSERS = path.resolve('systemd/fieldgate.sysusers');
@@ -50,6 +52,17 @@ describe('systemd/fieldgate.service', () => {
       expect(ours).toEqual([]);
     },
   );
+
+  it('loads every credential `fieldgate init` writes, and a missing one does not stop the service', async () => {
+    const text = await readFile(UNIT, 'utf8');
+    const names = Object.values(CREDENTIAL_NAMES);
+    expect(settings(text, 'LoadCredential')).toEqual(
+      names.map((name) => `${name}:${DEFAULT_CREDENTIALS_DIR}/${name}`),
+    );
+    // systemd fails the start when a LoadCredential= file is missing, unless SetCredential= gives a default
+    // for the same name; the blank default is read as "missing" by the config loader.
+    expect(settings(text, 'SetCredential')).toEqual(names.map((name) => `${name}:\\n`));
+  });
 
   it('runs as fieldgate, in the CLI group too, and creates nothing for others', async () => {
     const text = await readFile(UNIT, 'utf8');
