@@ -30,6 +30,9 @@ const shortId = (n: number) => `held-${String(n).padStart(8, '0')}`;
 
 function config(dir: string, port: number) {
   return testConfig(dir, port, {
+    // What is held and how a restart reads it back is under test here, not the per-route intake rate (the
+    // command-flood scenario covers that): the intake lets this scenario's whole rate through.
+    commands: { intake: { ratePerS: 10_000, burst: 10_000, maxInFlight: 100_000 } },
     adapters: {
       sim: {
         type: 'sim',
