@@ -32,7 +32,7 @@ describe('doctor', () => {
     const config = configSchema.parse({
       gateway: { stateDir: dir },
       control: { socket: '' },
-      adapters: { zigbee: { type: 'zigbee', coordinator: 'ember', port: path.join(dir, 'ttyUSB9') } },
+      adapters: { zigbee: { type: 'zigbee', coordinator: 'ember', serialPort: path.join(dir, 'ttyUSB9') } },
     });
     const radio = (await runChecks(config)).find((r) => r.name === 'radio zigbee');
     expect(radio?.level).toBe('fail');
