@@ -293,24 +293,37 @@ export function queueContract(name: string, factory: QueueFactory): void {
       });
     });
 
-    it('wakes waitForItems on an append, on returned items, and on abort', async () => {
+    it('wakes waitForItems on an append, on returned items, and on abort, and not before', async () => {
       const queue = await open();
       const never = new AbortController();
+      /** Whether `promise` has settled, after letting pending callbacks run. */
+      const hasSettled = async (promise: Promise<unknown>): Promise<boolean> => {
+        let settled = false;
+        void promise.then(
+          () => (settled = true),
+          () => (settled = true),
+        );
+        for (let i = 0; i < 10; i++) await Promise.resolve();
+        return settled;
+      };
 
       const onAppend = queue.waitForItems(never.signal);
+      expect(await hasSettled(onAppend)).toBe(false);
       await queue.append(simReadings(1));
       await onAppend;
 
       const lease = (await queue.lease(10, 1024 ** 2))!;
       const onReturn = queue.waitForItems(never.signal);
+      expect(await hasSettled(onReturn)).toBe(false);
       await queue.settle(lease, {});
       await onReturn;
+      expect((await queue.lease(10, 1024 ** 2))?.items).toHaveLength(1);
 
-      await queue.lease(10, 1024 ** 2);
       const aborting = new AbortController();
       const onAbort = queue.waitForItems(aborting.signal);
+      expect(await hasSettled(onAbort)).toBe(false);
       aborting.abort();
-      await onAbort;
+      expect(await hasSettled(onAbort)).toBe(true);
     });
 
     it('rejects every call with FG_QUEUE_CLOSED after close', async () => {

@@ -139,11 +139,22 @@ export function describeUpstreamContract(name: string, createHarness: () => Prom
       expect(harness.results()[0]).toMatchObject({ id: 'cmd-2', status: 'ok', device: 'sim:switch-01' });
     });
 
-    it('accepts a result while offline without throwing', async () => {
+    it('takes a result while offline: resolves (never rejects), claims no delivery, and stays usable', async () => {
       await harness.upstream.connect(live());
       await harness.takeOffline();
       await waitFor(() => !harness.upstream.isConnected, 'the connection to drop');
-      await harness.upstream.publishResult({ id: 'cmd-3' }, { id: 'cmd-3', status: 'expired' });
+      // The router awaits this: a network condition must neither reject it nor leave it hanging.
+      await expect(
+        harness.upstream.publishResult({ id: 'cmd-3' }, { id: 'cmd-3', status: 'expired' }),
+      ).resolves.toBeUndefined();
+      expect(harness.results().map((r) => r.id)).not.toContain('cmd-3');
+      expect(harness.upstream.isConnected).toBe(false);
+      // Still a connector the forwarder can retry: the next connect fails retryably, it does not throw a bug.
+      const error = await harness.upstream.connect(live()).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(isRetryable(error)).toBe(true);
     });
   });
 }

@@ -6,6 +6,8 @@ export interface RateLimiterOptions {
   /** Tokens that may be spent at once after an idle period; default one second's worth (at least 1). */
   burst?: number;
   now?: () => number;
+  /** Waits `ms`, rejecting with the signal's reason if it aborts first; default a timer. Tests inject it. */
+  sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
 }
 
 /**
@@ -17,6 +19,7 @@ export class RateLimiter {
   readonly #perSecond: number;
   readonly #burst: number;
   readonly #now: () => number;
+  readonly #sleep: (ms: number, signal: AbortSignal) => Promise<void>;
   #tokens: number;
   #refilledAt: number;
 
@@ -24,6 +27,7 @@ export class RateLimiter {
     this.#perSecond = options.perSecond;
     this.#burst = options.burst ?? Math.max(1, Math.floor(options.perSecond));
     this.#now = options.now ?? Date.now;
+    this.#sleep = options.sleep ?? ((ms, signal) => delay(ms, undefined, { signal }));
     this.#tokens = this.#burst;
     this.#refilledAt = this.#now();
   }
@@ -41,7 +45,7 @@ export class RateLimiter {
         return;
       }
       const waitMs = Math.ceil(((1 - this.#tokens) * 1000) / this.#perSecond);
-      await delay(waitMs, undefined, { signal });
+      await this.#sleep(waitMs, signal);
     }
   }
 

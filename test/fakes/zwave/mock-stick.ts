@@ -113,6 +113,21 @@ export class MockStick {
     this.controller.nodePendingInclusion = node;
   }
 
+  /**
+   * A node's button is pressed now, as a user does to pair it. A controller that is not in inclusion mode
+   * does not listen for new nodes: the press is ignored, and this resolves `ignored` once the controller
+   * decided so. A press while the host holds inclusion open is not modelled here (use `joinOnNextInclusion`
+   * before opening the window): it throws, so a test that expected the window closed fails.
+   */
+  pressButton(node: NodePendingInclusion): Promise<'ignored'> {
+    if (this.isIncluding) {
+      return Promise.reject(
+        new Error(`node ${node.id} pressed its button while the controller was including`),
+      );
+    }
+    return Promise.resolve('ignored');
+  }
+
   /** True while the host has the controller in exclusion mode. */
   get isExcluding(): boolean {
     return this.exclusionCallbackId !== undefined;

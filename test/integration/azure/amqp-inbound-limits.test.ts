@@ -13,7 +13,7 @@ import {
   gseqs,
   live,
   startGatewayHub,
-} from '../../unit/upstream/azure/gateway-fixtures.js';
+} from '../upstream/azure/gateway-fixtures.js';
 import { makeTestCertificates, type TestCertificates } from './certificates.js';
 
 // rhea's own encoder for the hostile peer's `open` frame: a valid start, then a frame nobody should take.

@@ -145,8 +145,15 @@ describe('CommandRouter: a store over the limits loads without failing', () => {
     const store = new MemoryCommandStore();
     await store.put(stored(1, 'late', 'sim:a', { expiresAt: NOW - 1 }));
     let isConnected = false;
-    const h = await started({ store, isRouteConnected: () => isConnected });
-    await new Promise((r) => setTimeout(r, 300));
+    let asked = 0;
+    const h = await started({
+      store,
+      isRouteConnected: () => {
+        asked += 1;
+        return isConnected;
+      },
+    });
+    await waitFor(() => asked >= 3, 'the router to find the route offline three times');
     expect(h.published).toEqual([]);
     isConnected = true;
     await waitFor(() => h.published.length === 1, 'the result once connected');

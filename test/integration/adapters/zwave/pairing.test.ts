@@ -53,6 +53,11 @@ describe('zwave pairing and removal against a mock stick', () => {
   it('closes the window on request so no further node can join', async () => {
     await adapter.permitJoin?.(0);
     await until(() => !stick.isIncluding, 'inclusion to stop');
+
+    const latecomer = plugNode(6);
+    expect(await stick.pressButton(latecomer)).toBe('ignored');
+    expect(stick.controller.nodes.has(latecomer.id)).toBe(false);
+    expect(adapter.devices().map((d) => d.id)).toEqual([PLUG_ID]);
   });
 
   it('closes the window by itself when its time is up', async () => {

@@ -6,7 +6,7 @@ import type { CommandStatus } from '../../../../src/model.js';
 import type { AzureUpstreamStats } from '../../../../src/upstream/azure/mqtt/azure-mqtt-upstream.js';
 import type { Upstream } from '../../../../src/upstream/upstream.js';
 import { waitFor } from '../../../fakes/wait-for.js';
-import type { TestCertificates } from '../../../integration/azure/certificates.js';
+import type { TestCertificates } from '../../azure/certificates.js';
 import {
   envelope,
   gatewayConfig,

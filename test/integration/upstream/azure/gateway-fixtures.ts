@@ -5,7 +5,7 @@ import { silentLogger } from '../../../../src/logger.js';
 import type { Envelope } from '../../../../src/model.js';
 import type { Upstream } from '../../../../src/upstream/upstream.js';
 import type { UpstreamHarness } from '../../../contract/upstream.contract.js';
-import type { TestCertificates } from '../../../integration/azure/certificates.js';
+import type { TestCertificates } from '../../azure/certificates.js';
 
 /**
  * Shared by the gateway-identity connector tests (MQTT, AMQP, HTTPS): a hub that knows the gateway device,

@@ -3,7 +3,7 @@ import type { AzureHubEmulator } from '../../../../../emulators/azure/index.js';
 import { createLogger } from '../../../../../src/logger.js';
 import { PerDeviceAmqpUpstream } from '../../../../../src/upstream/azure/per-device/per-device-amqp-upstream.js';
 import { waitFor } from '../../../../fakes/wait-for.js';
-import { makeTestCertificates, type TestCertificates } from '../../../../integration/azure/certificates.js';
+import { makeTestCertificates, type TestCertificates } from '../../../azure/certificates.js';
 import {
   capturingLogger,
   expectC2dCommandForConfiguredLeaf,

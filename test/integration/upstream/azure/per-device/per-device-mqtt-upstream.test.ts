@@ -5,7 +5,7 @@ import type { PerDeviceLinksUpstream } from '../../../../../src/upstream/azure/p
 import { createPerDeviceMqttUpstream } from '../../../../../src/upstream/azure/per-device/per-device-mqtt-upstream.js';
 import type { IncomingCommand } from '../../../../../src/upstream/upstream.js';
 import { waitFor } from '../../../../fakes/wait-for.js';
-import { makeTestCertificates, type TestCertificates } from '../../../../integration/azure/certificates.js';
+import { makeTestCertificates, type TestCertificates } from '../../../azure/certificates.js';
 import {
   capturingLogger,
   expectC2dCommandForConfiguredLeaf,

@@ -4,8 +4,8 @@ import type { CommandResult } from '../../../../src/model.js';
 import { AwsUpstream } from '../../../../src/upstream/aws/aws-upstream.js';
 import { awsConfigFor, memoryFiles, startTestCloud, type TestCloud } from '../../../fakes/aws-cloud.js';
 import { waitFor } from '../../../fakes/wait-for.js';
-import { createHarness, type Harness } from '../../commands/router-harness.js';
-import { deferred } from '../../commands/fake-devices.js';
+import { createHarness, type Harness } from '../../../unit/commands/router-harness.js';
+import { deferred } from '../../../unit/commands/fake-devices.js';
 
 const live = (): AbortSignal => new AbortController().signal;
 const SWITCH = 'sim:switch-01';

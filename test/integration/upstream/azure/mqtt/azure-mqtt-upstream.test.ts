@@ -5,11 +5,9 @@ import { isFieldgateError } from '../../../../../src/errors.js';
 import { silentLogger } from '../../../../../src/logger.js';
 import { AzureMqttUpstream } from '../../../../../src/upstream/azure/mqtt/azure-mqtt-upstream.js';
 import type { IncomingCommand } from '../../../../../src/upstream/upstream.js';
-import { describeUpstreamContract } from '../../../../contract/upstream.contract.js';
 import { waitFor } from '../../../../fakes/wait-for.js';
-import { makeTestCertificates, type TestCertificates } from '../../../../integration/azure/certificates.js';
+import { makeTestCertificates, type TestCertificates } from '../../../azure/certificates.js';
 import {
-  contractHarness,
   envelope,
   gatewayConfig,
   gseqs,
@@ -29,11 +27,6 @@ function upstreamFor(hub: AzureHubEmulator, overrides: Partial<AzureUpstreamConf
   const config = gatewayConfig('mqtt', hub, certs, overrides);
   return new AzureMqttUpstream({ config, gatewayId: 'gw-contract', route: 'contract', log: silentLogger() });
 }
-
-describeUpstreamContract('azure (mqtt, gateway identity)', async () => {
-  const hub = await startGatewayHub(certs);
-  return contractHarness(hub, upstreamFor(hub));
-});
 
 describe('Azure MQTT upstream against the emulator', () => {
   let hub: AzureHubEmulator;

@@ -2,10 +2,8 @@ import { afterAll, beforeAll } from 'vitest';
 import type { AzureUpstreamConfig } from '../../../../../src/config/upstreams/azure.js';
 import { silentLogger } from '../../../../../src/logger.js';
 import { AzureHttpsUpstream } from '../../../../../src/upstream/azure/https/azure-https-upstream.js';
-import { describeUpstreamContract } from '../../../../contract/upstream.contract.js';
-import { makeTestCertificates, type TestCertificates } from '../../../../integration/azure/certificates.js';
+import { makeTestCertificates, type TestCertificates } from '../../../azure/certificates.js';
 import { describeGatewayConnector } from '../gateway-connector-suite.js';
-import { contractHarness, gatewayConfig, startGatewayHub } from '../gateway-fixtures.js';
 
 let certs: TestCertificates;
 beforeAll(async () => {
@@ -15,11 +13,6 @@ afterAll(() => certs.cleanup());
 
 const create = (config: AzureUpstreamConfig) =>
   new AzureHttpsUpstream({ config, gatewayId: 'gw-contract', route: 'contract', log: silentLogger() });
-
-describeUpstreamContract('azure (https, gateway identity)', async () => {
-  const hub = await startGatewayHub(certs);
-  return contractHarness(hub, create(gatewayConfig('https', hub, certs)));
-});
 
 describeGatewayConnector({
   title: 'HTTPS',

@@ -5,7 +5,7 @@ import { createPerDeviceHttpsUpstream } from '../../../../../src/upstream/azure/
 import type { PerDeviceLinksUpstream } from '../../../../../src/upstream/azure/per-device/per-device-links.js';
 import type { IncomingCommand } from '../../../../../src/upstream/upstream.js';
 import { waitFor } from '../../../../fakes/wait-for.js';
-import { makeTestCertificates, type TestCertificates } from '../../../../integration/azure/certificates.js';
+import { makeTestCertificates, type TestCertificates } from '../../../azure/certificates.js';
 import {
   capturingLogger,
   expectNothingLostAcrossTokenRenewals,

@@ -9,7 +9,7 @@ import type { HeldLeaf } from '../../../../../src/upstream/azure/per-device/held
 import { deriveDeviceKey } from '../../../../../src/upstream/azure/per-device/leaf-identity.js';
 import type { IncomingCommand, Upstream } from '../../../../../src/upstream/upstream.js';
 import { waitFor } from '../../../../fakes/wait-for.js';
-import type { TestCertificates } from '../../../../integration/azure/certificates.js';
+import type { TestCertificates } from '../../../azure/certificates.js';
 import { startHubWith } from '../gateway-fixtures.js';
 
 /**

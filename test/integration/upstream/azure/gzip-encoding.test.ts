@@ -9,7 +9,7 @@ import { AzureAmqpUpstream } from '../../../../src/upstream/azure/amqp/azure-amq
 import { AzureHttpsUpstream } from '../../../../src/upstream/azure/https/azure-https-upstream.js';
 import { AzureMqttUpstream } from '../../../../src/upstream/azure/mqtt/azure-mqtt-upstream.js';
 import type { Upstream } from '../../../../src/upstream/upstream.js';
-import { makeTestCertificates, type TestCertificates } from '../../../integration/azure/certificates.js';
+import { makeTestCertificates, type TestCertificates } from '../../azure/certificates.js';
 import { startHubWith } from './gateway-fixtures.js';
 
 const HOST = 'gzip-hub.azure-devices.net';
