@@ -1,6 +1,7 @@
 import { formatIssue, loadConfig, type ConfigIssue } from '../config/load.js';
 import { secretKeyNames, type Redactor } from '../config/redact.js';
 import { ErrorCodes, FieldgateError, errorMessage, isFieldgateError } from '../errors.js';
+import { BacklogEpisodes, type BacklogEvent } from '../health/backlog-episodes.js';
 import { findExposures } from '../health/exposure.js';
 import { lineFormatter, resolveLogFormat, type LogFormatSetting } from '../log-format.js';
 import { createLogger, type Logger } from '../logger.js';
@@ -74,9 +75,12 @@ export async function runDaemon(configFile: string, options: DaemonOptions = {})
   }
 
   startWatchdog();
+  const backlogs = new BacklogEpisodes();
   const publishStatus = () => {
     runtime.livenessProblem = watchdog?.problem;
-    return notifier.notify({ STATUS: statusLine(runtime.status()) });
+    const status = runtime.status();
+    logBacklogEvents(log, backlogs.observe(status.routes, Date.now()));
+    return notifier.notify({ STATUS: statusLine(status) });
   };
   await notifier.notify({ READY: '1', STATUS: statusLine(runtime.status()) });
   const statusTimer = setInterval(() => void publishStatus(), STATUS_INTERVAL_MS);
@@ -138,6 +142,15 @@ async function reload(
     log.error({ err: errorMessage(e) }, 'Reload failed; the running configuration is unchanged.');
   }
   await notifier.notify({ READY: '1', STATUS: statusLine(runtime.status()) });
+}
+
+/** One line when a route's backlog starts draining (with its ETA) and one when it has drained. */
+function logBacklogEvents(log: Logger, events: readonly BacklogEvent[]): void {
+  for (const event of events) {
+    if (event.kind === 'draining')
+      log.info({ route: event.route, depth: event.depth, etaS: event.etaS }, 'Backlog draining.');
+    else log.info({ route: event.route, tookS: event.tookS }, 'Backlog drained.');
+  }
 }
 
 /** Keys that still work but should change (an old name): one WARN line each, at load and reload. */
