@@ -28,6 +28,12 @@ export interface LineScrubber {
   scrubJsonLine(line: string): string;
 }
 
+/**
+ * Turns one pino JSON line (newline included) into what is written instead: a line for a person or for
+ * journald (`src/log-format.ts`). It receives the line after secrets are scrubbed, so every format is.
+ */
+export type LineFormatter = (jsonLine: string) => string;
+
 /** What the logger writes through: each line has every known secret value scrubbed before it leaves. */
 interface Destination {
   write(line: string): unknown;
@@ -43,27 +49,51 @@ export function createLogger(
     redactor?: LineScrubber;
     /** Field names censored by name (besides the run-time credentials), e.g. the config's secret keys. */
     secretFieldNames?: readonly string[];
+    /** Rewrites each line after scrubbing (pretty, journal); without one, lines are pino JSON. */
+    format?: LineFormatter | undefined;
   } = {},
 ): Logger {
   const level = options.level ?? 'info';
   const destination: Destination = options.destination ?? pino.destination({ fd: 1, sync: false });
-  const redactor = options.redactor;
+  const { redactor, format } = options;
   return pino(
     {
       level,
       base: { service: 'fieldgate' },
       redact: { paths: redactPaths(options.secretFieldNames ?? []), censor: CENSORED },
+      onChild: withoutDuplicateBindings,
     },
-    redactor === undefined ? destination : scrubbing(destination, redactor),
+    redactor === undefined && format === undefined ? destination : rewriting(destination, redactor, format),
   );
 }
 
-function scrubbing(inner: Destination, redactor: LineScrubber): Destination {
+function rewriting(
+  inner: Destination,
+  redactor: LineScrubber | undefined,
+  format: LineFormatter | undefined,
+): Destination {
+  const scrub = (line: string) => (redactor === undefined ? line : redactor.scrubJsonLine(line));
+  const rewrite = format === undefined ? scrub : (line: string) => format(scrub(line));
   return {
-    write: (line) => inner.write(redactor.scrubJsonLine(line)),
+    write: (line) => inner.write(rewrite(line)),
     flush: (callback) => (inner.flush === undefined ? callback?.() : inner.flush(callback)),
     flushSync: () => inner.flushSync?.(),
   };
+}
+
+/**
+ * pino appends a child's bindings to its parent's, so a child that binds a key its parent bound (a
+ * connector's `component` under the forwarder's, `zwave-js` under the adapter's) would write the key twice
+ * — JSON whose meaning depends on the reader. Keep each key once, the innermost value winning.
+ */
+function withoutDuplicateBindings(child: Logger): void {
+  const chindings = (child as unknown as Record<symbol, unknown>)[pino.symbols.chindingsSym];
+  if (typeof chindings !== 'string') return;
+  const bindings = JSON.parse(`{${chindings.slice(1)}}`) as Record<string, unknown>;
+  const keyCount = (chindings.match(/(?:^|,)"(?:[^"\\]|\\.)*":/g) ?? []).length;
+  if (keyCount === Object.keys(bindings).length) return;
+  (child as unknown as Record<symbol, unknown>)[pino.symbols.chindingsSym] = '';
+  child.setBindings(bindings);
 }
 
 /** A logger that writes nothing: for unit tests and CLI verbs that must keep stdout clean. */

@@ -72,6 +72,8 @@ export class Runtime implements GatewayApi {
   #reload: ReloadStatus | undefined;
   #metrics: MetricsServer | undefined;
   readonly #drainRate = new DrainRate();
+  /** Devices an adapter announces while starting are known ones, counted in "Adapter started."; later ones joined. */
+  #isAnnouncingJoins = false;
   readonly #deviceListeners = new Set<(event: 'changed' | 'removed', info: DeviceInfo) => void>();
   readonly #restartListeners = new Set<(reason: string) => void>();
   readonly #storageWaitListeners = new Set<(reason: string) => void>();
@@ -226,6 +228,7 @@ export class Runtime implements GatewayApi {
       this.#adapters.push(host);
     }
     await Promise.all(this.#adapters.map((a) => a.start()));
+    this.#isAnnouncingJoins = true;
     log.info(
       { gateway: this.gatewayId, adapters: this.#adapters.length, routes: this.#routes.length },
       'fieldgate started.',
@@ -373,6 +376,9 @@ export class Runtime implements GatewayApi {
     const entry = this.devices.get(id);
     if (entry === undefined) return false;
     await this.adapterOf(entry.adapter)?.remove?.(id);
+    // An adapter that removed it from its network has said so ("Device left.").
+    if (this.devices.get(id) !== undefined)
+      this.#log.info({ device: id, adapter: entry.adapter }, 'Device removed by the operator.');
     this.devices.remove(id);
     await this.#names?.delete(id);
     return true;
@@ -496,7 +502,10 @@ export class Runtime implements GatewayApi {
       emit: async (readings: Reading[]) => this.#pipeline?.push(readings),
       deviceChanged: (adapter: string, announced: Parameters<DeviceRegistry['upsert']>[1]) => {
         const info = this.#names?.apply(announced) ?? announced;
+        const isNew = this.devices.get(info.id) === undefined;
         this.devices.upsert(adapter, info);
+        if (isNew && this.#isAnnouncingJoins)
+          this.#log.info({ device: info.id, adapter, model: info.model }, 'Device joined.');
         for (const listener of this.#deviceListeners) listener('changed', info);
         if (info.availability === 'online') this.#router?.deviceAwake(info.id);
         for (const route of this.#routes) route.upstream.onDeviceState?.(info);
@@ -504,6 +513,7 @@ export class Runtime implements GatewayApi {
       deviceRemoved: (id: string) => {
         const entry = this.devices.get(id);
         this.devices.remove(id);
+        if (entry !== undefined) this.#log.info({ device: id, adapter: entry.adapter }, 'Device left.');
         if (entry !== undefined)
           for (const listener of this.#deviceListeners) listener('removed', entry.info);
       },

@@ -1,4 +1,5 @@
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
+import { LOG_FORMAT_SETTINGS, type LogFormatSetting } from '../log-format.js';
 import { DEFAULT_CONFIG_PATH } from './common.js';
 
 /** `fieldgate run`: the daemon. Resolves when it has stopped after SIGTERM/SIGINT. */
@@ -7,9 +8,18 @@ export function registerRunCommand(program: Command): void {
     .command('run')
     .description('run the gateway daemon in the foreground (what systemd starts)')
     .option('-c, --config <file>', 'configuration file', process.env.FIELDGATE_CONFIG ?? DEFAULT_CONFIG_PATH)
-    .action(async (options: { config: string }) => {
+    .addOption(
+      new Option(
+        '--log-format <format>',
+        'log lines: auto (the default: log.format), json, pretty, journal',
+      ).choices(LOG_FORMAT_SETTINGS),
+    )
+    .action(async (options: { config: string; logFormat?: LogFormatSetting }) => {
       // The daemon's modules load only for `run`: a CLI verb stays small and quick on a Pi.
       const { runDaemon } = await import('../ops/daemon.js');
-      await runDaemon(options.config);
+      await runDaemon(
+        options.config,
+        options.logFormat === undefined ? {} : { logFormat: options.logFormat },
+      );
     });
 }

@@ -246,7 +246,12 @@ export class CommandRouter {
       command: { ...command, expiresAt, receivedAt: now },
     };
     const pending = this.#enqueue(stored, this.#persist(stored));
-    this.#log.debug({ commandId: command.id, device: command.device, name: command.name }, 'Command queued.');
+    // One INFO per accepted command and one for its result: intake is rate limited per route before this,
+    // and what is refused (invalid, duplicate, over the limit) is counted in `status`, not logged.
+    this.#log.info(
+      { commandId: command.id, device: command.device, name: command.name, origin: command.origin, ...route },
+      'Command received.',
+    );
     this.#kick(command.device);
     return pending.result;
   }
@@ -441,6 +446,10 @@ export class CommandRouter {
     const { command, seq } = pending.stored;
     this.#queues.remove(pending);
     this.#record(command, result);
+    this.#log.info(
+      { commandId: command.id, device: command.device, status: result.status, detail: result.detail },
+      'Command finished.',
+    );
     return this.#track(
       (async () => {
         await this.#publish(addressOf(command), result);
@@ -462,6 +471,10 @@ export class CommandRouter {
   async #answer(command: ResultAddress, result: CommandResult, isRemembered = true): Promise<CommandResult> {
     const address = addressOf(command);
     this.#record(address, result, isRemembered);
+    this.#log.debug(
+      { commandId: address.id, device: address.device, status: result.status, detail: result.detail },
+      'Command answered without running.',
+    );
     await this.#track(this.#publish(address, result));
     return result;
   }
@@ -470,10 +483,6 @@ export class CommandRouter {
   #record(address: ResultAddress, result: CommandResult, isRemembered = true): void {
     this.#byStatus[result.status] += 1;
     if (isRemembered && result.id !== '') this.#recent.set(scopedId(address), result);
-    this.#log.debug(
-      { commandId: address.id, device: address.device, status: result.status, detail: result.detail },
-      'Command finished.',
-    );
   }
 
   async #publish(address: ResultAddress, result: CommandResult): Promise<void> {

@@ -171,6 +171,13 @@ export const configSchema = z
     log: z
       .strictObject({
         level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
+        format: z
+          .enum(['auto', 'json', 'pretty', 'journal'])
+          .default('auto')
+          .describe(
+            'How log lines look: `pretty` for a person, `journal` for journald (priority prefixes), `json`; ' +
+              '`auto` picks pretty on a terminal, journal under systemd, else json.',
+          ),
       })
       .prefault({}),
     adapters: z

@@ -1,4 +1,5 @@
 import type http from 'node:http';
+import type { Logger } from '../logger.js';
 import type { GatewayApi } from './gateway-api.js';
 
 /** What a handler gets: the daemon, the request, its parsed URL and the path's captured parts. */
@@ -8,6 +9,8 @@ export interface RouteContext {
   res: http.ServerResponse;
   url: URL;
   params: string[];
+  /** The control plane's logger: for lifecycle lines an operator should see (a pairing window). */
+  log: Logger;
 }
 
 export interface Route {

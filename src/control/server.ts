@@ -144,7 +144,14 @@ export class ControlServer {
     const found = matchRoute(method, url.pathname);
     if (found === undefined)
       throw new FieldgateError('FG_NOT_FOUND', `no such endpoint: ${method} ${url.pathname}`);
-    await found.route.handle({ runtime: this.options.runtime, req, res, url, params: found.params });
+    await found.route.handle({
+      runtime: this.options.runtime,
+      req,
+      res,
+      url,
+      params: found.params,
+      log: this.options.log,
+    });
   }
 }
 

@@ -52,7 +52,7 @@ export const streamRoutes: readonly Route[] = [
   {
     method: 'POST',
     path: /^\/v1\/pair$/,
-    handle: async ({ runtime, req, res }) => {
+    handle: async ({ runtime, req, res, log }) => {
       const { adapter, seconds, pin, dsk } = await readJson(req);
       if (typeof adapter !== 'string') throw new FieldgateError('FG_USAGE', 'adapter is required');
       if (
@@ -78,11 +78,13 @@ export const streamRoutes: readonly Route[] = [
         write({ event: kind, device: info });
       });
       let isClosed = false;
+      let isOpen = false;
       const close = (reason: 'elapsed' | 'cancelled') => {
         if (isClosed) return;
         isClosed = true;
         clearTimeout(timer);
         unsubscribe();
+        if (isOpen) log.info({ adapter, reason, joined: joined.size }, 'Pairing window closed.');
         // A client that hangs up early closes the window too, so no radio is left open by accident.
         if (reason === 'cancelled') void instance.permitJoin?.(0);
         else {
@@ -99,6 +101,8 @@ export const streamRoutes: readonly Route[] = [
         ...(typeof dsk === 'string' ? { dsk } : {}),
       };
       await instance.permitJoin(seconds, secrets);
+      isOpen = true;
+      log.info({ adapter, seconds }, 'Pairing window opened.');
       write({ event: 'open', adapter, seconds, until: Date.now() + seconds * 1000 });
     },
   },

@@ -1,7 +1,9 @@
 import { formatIssue, loadConfig, type ConfigIssue } from '../config/load.js';
 import { secretKeyNames, type Redactor } from '../config/redact.js';
 import { ErrorCodes, FieldgateError, errorMessage, isFieldgateError } from '../errors.js';
+import { BacklogEpisodes, type BacklogEvent } from '../health/backlog-episodes.js';
 import { findExposures } from '../health/exposure.js';
+import { lineFormatter, resolveLogFormat, type LogFormatSetting } from '../log-format.js';
 import { createLogger, type Logger } from '../logger.js';
 import { Runtime } from '../runtime.js';
 import { VERSION } from '../version.js';
@@ -12,15 +14,26 @@ import { Watchdog } from './watchdog.js';
 /** How often the `STATUS=` line is refreshed for `systemctl status`. */
 const STATUS_INTERVAL_MS = 10_000;
 
+export interface DaemonOptions {
+  /** `--log-format`: overrides the config's `log.format`. */
+  logFormat?: LogFormatSetting;
+}
+
 /**
  * The daemon's lifecycle under systemd (or a terminal): start, READY=1, a STATUS line, a watchdog fed
  * while liveness holds, SIGHUP reloads, SIGTERM/SIGINT stop with STOPPING=1. Resolves once stopped.
  * @throws FieldgateError from a failed start (config 78, another daemon on the state dir 75, …), after
  *   releasing whatever had started.
  */
-export async function runDaemon(configFile: string): Promise<void> {
+export async function runDaemon(configFile: string, options: DaemonOptions = {}): Promise<void> {
   const { config, redactor, warnings } = await loadConfig(configFile);
-  const log = createLogger({ level: config.log.level, redactor, secretFieldNames: secretKeyNames() });
+  const logFormat = resolveLogFormat(options.logFormat ?? config.log.format);
+  const log = createLogger({
+    level: config.log.level,
+    redactor,
+    secretFieldNames: secretKeyNames(),
+    format: await lineFormatter(logFormat, { isColor: process.stdout.isTTY && !('NO_COLOR' in process.env) }),
+  });
   logConfigWarnings(log, warnings);
   // Listeners reachable from the network and TLS relaxations: said once per start (doctor lists them too).
   for (const exposure of findExposures(config, process.env))
@@ -62,9 +75,12 @@ export async function runDaemon(configFile: string): Promise<void> {
   }
 
   startWatchdog();
+  const backlogs = new BacklogEpisodes();
   const publishStatus = () => {
     runtime.livenessProblem = watchdog?.problem;
-    return notifier.notify({ STATUS: statusLine(runtime.status()) });
+    const status = runtime.status();
+    logBacklogEvents(log, backlogs.observe(status.routes, Date.now()));
+    return notifier.notify({ STATUS: statusLine(status) });
   };
   await notifier.notify({ READY: '1', STATUS: statusLine(runtime.status()) });
   const statusTimer = setInterval(() => void publishStatus(), STATUS_INTERVAL_MS);
@@ -126,6 +142,15 @@ async function reload(
     log.error({ err: errorMessage(e) }, 'Reload failed; the running configuration is unchanged.');
   }
   await notifier.notify({ READY: '1', STATUS: statusLine(runtime.status()) });
+}
+
+/** One line when a route's backlog starts draining (with its ETA) and one when it has drained. */
+function logBacklogEvents(log: Logger, events: readonly BacklogEvent[]): void {
+  for (const event of events) {
+    if (event.kind === 'draining')
+      log.info({ route: event.route, depth: event.depth, etaS: event.etaS }, 'Backlog draining.');
+    else log.info({ route: event.route, tookS: event.tookS }, 'Backlog drained.');
+  }
 }
 
 /** Keys that still work but should change (an old name): one WARN line each, at load and reload. */

@@ -89,6 +89,8 @@ export class Forwarder {
   #stopped: Promise<void> | undefined;
   #lastError: string | undefined;
   #offlineSince: number | undefined;
+  /** Whether the last thing logged about the connection was "connected": one line per transition. */
+  #isUp = false;
   #nextAttemptAt: number | undefined;
   #sentMessages = 0;
   #sentReadings = 0;
@@ -160,13 +162,15 @@ export class Forwarder {
   async #run(): Promise<void> {
     const { queue, upstream } = this.#options;
     const stopping = this.#stopping.signal;
+    let failure: Failure | undefined;
     while (!stopping.aborted) {
-      let failure: Failure | undefined;
       try {
         if (!upstream.isConnected) {
+          this.#noteDown(failure?.reason ?? 'the connection closed');
           this.#state = 'connecting';
           await upstream.connect(stopping);
-          this.#log.debug('Connected.');
+          this.#noteUp();
+          failure = undefined;
           // With a backlog, the first delivery ends the outage; with none, being connected is all there is.
           if (queue.stats().depth === 0) this.#healthy();
           continue;
@@ -178,7 +182,22 @@ export class Forwarder {
       }
       // Our own stop() aborted the attempt: not an outage, and there is no next attempt to wait for.
       if (failure !== undefined && !stopping.aborted) await this.#backOff(failure);
+      else failure = undefined;
     }
+  }
+
+  /** INFO once per transition to connected (not per retry). */
+  #noteUp(): void {
+    if (this.#isUp) return;
+    this.#isUp = true;
+    this.#log.info('Upstream connected.');
+  }
+
+  /** INFO once per transition to disconnected, with the reason the last round ended. */
+  #noteDown(reason: string): void {
+    if (!this.#isUp) return;
+    this.#isUp = false;
+    this.#log.info({ reason }, 'Upstream disconnected.');
   }
 
   /**
@@ -309,6 +328,7 @@ export class Forwarder {
   /** A round failed: open an outage episode if none is open, and sleep out the backoff. */
   async #backOff({ reason, hint, error }: Failure): Promise<void> {
     this.#lastError = reason;
+    if (!this.#options.upstream.isConnected) this.#noteDown(reason);
     if (this.#offlineSince === undefined) {
       this.#offlineSince = this.#now();
       const code = isFieldgateError(error) ? error.code : undefined;

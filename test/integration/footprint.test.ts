@@ -21,8 +21,18 @@ process.on('exit', () => writeFileSync(process.env.FOOTPRINT_OUT, JSON.stringify
 })));
 `;
 
-/** Libraries a sim + MQTT gateway must not carry: radio stacks, other clouds, the metrics exporter. */
-const NOT_CONFIGURED = ['prom-client', 'rhea', 'zigbee-herdsman', '@abandonware', 'aws-', 'azure-', 'aedes'];
+/** Libraries a sim + MQTT gateway must not carry: radio stacks, other clouds, the metrics exporter, pretty logs. */
+const NOT_CONFIGURED = [
+  'prom-client',
+  'rhea',
+  'zigbee-herdsman',
+  '@abandonware',
+  'aws-',
+  'azure-',
+  'aedes',
+  // Piped, the daemon logs JSON: the pretty form's library stays unloaded.
+  'pino-pretty',
+];
 
 describe('the footprint of a sim + MQTT gateway (real daemon)', () => {
   let work: Awaited<ReturnType<typeof makeWorkdir>> | undefined;

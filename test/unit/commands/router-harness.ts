@@ -21,7 +21,10 @@ export interface Harness {
 
 export function createHarness(
   options: Partial<
-    Pick<CommandRouterOptions, 'store' | 'now' | 'recentCapacity' | 'publishResult' | 'isRouteConnected'>
+    Pick<
+      CommandRouterOptions,
+      'store' | 'now' | 'recentCapacity' | 'publishResult' | 'isRouteConnected' | 'log'
+    >
   > & {
     devices?: FakeDevices;
     config?: Partial<CommandRouterOptions['config']>;
@@ -45,7 +48,7 @@ export function createHarness(
       maxArgsBytes: 256,
       ...options.config,
     },
-    log: silentLogger(),
+    log: options.log ?? silentLogger(),
     ...(options.now === undefined ? {} : { now: options.now }),
     ...(options.recentCapacity === undefined ? {} : { recentCapacity: options.recentCapacity }),
     ...(options.isRouteConnected === undefined ? {} : { isRouteConnected: options.isRouteConnected }),

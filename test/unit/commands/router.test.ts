@@ -1,4 +1,6 @@
+import { Writable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
+import { createLogger } from '../../../src/logger.js';
 import { MemoryCommandStore, loadAll } from '../../../src/commands/command-store.js';
 import type { CommandRouter } from '../../../src/commands/router.js';
 import { deferred, waitFor } from './fake-devices.js';
@@ -200,5 +202,26 @@ describe('CommandRouter: exactly one result', () => {
       damaged: 0,
       leftovers: 0,
     });
+  });
+});
+
+describe('CommandRouter: log lines', () => {
+  it('one INFO line when a command is accepted and one with its result; a redelivery adds none', async () => {
+    const lines: Record<string, unknown>[] = [];
+    const destination = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        lines.push(JSON.parse(chunk.toString()) as Record<string, unknown>);
+        done();
+      },
+    });
+    const h = await started({ log: createLogger({ level: 'info', destination }) });
+    h.devices.add('sim:switch-01');
+    await h.router.submit(incoming('c1', 'sim:switch-01', 'set', { args: { level: 40 } }), fromMqtt);
+    await h.router.submit(incoming('c1', 'sim:switch-01', 'set', { args: { level: 40 } }), fromMqtt);
+    const commandLines = lines.filter((l) => l.commandId === 'c1');
+    expect(commandLines).toMatchObject([
+      { level: 30, msg: 'Command received.', device: 'sim:switch-01', name: 'set', route: 'cloud' },
+      { level: 30, msg: 'Command finished.', status: 'ok' },
+    ]);
   });
 });

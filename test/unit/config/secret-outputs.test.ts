@@ -9,6 +9,7 @@ import { scalarFields, secretFields } from '../../../src/config/secret-fields.js
 import { errorMessage } from '../../../src/errors.js';
 import { buildStatus, type StatusInputs } from '../../../src/health/status.js';
 import { secretKeyNames } from '../../../src/config/redact.js';
+import { lineFormatter } from '../../../src/log-format.js';
 import { createLogger } from '../../../src/logger.js';
 import { statusLine } from '../../../src/ops/status-line.js';
 import { GatewayTwin, type TwinChannel } from '../../../src/upstream/azure/gateway-twin.js';
@@ -146,6 +147,30 @@ describe.each(ROUTES)('secrets supplied %s', (route) => {
     for (const line of lines) expect(() => JSON.parse(line) as unknown).not.toThrow();
     // A config key's name is not a secret: it stays readable.
     expect(output).toContain('"key":"queue.maxBytes"');
+  });
+
+  it.each(['pretty', 'journal'] as const)('log lines written in the %s format', async (format) => {
+    const lines: string[] = [];
+    const destination = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        lines.push(chunk.toString());
+        done();
+      },
+    });
+    const log = createLogger({
+      level: 'debug',
+      destination,
+      redactor: loaded.redactor,
+      secretFieldNames: secretKeyNames(),
+      format: await lineFormatter(format),
+    });
+    const quoted = fixture.placed.map((item) => item.written).join(' ');
+    log.info({ config: loaded.config }, 'Starting with this configuration.');
+    log.error({ err: new Error(`connect failed: ${quoted}`) }, `Upstream refused ${quoted}`);
+    log.warn({ key: 'queue.maxBytes' }, 'Restart required: queue.maxBytes changed.');
+    const output = lines.join('');
+    expect(leaks(output, fixture.placed)).toEqual([]);
+    expect(output).toContain('key=queue.maxBytes');
   });
 });
 

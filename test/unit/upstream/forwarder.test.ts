@@ -28,6 +28,7 @@ function capturingLogger(): { log: Logger; lines: { level: number; msg: string }
   return { log: pino({ level: 'info' }, sink), lines };
 }
 const WARN = 40;
+const INFO = 30;
 
 /**
  * A cloud that holds every send until the test answers it, so tests can see how many overlap. Declares
@@ -178,6 +179,26 @@ describe('Forwarder', () => {
     upstream.mode = 'ok';
     await waitFor(() => queue.stats().depth === 0, 'delivery after reconnect');
     expect(upstream.delivered).toEqual([1, 2, 3]);
+  });
+
+  it('says once per transition, at INFO, that the upstream connected or disconnected and why', async () => {
+    const queue = newQueue();
+    const upstream = new FakeUpstream('ok');
+    const { log, lines } = capturingLogger();
+    startForwarder(queue, upstream, { log });
+    await waitFor(() => upstream.connects === 1, 'first connect');
+
+    upstream.mode = 'offline';
+    await queue.append(readings(3));
+    await waitFor(() => upstream.connects >= 4, 'reconnect attempts');
+    upstream.mode = 'ok';
+    await waitFor(() => queue.stats().depth === 0, 'delivery after reconnect');
+    const transitions = lines.filter((l) => /^Upstream (connected|disconnected)/.test(l.msg));
+    expect(transitions).toMatchObject([
+      { level: INFO, msg: 'Upstream connected.' },
+      { level: INFO, msg: 'Upstream disconnected.', reason: 'offline' },
+      { level: INFO, msg: 'Upstream connected.' },
+    ]);
   });
 
   it('dead-letters batches the upstream refuses and keeps forwarding', async () => {
