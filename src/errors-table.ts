@@ -1,6 +1,6 @@
 import { ErrorCodes } from './errors.js';
 
-/** The README's error-code table, generated from `ErrorCodes` (a unit test keeps the README in sync). */
+/** The error-code table of docs/errors.md, generated from `ErrorCodes` (a unit test keeps docs/errors.md in sync). */
 export function errorCodesMarkdown(): string {
   const rows = Object.entries(ErrorCodes).map(
     ([code, e]) => `| \`${code}\` | ${e.exit} | ${e.retryable ? 'yes' : 'no'} | ${e.summary} |`,

@@ -1,5 +1,5 @@
 /**
- * Stable error codes (`FG_<AREA>_<WHAT>`). The README's error table is kept in sync by a unit test.
+ * Stable error codes (`FG_<AREA>_<WHAT>`). docs/errors.md's table is kept in sync by a unit test.
  */
 export const ErrorCodes = {
   FG_CONFIG_INVALID: { exit: 78, retryable: false, summary: 'The configuration file is invalid.' },

@@ -4,15 +4,15 @@ import { errorCodesMarkdown } from '../../src/errors-table.js';
 import { ErrorCodes, FieldgateError, exitCodeFor, isFieldgateError, isRetryable } from '../../src/errors.js';
 
 describe('error codes', () => {
-  it('the README table lists exactly the codes in src/errors.ts', () => {
-    // Compare cell by cell, so Prettier's column alignment of the README table does not matter.
+  it('the docs/errors.md table lists exactly the codes in src/errors.ts', () => {
+    // Compare cell by cell, so Prettier's column alignment of the docs table does not matter.
     const cells = (table: string) =>
       table
         .split('\n')
         .filter((line) => line.startsWith('|') && !/^\|[\s|:-]+\|$/.test(line))
         .map((line) => line.split('|').map((cell) => cell.trim()));
-    const readme = readFileSync('README.md', 'utf8');
-    const table = /<!-- error-codes:start -->([\s\S]*?)<!-- error-codes:end -->/.exec(readme)?.[1] ?? '';
+    const doc = readFileSync('docs/errors.md', 'utf8');
+    const table = /<!-- error-codes:start -->([\s\S]*?)<!-- error-codes:end -->/.exec(doc)?.[1] ?? '';
     expect(cells(table), 'regenerate the table from src/errors-table.ts').toEqual(
       cells(errorCodesMarkdown()),
     );

@@ -32,7 +32,7 @@ function isObject(v: unknown): v is Record<string, unknown> {
 }
 
 /**
- * Read a job document (README "AWS IoT Jobs"):
+ * Read a job document (docs/clouds/aws-iot-core.md, "IoT Jobs"):
  * `{ "operation": "fieldgate.command", "device": "<leaf id>", "name": "<command>", "args"?: {..},
  * "expiresAt"?: epoch ms | ISO date }`. Anything else is a reason to reject the job, never an exception.
  */
