@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { ID_PROBLEM, isUsableId, parseCommandFields, parseJsonObject, sizeProblem } from '../common/command-json.js';
-import type { IncomingCommand } from '../upstream.js';
+import type { IncomingCommand } from '../../commands/incoming.js';
 
 export interface ParseRequestOptions {
   /** The device named by the request topic's `{device}` level. */

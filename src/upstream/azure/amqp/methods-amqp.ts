@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Connection, EventContext, Message, Receiver, Sender } from 'rhea';
 import type { CommandResult } from '../../../model.js';
-import type { IncomingCommand } from '../../upstream.js';
+import type { IncomingCommand } from '../../../commands/incoming.js';
 import {
   API_VERSION_PROPERTY,
   CHANNEL_CORRELATION_ID,
