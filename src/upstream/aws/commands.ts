@@ -1,5 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { ID_PROBLEM, isUsableId, parseCommandFields, parseJsonObject, sizeProblem } from '../common/command-json.js';
+import {
+  ID_PROBLEM,
+  isUsableId,
+  parseCommandFields,
+  parseJsonObject,
+  sizeProblem,
+} from '../common/command-json.js';
 import type { IncomingCommand } from '../../commands/incoming.js';
 
 export interface ParseRequestOptions {

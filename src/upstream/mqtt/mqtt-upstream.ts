@@ -6,14 +6,16 @@ import type { CommandResult, Envelope } from '../../model.js';
 import { FieldgateError, errorMessage } from '../../errors.js';
 import { RateLimiter } from '../common/rate-limiter.js';
 import { readTlsFiles } from '../common/tls-files.js';
-import type { CommandHandler, SendResult, Upstream, UpstreamLimits } from '../upstream.js';
+import type { CommandHandler } from '../../commands/incoming.js';
+import type { SendResult, Upstream, UpstreamLimits } from '../upstream.js';
+import { CommandInbox } from '../common/command-inbox.js';
 import { classifyConnectError } from '../common/connect-error.js';
 import { formatResultPayload, oversizeCommand, parseCommandMessage } from './commands.js';
 import { connectGuarded, MAX_INBOUND_PAYLOAD_BYTES } from '../inbound/guarded-stream.js';
 import { PublishSizeGuard } from '../inbound/publish-size-guard.js';
 import { splitBatch, type EncodedMessage } from '../common/batch-payload.js';
 import { resolveTopics, type Topics } from './topics.js';
-import { ExchangeGuard } from '../common/exchange-guard.js';
+import { ExchangeGuard, publishAcked } from '../common/exchange-guard.js';
 import { waitForConnack } from '../common/connack.js';
 import { isRefusedSubscription } from '../common/suback.js';
 
@@ -31,9 +33,6 @@ export interface MqttUpstreamOptions {
   now?: () => number;
 }
 
-/** Results kept while disconnected; beyond this the oldest is dropped (and logged). */
-const OUTBOX_LIMIT = 100;
-
 /**
  * The generic MQTT connector (docs/clouds/mqtt.md): batches go to the telemetry topic at QoS 1, commands
  * arrive
@@ -43,8 +42,8 @@ const OUTBOX_LIMIT = 100;
  * Each `connect` opens a fresh client with the same client id and `clean: false`, so QoS 1 commands the
  * broker queued while we were away are delivered on return.
  *
- * Results are best-effort across a gateway restart: while disconnected they wait in a small in-memory
- * outbox (the newest {@link OUTBOX_LIMIT}) that is flushed on reconnect and lost if the process exits.
+ * Results are best-effort across a gateway restart: while disconnected they wait in the in-memory outbox of
+ * its {@link CommandInbox} (the newest 100), flushed on reconnect and lost if the process exits.
  */
 export class MqttUpstream implements Upstream {
   readonly limits: UpstreamLimits;
@@ -65,10 +64,9 @@ export class MqttUpstream implements Upstream {
   readonly #limiter: RateLimiter;
   /** Reads past inbound messages too large to be a command, instead of buffering them whole. */
   readonly #guard: PublishSizeGuard;
+  /** Results to the `<results>` topic. */
+  readonly #inbox: CommandInbox<Buffer>;
   #client: MqttClient | undefined;
-  #handler: CommandHandler | undefined;
-  #outbox: Buffer[] = [];
-  #isClosed = false;
 
   constructor(options: MqttUpstreamOptions) {
     this.#config = options.config;
@@ -79,6 +77,7 @@ export class MqttUpstream implements Upstream {
     this.#maxCommandBytes = options.maxCommandBytes ?? 64 * 1024;
     this.#now = options.now ?? Date.now;
     this.#topics = resolveTopics(options.config.topics, options.gatewayId, options.route);
+    this.#inbox = new CommandInbox({ log: this.#log, now: this.#now });
     this.limits = {
       maxMessageBytes: options.config.maxMessageBytes,
       maxMessagesPerSecond: options.config.maxMessagesPerSecond,
@@ -96,11 +95,11 @@ export class MqttUpstream implements Upstream {
   }
 
   onCommand(handler: CommandHandler): void {
-    this.#handler = handler;
+    this.#inbox.onCommand(handler);
   }
 
   async connect(signal: AbortSignal): Promise<void> {
-    if (this.#isClosed) throw new FieldgateError('FG_UPSTREAM_OFFLINE', 'The upstream is closed.');
+    this.#inbox.throwIfClosed();
     this.#dropClient();
     const options: IClientOptions = {
       ...(await this.#tlsOptions()),
@@ -146,7 +145,7 @@ export class MqttUpstream implements Upstream {
     this.#client = client;
     // Not the URL: it may carry `user:password@`.
     this.#log.debug({ clientId: client.options.clientId }, 'Connected to the MQTT broker.');
-    void this.#flushOutbox(client);
+    void this.#inbox.flush((payload) => this.#publishResultNow(payload));
   }
 
   async send(batch: readonly Envelope[], signal: AbortSignal): Promise<SendResult> {
@@ -170,18 +169,11 @@ export class MqttUpstream implements Upstream {
 
   async publishResult(command: { id: string; device?: string }, result: CommandResult): Promise<void> {
     const payload = formatResultPayload(command, result, this.#now());
-    const client = this.#client;
-    if (client?.connected === true && (await this.#publishOnce(client, this.#topics.results, payload)))
-      return;
-    this.#outbox.push(payload);
-    if (this.#outbox.length > OUTBOX_LIMIT) {
-      this.#outbox.shift();
-      this.#log.warn({ limit: OUTBOX_LIMIT }, 'Result outbox full while offline; dropped the oldest result.');
-    }
+    await this.#inbox.publish(command.id, payload, (p) => this.#publishResultNow(p));
   }
 
   async close(): Promise<void> {
-    this.#isClosed = true;
+    this.#inbox.close();
     const client = this.#client;
     this.#client = undefined;
     if (client === undefined) return;
@@ -238,27 +230,9 @@ export class MqttUpstream implements Upstream {
     }
   }
 
-  /** One QoS 1 publish; false if it was not acknowledged within `ackTimeoutMs` or the connection went. */
-  async #publishOnce(client: MqttClient, topic: string, payload: Buffer): Promise<boolean> {
-    const failure = new ExchangeGuard(client, new AbortController().signal, this.#config.ackTimeoutMs);
-    try {
-      const published = client.publishAsync(topic, payload, { qos: 1 }).then(
-        () => undefined,
-        () => 'publish failed',
-      );
-      return (await Promise.race([published, failure.reason])) === undefined;
-    } finally {
-      failure.dispose();
-    }
-  }
-
-  async #flushOutbox(client: MqttClient): Promise<void> {
-    while (this.#outbox.length > 0 && client.connected) {
-      const payload = this.#outbox[0]!;
-      if (!(await this.#publishOnce(client, this.#topics.results, payload))) return;
-      // Only now: a result that failed to publish stays first in line for the next connection.
-      if (this.#outbox[0] === payload) this.#outbox.shift();
-    }
+  #publishResultNow(payload: Buffer): Promise<boolean> {
+    const message = { topic: this.#topics.results, payload };
+    return publishAcked(this.#client, message, this.#config.ackTimeoutMs);
   }
 
   #onMessage(topic: string, payload: Buffer): void {
@@ -273,15 +247,7 @@ export class MqttUpstream implements Upstream {
       oversize === undefined
         ? parseCommandMessage(topic, payload, options)
         : oversizeCommand(topic, oversize, options);
-    if (this.#handler === undefined) {
-      this.#log.warn({ topic }, 'Command received before a handler was registered; ignored.');
-      return;
-    }
-    try {
-      this.#handler(incoming);
-    } catch (e) {
-      this.#log.error({ err: e, topic }, 'The command handler threw; the command got no result.');
-    }
+    this.#inbox.dispatch(incoming, { topic });
   }
 
   async #tlsOptions(): Promise<Partial<IClientOptions>> {

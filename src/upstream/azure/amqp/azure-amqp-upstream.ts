@@ -2,12 +2,13 @@ import { randomUUID } from 'node:crypto';
 import { readFile as fsReadFile } from 'node:fs/promises';
 import type { Connection, EventContext, Sender } from 'rhea';
 import type { AzureUpstreamConfig } from '../../../config/upstreams/azure.js';
-import { FieldgateError } from '../../../errors.js';
 import type { GatewayStatus } from '../../upstream.js';
 import type { Logger } from '../../../logger.js';
 import type { CommandResult, Envelope } from '../../../model.js';
 import { RateLimiter } from '../../common/rate-limiter.js';
-import type { CommandHandler, SendResult, Upstream, UpstreamLimits } from '../../upstream.js';
+import type { CommandHandler } from '../../../commands/incoming.js';
+import type { SendResult, Upstream, UpstreamLimits } from '../../upstream.js';
+import { CommandInbox } from '../../common/command-inbox.js';
 import { openHubConnection } from './amqp-connect.js';
 import { CbsLink, linkOpened, OutcomeTracker } from './amqp-link.js';
 import { fromPropertyBag, toPropertyBag } from '../protocol/amqp-message.js';
@@ -67,9 +68,9 @@ export class AzureAmqpUpstream implements Upstream {
       }
     | undefined;
   readonly #twin: GatewayTwin | undefined;
-  #handler: CommandHandler | undefined;
+  /** No outbox: offline, the hub keeps the C2D message unsettled and redelivers it. */
+  readonly #inbox: CommandInbox;
   #renewTimer: NodeJS.Timeout | undefined;
-  #isClosed = false;
 
   constructor(options: AzureAmqpUpstreamOptions) {
     this.#config = options.config;
@@ -87,6 +88,7 @@ export class AzureAmqpUpstream implements Upstream {
     this.#limiter = new RateLimiter({ perSecond: options.config.maxMessagesPerSecond });
     this.#c2d = new C2dDispositions(this.#log);
     this.#twin = twinFor(options, this.#log);
+    this.#inbox = new CommandInbox({ log: this.#log, now: this.#now });
   }
 
   get isConnected(): boolean {
@@ -98,11 +100,11 @@ export class AzureAmqpUpstream implements Upstream {
   }
 
   onCommand(handler: CommandHandler): void {
-    this.#handler = handler;
+    this.#inbox.onCommand(handler);
   }
 
   async connect(signal: AbortSignal): Promise<void> {
-    if (this.#isClosed) throw new FieldgateError('FG_UPSTREAM_OFFLINE', 'The upstream is closed.');
+    this.#inbox.throwIfClosed();
     if (this.isConnected) return;
     this.#drop();
     const { deviceId, hostName } = this.#identity;
@@ -142,7 +144,7 @@ export class AzureAmqpUpstream implements Upstream {
           timeoutMs: this.#config.methodTimeoutMs,
           now: this.#now,
         },
-        handler: () => this.#handler,
+        take: (incoming) => this.#inbox.dispatch(incoming),
       });
       this.#link = {
         connection,
@@ -195,6 +197,7 @@ export class AzureAmqpUpstream implements Upstream {
   }
 
   async publishResult(command: { id: string; device?: string }, result: CommandResult): Promise<void> {
+    if (this.#inbox.refusesResult(command.id)) return;
     if (this.#link?.methods.answer(command, result) === true) return;
     this.#c2d.settle(command.id, result.status);
     const link = this.#link;
@@ -214,7 +217,7 @@ export class AzureAmqpUpstream implements Upstream {
   }
 
   async close(): Promise<void> {
-    this.#isClosed = true;
+    this.#inbox.close();
     this.#twin?.detach();
     clearTimeout(this.#renewTimer);
     const link = this.#link;
@@ -252,7 +255,7 @@ export class AzureAmqpUpstream implements Upstream {
 
   async #renew(): Promise<void> {
     const link = this.#link;
-    if (link === undefined || this.#isClosed) return;
+    if (link === undefined || this.#inbox.isClosed) return;
     try {
       const expiresAtS = await this.#putToken(link.cbs);
       if (expiresAtS !== undefined) this.#scheduleRenewal(expiresAtS);
@@ -271,7 +274,7 @@ export class AzureAmqpUpstream implements Upstream {
       route: this.#route,
       newId: randomUUID,
     });
-    this.#c2d.receive(incoming, context.delivery!, this.#handler);
+    this.#c2d.receive(incoming, context.delivery!, (i) => this.#inbox.dispatch(i));
   }
 
   /** Twin trouble never stops telemetry: it is logged, and tried again on the next connect. */
