@@ -1,16 +1,12 @@
-import { ErrorWithSubackPacket, type MqttClient } from 'mqtt';
-import { FieldgateError, errorMessage } from '../../errors.js';
+import type { MqttClient } from 'mqtt';
 import type { Logger } from '../../logger.js';
 import type { CommandResult } from '../../model.js';
 import { resultJson } from '../common/command-json.js';
-import { ExchangeGuard } from '../common/exchange-guard.js';
 import type { CommandInbox } from '../common/command-inbox.js';
 import type { MqttMessage } from '../common/exchange-guard.js';
+import { subscribeOrWarn } from './subscribe.js';
 import { parseCommandRequest } from './commands.js';
 import type { TopicTemplate } from './protocol/topics.js';
-
-/** SUBACK return code of a refused subscription (MQTT 3.1.1 §3.9.3). */
-const SUBACK_FAILURE = 0x80;
 
 export interface CommandChannelOptions {
   /** `cmd/fieldgate/{gateway}/{device}/req`; must contain `{device}`. */
@@ -46,32 +42,10 @@ export class CommandChannel {
   }
 
   /** Subscribe to command requests. A refusal (SUBACK 0x80) is a WARN: telemetry still flows. */
-  async subscribe(client: MqttClient, signal: AbortSignal): Promise<void> {
+  subscribe(client: MqttClient, signal: AbortSignal): Promise<void> {
     const filter = this.#options.request.filter(this.#options.vars, ['device']);
-    const guard = new ExchangeGuard(client, signal, this.#options.ackTimeoutMs);
-    try {
-      // mqtt.js rejects when a SUBACK carries 0x80 (refused), with the SUBACK attached.
-      const subscribed = client.subscribeAsync(filter, { qos: 1 }).then(
-        () => undefined,
-        (e: unknown) =>
-          e instanceof ErrorWithSubackPacket && e.packet.granted.some((g) => g === SUBACK_FAILURE)
-            ? 'refused'
-            : `subscribe failed: ${errorMessage(e)}`,
-      );
-      const outcome = await Promise.race([subscribed, guard.reason]);
-      if (outcome === 'refused') {
-        this.#options.log.warn(
-          { topic: filter },
-          'IoT Core refused the command subscription; check the policy.',
-        );
-      } else if (outcome !== undefined) {
-        throw new FieldgateError('FG_UPSTREAM_OFFLINE', `Subscribing to commands failed: ${outcome}.`, {
-          context: { reason: outcome },
-        });
-      }
-    } finally {
-      guard.dispose();
-    }
+    const { ackTimeoutMs, log } = this.#options;
+    return subscribeOrWarn(client, [filter], { what: 'command', signal, ackTimeoutMs, log });
   }
 
   /** A message on a command request topic becomes a command (or an `invalid` one); false for other topics. */

@@ -3,7 +3,7 @@ import { FieldgateError } from '../../errors.js';
 import type { Logger } from '../../logger.js';
 
 /** Results kept while disconnected, by default; beyond this the oldest is dropped (and counted). */
-export const OUTBOX_LIMIT = 100;
+const OUTBOX_LIMIT = 100;
 
 export interface CommandInboxOptions {
   log: Logger;
@@ -17,30 +17,19 @@ export interface CommandInboxOptions {
 export type PublishOnce<T> = (message: T) => Promise<boolean>;
 
 /**
- * The command side every connector shares, composed into it: the router's handler, safe dispatch, the
- * offline result outbox and the closed state. Single-threaded like the connector that owns it.
+ * The command side every connector shares, composed into it (docs/architecture.md#upstream): the router's
+ * handler, safe dispatch, the offline result outbox and the closed state. Single-threaded like its owner.
  *
- * - `onCommand(handler)` registers the router's handler (before `connect`, as the Upstream contract says).
- * - `dispatch(incoming)` hands a received command to it and never throws. True when the handler took it;
- *   false when the inbox is closed (DEBUG), no handler is registered yet (WARN), or the handler threw
- *   (ERROR). A connector that can give the message back to the cloud does so on false (AMQP release, HTTPS
- *   abandon, a direct method's 503), so the cloud delivers it again.
- * - `publish(commandId, message, publishOnce)` sends a result now, or keeps it in the outbox when it did
- *   not get through (connectors without an outbox — the cloud keeps the command until settled — call
- *   `refusesResult` instead).
- * - `flush(publishOnce)` sends the kept results once a connection is up again.
- * - `close()`: from then on `throwIfClosed` (the connector's `connect`) rejects with `FG_UPSTREAM_OFFLINE`
- *   "The upstream is closed."; a result is neither sent nor kept (`publish` resolves, as `publishResult`
- *   must not throw; the first such result is a WARN, later ones DEBUG); `dispatch` takes nothing; results
- *   still kept are dropped, counted and logged once.
- *
- * The outbox keeps the strictest semantics the MQTT, Azure MQTT and AWS connectors had: at most
- * `outboxLimit` results in memory (lost if the process exits); one more drops the oldest, counted in
- * `stats().dropped`, with one WARN per offline episode rather than one per result. The flush sends the
- * oldest first, one at a time; a result leaves the outbox only once the cloud acknowledged it, and the first
- * one that does not get through stays first for the next connection. One flush runs at a time: a flush
- * asked for meanwhile (a newer connection) carries on with the newer `publishOnce`. When the outbox is
- * empty again, one INFO line says how many results went out and how many were dropped.
+ * - `dispatch` never throws: true when the handler took the command; false when the inbox is closed, no
+ *   handler is registered yet (WARN) or it threw (ERROR). On false a connector gives the message back to
+ *   the cloud where it can (AMQP release, HTTPS abandon, a direct method's 503).
+ * - `publish` sends a result now or keeps it: at most `outboxLimit` in memory; one more drops the oldest,
+ *   counted, one WARN per outage. `flush` sends them oldest first, one flush at a time (one asked for
+ *   meanwhile carries on with the newer `publishOnce`); a result leaves only once acknowledged, and one
+ *   INFO says how many went out and were dropped. The strictest of the three outboxes it replaced.
+ * - After `close()`, `throwIfClosed` (connect) throws `FG_UPSTREAM_OFFLINE`; a result is neither sent nor
+ *   kept (`refusesResult`: one WARN, then DEBUG; `publishResult` must not throw); nothing is dispatched;
+ *   results still kept are dropped and logged.
  */
 export class CommandInbox<T = never> {
   readonly #log: Logger;

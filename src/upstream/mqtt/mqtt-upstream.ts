@@ -3,7 +3,7 @@ import type { IClientOptions, MqttClient } from 'mqtt';
 import type { UpstreamConfig } from '../../config/schema.js';
 import type { Logger } from '../../logger.js';
 import type { CommandResult, Envelope } from '../../model.js';
-import { FieldgateError, errorMessage } from '../../errors.js';
+import { FieldgateError } from '../../errors.js';
 import { RateLimiter } from '../common/rate-limiter.js';
 import { readTlsFiles } from '../common/tls-files.js';
 import type { CommandHandler } from '../../commands/incoming.js';
@@ -13,7 +13,9 @@ import { classifyConnectError } from '../common/connect-error.js';
 import { formatResultPayload, oversizeCommand, parseCommandMessage } from './commands.js';
 import { connectGuarded, MAX_INBOUND_PAYLOAD_BYTES } from '../inbound/guarded-stream.js';
 import { PublishSizeGuard } from '../inbound/publish-size-guard.js';
-import { splitBatch, type EncodedMessage } from '../common/batch-payload.js';
+import { splitBatch } from '../common/batch-payload.js';
+import { publishPipelined } from '../common/pipelined-publish.js';
+import { sendResult } from '../common/send-result.js';
 import { resolveTopics, type Topics } from './topics.js';
 import { ExchangeGuard, publishAcked } from '../common/exchange-guard.js';
 import { waitForConnack } from '../common/connack.js';
@@ -157,14 +159,20 @@ export class MqttUpstream implements Upstream {
     });
     const reason = `reading alone exceeds maxMessageBytes (${maxBytes})`;
     const rejected = oversized.map((e) => ({ gseq: e.gseq, reason }));
-    const { acked, failure } = await this.#publishAll(client, messages, signal);
-    if (failure !== undefined) {
-      if (acked.length === 0 && rejected.length === 0) return { kind: 'retry', reason: failure };
-      return { kind: 'partial', acked, rejected };
+    const { acked, failure } = await publishPipelined(
+      client,
+      messages.map((m) => ({ ...m, topic: this.#topics.telemetry })),
+      { take: (s) => this.#limiter.take(s), signal, ackTimeoutMs: this.#config.ackTimeoutMs },
+    );
+    if (failure === 'timeout') {
+      // A broker that stops acknowledging on a live socket is as good as gone: start afresh.
+      this.#log.debug(
+        { ackTimeoutMs: this.#config.ackTimeoutMs },
+        'No PUBACK in time; dropping the connection.',
+      );
+      this.#dropClient();
     }
-    if (rejected.length === 0) return { kind: 'ok' };
-    if (acked.length === 0) return { kind: 'reject', reason };
-    return { kind: 'partial', acked, rejected };
+    return sendResult({ acked, rejected, failure });
   }
 
   async publishResult(command: { id: string; device?: string }, result: CommandResult): Promise<void> {
@@ -181,53 +189,6 @@ export class MqttUpstream implements Upstream {
     // never come, and ignores a later forced end. The forwarder has already settled every send by now.
     const isIdle = client.connected && Object.keys(client.outgoing).length === 0;
     await client.endAsync(!isIdle);
-  }
-
-  /**
-   * Publish every message at QoS 1, pipelined and paced by the rate limit, and wait for their PUBACKs.
-   * Stops at the first failure: the connection closing, the signal aborting, or no PUBACK for
-   * `ackTimeoutMs`. Reports the gseqs of the messages acknowledged before that.
-   */
-  async #publishAll(
-    client: MqttClient,
-    messages: readonly EncodedMessage[],
-    signal: AbortSignal,
-  ): Promise<{ acked: number[]; failure?: string }> {
-    const acked: number[] = [];
-    const failure = new ExchangeGuard(client, signal, this.#config.ackTimeoutMs);
-    try {
-      const pubacks: Promise<void>[] = [];
-      for (const message of messages) {
-        const paced = this.#limiter.take(signal).then(
-          () => undefined,
-          () => 'aborted',
-        );
-        if ((await Promise.race([paced, failure.reason])) !== undefined) break;
-        failure.touch();
-        pubacks.push(
-          client.publishAsync(this.#topics.telemetry, message.payload, { qos: 1 }).then(
-            () => {
-              for (const item of message.items) acked.push(item.gseq);
-              failure.touch();
-            },
-            (e: unknown) => failure.fail(`publish failed: ${errorMessage(e)}`),
-          ),
-        );
-      }
-      const reason = await Promise.race([Promise.all(pubacks).then(() => failure.current), failure.reason]);
-      if (reason === 'timeout') {
-        // A broker that stops acknowledging on a live socket is as good as gone: start afresh.
-        this.#log.debug(
-          { ackTimeoutMs: this.#config.ackTimeoutMs },
-          'No PUBACK in time; dropping the connection.',
-        );
-        this.#dropClient();
-      }
-      // A copy: PUBACKs that straggle in after a failure must not change what we report.
-      return reason === undefined ? { acked } : { acked: [...acked], failure: reason };
-    } finally {
-      failure.dispose();
-    }
   }
 
   #publishResultNow(payload: Buffer): Promise<boolean> {

@@ -9,6 +9,7 @@ import { RateLimiter } from '../../common/rate-limiter.js';
 import type { CommandHandler } from '../../../commands/incoming.js';
 import type { SendResult, Upstream, UpstreamLimits } from '../../upstream.js';
 import { CommandInbox } from '../../common/command-inbox.js';
+import { sendResult } from '../../common/send-result.js';
 import { openHubConnection } from './amqp-connect.js';
 import { CbsLink, linkOpened, OutcomeTracker } from './amqp-link.js';
 import { fromPropertyBag, toPropertyBag } from '../protocol/amqp-message.js';
@@ -186,14 +187,7 @@ export class AzureAmqpUpstream implements Upstream {
     });
     const failure = refusal === undefined ? undefined : describe(refusal);
     if (failure === 'timeout' || failure?.startsWith('amqp:unauthorized-access') === true) this.#drop();
-    if (failure !== undefined || signal.aborted) {
-      const why = failure ?? 'aborted';
-      if (acked.length === 0 && rejected.length === 0) return { kind: 'retry', reason: why };
-      return { kind: 'partial', acked, rejected };
-    }
-    if (rejected.length === 0) return { kind: 'ok' };
-    if (acked.length === 0) return { kind: 'reject', reason };
-    return { kind: 'partial', acked, rejected };
+    return sendResult({ acked, rejected, failure: failure ?? (signal.aborted ? 'aborted' : undefined) });
   }
 
   async publishResult(command: { id: string; device?: string }, result: CommandResult): Promise<void> {

@@ -8,6 +8,7 @@ import { RateLimiter } from '../../common/rate-limiter.js';
 import { incomingId, type CommandHandler } from '../../../commands/incoming.js';
 import type { SendResult, Upstream, UpstreamLimits } from '../../upstream.js';
 import { CommandInbox } from '../../common/command-inbox.js';
+import { sendResult } from '../../common/send-result.js';
 import type { AzureUpstreamStats } from '../mqtt/azure-mqtt-upstream.js';
 import { parseC2dMessage, resultBody, resultProperties } from '../commands.js';
 import { azureLimits, type AzureConnectorOptions } from '../connector-options.js';
@@ -151,10 +152,7 @@ export class AzureHttpsUpstream implements Upstream {
     // leaves exactly the unsent readings to retry, in order.
     for (const transfer of groupIntoBatches(messages)) {
       const failure = await this.#post(encodeBatchBody(transfer), transfer.length, signal);
-      if (failure !== undefined) {
-        if (acked.length === 0 && rejected.length === 0) return { kind: 'retry', reason: failure };
-        return { kind: 'partial', acked, rejected };
-      }
+      if (failure !== undefined) return sendResult({ acked, rejected, failure });
       for (const message of transfer) {
         for (const item of message.items) acked.push(item.gseq);
         this.#stats.messages += 1;
@@ -162,9 +160,7 @@ export class AzureHttpsUpstream implements Upstream {
         this.#stats.billedUnits += message.billedUnits;
       }
     }
-    if (rejected.length === 0) return { kind: 'ok' };
-    if (acked.length === 0) return { kind: 'reject', reason };
-    return { kind: 'partial', acked, rejected };
+    return sendResult({ acked, rejected });
   }
 
   async publishResult(command: { id: string; device?: string }, result: CommandResult): Promise<void> {

@@ -11,6 +11,8 @@ import { RateLimiter } from '../../common/rate-limiter.js';
 import { incomingId, type CommandHandler, type IncomingCommand } from '../../../commands/incoming.js';
 import type { SendResult, Upstream, UpstreamLimits } from '../../upstream.js';
 import { CommandInbox } from '../../common/command-inbox.js';
+import { publishPipelined } from '../../common/pipelined-publish.js';
+import { sendResult } from '../../common/send-result.js';
 import {
   methodStatusFor,
   parseC2dMessage,
@@ -189,29 +191,22 @@ export class AzureMqttUpstream implements Upstream {
     });
     const reason = `reading alone exceeds the hub's message limit (${this.limits.maxMessageBytes} bytes)`;
     const rejected = oversized.map((e) => ({ gseq: e.gseq, reason }));
-    const acked: number[] = [];
-    let failure: string | undefined;
-    const pubacks: Promise<void>[] = [];
-    for (const message of messages) {
-      if (failure !== undefined) break;
-      failure = await within(client, signal, this.#config.ackTimeoutMs, this.#limiter.take(signal));
-      if (failure !== undefined) break;
-      const topic = eventsTopic(this.#identity.deviceId, d2cPropertyBag(message));
-      const published = client.publishAsync(topic, message.body, { qos: 1 });
-      pubacks.push(
-        within(client, signal, this.#config.ackTimeoutMs, published).then((why) => {
-          if (why !== undefined) {
-            failure ??= why;
-            return;
-          }
-          for (const item of message.items) acked.push(item.gseq);
-          this.#stats.messages += 1;
-          this.#stats.readings += message.items.length;
-          this.#stats.billedUnits += message.billedUnits;
-        }),
-      );
-    }
-    await Promise.all(pubacks);
+    const deviceId = this.#identity.deviceId;
+    const toPublish = messages.map((m) => ({
+      ...m,
+      topic: eventsTopic(deviceId, d2cPropertyBag(m)),
+      payload: m.body,
+    }));
+    const { acked, failure } = await publishPipelined(client, toPublish, {
+      take: (s) => this.#limiter.take(s),
+      signal,
+      ackTimeoutMs: this.#config.ackTimeoutMs,
+      onAcked: (message) => {
+        this.#stats.messages += 1;
+        this.#stats.readings += message.items.length;
+        this.#stats.billedUnits += message.billedUnits;
+      },
+    });
     if (failure === 'timeout') {
       // A hub that stops acknowledging on a live socket is as good as gone: start afresh next time.
       this.#log.debug(
@@ -220,13 +215,7 @@ export class AzureMqttUpstream implements Upstream {
       );
       this.#drop();
     }
-    if (failure !== undefined) {
-      if (acked.length === 0 && rejected.length === 0) return { kind: 'retry', reason: failure };
-      return { kind: 'partial', acked: [...acked], rejected };
-    }
-    if (rejected.length === 0) return { kind: 'ok' };
-    if (acked.length === 0) return { kind: 'reject', reason };
-    return { kind: 'partial', acked, rejected };
+    return sendResult({ acked, rejected, failure });
   }
 
   async #open(signal: AbortSignal): Promise<void> {
