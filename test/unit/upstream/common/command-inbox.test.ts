@@ -38,6 +38,16 @@ function connection(cloud: string[]) {
   return { state, publishOnce };
 }
 
+/** An inbox that kept `ids` while its connection was down, and the cloud its results reach. */
+async function keptWhileOffline(ids: string[]) {
+  const inbox = new CommandInbox<string>({ log: capturingLogger().log });
+  const cloud: string[] = [];
+  const down = connection(cloud);
+  down.state.isUp = false;
+  for (const id of ids) await inbox.publish(id, id, down.publishOnce);
+  return { inbox, cloud };
+}
+
 describe('CommandInbox: dispatch', () => {
   it('hands a command to the handler, and says whether it was taken', () => {
     const { log, lines } = capturingLogger();
@@ -136,12 +146,7 @@ describe('CommandInbox: results and the offline outbox', () => {
   });
 
   it('runs one flush at a time, so a result is sent once even when connections overlap', async () => {
-    const { log } = capturingLogger();
-    const inbox = new CommandInbox<string>({ log });
-    const cloud: string[] = [];
-    const down = connection(cloud);
-    down.state.isUp = false;
-    for (const id of ['r-1', 'r-2']) await inbox.publish(id, id, down.publishOnce);
+    const { inbox, cloud } = await keptWhileOffline(['r-1', 'r-2']);
 
     // The old connection is slow to acknowledge its first publish; a new one comes up meanwhile.
     let ackOld!: () => void;
@@ -155,12 +160,7 @@ describe('CommandInbox: results and the offline outbox', () => {
   });
 
   it('carries on on the newer connection when the old one fails mid-flush', async () => {
-    const { log } = capturingLogger();
-    const inbox = new CommandInbox<string>({ log });
-    const cloud: string[] = [];
-    const down = connection(cloud);
-    down.state.isUp = false;
-    for (const id of ['r-1', 'r-2']) await inbox.publish(id, id, down.publishOnce);
+    const { inbox, cloud } = await keptWhileOffline(['r-1', 'r-2']);
     let failOld!: () => void;
     const old = (): Promise<boolean> => new Promise((resolve) => (failOld = () => resolve(false)));
     const flushing = inbox.flush(old);
