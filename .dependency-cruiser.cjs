@@ -29,6 +29,30 @@ module.exports = {
       to: { path: '^src/health/' },
     },
     {
+      name: 'upstream-not-to-queue',
+      comment:
+        "An upstream encodes the Envelopes it is handed (src/model.ts, whose readingJson is the stored layout) and never reaches into the queue's storage or codec; of src/queue it may import only the contract, queue.ts.",
+      severity: 'error',
+      from: { path: '^src/upstream/' },
+      to: { path: '^src/queue/', pathNot: '^src/queue/queue[.]ts$' },
+    },
+    {
+      name: 'upstream-queue-contract-types-only',
+      comment:
+        "What the forwarder takes from the queue's contract (Queue, Lease, Settlement) are types: no queue code runs inside src/upstream.",
+      severity: 'error',
+      from: { path: '^src/upstream/' },
+      to: { path: '^src/queue/queue[.]ts$', dependencyTypesNot: ['type-only'] },
+    },
+    {
+      name: 'commands-not-to-upstream',
+      comment:
+        'The command router owns IncomingCommand (src/commands/incoming.ts); upstreams import it from there and hand commands to the router, which never imports an upstream.',
+      severity: 'error',
+      from: { path: '^src/commands/' },
+      to: { path: '^src/upstream/' },
+    },
+    {
       name: 'protocol-is-pure',
       comment:
         'A protocol core (src/upstream/<cloud>/protocol/) is pure: it imports only its own protocol folder, the core vocabulary (model, errors) config types and rhea (its AMQP codec), and no I/O module.',

@@ -87,10 +87,21 @@ export interface Envelope {
   /**
    * The reading as the queue stored it, when the queue has those bytes at hand: UTF-8 JSON of exactly the
    * fields of `Reading`, in the order `device, ts, values, units, seq` (absent ones left out), as
-   * `encodeReading` writes it (readings queued by a build before this field existed may order the fields
+   * `readingJson` writes it (readings queued by a build before this field existed may order the fields
    * differently). An encoder may copy it instead of encoding `reading` again.
    */
   encoded?: Uint8Array;
+}
+
+/**
+ * A reading's JSON as the queue stores it and encoders copy it (`Envelope.encoded`): exactly the fields of
+ * `Reading`, in the order `device, ts, values, units, seq` (absent ones left out), whatever else the object
+ * carries. Declared here, beside `Envelope`, because the queue and the upstream encoders both rely on this
+ * layout and neither imports the other.
+ */
+export function readingJson(reading: Reading): string {
+  const { device, ts, values, units, seq } = reading;
+  return JSON.stringify({ device, ts, values, units, seq });
 }
 
 export type AdapterState = 'starting' | 'running' | 'degraded' | 'unavailable' | 'stopped';

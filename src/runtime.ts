@@ -19,7 +19,8 @@ import { prepareStateDir } from './queue/state-dir-check.js';
 import type { Queue } from './queue/queue.js';
 import { Forwarder } from './upstream/forwarder.js';
 import { createUpstream } from './upstream/registry.js';
-import type { IncomingCommand, Upstream } from './upstream/upstream.js';
+import { incomingId, type IncomingCommand } from './commands/incoming.js';
+import type { Upstream } from './upstream/upstream.js';
 import { buildStatus, type ReloadStatus, type StatusSnapshot } from './health/status.js';
 import { TailHub } from './health/tail.js';
 import { DrainRate, drainEtaS } from './health/drain-rate.js';
@@ -489,7 +490,7 @@ export class Runtime implements GatewayApi {
 
   /** A `rejected` result for a command the route's intake refused; not through the router, so the id stays usable. */
   #answerRefused(upstream: Upstream, route: string, incoming: IncomingCommand, detail: string): void {
-    const id = incoming.kind === 'command' ? incoming.command.id : incoming.id;
+    const id = incomingId(incoming);
     const device = incoming.kind === 'command' ? incoming.command.device : incoming.device;
     const address = device === undefined ? { id, route } : { id, device, route };
     upstream.publishResult(address, { id, status: 'rejected', detail }).catch((e: unknown) => {

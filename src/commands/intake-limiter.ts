@@ -1,6 +1,6 @@
 import type { Logger } from '../logger.js';
-import type { CommandGate } from '../upstream/command-gate.js';
-import type { IncomingCommand } from '../upstream/upstream.js';
+import type { CommandGate } from './command-gate.js';
+import type { IncomingCommand } from './incoming.js';
 
 /** Why a command from a route did not reach the router, or was refused before it was read. */
 export type IntakeRefusal =

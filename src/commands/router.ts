@@ -8,7 +8,7 @@ import type {
   DeviceId,
   DeviceInfo,
 } from '../model.js';
-import type { IncomingCommand } from '../upstream/upstream.js';
+import type { IncomingCommand } from './incoming.js';
 import type { CommandStore, StoredCommand } from './command-store.js';
 import { DeviceQueues, type Pending } from './device-queues.js';
 import { executeCommand, type CommandTarget } from './execute.js';

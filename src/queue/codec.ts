@@ -1,4 +1,4 @@
-import type { Envelope, Reading } from '../model.js';
+import { readingJson, type Envelope, type Reading } from '../model.js';
 
 /** Width of a stored sequence key. Fixed width big-endian, so LevelDB's byte order is numeric order. */
 export const SEQ_KEY_BYTES = 8;
@@ -18,16 +18,6 @@ export function decodeSeq(key: Uint8Array): number {
     throw new RangeError(`sequence key must be ${SEQ_KEY_BYTES} bytes, got ${key.length}`);
   }
   return Number(Buffer.from(key.buffer, key.byteOffset, key.length).readBigUInt64BE());
-}
-
-/**
- * A reading's stored JSON: exactly the fields of `Reading`, in the order `device, ts, values, units, seq`
- * (absent ones left out), whatever else the object carries. Upstream encoders copy these bytes into their
- * payloads (`Envelope.encoded`), so the layout is part of what the queue promises them.
- */
-export function readingJson(reading: Reading): string {
-  const { device, ts, values, units, seq } = reading;
-  return JSON.stringify({ device, ts, values, units, seq });
 }
 
 export function encodeReading(reading: Reading): Buffer {

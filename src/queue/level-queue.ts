@@ -1,7 +1,7 @@
 import { FieldgateError } from '../errors.js';
-import type { Reading } from '../model.js';
+import { readingJson, type Reading } from '../model.js';
 import { admit } from './admission.js';
-import { decodeSeq, encodeSeq, readingJson, SEQ_KEY_BYTES, tryDecodeReading } from './codec.js';
+import { decodeSeq, encodeSeq, SEQ_KEY_BYTES, tryDecodeReading } from './codec.js';
 import { IngestPacer } from './ingest-pacer.js';
 import { ItemSignal } from './item-signal.js';
 import { LeasePicker } from './lease-picker.js';

@@ -1,5 +1,9 @@
-import type { CommandResult, DeviceCommand, DeviceInfo, Envelope } from '../model.js';
-import type { CommandGate } from './command-gate.js';
+import type { CommandHandler } from '../commands/incoming.js';
+import type { CommandResult, DeviceInfo, Envelope } from '../model.js';
+import type { CommandGate } from '../commands/command-gate.js';
+
+/** Declared by the command router, which owns them; re-exported for users of the upstream contract. */
+export type { CommandHandler, IncomingCommand } from '../commands/incoming.js';
 
 /**
  * What a send did with a batch (docs/architecture.md#upstream). Classified by the upstream, acted on by the
@@ -23,14 +27,6 @@ export interface UpstreamLimits {
   /** The billing unit in bytes (4 KB for IoT Hub, 5 KB for IoT Core); 0 when not billed per message size. */
   billingUnitBytes: number;
 }
-
-/** A command received from the cloud, or a malformed one that still deserves a result. */
-export type IncomingCommand =
-  | { kind: 'command'; command: DeviceCommand }
-  /** `isOversize`: refused unread for its size (counted apart from other malformed commands). */
-  | { kind: 'invalid'; id: string; reason: string; device?: string; isOversize?: boolean };
-
-export type CommandHandler = (incoming: IncomingCommand) => void;
 
 /**
  * One cloud's device protocol, for one route (docs/architecture.md#upstream).

@@ -2,7 +2,7 @@ import type { MqttClient } from 'mqtt';
 import type { AwsUpstreamConfig } from '../../config/upstreams/aws.js';
 import { FieldgateError } from '../../errors.js';
 import type { Logger } from '../../logger.js';
-import { ExchangeGuard } from '../common/exchange-guard.js';
+import { publishAcked } from '../common/exchange-guard.js';
 import { describeDisconnectReason, isTakeover } from './disconnect-reason.js';
 import { HttpsPublisher } from './https-publisher.js';
 import type { PublishSizeGuard } from '../inbound/publish-size-guard.js';
@@ -145,19 +145,8 @@ export class AwsSession {
   }
 
   /** One QoS 1 publish; false if it was not acknowledged within `ackTimeoutMs` or the connection went. */
-  async publishOnce(topic: string, payload: Buffer): Promise<boolean> {
-    const client = this.client;
-    if (client === undefined) return false;
-    const guard = new ExchangeGuard(client, new AbortController().signal, this.#options.config.ackTimeoutMs);
-    try {
-      const published = client.publishAsync(topic, payload, { qos: 1 }).then(
-        () => undefined,
-        () => 'publish failed',
-      );
-      return (await Promise.race([published, guard.reason])) === undefined;
-    } finally {
-      guard.dispose();
-    }
+  publishOnce(topic: string, payload: Buffer): Promise<boolean> {
+    return publishAcked(this.client, { topic, payload }, this.#options.config.ackTimeoutMs);
   }
 
   /** Close whatever is open, from our side. */

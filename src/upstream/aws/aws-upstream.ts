@@ -5,7 +5,10 @@ import type { AwsUpstreamConfig } from '../../config/upstreams/aws.js';
 import { FieldgateError } from '../../errors.js';
 import type { Logger } from '../../logger.js';
 import type { CommandResult, DeviceInfo, Envelope } from '../../model.js';
-import type { CommandHandler, SendResult, Upstream, UpstreamLimits } from '../upstream.js';
+import type { CommandHandler } from '../../commands/incoming.js';
+import type { SendResult, Upstream, UpstreamLimits } from '../upstream.js';
+import { CommandInbox } from '../common/command-inbox.js';
+import type { MqttMessage } from '../common/exchange-guard.js';
 import { AwsSession } from './aws-session.js';
 import { AWS_BILLING_UNIT_BYTES } from './protocol/billing.js';
 import { CommandChannel } from './command-channel.js';
@@ -69,11 +72,12 @@ export class AwsUpstream implements Upstream {
   readonly #guard: PublishSizeGuard;
   readonly #telemetry: TelemetrySender;
   readonly #commands: CommandChannel;
+  /** The router's handler (request topics, shadow deltas and jobs alike), kept responses, closed state. */
+  readonly #inbox: CommandInbox<MqttMessage>;
   /** Undefined when shadows are off or telemetry goes over HTTPS (no subscriptions there). */
   readonly #shadows: ShadowSync | undefined;
   /** Undefined unless `jobs.enabled` and telemetry goes over MQTT. */
   readonly #jobs: JobsRunner | undefined;
-  #isClosed = false;
   /** Aborted on close, so publishes waiting for the budget give up. */
   readonly #pacingSignal = new AbortController();
 
@@ -83,6 +87,7 @@ export class AwsUpstream implements Upstream {
     const thingName = config.thingName ?? options.gatewayId;
     const now = options.now ?? Date.now;
     this.#log = options.log.child({ component: 'aws-upstream', route: options.route });
+    this.#inbox = new CommandInbox({ log: this.#log, now });
     this.#budget = new PublishBudget({ limit: config.maxMessagesPerSecond, windowMs: PUBLISH_WINDOW_MS });
     const known = ['gateway', 'route', 'device'];
     const request = new TopicTemplate(config.topics.commandRequest, known);
@@ -106,7 +111,7 @@ export class AwsUpstream implements Upstream {
       subscribe: (client, signal) => this.#subscribe(client, signal),
       guard: this.#guard,
       onMessage: (topic, payload) => this.#onMessage(topic, payload),
-      onUp: (client) => this.#onUp(client),
+      onUp: () => this.#onUp(),
       onDown: () => {
         this.#shadows?.disconnected();
         this.#jobs?.disconnected();
@@ -134,6 +139,7 @@ export class AwsUpstream implements Upstream {
       log: this.#log,
       now,
       publish: (topic, payload) => this.#publishPaced('control', topic, payload),
+      inbox: this.#inbox,
     });
     this.#shadows =
       config.shadows.mode === 'off' || config.transport === 'https'
@@ -147,7 +153,7 @@ export class AwsUpstream implements Upstream {
             // Paced by ShadowSync itself (`pace`), so it can note when a request left.
             publish: (topic, body) => this.#session.publishOnce(topic, jsonPayload(body)),
             pace: () => this.#budget.take('bulk', this.#pacingSignal.signal),
-            submit: (incoming) => this.#commands.dispatch(incoming),
+            submit: (incoming) => this.#inbox.dispatch(incoming),
           });
     this.#jobs =
       config.jobs.enabled && config.transport === 'mqtt'
@@ -157,7 +163,7 @@ export class AwsUpstream implements Upstream {
             log: this.#log,
             now,
             publish: (topic, body) => this.#publishPaced('control', topic, jsonPayload(body)),
-            submit: (incoming) => this.#commands.dispatch(incoming),
+            submit: (incoming) => this.#inbox.dispatch(incoming),
             answerTimeoutMs: config.ackTimeoutMs,
           })
         : undefined;
@@ -181,7 +187,7 @@ export class AwsUpstream implements Upstream {
   }
 
   onCommand(handler: CommandHandler): void {
-    this.#commands.onCommand(handler);
+    this.#inbox.onCommand(handler);
   }
 
   /** Availability goes into the device's shadow `reported` (nothing when shadows are off). */
@@ -190,7 +196,7 @@ export class AwsUpstream implements Upstream {
   }
 
   async connect(signal: AbortSignal): Promise<void> {
-    if (this.#isClosed) throw new FieldgateError('FG_UPSTREAM_OFFLINE', 'The upstream is closed.');
+    this.#inbox.throwIfClosed();
     await this.#session.connect(signal);
   }
 
@@ -201,6 +207,7 @@ export class AwsUpstream implements Upstream {
   }
 
   async publishResult(command: { id: string; device?: string }, result: CommandResult): Promise<void> {
+    if (this.#inbox.refusesResult(command.id)) return;
     // A command that came from a shadow's desired state answers in that shadow's reported state.
     if (this.#shadows?.reflect(command.id, result) === true) return;
     // A command that came from an IoT Job answers as that job execution's status.
@@ -213,7 +220,7 @@ export class AwsUpstream implements Upstream {
   }
 
   async close(): Promise<void> {
-    this.#isClosed = true;
+    this.#inbox.close();
     this.#shadows?.close();
     this.#jobs?.close();
     this.#pacingSignal.abort();
@@ -234,8 +241,8 @@ export class AwsUpstream implements Upstream {
     }
   }
 
-  #onUp(client: MqttClient): void {
-    void this.#commands.flush(client);
+  #onUp(): void {
+    void this.#commands.flush();
     this.#shadows?.connected();
     this.#jobs?.connected();
   }

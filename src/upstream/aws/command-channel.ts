@@ -1,17 +1,12 @@
-import { ErrorWithSubackPacket, type MqttClient } from 'mqtt';
-import { FieldgateError, errorMessage } from '../../errors.js';
+import type { MqttClient } from 'mqtt';
 import type { Logger } from '../../logger.js';
 import type { CommandResult } from '../../model.js';
 import { resultJson } from '../common/command-json.js';
-import { ExchangeGuard } from '../common/exchange-guard.js';
-import type { CommandHandler, IncomingCommand } from '../upstream.js';
+import type { CommandInbox } from '../common/command-inbox.js';
+import type { MqttMessage } from '../common/exchange-guard.js';
+import { subscribeOrWarn } from './subscribe.js';
 import { parseCommandRequest } from './commands.js';
 import type { TopicTemplate } from './protocol/topics.js';
-
-/** SUBACK return code of a refused subscription (MQTT 3.1.1 §3.9.3). */
-const SUBACK_FAILURE = 0x80;
-/** Responses kept while disconnected; beyond this the oldest is dropped (and logged). */
-const OUTBOX_LIMIT = 100;
 
 export interface CommandChannelOptions {
   /** `cmd/fieldgate/{gateway}/{device}/req`; must contain `{device}`. */
@@ -30,54 +25,27 @@ export interface CommandChannelOptions {
   now: () => number;
   /** One QoS 1 response publish on the live connection (already paced); false when it did not get through. */
   publish: (topic: string, payload: Buffer) => Promise<boolean>;
+  /** The connector's inbox: the router's handler, the responses kept while offline, the closed state. */
+  inbox: CommandInbox<MqttMessage>;
 }
 
 /**
  * Command requests and responses over the gateway's MQTT connection: the `…/req` subscription, parsing a
- * request into the command router's handler (also the way shadow deltas and jobs submit their
- * commands), and one response per command on `…/res`. Responses produced while offline wait in a small
- * outbox (oldest dropped beyond 100) and go out first on the next connection.
+ * request for the inbox to dispatch, and one response per command on `…/res`. Responses produced while
+ * offline wait in the inbox's outbox (oldest dropped beyond 100) and go out first on the next connection.
  */
 export class CommandChannel {
   readonly #options: CommandChannelOptions;
-  #handler: CommandHandler | undefined;
-  #outbox: { topic: string; payload: Buffer }[] = [];
 
   constructor(options: CommandChannelOptions) {
     this.#options = options;
   }
 
-  onCommand(handler: CommandHandler): void {
-    this.#handler = handler;
-  }
-
   /** Subscribe to command requests. A refusal (SUBACK 0x80) is a WARN: telemetry still flows. */
-  async subscribe(client: MqttClient, signal: AbortSignal): Promise<void> {
+  subscribe(client: MqttClient, signal: AbortSignal): Promise<void> {
     const filter = this.#options.request.filter(this.#options.vars, ['device']);
-    const guard = new ExchangeGuard(client, signal, this.#options.ackTimeoutMs);
-    try {
-      // mqtt.js rejects when a SUBACK carries 0x80 (refused), with the SUBACK attached.
-      const subscribed = client.subscribeAsync(filter, { qos: 1 }).then(
-        () => undefined,
-        (e: unknown) =>
-          e instanceof ErrorWithSubackPacket && e.packet.granted.some((g) => g === SUBACK_FAILURE)
-            ? 'refused'
-            : `subscribe failed: ${errorMessage(e)}`,
-      );
-      const outcome = await Promise.race([subscribed, guard.reason]);
-      if (outcome === 'refused') {
-        this.#options.log.warn(
-          { topic: filter },
-          'IoT Core refused the command subscription; check the policy.',
-        );
-      } else if (outcome !== undefined) {
-        throw new FieldgateError('FG_UPSTREAM_OFFLINE', `Subscribing to commands failed: ${outcome}.`, {
-          context: { reason: outcome },
-        });
-      }
-    } finally {
-      guard.dispose();
-    }
+    const { ackTimeoutMs, log } = this.#options;
+    return subscribeOrWarn(client, [filter], { what: 'command', signal, ackTimeoutMs, log });
   }
 
   /** A message on a command request topic becomes a command (or an `invalid` one); false for other topics. */
@@ -91,22 +59,8 @@ export class CommandChannel {
       route: this.#options.route,
       ...(oversizeBytes === undefined ? {} : { oversizeBytes }),
     });
-    this.dispatch(incoming);
+    this.#options.inbox.dispatch(incoming, { topic });
     return true;
-  }
-
-  /** Hand a command to the router; a throwing handler is logged, never propagated to the connection. */
-  dispatch(incoming: IncomingCommand): void {
-    const id = incoming.kind === 'command' ? incoming.command.id : incoming.id;
-    if (this.#handler === undefined) {
-      this.#options.log.warn({ id }, 'Command received before a handler was registered; ignored.');
-      return;
-    }
-    try {
-      this.#handler(incoming);
-    } catch (e) {
-      this.#options.log.error({ err: e, id }, 'The command handler threw; the command got no response.');
-    }
   }
 
   /** Publish the command's one response, or keep it for the next connection. */
@@ -116,24 +70,12 @@ export class CommandChannel {
       device: command.device ?? this.#options.thingName,
     });
     const payload = resultJson(command, result, { ts: this.#options.now() });
-    if (await this.#options.publish(topic, payload)) return;
-    this.#outbox.push({ topic, payload });
-    if (this.#outbox.length > OUTBOX_LIMIT) {
-      this.#outbox.shift();
-      this.#options.log.warn(
-        { limit: OUTBOX_LIMIT },
-        'Response outbox full while offline; dropped the oldest.',
-      );
-    }
+    const message = { topic, payload };
+    await this.#options.inbox.publish(command.id, message, (m) => this.#options.publish(m.topic, m.payload));
   }
 
-  /** Send the responses kept while offline, oldest first; stops at the first that does not get through. */
-  async flush(client: MqttClient): Promise<void> {
-    while (this.#outbox.length > 0 && client.connected) {
-      const entry = this.#outbox[0]!;
-      if (!(await this.#options.publish(entry.topic, entry.payload))) return;
-      // Only now: a response that failed to publish stays first in line for the next connection.
-      if (this.#outbox[0] === entry) this.#outbox.shift();
-    }
+  /** Send the responses kept while offline, oldest first (a new connection is up). */
+  flush(): Promise<void> {
+    return this.#options.inbox.flush((m) => this.#options.publish(m.topic, m.payload));
   }
 }

@@ -6,7 +6,7 @@ import {
   parseJsonObject,
   sizeProblem,
 } from '../common/command-json.js';
-import type { IncomingCommand } from '../upstream.js';
+import type { IncomingCommand } from '../../commands/incoming.js';
 
 export interface ParseRequestOptions {
   /** The device named by the request topic's `{device}` level. */

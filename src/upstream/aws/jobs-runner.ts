@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from '../../logger.js';
 import type { CommandResult } from '../../model.js';
-import type { IncomingCommand } from '../upstream.js';
+import type { IncomingCommand } from '../../commands/incoming.js';
 import { jobOutcome, parseJobDocument, refusedOutcome, type JobOutcome } from './protocol/job-document.js';
 
 /** Command ids of jobs start with this, so their results can be told from other commands'. */

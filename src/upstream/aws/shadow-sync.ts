@@ -1,7 +1,7 @@
 import type { AwsUpstreamConfig } from '../../config/upstreams/aws.js';
 import type { Logger } from '../../logger.js';
 import type { CommandResult, DeviceInfo, Envelope } from '../../model.js';
-import type { IncomingCommand } from '../upstream.js';
+import type { IncomingCommand } from '../../commands/incoming.js';
 import { commandForDesired, reportedAfter } from './desired-commands.js';
 import { asObject, LeafShadow, MAX_STATE_BYTES } from './leaf-shadow.js';
 import type { ReleaseSlot } from './publish-budget.js';

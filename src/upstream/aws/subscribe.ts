@@ -1,10 +1,11 @@
-import { ErrorWithSubackPacket, type MqttClient } from 'mqtt';
+import type { MqttClient } from 'mqtt';
 import { FieldgateError, errorMessage } from '../../errors.js';
 import type { Logger } from '../../logger.js';
 import { ExchangeGuard } from '../common/exchange-guard.js';
+import { isRefusedSubscription } from '../common/suback.js';
 
 /**
- * Subscribe to `filters` at QoS 1 for an optional feature (`what`, e.g. "jobs"). A refusal (SUBACK 0x80,
+ * Subscribe to `filters` at QoS 1 for a feature (`what`: commands, shadows, jobs). A refusal (SUBACK 0x80,
  * a policy without the topic) is a WARN: telemetry still flows, only that feature is lost. A subscribe
  * that fails otherwise (timeout, connection lost) rejects with a retryable `FG_UPSTREAM_OFFLINE`.
  */
@@ -18,8 +19,7 @@ export async function subscribeOrWarn(
     // mqtt.js rejects when a SUBACK carries a failure code, with the SUBACK attached.
     const subscribed = client.subscribeAsync(filters, { qos: 1 }).then(
       () => undefined,
-      (e: unknown) =>
-        e instanceof ErrorWithSubackPacket ? 'refused' : `subscribe failed: ${errorMessage(e)}`,
+      (e: unknown) => (isRefusedSubscription(e) ? 'refused' : `subscribe failed: ${errorMessage(e)}`),
     );
     const outcome = await Promise.race([subscribed, guard.reason]);
     if (outcome === 'refused') {

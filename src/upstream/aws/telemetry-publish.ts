@@ -1,7 +1,6 @@
 import type { IClientPublishOptions, MqttClient } from 'mqtt';
-import { errorMessage } from '../../errors.js';
 import type { TelemetryMessage } from './encode.js';
-import { ExchangeGuard } from '../common/exchange-guard.js';
+import { publishPipelined } from '../common/pipelined-publish.js';
 import type { HttpsPublisher } from './https-publisher.js';
 import type { ReleaseSlot } from './publish-budget.js';
 
@@ -21,59 +20,19 @@ export interface Pacing {
   onDelivered: (message: TelemetryMessage) => void;
 }
 
-/**
- * Publish every message at QoS 1, pipelined and paced, and wait for the PUBACKs. Stops at the first
- * failure (connection lost, abort, no PUBACK for `ackTimeoutMs`) and reports what was acknowledged.
- */
-export async function publishOverMqtt(
+/** Publish every message over MQTT, pipelined and paced (see `publishPipelined`). */
+export function publishOverMqtt(
   client: MqttClient,
   messages: readonly TelemetryMessage[],
   pacing: Pacing & { ackTimeoutMs: number },
 ): Promise<PublishProgress> {
-  const acked: number[] = [];
-  const guard = new ExchangeGuard(client, pacing.signal, pacing.ackTimeoutMs);
-  // Slots of publishes still in flight: a lost connection never settles them (persistent session).
-  const slots = new Set<ReleaseSlot>();
-  try {
-    const pubacks: Promise<void>[] = [];
-    for (const message of messages) {
-      const slot = pacing.limiter.take(pacing.signal);
-      const paced = slot.then(
-        () => undefined,
-        () => 'aborted',
-      );
-      if ((await Promise.race([paced, guard.reason])) !== undefined) {
-        void slot.then(
-          (release) => release(),
-          () => undefined,
-        );
-        break;
-      }
-      const release = await slot;
-      slots.add(release);
-      guard.touch();
-      pubacks.push(
-        client.publishAsync(message.topic, message.payload, publishOptions(client, message)).then(
-          () => {
-            release();
-            for (const item of message.items) acked.push(item.gseq);
-            pacing.onDelivered(message);
-            guard.touch();
-          },
-          (e: unknown) => {
-            release();
-            guard.fail(`publish failed: ${errorMessage(e)}`);
-          },
-        ),
-      );
-    }
-    const reason = await Promise.race([Promise.all(pubacks).then(() => guard.current), guard.reason]);
-    // A copy: PUBACKs that straggle in after a failure must not change what we report.
-    return reason === undefined ? { acked } : { acked: [...acked], failure: reason };
-  } finally {
-    for (const release of slots) release();
-    guard.dispose();
-  }
+  return publishPipelined(client, messages, {
+    take: (signal) => pacing.limiter.take(signal),
+    signal: pacing.signal,
+    ackTimeoutMs: pacing.ackTimeoutMs,
+    options: (message) => publishOptions(client, message),
+    onAcked: pacing.onDelivered,
+  });
 }
 
 /** QoS 1; on MQTT 5 also the content type of a gzipped payload (3.1.1 has no place for it). */

@@ -5,6 +5,7 @@ import type { AwsSession } from './aws-session.js';
 import { planTelemetry, type TelemetryEncoding, type TelemetryMessage } from './encode.js';
 import { publishOverHttps, publishOverMqtt, type Pacing } from './telemetry-publish.js';
 import type { TopicTemplate } from './protocol/topics.js';
+import { sendResult } from '../common/send-result.js';
 
 export interface TelemetrySenderOptions {
   session: AwsSession;
@@ -66,15 +67,7 @@ export class TelemetrySender {
       await session.drop();
     }
     if (acked.length > 0 && failure === undefined) session.delivered();
-    if (failure !== undefined) {
-      if (acked.length === 0 && refused.length === 0) {
-        return { kind: 'retry', reason: failure, ...(retryAfterMs === undefined ? {} : { retryAfterMs }) };
-      }
-      return { kind: 'partial', acked, rejected: refused };
-    }
-    if (refused.length === 0) return { kind: 'ok' };
-    if (acked.length === 0) return { kind: 'reject', reason: refused[0]!.reason };
-    return { kind: 'partial', acked, rejected: refused };
+    return sendResult({ acked, rejected: refused, failure, retryAfterMs });
   }
 
   #delivered(message: TelemetryMessage): void {

@@ -1,7 +1,7 @@
 import type { Delivery } from 'rhea';
 import type { Logger } from '../../logger.js';
 import type { CommandStatus } from '../../model.js';
-import type { CommandHandler, IncomingCommand } from '../upstream.js';
+import { incomingId, type IncomingCommand } from '../../commands/incoming.js';
 
 export type Disposition = 'accept' | 'reject';
 
@@ -41,30 +41,33 @@ export class C2dDispositions {
   }
 
   /**
-   * Hand a received C2D command to `handler`, holding its delivery until `settle`. A command settled
-   * before is settled the same way again without running; with no handler, or when the handler throws, the
-   * message is released so that the hub delivers it again.
+   * Hand a received C2D command to `take` (the connector's `CommandInbox.dispatch`), holding its delivery
+   * until `settle`. A command settled before is settled the same way again without running; when nobody
+   * took it (no `take`, or it returned false or threw), the message is released so that the hub delivers it
+   * again.
    */
-  receive(incoming: IncomingCommand, delivery: Delivery, handler: CommandHandler | undefined): void {
-    const id = incoming.kind === 'command' ? incoming.command.id : incoming.id;
+  receive(
+    incoming: IncomingCommand,
+    delivery: Delivery,
+    take: ((incoming: IncomingCommand) => boolean | void) | undefined,
+  ): void {
+    const id = incomingId(incoming);
     const earlier = this.#settled.get(id);
     if (earlier !== undefined) {
       // A redelivery (we settled it on a link that dropped): the router would not run it again anyway.
       this.#settle(id, delivery, earlier);
       return;
     }
-    if (handler === undefined) {
-      delivery.release();
-      return;
-    }
     this.#unsettled.set(id, delivery);
+    let isTaken = false;
     try {
-      handler(incoming);
+      isTaken = take !== undefined && take(incoming) !== false;
     } catch (e) {
       this.#log.error({ err: e, commandId: id }, 'The command handler threw; releasing the message.');
-      this.#unsettled.delete(id);
-      delivery.release();
     }
+    if (isTaken) return;
+    this.#unsettled.delete(id);
+    delivery.release();
   }
 
   /** Settle the C2D message of command `id` by its result; nothing when none is held (not C2D, or dropped). */

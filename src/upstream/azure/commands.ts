@@ -1,6 +1,6 @@
 import type { CommandResult, CommandStatus, DeviceCommand } from '../../model.js';
 import { isJsonObject, parseJsonObject, resultJson, sizeProblem } from '../common/command-json.js';
-import type { IncomingCommand } from '../upstream.js';
+import type { IncomingCommand } from '../../commands/incoming.js';
 import type { PropertyBag } from './protocol/property-bag.js';
 
 /**

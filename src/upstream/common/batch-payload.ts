@@ -1,7 +1,6 @@
 import { gunzipSync, gzipSync } from 'node:zlib';
-import type { Envelope, Reading } from '../../model.js';
+import { readingJson, type Envelope, type Reading } from '../../model.js';
 import { FieldgateError } from '../../errors.js';
-import { readingJson } from '../../queue/codec.js';
 
 /** One reading as it appears on the wire: the reading plus its gateway sequence number (its identity). */
 export interface WireReading {

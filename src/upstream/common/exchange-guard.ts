@@ -70,3 +70,25 @@ export async function within(
     guard.dispose();
   }
 }
+
+/** One MQTT message as a connector publishes it; QoS 1 unless it says 0. */
+export interface MqttMessage {
+  topic: string;
+  payload: Buffer;
+  qos?: 0 | 1;
+}
+
+/**
+ * Publish one message and wait for it: true once acknowledged (PUBACK; at QoS 0, once written), false when
+ * the client is not connected, the connection closes, the publish fails or `ackTimeoutMs` passes first.
+ * For results and control messages, which nobody aborts; batches pipeline with an `ExchangeGuard` instead.
+ */
+export async function publishAcked(
+  client: MqttClient | undefined,
+  message: MqttMessage,
+  ackTimeoutMs: number,
+): Promise<boolean> {
+  if (client?.connected !== true) return false;
+  const published = client.publishAsync(message.topic, message.payload, { qos: message.qos ?? 1 });
+  return (await within(client, new AbortController().signal, ackTimeoutMs, published)) === undefined;
+}

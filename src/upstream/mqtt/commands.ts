@@ -8,7 +8,7 @@ import {
   resultJson,
   sizeProblem,
 } from '../common/command-json.js';
-import type { IncomingCommand } from '../upstream.js';
+import type { IncomingCommand } from '../../commands/incoming.js';
 
 export interface ParseCommandOptions {
   /** The concrete commands topic (no trailing slash); `<commands>/<device>` names the device. */

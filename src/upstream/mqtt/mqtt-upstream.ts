@@ -3,18 +3,22 @@ import type { IClientOptions, MqttClient } from 'mqtt';
 import type { UpstreamConfig } from '../../config/schema.js';
 import type { Logger } from '../../logger.js';
 import type { CommandResult, Envelope } from '../../model.js';
-import { FieldgateError, errorMessage } from '../../errors.js';
+import { FieldgateError } from '../../errors.js';
 import { RateLimiter } from '../common/rate-limiter.js';
 import { readTlsFiles } from '../common/tls-files.js';
-import type { CommandGate } from '../command-gate.js';
-import type { CommandHandler, SendResult, Upstream, UpstreamLimits } from '../upstream.js';
+import type { CommandGate } from '../../commands/command-gate.js';
+import type { CommandHandler } from '../../commands/incoming.js';
+import type { SendResult, Upstream, UpstreamLimits } from '../upstream.js';
+import { CommandInbox } from '../common/command-inbox.js';
 import { classifyConnectError } from '../common/connect-error.js';
 import { formatResultPayload, oversizeCommand, parseCommandMessage } from './commands.js';
 import { connectGuarded, MAX_INBOUND_PAYLOAD_BYTES } from '../inbound/guarded-stream.js';
 import { PublishSizeGuard } from '../inbound/publish-size-guard.js';
-import { splitBatch, type EncodedMessage } from '../common/batch-payload.js';
+import { splitBatch } from '../common/batch-payload.js';
+import { publishPipelined } from '../common/pipelined-publish.js';
+import { sendResult } from '../common/send-result.js';
 import { resolveTopics, type Topics } from './topics.js';
-import { ExchangeGuard } from '../common/exchange-guard.js';
+import { ExchangeGuard, publishAcked } from '../common/exchange-guard.js';
 import { waitForConnack } from '../common/connack.js';
 import { isRefusedSubscription } from '../common/suback.js';
 
@@ -32,9 +36,6 @@ export interface MqttUpstreamOptions {
   now?: () => number;
 }
 
-/** Results kept while disconnected; beyond this the oldest is dropped (and logged). */
-const OUTBOX_LIMIT = 100;
-
 /**
  * The generic MQTT connector (docs/clouds/mqtt.md): batches go to the telemetry topic at QoS 1, commands
  * arrive
@@ -44,8 +45,8 @@ const OUTBOX_LIMIT = 100;
  * Each `connect` opens a fresh client with the same client id and `clean: false`, so QoS 1 commands the
  * broker queued while we were away are delivered on return.
  *
- * Results are best-effort across a gateway restart: while disconnected they wait in a small in-memory
- * outbox (the newest {@link OUTBOX_LIMIT}) that is flushed on reconnect and lost if the process exits.
+ * Results are best-effort across a gateway restart: while disconnected they wait in the in-memory outbox of
+ * its {@link CommandInbox} (the newest 100), flushed on reconnect and lost if the process exits.
  */
 export class MqttUpstream implements Upstream {
   readonly limits: UpstreamLimits;
@@ -66,10 +67,9 @@ export class MqttUpstream implements Upstream {
   readonly #limiter: RateLimiter;
   /** Reads past inbound messages too large to be a command, instead of buffering them whole. */
   readonly #guard: PublishSizeGuard;
+  /** Results to the `<results>` topic. */
+  readonly #inbox: CommandInbox<Buffer>;
   #client: MqttClient | undefined;
-  #handler: CommandHandler | undefined;
-  #outbox: Buffer[] = [];
-  #isClosed = false;
 
   constructor(options: MqttUpstreamOptions) {
     this.#config = options.config;
@@ -80,6 +80,7 @@ export class MqttUpstream implements Upstream {
     this.#maxCommandBytes = options.maxCommandBytes ?? 64 * 1024;
     this.#now = options.now ?? Date.now;
     this.#topics = resolveTopics(options.config.topics, options.gatewayId, options.route);
+    this.#inbox = new CommandInbox({ log: this.#log, now: this.#now });
     this.limits = {
       maxMessageBytes: options.config.maxMessageBytes,
       maxMessagesPerSecond: options.config.maxMessagesPerSecond,
@@ -97,7 +98,7 @@ export class MqttUpstream implements Upstream {
   }
 
   onCommand(handler: CommandHandler): void {
-    this.#handler = handler;
+    this.#inbox.onCommand(handler);
   }
 
   /** Everything this connector subscribes to is a command: the gate sees each one before it is parsed. */
@@ -106,7 +107,7 @@ export class MqttUpstream implements Upstream {
   }
 
   async connect(signal: AbortSignal): Promise<void> {
-    if (this.#isClosed) throw new FieldgateError('FG_UPSTREAM_OFFLINE', 'The upstream is closed.');
+    this.#inbox.throwIfClosed();
     this.#dropClient();
     const options: IClientOptions = {
       ...(await this.#tlsOptions()),
@@ -152,7 +153,7 @@ export class MqttUpstream implements Upstream {
     this.#client = client;
     // Not the URL: it may carry `user:password@`.
     this.#log.debug({ clientId: client.options.clientId }, 'Connected to the MQTT broker.');
-    void this.#flushOutbox(client);
+    void this.#inbox.flush((payload) => this.#publishResultNow(payload));
   }
 
   async send(batch: readonly Envelope[], signal: AbortSignal): Promise<SendResult> {
@@ -164,30 +165,29 @@ export class MqttUpstream implements Upstream {
     });
     const reason = `reading alone exceeds maxMessageBytes (${maxBytes})`;
     const rejected = oversized.map((e) => ({ gseq: e.gseq, reason }));
-    const { acked, failure } = await this.#publishAll(client, messages, signal);
-    if (failure !== undefined) {
-      if (acked.length === 0 && rejected.length === 0) return { kind: 'retry', reason: failure };
-      return { kind: 'partial', acked, rejected };
+    const { acked, failure } = await publishPipelined(
+      client,
+      messages.map((m) => ({ ...m, topic: this.#topics.telemetry })),
+      { take: (s) => this.#limiter.take(s), signal, ackTimeoutMs: this.#config.ackTimeoutMs },
+    );
+    if (failure === 'timeout') {
+      // A broker that stops acknowledging on a live socket is as good as gone: start afresh.
+      this.#log.debug(
+        { ackTimeoutMs: this.#config.ackTimeoutMs },
+        'No PUBACK in time; dropping the connection.',
+      );
+      this.#dropClient();
     }
-    if (rejected.length === 0) return { kind: 'ok' };
-    if (acked.length === 0) return { kind: 'reject', reason };
-    return { kind: 'partial', acked, rejected };
+    return sendResult({ acked, rejected, failure });
   }
 
   async publishResult(command: { id: string; device?: string }, result: CommandResult): Promise<void> {
     const payload = formatResultPayload(command, result, this.#now());
-    const client = this.#client;
-    if (client?.connected === true && (await this.#publishOnce(client, this.#topics.results, payload)))
-      return;
-    this.#outbox.push(payload);
-    if (this.#outbox.length > OUTBOX_LIMIT) {
-      this.#outbox.shift();
-      this.#log.warn({ limit: OUTBOX_LIMIT }, 'Result outbox full while offline; dropped the oldest result.');
-    }
+    await this.#inbox.publish(command.id, payload, (p) => this.#publishResultNow(p));
   }
 
   async close(): Promise<void> {
-    this.#isClosed = true;
+    this.#inbox.close();
     const client = this.#client;
     this.#client = undefined;
     if (client === undefined) return;
@@ -197,74 +197,9 @@ export class MqttUpstream implements Upstream {
     await client.endAsync(!isIdle);
   }
 
-  /**
-   * Publish every message at QoS 1, pipelined and paced by the rate limit, and wait for their PUBACKs.
-   * Stops at the first failure: the connection closing, the signal aborting, or no PUBACK for
-   * `ackTimeoutMs`. Reports the gseqs of the messages acknowledged before that.
-   */
-  async #publishAll(
-    client: MqttClient,
-    messages: readonly EncodedMessage[],
-    signal: AbortSignal,
-  ): Promise<{ acked: number[]; failure?: string }> {
-    const acked: number[] = [];
-    const failure = new ExchangeGuard(client, signal, this.#config.ackTimeoutMs);
-    try {
-      const pubacks: Promise<void>[] = [];
-      for (const message of messages) {
-        const paced = this.#limiter.take(signal).then(
-          () => undefined,
-          () => 'aborted',
-        );
-        if ((await Promise.race([paced, failure.reason])) !== undefined) break;
-        failure.touch();
-        pubacks.push(
-          client.publishAsync(this.#topics.telemetry, message.payload, { qos: 1 }).then(
-            () => {
-              for (const item of message.items) acked.push(item.gseq);
-              failure.touch();
-            },
-            (e: unknown) => failure.fail(`publish failed: ${errorMessage(e)}`),
-          ),
-        );
-      }
-      const reason = await Promise.race([Promise.all(pubacks).then(() => failure.current), failure.reason]);
-      if (reason === 'timeout') {
-        // A broker that stops acknowledging on a live socket is as good as gone: start afresh.
-        this.#log.debug(
-          { ackTimeoutMs: this.#config.ackTimeoutMs },
-          'No PUBACK in time; dropping the connection.',
-        );
-        this.#dropClient();
-      }
-      // A copy: PUBACKs that straggle in after a failure must not change what we report.
-      return reason === undefined ? { acked } : { acked: [...acked], failure: reason };
-    } finally {
-      failure.dispose();
-    }
-  }
-
-  /** One QoS 1 publish; false if it was not acknowledged within `ackTimeoutMs` or the connection went. */
-  async #publishOnce(client: MqttClient, topic: string, payload: Buffer): Promise<boolean> {
-    const failure = new ExchangeGuard(client, new AbortController().signal, this.#config.ackTimeoutMs);
-    try {
-      const published = client.publishAsync(topic, payload, { qos: 1 }).then(
-        () => undefined,
-        () => 'publish failed',
-      );
-      return (await Promise.race([published, failure.reason])) === undefined;
-    } finally {
-      failure.dispose();
-    }
-  }
-
-  async #flushOutbox(client: MqttClient): Promise<void> {
-    while (this.#outbox.length > 0 && client.connected) {
-      const payload = this.#outbox[0]!;
-      if (!(await this.#publishOnce(client, this.#topics.results, payload))) return;
-      // Only now: a result that failed to publish stays first in line for the next connection.
-      if (this.#outbox[0] === payload) this.#outbox.shift();
-    }
+  #publishResultNow(payload: Buffer): Promise<boolean> {
+    const message = { topic: this.#topics.results, payload };
+    return publishAcked(this.#client, message, this.#config.ackTimeoutMs);
   }
 
   #onMessage(topic: string, payload: Buffer): void {
@@ -279,15 +214,7 @@ export class MqttUpstream implements Upstream {
       oversize === undefined
         ? parseCommandMessage(topic, payload, options)
         : oversizeCommand(topic, oversize, options);
-    if (this.#handler === undefined) {
-      this.#log.warn({ topic }, 'Command received before a handler was registered; ignored.');
-      return;
-    }
-    try {
-      this.#handler(incoming);
-    } catch (e) {
-      this.#log.error({ err: e, topic }, 'The command handler threw; the command got no result.');
-    }
+    this.#inbox.dispatch(incoming, { topic });
   }
 
   async #tlsOptions(): Promise<Partial<IClientOptions>> {

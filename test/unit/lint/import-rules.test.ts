@@ -30,6 +30,9 @@ describe('import rules (.dependency-cruiser.cjs, npm run lint:deps)', () => {
   it('reports each broken rule in the fixture by name, and nothing the rules allow', async () => {
     expect(await violations()).toEqual(
       [
+        'commands-not-to-upstream: src/commands/router-breaks-commands-not-to-upstream.ts → src/upstream/upstream.ts',
+        'upstream-not-to-queue: src/upstream/batch-payload-breaks-upstream-not-to-queue.ts → src/queue/codec.ts',
+        'upstream-queue-contract-types-only: src/upstream/forwarder-breaks-upstream-queue-contract-types-only.ts → src/queue/queue.ts',
         'adapters-see-only-the-contract: adapters/ble/ble-breaks-adapters-see-only-the-contract.ts → src/health/status.ts',
         'cloud-not-to-other-cloud: src/upstream/azure/cloud-breaks-cloud-not-to-other-cloud.ts → src/upstream/aws/protocol/topics.ts',
         'core-loads-adapters-through-registry: src/adapter-host-breaks-core-loads-adapters-through-registry.ts → adapters/sim/sim-adapter.ts',

@@ -2,12 +2,14 @@ import { randomUUID } from 'node:crypto';
 import { readFile as fsReadFile } from 'node:fs/promises';
 import type { Connection, EventContext, Sender } from 'rhea';
 import type { AzureUpstreamConfig } from '../../../config/upstreams/azure.js';
-import { FieldgateError } from '../../../errors.js';
 import type { GatewayStatus } from '../../upstream.js';
 import type { Logger } from '../../../logger.js';
 import type { CommandResult, Envelope } from '../../../model.js';
 import { RateLimiter } from '../../common/rate-limiter.js';
-import type { CommandHandler, SendResult, Upstream, UpstreamLimits } from '../../upstream.js';
+import type { CommandHandler } from '../../../commands/incoming.js';
+import type { SendResult, Upstream, UpstreamLimits } from '../../upstream.js';
+import { CommandInbox } from '../../common/command-inbox.js';
+import { sendResult } from '../../common/send-result.js';
 import { AmqpInboundWatch } from '../../inbound/amqp-inbound-watch.js';
 import { openHubConnection } from './amqp-connect.js';
 import { CbsLink, linkOpened, OutcomeTracker } from './amqp-link.js';
@@ -70,9 +72,9 @@ export class AzureAmqpUpstream implements Upstream {
       }
     | undefined;
   readonly #twin: GatewayTwin | undefined;
-  #handler: CommandHandler | undefined;
+  /** No outbox: offline, the hub keeps the C2D message unsettled and redelivers it. */
+  readonly #inbox: CommandInbox;
   #renewTimer: NodeJS.Timeout | undefined;
-  #isClosed = false;
 
   constructor(options: AzureAmqpUpstreamOptions) {
     this.#config = options.config;
@@ -90,6 +92,7 @@ export class AzureAmqpUpstream implements Upstream {
     this.#limiter = new RateLimiter({ perSecond: options.config.maxMessagesPerSecond });
     this.#c2d = new C2dDispositions(this.#log);
     this.#twin = twinFor(options, this.#log);
+    this.#inbox = new CommandInbox({ log: this.#log, now: this.#now });
   }
 
   get isConnected(): boolean {
@@ -101,11 +104,11 @@ export class AzureAmqpUpstream implements Upstream {
   }
 
   onCommand(handler: CommandHandler): void {
-    this.#handler = handler;
+    this.#inbox.onCommand(handler);
   }
 
   async connect(signal: AbortSignal): Promise<void> {
-    if (this.#isClosed) throw new FieldgateError('FG_UPSTREAM_OFFLINE', 'The upstream is closed.');
+    this.#inbox.throwIfClosed();
     if (this.isConnected) return;
     this.#drop();
     const { deviceId, hostName } = this.#identity;
@@ -146,7 +149,7 @@ export class AzureAmqpUpstream implements Upstream {
           timeoutMs: this.#config.methodTimeoutMs,
           now: this.#now,
         },
-        handler: () => this.#handler,
+        take: (incoming) => this.#inbox.dispatch(incoming),
       });
       this.#link = {
         connection,
@@ -188,17 +191,11 @@ export class AzureAmqpUpstream implements Upstream {
     });
     const failure = refusal === undefined ? undefined : describe(refusal);
     if (failure === 'timeout' || failure?.startsWith('amqp:unauthorized-access') === true) this.#drop();
-    if (failure !== undefined || signal.aborted) {
-      const why = failure ?? 'aborted';
-      if (acked.length === 0 && rejected.length === 0) return { kind: 'retry', reason: why };
-      return { kind: 'partial', acked, rejected };
-    }
-    if (rejected.length === 0) return { kind: 'ok' };
-    if (acked.length === 0) return { kind: 'reject', reason };
-    return { kind: 'partial', acked, rejected };
+    return sendResult({ acked, rejected, failure: failure ?? (signal.aborted ? 'aborted' : undefined) });
   }
 
   async publishResult(command: { id: string; device?: string }, result: CommandResult): Promise<void> {
+    if (this.#inbox.refusesResult(command.id)) return;
     if (this.#link?.methods.answer(command, result) === true) return;
     this.#c2d.settle(command.id, result.status);
     const link = this.#link;
@@ -218,7 +215,7 @@ export class AzureAmqpUpstream implements Upstream {
   }
 
   async close(): Promise<void> {
-    this.#isClosed = true;
+    this.#inbox.close();
     this.#twin?.detach();
     clearTimeout(this.#renewTimer);
     const link = this.#link;
@@ -256,7 +253,7 @@ export class AzureAmqpUpstream implements Upstream {
 
   async #renew(): Promise<void> {
     const link = this.#link;
-    if (link === undefined || this.#isClosed) return;
+    if (link === undefined || this.#inbox.isClosed) return;
     try {
       const expiresAtS = await this.#putToken(link.cbs);
       if (expiresAtS !== undefined) this.#scheduleRenewal(expiresAtS);
@@ -275,7 +272,7 @@ export class AzureAmqpUpstream implements Upstream {
       route: this.#route,
       newId: randomUUID,
     });
-    this.#c2d.receive(incoming, context.delivery!, this.#handler);
+    this.#c2d.receive(incoming, context.delivery!, (i) => this.#inbox.dispatch(i));
   }
 
   /** Twin trouble never stops telemetry: it is logged, and tried again on the next connect. */

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Connection, EventContext, Message, Receiver, Sender } from 'rhea';
 import type { CommandResult } from '../../../model.js';
-import type { IncomingCommand } from '../../upstream.js';
+import { incomingId, type IncomingCommand } from '../../../commands/incoming.js';
 import {
   API_VERSION_PROPERTY,
   CHANNEL_CORRELATION_ID,
@@ -18,8 +18,8 @@ import { API_VERSION } from '../protocol/topics.js';
 export interface AmqpMethodsOptions {
   /** How method requests become commands (route, size limit, clock, ids). */
   parse: Omit<ParseOptions, 'now'> & { timeoutMs: number; now: () => number };
-  /** Runs a command; absent when nobody takes commands yet (the call is answered 503). */
-  handler: () => ((incoming: IncomingCommand) => void) | undefined;
+  /** Hands a command on (`CommandInbox.dispatch`); false when nobody took it (the call is answered 503). */
+  take: (incoming: IncomingCommand) => boolean;
 }
 
 /** Method calls awaiting their result; the hub gives up on them long before this many pile up. */
@@ -76,23 +76,14 @@ export class AmqpMethodsChannel {
     const properties = (message.application_properties ?? {}) as Record<string, unknown>;
     const name = properties[METHOD_NAME_PROPERTY];
     const method = typeof name === 'string' ? name : '';
-    const handler = this.#options.handler();
-    if (handler === undefined) {
-      this.#reply(
-        message.correlation_id,
-        503,
-        Buffer.from('{"detail":"the gateway is not taking commands yet"}'),
-      );
-      return;
-    }
     const { parse } = this.#options;
     const incoming = parseMethodRequest(method, bodyOf(message), { ...parse, now: parse.now() });
-    this.#pending.set(
-      incoming.kind === 'command' ? incoming.command.id : incoming.id,
-      message.correlation_id,
-    );
+    const id = incomingId(incoming);
+    this.#pending.set(id, message.correlation_id);
     if (this.#pending.size > PENDING_LIMIT) this.#pending.delete(this.#pending.keys().next().value!);
-    handler(incoming);
+    // Nobody took it (not yet taking commands, or closing): the caller gets an answer now, not a timeout.
+    if (this.#options.take(incoming) || !this.#pending.delete(id)) return;
+    this.#reply(message.correlation_id, 503, Buffer.from('{"detail":"the gateway is not taking commands"}'));
   }
 
   #reply(correlationId: unknown, status: number, body: Buffer): void {

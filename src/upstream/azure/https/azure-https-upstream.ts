@@ -5,7 +5,10 @@ import { FieldgateError } from '../../../errors.js';
 import type { Logger } from '../../../logger.js';
 import type { CommandResult, CommandStatus, Envelope } from '../../../model.js';
 import { RateLimiter } from '../../common/rate-limiter.js';
-import type { CommandHandler, SendResult, Upstream, UpstreamLimits } from '../../upstream.js';
+import { incomingId, type CommandHandler } from '../../../commands/incoming.js';
+import type { SendResult, Upstream, UpstreamLimits } from '../../upstream.js';
+import { CommandInbox } from '../../common/command-inbox.js';
+import { sendResult } from '../../common/send-result.js';
 import type { AzureUpstreamStats } from '../mqtt/azure-mqtt-upstream.js';
 import { parseC2dMessage, resultBody, resultProperties } from '../commands.js';
 import { azureLimits, type AzureConnectorOptions } from '../connector-options.js';
@@ -68,10 +71,10 @@ export class AzureHttpsUpstream implements Upstream {
   readonly #locks = new Map<string, string>();
   #client: HttpsClient | undefined;
   #token: { value: string; renewAtMs: number } | undefined;
-  #handler: CommandHandler | undefined;
+  /** No outbox: offline, the hub keeps the C2D message locked, then delivers it again. */
+  readonly #inbox: CommandInbox;
   #pollTimer: NodeJS.Timeout | undefined;
   #isConnected = false;
-  #isClosed = false;
 
   constructor(options: AzureHttpsUpstreamOptions) {
     this.#config = options.config;
@@ -89,6 +92,7 @@ export class AzureHttpsUpstream implements Upstream {
     this.#now = options.now ?? Date.now;
     this.limits = azureLimits(options.config);
     this.#limiter = options.limiter ?? new RateLimiter({ perSecond: options.config.maxMessagesPerSecond });
+    this.#inbox = new CommandInbox({ log: this.#log, now: this.#now });
   }
 
   /** True after a request reached the hub and until a send or poll fails for the network or auth. */
@@ -101,12 +105,12 @@ export class AzureHttpsUpstream implements Upstream {
   }
 
   onCommand(handler: CommandHandler): void {
-    this.#handler = handler;
+    this.#inbox.onCommand(handler);
   }
 
   /** Proves the hub is reachable and takes our credentials with a first C2D poll, then keeps polling. */
   async connect(signal: AbortSignal): Promise<void> {
-    if (this.#isClosed) throw new FieldgateError('FG_UPSTREAM_OFFLINE', 'The upstream is closed.');
+    this.#inbox.throwIfClosed();
     this.#client ??= new HttpsClient(
       this.#identity.endpoint,
       await readTlsFiles(this.#config.tls, this.#readFile),
@@ -148,10 +152,7 @@ export class AzureHttpsUpstream implements Upstream {
     // leaves exactly the unsent readings to retry, in order.
     for (const transfer of groupIntoBatches(messages)) {
       const failure = await this.#post(encodeBatchBody(transfer), transfer.length, signal);
-      if (failure !== undefined) {
-        if (acked.length === 0 && rejected.length === 0) return { kind: 'retry', reason: failure };
-        return { kind: 'partial', acked, rejected };
-      }
+      if (failure !== undefined) return sendResult({ acked, rejected, failure });
       for (const message of transfer) {
         for (const item of message.items) acked.push(item.gseq);
         this.#stats.messages += 1;
@@ -159,12 +160,11 @@ export class AzureHttpsUpstream implements Upstream {
         this.#stats.billedUnits += message.billedUnits;
       }
     }
-    if (rejected.length === 0) return { kind: 'ok' };
-    if (acked.length === 0) return { kind: 'reject', reason };
-    return { kind: 'partial', acked, rejected };
+    return sendResult({ acked, rejected });
   }
 
   async publishResult(command: { id: string; device?: string }, result: CommandResult): Promise<void> {
+    if (this.#inbox.refusesResult(command.id)) return;
     const lockToken = this.#locks.get(command.id);
     this.#locks.delete(command.id);
     const live = new AbortController().signal;
@@ -184,7 +184,7 @@ export class AzureHttpsUpstream implements Upstream {
   }
 
   close(): Promise<void> {
-    this.#isClosed = true;
+    this.#inbox.close();
     this.#isConnected = false;
     clearTimeout(this.#pollTimer);
     return Promise.resolve();
@@ -208,7 +208,7 @@ export class AzureHttpsUpstream implements Upstream {
 
   #schedulePoll(inMs: number): void {
     clearTimeout(this.#pollTimer);
-    if (this.#isClosed) return;
+    if (this.#inbox.isClosed) return;
     this.#pollTimer = setTimeout(() => void this.#poll(), inMs);
     this.#pollTimer.unref();
   }
@@ -249,19 +249,12 @@ export class AzureHttpsUpstream implements Upstream {
       newId: randomUUID,
       ...(reply.oversizeBytes === undefined ? {} : { oversizeBytes: reply.oversizeBytes }),
     });
-    const id = incoming.kind === 'command' ? incoming.command.id : incoming.id;
-    if (this.#handler === undefined) {
-      void this.#settle(lockToken, 'abandon').catch(() => undefined);
-      return;
-    }
+    const id = incomingId(incoming);
     this.#locks.set(id, lockToken);
-    try {
-      this.#handler(incoming);
-    } catch (e) {
-      this.#log.error({ err: e, commandId: id }, 'The command handler threw; abandoning the message.');
-      this.#locks.delete(id);
-      void this.#settle(lockToken, 'abandon').catch(() => undefined);
-    }
+    if (this.#inbox.dispatch(incoming)) return;
+    // Nobody took it: the hub delivers it again (to the next poll) instead of waiting out the lock.
+    this.#locks.delete(id);
+    void this.#settle(lockToken, 'abandon').catch(() => undefined);
   }
 
   /** Complete, reject or abandon a C2D message by its lock token; 412 means the lock ran out meanwhile. */

@@ -8,13 +8,11 @@ import { FieldgateError } from '../../../errors.js';
 import type { Logger } from '../../../logger.js';
 import type { CommandResult, Envelope } from '../../../model.js';
 import { RateLimiter } from '../../common/rate-limiter.js';
-import type {
-  CommandHandler,
-  IncomingCommand,
-  SendResult,
-  Upstream,
-  UpstreamLimits,
-} from '../../upstream.js';
+import { incomingId, type CommandHandler, type IncomingCommand } from '../../../commands/incoming.js';
+import type { SendResult, Upstream, UpstreamLimits } from '../../upstream.js';
+import { CommandInbox } from '../../common/command-inbox.js';
+import { publishPipelined } from '../../common/pipelined-publish.js';
+import { sendResult } from '../../common/send-result.js';
 import {
   methodStatusFor,
   parseC2dMessage,
@@ -26,7 +24,7 @@ import { azureLimits, type AzureConnectorOptions } from '../connector-options.js
 import { deviceToken, resolveIdentity, type AzureIdentity } from '../credentials.js';
 import { d2cPropertyBag, encodeD2cBatch } from '../encode.js';
 import { waitForConnack } from '../../common/connack.js';
-import { within } from '../../common/exchange-guard.js';
+import { publishAcked, within, type MqttMessage } from '../../common/exchange-guard.js';
 import { formatPropertyBag, parsePropertyBag } from '../protocol/property-bag.js';
 import { readTlsFiles } from '../../common/tls-files.js';
 import type { GatewayStatus } from '../../upstream.js';
@@ -67,8 +65,6 @@ export interface AzureUpstreamStats {
 
 /** C2D and method payloads above this are answered `rejected` unparsed (C2D's own limit is 64 KB). */
 const MAX_COMMAND_BYTES = 64 * 1024;
-/** Results kept while disconnected; beyond this the oldest is dropped (and logged). */
-const OUTBOX_LIMIT = 100;
 /** Direct methods awaiting their result; the hub gives up on them long before this many pile up. */
 const PENDING_METHODS_LIMIT = 1000;
 
@@ -100,14 +96,13 @@ export class AzureMqttUpstream implements Upstream {
   readonly #twin: GatewayTwin | undefined;
   /** Reads past inbound messages larger than the hub ever sends, instead of buffering them whole. */
   readonly #guard = new PublishSizeGuard({ maxPayloadBytes: MAX_INBOUND_PAYLOAD_BYTES, protocolVersion: 4 });
+  /** Results as D2C messages; method responses are never kept (the caller has gone by then). */
+  readonly #inbox: CommandInbox<MqttMessage>;
   #client: MqttClient | undefined;
-  #handler: CommandHandler | undefined;
-  #outbox: { topic: string; payload: Buffer; qos: 0 | 1 }[] = [];
   #renewTimer: NodeJS.Timeout | undefined;
   #isRenewDue = false;
   #isSending = false;
   #renewing: Promise<void> | undefined;
-  #isClosed = false;
 
   constructor(options: AzureMqttUpstreamOptions) {
     this.#config = options.config;
@@ -125,6 +120,7 @@ export class AzureMqttUpstream implements Upstream {
     this.limits = azureLimits(options.config);
     this.#limiter = options.limiter ?? new RateLimiter({ perSecond: options.config.maxMessagesPerSecond });
     this.#twin = twinFor(options, this.#log);
+    this.#inbox = new CommandInbox({ log: this.#log, now: this.#now });
   }
 
   get isConnected(): boolean {
@@ -136,7 +132,7 @@ export class AzureMqttUpstream implements Upstream {
   }
 
   onCommand(handler: CommandHandler): void {
-    this.#handler = handler;
+    this.#inbox.onCommand(handler);
   }
 
   async connect(signal: AbortSignal): Promise<void> {
@@ -159,6 +155,7 @@ export class AzureMqttUpstream implements Upstream {
   }
 
   async publishResult(command: { id: string; device?: string }, result: CommandResult): Promise<void> {
+    if (this.#inbox.refusesResult(command.id)) return;
     const body = resultBody(command, result);
     const rid = this.#pendingMethods.get(command.id);
     this.#pendingMethods.delete(command.id);
@@ -167,18 +164,13 @@ export class AzureMqttUpstream implements Upstream {
       rid !== undefined
         ? { topic: methodResponseTopic(methodStatusFor(result.status), rid), payload: body, qos: 0 as const }
         : { topic: this.#resultTopic(command), payload: body, qos: 1 as const };
-    const client = this.#client;
-    if (client?.connected === true && (await this.#publishOne(client, message))) return;
-    if (rid !== undefined) return; // the method call is over; the hub has nobody to hand a late answer to
-    this.#outbox.push(message);
-    if (this.#outbox.length > OUTBOX_LIMIT) {
-      this.#outbox.shift();
-      this.#log.warn({ limit: OUTBOX_LIMIT }, 'Result outbox full while offline; dropped the oldest result.');
-    }
+    // Not kept: once the method call is over, the hub has nobody to hand a late answer to.
+    if (rid !== undefined) await this.#publishNow(message);
+    else await this.#inbox.publish(command.id, message, (m) => this.#publishNow(m));
   }
 
   async close(): Promise<void> {
-    this.#isClosed = true;
+    this.#inbox.close();
     this.#twin?.detach();
     clearTimeout(this.#renewTimer);
     await this.#renewing;
@@ -199,29 +191,22 @@ export class AzureMqttUpstream implements Upstream {
     });
     const reason = `reading alone exceeds the hub's message limit (${this.limits.maxMessageBytes} bytes)`;
     const rejected = oversized.map((e) => ({ gseq: e.gseq, reason }));
-    const acked: number[] = [];
-    let failure: string | undefined;
-    const pubacks: Promise<void>[] = [];
-    for (const message of messages) {
-      if (failure !== undefined) break;
-      failure = await within(client, signal, this.#config.ackTimeoutMs, this.#limiter.take(signal));
-      if (failure !== undefined) break;
-      const topic = eventsTopic(this.#identity.deviceId, d2cPropertyBag(message));
-      const published = client.publishAsync(topic, message.body, { qos: 1 });
-      pubacks.push(
-        within(client, signal, this.#config.ackTimeoutMs, published).then((why) => {
-          if (why !== undefined) {
-            failure ??= why;
-            return;
-          }
-          for (const item of message.items) acked.push(item.gseq);
-          this.#stats.messages += 1;
-          this.#stats.readings += message.items.length;
-          this.#stats.billedUnits += message.billedUnits;
-        }),
-      );
-    }
-    await Promise.all(pubacks);
+    const deviceId = this.#identity.deviceId;
+    const toPublish = messages.map((m) => ({
+      ...m,
+      topic: eventsTopic(deviceId, d2cPropertyBag(m)),
+      payload: m.body,
+    }));
+    const { acked, failure } = await publishPipelined(client, toPublish, {
+      take: (s) => this.#limiter.take(s),
+      signal,
+      ackTimeoutMs: this.#config.ackTimeoutMs,
+      onAcked: (message) => {
+        this.#stats.messages += 1;
+        this.#stats.readings += message.items.length;
+        this.#stats.billedUnits += message.billedUnits;
+      },
+    });
     if (failure === 'timeout') {
       // A hub that stops acknowledging on a live socket is as good as gone: start afresh next time.
       this.#log.debug(
@@ -230,17 +215,11 @@ export class AzureMqttUpstream implements Upstream {
       );
       this.#drop();
     }
-    if (failure !== undefined) {
-      if (acked.length === 0 && rejected.length === 0) return { kind: 'retry', reason: failure };
-      return { kind: 'partial', acked: [...acked], rejected };
-    }
-    if (rejected.length === 0) return { kind: 'ok' };
-    if (acked.length === 0) return { kind: 'reject', reason };
-    return { kind: 'partial', acked, rejected };
+    return sendResult({ acked, rejected, failure });
   }
 
   async #open(signal: AbortSignal): Promise<void> {
-    if (this.#isClosed) throw new FieldgateError('FG_UPSTREAM_OFFLINE', 'The upstream is closed.');
+    this.#inbox.throwIfClosed();
     this.#drop();
     const { deviceId, hostName } = this.#identity;
     const expiresAtS = Math.floor(this.#now() / 1000) + this.#config.tokenTtlS;
@@ -293,7 +272,7 @@ export class AzureMqttUpstream implements Upstream {
     this.#client = client;
     this.#scheduleRenewal(expiresAtS);
     this.#log.debug({ endpoint: this.#identity.endpoint, expiresAtS }, 'Connected to IoT Hub.');
-    void this.#flushOutbox(client);
+    void this.#inbox.flush((m) => this.#publishNow(m));
     if (twinChannel !== undefined) void twin?.attach(twinChannel);
   }
 
@@ -313,7 +292,7 @@ export class AzureMqttUpstream implements Upstream {
   #renew(): Promise<void> {
     this.#renewing ??= (async () => {
       try {
-        if (this.#isClosed) return;
+        if (this.#inbox.isClosed) return;
         this.#log.debug('Renewing the SAS token: reconnecting.');
         await this.#open(new AbortController().signal);
       } catch (e) {
@@ -348,7 +327,7 @@ export class AzureMqttUpstream implements Upstream {
         ...options,
         timeoutMs: this.#config.methodTimeoutMs,
       });
-      this.#pendingMethods.set(incoming.kind === 'command' ? incoming.command.id : incoming.id, method.rid);
+      this.#pendingMethods.set(incomingId(incoming), method.rid);
       if (this.#pendingMethods.size > PENDING_METHODS_LIMIT) {
         this.#pendingMethods.delete(this.#pendingMethods.keys().next().value!);
       }
@@ -356,36 +335,15 @@ export class AzureMqttUpstream implements Upstream {
       this.#log.debug({ topic }, 'Ignored a message on an unexpected topic.');
       return;
     }
-    if (this.#handler === undefined) {
-      this.#log.warn({ topic }, 'Command received before a handler was registered; ignored.');
-      return;
-    }
-    try {
-      this.#handler(incoming);
-    } catch (e) {
-      this.#log.error({ err: e, topic }, 'The command handler threw; the command got no result.');
-    }
+    this.#inbox.dispatch(incoming, { topic });
   }
 
   #resultTopic(command: { id: string; device?: string }): string {
     return eventsTopic(this.#identity.deviceId, formatPropertyBag(resultProperties(command)));
   }
 
-  async #publishOne(
-    client: MqttClient,
-    message: { topic: string; payload: Buffer; qos: 0 | 1 },
-  ): Promise<boolean> {
-    const published = client.publishAsync(message.topic, message.payload, { qos: message.qos });
-    const failure = await within(client, new AbortController().signal, this.#config.ackTimeoutMs, published);
-    return failure === undefined;
-  }
-
-  async #flushOutbox(client: MqttClient): Promise<void> {
-    while (this.#outbox.length > 0 && client.connected) {
-      const message = this.#outbox[0]!;
-      if (!(await this.#publishOne(client, message))) return;
-      if (this.#outbox[0] === message) this.#outbox.shift();
-    }
+  #publishNow(message: MqttMessage): Promise<boolean> {
+    return publishAcked(this.#client, message, this.#config.ackTimeoutMs);
   }
 
   #drop(): void {

@@ -6,7 +6,9 @@ import { FieldgateError, isFieldgateError } from '../../../errors.js';
 import type { Logger } from '../../../logger.js';
 import type { CommandResult, Envelope } from '../../../model.js';
 import { RateLimiter } from '../../common/rate-limiter.js';
-import type { CommandHandler, SendResult, Upstream, UpstreamLimits } from '../../upstream.js';
+import type { CommandHandler } from '../../../commands/incoming.js';
+import type { SendResult, Upstream, UpstreamLimits } from '../../upstream.js';
+import { CommandInbox } from '../../common/command-inbox.js';
 import { openHubConnection } from '../amqp/amqp-connect.js';
 import { AmqpInboundWatch } from '../../inbound/amqp-inbound-watch.js';
 import { AmqpDeviceSession } from './amqp-device-session.js';
@@ -56,9 +58,9 @@ export class PerDeviceAmqpUpstream implements Upstream {
   readonly #sessions = new Map<string, AmqpDeviceSession>();
   readonly #c2d: C2dDispositions;
   #link: { connection: Connection; cbs: CbsLink } | undefined;
-  #handler: CommandHandler | undefined;
+  /** No outbox: offline, the hub keeps the C2D message unsettled and redelivers it. */
+  readonly #inbox: CommandInbox;
   #hubTokenTimer: NodeJS.Timeout | undefined;
-  #isClosed = false;
 
   constructor(options: PerDeviceAmqpUpstreamOptions) {
     this.#config = options.config;
@@ -77,6 +79,7 @@ export class PerDeviceAmqpUpstream implements Upstream {
     this.limits = azureLimits(options.config);
     this.#limiter = new RateLimiter({ perSecond: options.config.maxMessagesPerSecond });
     this.#c2d = new C2dDispositions(this.#log);
+    this.#inbox = new CommandInbox({ log: this.#log, now: this.#now });
   }
 
   get isConnected(): boolean {
@@ -88,11 +91,11 @@ export class PerDeviceAmqpUpstream implements Upstream {
   }
 
   onCommand(handler: CommandHandler): void {
-    this.#handler = handler;
+    this.#inbox.onCommand(handler);
   }
 
   async connect(signal: AbortSignal): Promise<void> {
-    if (this.#isClosed) throw new FieldgateError('FG_UPSTREAM_OFFLINE', 'The upstream is closed.');
+    this.#inbox.throwIfClosed();
     if (this.isConnected) return;
     this.#drop();
     const connection = await openHubConnection(
@@ -151,6 +154,7 @@ export class PerDeviceAmqpUpstream implements Upstream {
   }
 
   async publishResult(command: { id: string; device?: string }, result: CommandResult): Promise<void> {
+    if (this.#inbox.refusesResult(command.id)) return;
     this.#c2d.settle(command.id, result.status);
     const session = command.device === undefined ? undefined : this.#sessions.get(command.device);
     if (session === undefined || !session.isOpen) {
@@ -166,7 +170,7 @@ export class PerDeviceAmqpUpstream implements Upstream {
   }
 
   async close(): Promise<void> {
-    this.#isClosed = true;
+    this.#inbox.close();
     const link = this.#link;
     this.#drop();
     if (link === undefined) return;
@@ -289,7 +293,7 @@ export class PerDeviceAmqpUpstream implements Upstream {
       route: this.#route,
       newId: randomUUID,
     });
-    this.#c2d.receive(incoming, delivery, this.#handler);
+    this.#c2d.receive(incoming, delivery, (i) => this.#inbox.dispatch(i));
   }
 
   #drop(): void {

@@ -2,13 +2,9 @@ import type { AzureUpstreamConfig } from '../../../config/upstreams/azure.js';
 import { FieldgateError, errorMessage, isFieldgateError } from '../../../errors.js';
 import type { Logger } from '../../../logger.js';
 import type { CommandResult, Envelope } from '../../../model.js';
-import type {
-  CommandHandler,
-  IncomingCommand,
-  SendResult,
-  Upstream,
-  UpstreamLimits,
-} from '../../upstream.js';
+import { incomingId, type CommandHandler, type IncomingCommand } from '../../../commands/incoming.js';
+import type { SendResult, Upstream, UpstreamLimits } from '../../upstream.js';
+import { CommandInbox } from '../../common/command-inbox.js';
 import type { AzureUpstreamStats } from '../mqtt/azure-mqtt-upstream.js';
 import { azureLimits } from '../connector-options.js';
 import type { AzureIdentity } from '../credentials.js';
@@ -69,9 +65,9 @@ export class PerDeviceLinksUpstream implements Upstream {
   readonly #commandLeaf = new Map<string, string>();
   /** Counters of links closed for room, so `stats()` keeps counting what they sent. */
   readonly #retired: AzureUpstreamStats = { messages: 0, readings: 0, billedUnits: 0 };
-  #handler: CommandHandler | undefined;
+  /** The router's handler and the closed state; results are kept, if at all, by each leaf's link. */
+  readonly #inbox: CommandInbox;
   #isUp = false;
-  #isClosed = false;
   #hasWarnedCap = false;
 
   constructor(options: PerDeviceLinksOptions) {
@@ -91,6 +87,10 @@ export class PerDeviceLinksUpstream implements Upstream {
     this.#identities = new LeafIdentities(options.config);
     this.#held = new HeldLeaves(options.log, options.now ?? Date.now);
     this.limits = azureLimits(options.config);
+    this.#inbox = new CommandInbox({
+      log: options.log,
+      ...(options.now === undefined ? {} : { now: options.now }),
+    });
   }
 
   /** True after `connect` reached the hub, until a leaf's link could not reach it. */
@@ -111,11 +111,11 @@ export class PerDeviceLinksUpstream implements Upstream {
   }
 
   onCommand(handler: CommandHandler): void {
-    this.#handler = handler;
+    this.#inbox.onCommand(handler);
   }
 
   async connect(signal: AbortSignal): Promise<void> {
-    if (this.#isClosed) throw new FieldgateError('FG_UPSTREAM_OFFLINE', 'The upstream is closed.');
+    this.#inbox.throwIfClosed();
     const configured = this.#identities.configuredLeaves();
     if (configured.length > this.#maxOpenLinks) this.#warnCap(configured.length);
     const probes = configured.length > 0 ? configured.slice(0, this.#maxOpenLinks) : [...this.#links.keys()];
@@ -157,6 +157,7 @@ export class PerDeviceLinksUpstream implements Upstream {
   }
 
   async publishResult(command: { id: string; device?: string }, result: CommandResult): Promise<void> {
+    if (this.#inbox.refusesResult(command.id)) return;
     const leaf = this.#commandLeaf.get(command.id) ?? command.device;
     this.#commandLeaf.delete(command.id);
     if (leaf === undefined) {
@@ -176,7 +177,7 @@ export class PerDeviceLinksUpstream implements Upstream {
   }
 
   async close(): Promise<void> {
-    this.#isClosed = true;
+    this.#inbox.close();
     this.#isUp = false;
     await Promise.allSettled([...this.#opening.values()]);
     const links = [...this.#links.values()];
@@ -223,7 +224,7 @@ export class PerDeviceLinksUpstream implements Upstream {
    */
   #linkFor(leaf: string, signal: AbortSignal): Promise<LeafLink | undefined> {
     // A result arriving after close must not open a connection nobody would close again.
-    if (this.#isClosed) return Promise.resolve(undefined);
+    if (this.#inbox.isClosed) return Promise.resolve(undefined);
     const link = this.#links.get(leaf);
     if (link?.isConnected === true) {
       this.#touch(leaf, link);
@@ -252,7 +253,7 @@ export class PerDeviceLinksUpstream implements Upstream {
     const link = existing ?? this.#newLink(leaf, resolved.identity);
     try {
       await link.connect(signal);
-      if (this.#isClosed) throw new FieldgateError('FG_UPSTREAM_OFFLINE', 'The upstream is closed.');
+      this.#inbox.throwIfClosed();
     } catch (e) {
       if (!isFieldgateError(e, 'FG_UPSTREAM_AUTH')) throw e;
       // Refused while the hub answered: this device is unknown, disabled or its key is wrong.
@@ -322,7 +323,7 @@ export class PerDeviceLinksUpstream implements Upstream {
 
   /** A command that came on the leaf's link: it is for that leaf, whatever its body says. */
   #onCommand(leaf: string, incoming: IncomingCommand): void {
-    const id = incoming.kind === 'command' ? incoming.command.id : incoming.id;
+    const id = incomingId(incoming);
     let routed: IncomingCommand = incoming;
     if (incoming.kind === 'command' && incoming.command.device !== leaf) {
       const reason = `sent to leaf ${leaf}'s hub device but names device ${incoming.command.device}`;
@@ -334,10 +335,6 @@ export class PerDeviceLinksUpstream implements Upstream {
     if (this.#commandLeaf.size > COMMAND_MEMORY) {
       this.#commandLeaf.delete(this.#commandLeaf.keys().next().value!);
     }
-    if (this.#handler === undefined) {
-      this.#log.warn({ leaf, commandId: id }, 'Command received before a handler was registered; ignored.');
-      return;
-    }
-    this.#handler(routed);
+    this.#inbox.dispatch(routed, { leaf });
   }
 }
