@@ -26,7 +26,7 @@ while [ $# -gt 0 ]; do
     --uninstall) action=uninstall ;;
     --purge) purge=yes ;;
     --rollback) action=rollback ;;
-    -h | --help) sed -n '2,10p' "$0"; exit 0 ;;
+    -h | --help) sed -n '2,9p' "$0"; exit 0 ;;
     *) echo "install.sh: unknown option $1" >&2; exit 2 ;;
   esac
   shift
@@ -40,6 +40,14 @@ libdir="$prefix/lib/fieldgate"
 bindir="$prefix/bin"
 unit=/etc/systemd/system/fieldgate.service
 
+from_deb=no
+if [ "$prefix" = /usr ] && [ "$(dpkg-query -W -f '${Status}' fieldgate 2>/dev/null || true)" = "install ok installed" ]; then
+  from_deb=yes
+fi
+if [ "$action" = uninstall ] && [ "$from_deb" = yes ]; then
+  echo "install.sh: fieldgate was installed from its Debian package: sudo apt remove fieldgate (or purge)" >&2
+  exit 1
+fi
 if [ "$action" = uninstall ]; then
   doomed=("$unit" /etc/systemd/system/fieldgate.service.d "$bindir/fieldgate" "$libdir" "$libdir.previous"
     /usr/lib/sysusers.d/fieldgate.conf /usr/share/fieldgate)
@@ -78,6 +86,8 @@ if [ "$action" = rollback ]; then
   if command -v systemctl >/dev/null 2>&1; then systemctl try-restart fieldgate.service 2>/dev/null || true; fi
   echo "install.sh: rolled back to $(node -p "require('$libdir/package.json').version" 2>/dev/null || echo "the previous version");" \
     "the newer one is kept in $libdir.previous"
+  [ "$from_deb" = no ] || echo "install.sh: dpkg still lists the newer version; installing the previous .deb" \
+    "makes that true (sudo apt install --allow-downgrades ./fieldgate_<version>_<arch>.deb)"
   exit 0
 fi
 
