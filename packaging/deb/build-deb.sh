@@ -28,6 +28,8 @@ install -m 0755 "$here/fieldgate.sh" "$root/usr/bin/fieldgate"
 # /usr/local/bin) and execs it: the daemon keeps the service's main PID.
 sed 's#^ExecStart=/usr/bin/node /usr/lib/fieldgate/dist/src/main.js #ExecStart=/usr/bin/fieldgate #' \
   "$tree/systemd/fieldgate.service" > "$root/lib/systemd/system/fieldgate.service"
+grep -q '^ExecStart=/usr/bin/fieldgate ' "$root/lib/systemd/system/fieldgate.service" ||
+  { echo "build-deb.sh: the unit's ExecStart no longer reads /usr/bin/node /usr/lib/fieldgate/…; update the sed" >&2; exit 1; }
 chmod 0644 "$root/lib/systemd/system/fieldgate.service"
 install -D -m 0644 "$tree/systemd/fieldgate.sysusers" "$root/usr/lib/sysusers.d/fieldgate.conf"
 install -D -m 0644 "$here/fieldgate.tmpfiles" "$root/usr/lib/tmpfiles.d/fieldgate.conf"
