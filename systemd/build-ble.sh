@@ -16,7 +16,9 @@ command -v make >/dev/null 2>&1 && command -v g++ >/dev/null 2>&1 && command -v 
 nodedir=()
 node_prefix=$(cd "$(dirname "$(readlink -f "$node")")/.." && pwd)
 if [ -f "$node_prefix/include/node/node_version.h" ]; then nodedir=(--nodedir="$node_prefix"); fi
-(cd "$dir" && "$node" "$root/node_modules/node-gyp/bin/node-gyp.js" rebuild --release "${nodedir[@]}")
+# node-pre-gyp supplies the module name and path the package's binding.gyp expects, then runs node-gyp.
+(cd "$dir" && "$node" "$root/node_modules/@mapbox/node-pre-gyp/bin/node-pre-gyp" rebuild --build-from-source \
+  "${nodedir[@]}")
 "$node" -e 'require(process.argv[1])' "$dir"
 echo "build-ble.sh: the Bluetooth module loads on Node $("$node" --version); restart the service:" \
   "sudo systemctl restart fieldgate"
