@@ -29,7 +29,7 @@ while [ $# -gt 0 ]; do
     --out)
       [ $# -ge 2 ] || { echo "package.sh: --out needs a directory" >&2; exit 2; }
       out=$2; shift 2 ;;
-    -h | --help) sed -n '2,11p' "$0"; exit 0 ;;
+    -h | --help) sed -n '2,10p' "$0"; exit 0 ;;
     *) echo "package.sh: unknown option $1" >&2; exit 2 ;;
   esac
 done
