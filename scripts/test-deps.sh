@@ -5,6 +5,7 @@
 #   openssl    the AWS IoT Core emulator and the TLS tests mint their CA and certificates with it
 #   systemd    systemd-analyze verifies the unit file; systemd-notify is the sd_notify fallback under test
 #   python3    receives sd_notify datagrams in the notify test
+#   file       the release tests check that every native addon is built for the target architecture
 set -euo pipefail
 
 needed=()
@@ -12,6 +13,7 @@ command -v mosquitto >/dev/null 2>&1 || needed+=(mosquitto)
 command -v openssl >/dev/null 2>&1 || needed+=(openssl)
 { command -v systemd-analyze && command -v systemd-notify; } >/dev/null 2>&1 || needed+=(systemd)
 command -v python3 >/dev/null 2>&1 || needed+=(python3)
+command -v file >/dev/null 2>&1 || needed+=(file)
 if [ ${#needed[@]} -eq 0 ]; then
   echo "test-deps: everything the tests need is installed"
   exit 0

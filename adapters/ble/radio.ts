@@ -48,5 +48,15 @@ export function openProblem(error: unknown, hciDevice: number): string {
   const code = (error as { code?: unknown } | undefined)?.code;
   if (code === 'EAFNOSUPPORT') return 'this kernel has no Bluetooth support (AF_BLUETOOTH unavailable)';
   if (code === 'ENODEV') return `no Bluetooth adapter hci${hciDevice}`;
+  // Releases leave the HCI socket's native module out (it is built per Node major): say how to build it.
+  const message = errorMessage(error);
+  if (
+    (code === 'MODULE_NOT_FOUND' || code === 'ERR_DLOPEN_FAILED') &&
+    message.includes('bluetooth_hci_socket')
+  )
+    return (
+      `the Bluetooth module is not built for this machine's Node.js ${process.version}: run ` +
+      `systemd/build-ble.sh from the fieldgate install as root, then restart (${message.split('\n')[0]})`
+    );
   return `cannot open Bluetooth adapter hci${hciDevice}: ${errorMessage(error)}`;
 }
