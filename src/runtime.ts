@@ -13,7 +13,7 @@ import type { Logger } from './logger.js';
 import type { CommandResult, DeviceCommand, Reading } from './model.js';
 import { compileMatch } from './pipeline/match.js';
 import { Pipeline, buildStages } from './pipeline/pipeline.js';
-import { isFieldgateError } from './errors.js';
+import { FieldgateError, errorMessage, isFieldgateError } from './errors.js';
 import { LevelQueueStore } from './queue/level-store.js';
 import { prepareStateDir } from './queue/state-dir-check.js';
 import type { Queue } from './queue/queue.js';
@@ -137,6 +137,15 @@ export class Runtime implements GatewayApi {
         port,
         log,
         ...(username === undefined || password === undefined ? {} : { credentials: { username, password } }),
+      }).catch((e: unknown) => {
+        throw new FieldgateError(
+          'FG_CONFIG_INVALID',
+          `emulators.mqtt: the demo MQTT broker cannot listen on ${host}:${port}: ${errorMessage(e)}` +
+            ((e as NodeJS.ErrnoException).code === 'EADDRINUSE'
+              ? ' (another MQTT broker, such as Mosquitto, may run here: stop it, or set emulators.mqtt.port)'
+              : ''),
+          { cause: e },
+        );
       });
       this.#closeBroker = () => broker.close();
     }
