@@ -500,7 +500,10 @@ export class Runtime implements GatewayApi {
 
   #adapterSinks() {
     return {
-      emit: async (readings: Reading[]) => this.#pipeline?.push(readings),
+      emit: async (readings: Reading[]) => {
+        this.devices.heard(readings);
+        return this.#pipeline?.push(readings);
+      },
       deviceChanged: (adapter: string, announced: Parameters<DeviceRegistry['upsert']>[1]) => {
         const info = this.#names?.apply(announced) ?? announced;
         this.devices.upsert(adapter, info);

@@ -31,7 +31,10 @@ export const streamRoutes: readonly Route[] = [
     method: 'GET',
     path: /^\/v1\/tail$/,
     handle: ({ runtime, res, url }) => {
-      const matches = deviceMatcher(url.searchParams.get('device'));
+      const device = url.searchParams.get('device');
+      // A device's name (`devices rename`) selects that device; anything else is a glob over ids.
+      const named = device === null ? undefined : runtime.devices.resolve(device);
+      const matches = named === undefined ? deviceMatcher(device) : (id: string) => id === named;
       startStream(res);
       const hub = runtime.tail;
       const stream = new BoundedStream(res, {
