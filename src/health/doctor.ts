@@ -4,6 +4,7 @@ import { access, mkdir, readdir, readFile, rm, stat, statfs, writeFile } from 'n
 import net from 'node:net';
 import path from 'node:path';
 import type { Config } from '../config/schema.js';
+import { errorMessage } from '../errors.js';
 import { findExposures } from './exposure.js';
 
 export type CheckLevel = 'ok' | 'warn' | 'fail';
@@ -52,18 +53,42 @@ const fail = (name: string, detail: string, hint: string): CheckResult => ({
 export async function runChecks(config: Config, options: DoctorOptions = {}): Promise<CheckResult[]> {
   const checks: Promise<CheckResult | CheckResult[]>[] = [
     checkStateDir(config),
-    Promise.resolve(checkClock(options.now ?? Date.now())),
+    settled(() => checkClock(options.now ?? Date.now())),
     checkRadios(config, options),
-    ...Object.entries(config.routes).map(([name, route]) => checkUpstream(name, route.upstream, options)),
-    checkSocket(config.control.socket),
-    Promise.resolve(checkExposures(config, options.env ?? process.env)),
-  ];
-  const results = await Promise.all(
-    checks.map((c) =>
-      c.catch((e: unknown) => fail('check', String(e), 'this is a bug in doctor; please report it')),
+    ...Object.entries(config.routes).map(([name, route]) =>
+      checkUpstream(name, route.upstream, options, demoBrokerOf(config)),
     ),
-  );
+    checkSocket(config.control.socket),
+    settled(() => checkExposures(config, options.env ?? process.env)),
+  ];
+  const results = await Promise.all(checks.map((check) => settled(check)));
   return results.flat();
+}
+
+/**
+ * A check that throws (synchronously or not) becomes its own failure line, "check failed: …": one broken check
+ * never hides the others' answers, and doctor itself never crashes.
+ */
+async function settled(
+  check:
+    | Promise<CheckResult | CheckResult[]>
+    | (() => CheckResult | CheckResult[] | Promise<CheckResult | CheckResult[]>),
+): Promise<CheckResult | CheckResult[]> {
+  try {
+    return await (typeof check === 'function' ? check() : check);
+  } catch (e) {
+    return fail(
+      'check',
+      `check failed: ${errorMessage(e)}`,
+      'the other checks ran; if the config validates and this persists, please report it',
+    );
+  }
+}
+
+/** The daemon's own demo broker (`emulators.mqtt`), which listens only while the daemon runs. */
+function demoBrokerOf(config: Config): { host: string; port: number } | undefined {
+  const mqtt = config.emulators.mqtt;
+  return mqtt.enabled ? { host: mqtt.host, port: mqtt.port } : undefined;
 }
 
 export async function checkStateDir(config: Config): Promise<CheckResult> {
@@ -120,25 +145,40 @@ async function checkRadios(config: Config, options: DoctorOptions): Promise<Chec
               'plug in the BLE dongle or enable Bluetooth (`rfkill unblock bluetooth`), or set hciDevice',
             ),
       );
-    } else if ('port' in adapter && typeof adapter.port === 'string' && adapter.port.startsWith('/')) {
-      results.push(
-        (await exists(adapter.port))
-          ? ok(label, `${adapter.port} present`)
-          : fail(
-              label,
-              `${adapter.port} not found`,
-              `plug in the stick; \`ls /dev/serial/by-id/\` shows what is connected`,
-            ),
-      );
+    } else if ((adapter.type === 'zigbee' || adapter.type === 'zwave') && adapter.serialPort !== undefined) {
+      // Both radios name their stick `serialPort` (adapters/*/options.ts): a device path, or tcp://host:port.
+      const port = adapter.serialPort;
+      const remote = /^tcp:\/\/(.+):(\d+)$/.exec(port);
+      if (remote !== null) {
+        const error = await tryConnect(remote[1]!, Number(remote[2]), options.connectTimeoutMs ?? 3000);
+        results.push(
+          error === undefined
+            ? ok(label, `${port} reachable`)
+            : fail(
+                label,
+                `${port} unreachable (${error})`,
+                'check the serial server (ser2net) and the network',
+              ),
+        );
+      } else
+        results.push(
+          (await exists(port))
+            ? ok(label, `${port} present`)
+            : fail(
+                label,
+                `serialPort ${port} not found`,
+                `plug in the stick; \`ls /dev/serial/by-id/\` shows what is connected`,
+              ),
+        );
     } else if (adapter.type === 'zigbee' || adapter.type === 'zwave') {
       const sticks = await readdir(options.serialByIdDir ?? '/dev/serial/by-id').catch(() => []);
       results.push(
         sticks.length > 0
-          ? ok(label, `no port set; ${sticks.length} serial device(s) in /dev/serial/by-id`)
+          ? ok(label, `no serialPort set; ${sticks.length} serial device(s) in /dev/serial/by-id`)
           : fail(
               label,
-              'no port set and no serial device in /dev/serial/by-id',
-              'plug in the USB stick, then set its /dev/serial/by-id/… path as port',
+              'no serialPort set and no serial device in /dev/serial/by-id',
+              'plug in the USB stick, then set its /dev/serial/by-id/… path as serialPort',
             ),
       );
     }
@@ -150,6 +190,7 @@ async function checkUpstream(
   route: string,
   upstream: Config['routes'][string]['upstream'],
   options: DoctorOptions,
+  demoBroker: { host: string; port: number } | undefined,
 ) {
   const results: CheckResult[] = [];
   const endpoint = endpointOf(upstream);
@@ -158,14 +199,18 @@ async function checkUpstream(
     results.push(warn(label, `cannot tell where ${upstream.type} connects`, 'check the route config'));
   else {
     const error = await tryConnect(endpoint.host, endpoint.port, options.connectTimeoutMs ?? 3000);
+    const isDemoBroker =
+      demoBroker !== undefined && demoBroker.host === endpoint.host && demoBroker.port === endpoint.port;
     results.push(
-      error === undefined
-        ? ok(label, `${endpoint.host}:${endpoint.port} reachable`)
-        : fail(
-            label,
-            `${endpoint.host}:${endpoint.port} unreachable (${error})`,
-            'check the network, DNS and firewall; readings queue until it is back',
-          ),
+      error !== undefined && isDemoBroker
+        ? ok(label, `${endpoint.host}:${endpoint.port} is the daemon's own demo broker (emulators.mqtt)`)
+        : error === undefined
+          ? ok(label, `${endpoint.host}:${endpoint.port} reachable`)
+          : fail(
+              label,
+              `${endpoint.host}:${endpoint.port} unreachable (${error})`,
+              'check the network, DNS and firewall; readings queue until it is back',
+            ),
     );
   }
   const tls = (upstream as { tls?: { certFile?: string } }).tls;
@@ -208,7 +253,7 @@ export async function checkSocket(socketPath: string): Promise<CheckResult> {
     return warn(
       name,
       `${socketPath} does not exist`,
-      'the daemon is not running: `systemctl start fieldgate`',
+      'the daemon is not running: `systemctl start fieldgate` (for the demo config: `npm start`)',
     );
   const dirMode = (await stat(path.dirname(socketPath))).mode & 0o777;
   const mode = info.mode & 0o777;
@@ -242,6 +287,7 @@ export async function checkSocket(socketPath: string): Promise<CheckResult> {
 function endpointOf(upstream: object): { host: string; port: number } | undefined {
   const fields = upstream as Record<string, unknown>;
   if (typeof fields.url === 'string') {
+    if (!URL.canParse(fields.url)) return undefined;
     const url = new URL(fields.url);
     const defaults: Record<string, number> = {
       'mqtt:': 1883,

@@ -28,15 +28,56 @@ describe('doctor', () => {
     expect(results.find((r) => r.name === 'clock')?.level).toBe('ok');
   });
 
-  it('fails a serial port that is not there', async () => {
+  it.each([
+    ['zwave', {}],
+    ['zigbee', { coordinator: 'ember' }],
+  ])('checks the %s stick at serialPort, the key the radio reads', async (type, extra) => {
+    const serialPort = path.join(dir, 'ttyACM7');
     const config = configSchema.parse({
       gateway: { stateDir: dir },
       control: { socket: '' },
-      adapters: { zigbee: { type: 'zigbee', coordinator: 'ember', port: path.join(dir, 'ttyUSB9') } },
+      adapters: { radio: { type, serialPort, ...extra } },
     });
-    const radio = (await runChecks(config)).find((r) => r.name === 'radio zigbee');
-    expect(radio?.level).toBe('fail');
-    expect(radio?.hint).toContain('/dev/serial/by-id');
+    const missing = (await runChecks(config)).find((r) => r.name === 'radio radio');
+    expect(missing).toMatchObject({ level: 'fail', detail: `serialPort ${serialPort} not found` });
+    await writeFile(serialPort, '');
+    const present = (await runChecks(config)).find((r) => r.name === 'radio radio');
+    expect(present).toMatchObject({ level: 'ok', detail: `${serialPort} present` });
+  });
+
+  it('passes the shipped demo config: its route goes to the daemon’s own broker', async () => {
+    const { loadConfig } = await import('../../../src/config/load.js');
+    const { config } = await loadConfig('config/demo.yaml');
+    const demo = configSchema.parse({
+      ...config,
+      gateway: { ...config.gateway, stateDir: dir },
+      // A port nothing listens on: the daemon is not running, so neither is its broker.
+      emulators: { mqtt: { ...config.emulators.mqtt, port: 1 } },
+      routes: { local: { upstream: { type: 'mqtt', url: 'mqtt://127.0.0.1:1' } } },
+      control: { socket: '' },
+    });
+    const results = await runChecks(demo);
+    expect(results.filter((r) => r.level === 'fail')).toEqual([]);
+    expect(results.find((r) => r.name === 'cloud local')?.detail).toContain('demo broker');
+  });
+
+  it('reports a check that throws as "check failed" and still runs the others', async () => {
+    const config = configSchema.parse({
+      gateway: { stateDir: dir },
+      control: { socket: '' },
+      routes: {
+        local: {
+          upstream: {
+            type: 'mqtt',
+            url: 'mqtts://127.0.0.1:1',
+            tls: { certFile: path.join(dir, 'nope.pem') },
+          },
+        },
+      },
+    });
+    const results = await runChecks(config);
+    expect(results.find((r) => r.name === 'check')?.detail).toMatch(/^check failed: .*ENOENT/);
+    expect(results.find((r) => r.name === 'clock')?.level).toBe('ok');
   });
 
   it('fails a clock that was never set', () => {
