@@ -86,9 +86,16 @@ async function settled(
 }
 
 /** The daemon's own demo broker (`emulators.mqtt`), which listens only while the daemon runs. */
-function demoBrokerOf(config: Config): { host: string; port: number } | undefined {
+function demoBrokerOf(config: Config): DemoBroker | undefined {
   const mqtt = config.emulators.mqtt;
-  return mqtt.enabled ? { host: mqtt.host, port: mqtt.port } : undefined;
+  return mqtt.enabled ? { host: mqtt.host, port: mqtt.port, socket: config.control.socket } : undefined;
+}
+
+interface DemoBroker {
+  host: string;
+  port: number;
+  /** The daemon's control socket: while it is absent the daemon is not running, nor is its broker. */
+  socket: string;
 }
 
 export async function checkStateDir(config: Config): Promise<CheckResult> {
@@ -190,7 +197,7 @@ async function checkUpstream(
   route: string,
   upstream: Config['routes'][string]['upstream'],
   options: DoctorOptions,
-  demoBroker: { host: string; port: number } | undefined,
+  demoBroker: DemoBroker | undefined,
 ) {
   const results: CheckResult[] = [];
   const endpoint = endpointOf(upstream);
@@ -201,16 +208,24 @@ async function checkUpstream(
     const error = await tryConnect(endpoint.host, endpoint.port, options.connectTimeoutMs ?? 3000);
     const isDemoBroker =
       demoBroker !== undefined && demoBroker.host === endpoint.host && demoBroker.port === endpoint.port;
+    // Something answering there while the daemon is down is not its broker: the demo broker cannot start.
+    const isTaken = isDemoBroker && error === undefined && !(await exists(demoBroker.socket));
     results.push(
-      error !== undefined && isDemoBroker
-        ? ok(label, `${endpoint.host}:${endpoint.port} is the daemon's own demo broker (emulators.mqtt)`)
-        : error === undefined
-          ? ok(label, `${endpoint.host}:${endpoint.port} reachable`)
-          : fail(
-              label,
-              `${endpoint.host}:${endpoint.port} unreachable (${error})`,
-              'check the network, DNS and firewall; readings queue until it is back',
-            ),
+      isTaken
+        ? fail(
+            label,
+            `${endpoint.host}:${endpoint.port} is taken by another program, so the demo broker cannot listen there`,
+            'stop that program (another MQTT broker such as Mosquitto?), or set emulators.mqtt.port and the route URL to a free port',
+          )
+        : error !== undefined && isDemoBroker
+          ? ok(label, `${endpoint.host}:${endpoint.port} is the daemon's own demo broker (emulators.mqtt)`)
+          : error === undefined
+            ? ok(label, `${endpoint.host}:${endpoint.port} reachable`)
+            : fail(
+                label,
+                `${endpoint.host}:${endpoint.port} unreachable (${error})`,
+                'check the network, DNS and firewall; readings queue until it is back',
+              ),
     );
   }
   const tls = (upstream as { tls?: { certFile?: string } }).tls;

@@ -61,6 +61,25 @@ describe('doctor', () => {
     expect(results.find((r) => r.name === 'cloud local')?.detail).toContain('demo broker');
   });
 
+  it('fails the demo config when another program holds the demo broker’s port and the daemon is down', async () => {
+    const holder = net.createServer();
+    await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve));
+    const { port } = holder.address() as net.AddressInfo;
+    try {
+      const config = configSchema.parse({
+        gateway: { stateDir: dir },
+        control: { socket: path.join(dir, 'control.sock') },
+        emulators: { mqtt: { enabled: true, host: '127.0.0.1', port } },
+        routes: { local: { upstream: { type: 'mqtt', url: `mqtt://127.0.0.1:${port}` } } },
+      });
+      const cloud = (await runChecks(config)).find((r) => r.name === 'cloud local');
+      expect(cloud).toMatchObject({ level: 'fail' });
+      expect(cloud?.detail).toContain('taken by another program');
+    } finally {
+      holder.close();
+    }
+  });
+
   it('reports a check that throws as "check failed" and still runs the others', async () => {
     const config = configSchema.parse({
       gateway: { stateDir: dir },
