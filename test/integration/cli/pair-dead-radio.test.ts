@@ -35,7 +35,7 @@ describe('pair on a radio without its hardware (real daemon)', () => {
         serialPort: '/dev/serial/by-id/nope',
         reopen: { initialMs: 200, maxMs: 1000 },
       },
-      /Zigbee coordinator is not open/,
+      /Zigbee coordinator is not open: it cannot be opened: serial port \/dev\/serial\/by-id\/nope does not exist/,
     ],
     [
       'zwave',
