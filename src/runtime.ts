@@ -13,7 +13,7 @@ import type { Logger } from './logger.js';
 import type { CommandResult, DeviceCommand, Reading } from './model.js';
 import { compileMatch } from './pipeline/match.js';
 import { Pipeline, buildStages } from './pipeline/pipeline.js';
-import { isFieldgateError } from './errors.js';
+import { FieldgateError, errorMessage, isFieldgateError } from './errors.js';
 import { LevelQueueStore } from './queue/level-store.js';
 import { prepareStateDir } from './queue/state-dir-check.js';
 import type { Queue } from './queue/queue.js';
@@ -140,6 +140,15 @@ export class Runtime implements GatewayApi {
         port,
         log,
         ...(username === undefined || password === undefined ? {} : { credentials: { username, password } }),
+      }).catch((e: unknown) => {
+        throw new FieldgateError(
+          'FG_CONFIG_INVALID',
+          `emulators.mqtt: the demo MQTT broker cannot listen on ${host}:${port}: ${errorMessage(e)}` +
+            ((e as NodeJS.ErrnoException).code === 'EADDRINUSE'
+              ? ' (another MQTT broker, such as Mosquitto, may run here: stop it, or set emulators.mqtt.port)'
+              : ''),
+          { cause: e },
+        );
       });
       this.#closeBroker = () => broker.close();
     }
@@ -500,7 +509,10 @@ export class Runtime implements GatewayApi {
 
   #adapterSinks() {
     return {
-      emit: async (readings: Reading[]) => this.#pipeline?.push(readings),
+      emit: async (readings: Reading[]) => {
+        this.devices.heard(readings);
+        return this.#pipeline?.push(readings);
+      },
       deviceChanged: (adapter: string, announced: Parameters<DeviceRegistry['upsert']>[1]) => {
         const info = this.#names?.apply(announced) ?? announced;
         const isNew = this.devices.get(info.id) === undefined;

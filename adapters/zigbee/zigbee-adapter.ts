@@ -44,6 +44,8 @@ export class ZigbeeAdapter implements Adapter {
   private network: NetworkSettings | undefined;
   private controller: Controller | undefined;
   private isOpen = false;
+  /** Why the coordinator is not open, for an operator who asks it to pair meanwhile. */
+  private closedBecause: string | undefined;
   private isStopping = false;
   private availabilityTimer: NodeJS.Timeout | undefined;
   private readonly byIeee = new Map<string, ZigbeeDevice>();
@@ -167,7 +169,12 @@ export class ZigbeeAdapter implements Adapter {
 
   private openController(): Controller {
     if (!this.isOpen || this.controller === undefined) {
-      throw new FieldgateError('FG_ADAPTER_UNAVAILABLE', 'The Zigbee coordinator is not open.');
+      throw new FieldgateError(
+        'FG_ADAPTER_UNAVAILABLE',
+        this.closedBecause === undefined
+          ? 'The Zigbee coordinator is not open.'
+          : `The Zigbee coordinator is not open: ${this.closedBecause}.`,
+      );
     }
     return this.controller;
   }
@@ -203,6 +210,7 @@ export class ZigbeeAdapter implements Adapter {
       const result = await controller.start();
       if (this.isStopping) return;
       this.isOpen = true;
+      this.closedBecause = undefined;
       this.reopen.succeeded();
       ctx.log.info({ result, coordinator: this.options.coordinator }, 'Zigbee coordinator open.');
       await this.keepKeyFilesPrivate();
@@ -212,6 +220,7 @@ export class ZigbeeAdapter implements Adapter {
       await this.closeController();
       const reason = (await serialPortProblem(this.options.serialPort)) ?? errorMessage(e);
       if (this.isStopping) return;
+      this.closedBecause = `it cannot be opened: ${reason}`;
       ctx.setStatus(failState, `Zigbee coordinator cannot be opened: ${reason}`);
       this.scheduleReopen();
     }
@@ -259,6 +268,7 @@ export class ZigbeeAdapter implements Adapter {
   private onDisconnected(): void {
     if (this.isStopping || !this.isOpen) return;
     this.ctx!.log.warn('The Zigbee coordinator went away; reopening it with backoff.');
+    this.closedBecause = 'it disconnected; reopening with backoff';
     this.ctx!.setStatus('degraded', 'Zigbee coordinator disconnected');
     void this.closeController().then(() => {
       if (!this.isStopping) this.scheduleReopen();

@@ -67,7 +67,13 @@ export async function startMqttBroker(options: MqttBrokerOptions): Promise<MqttB
     broker.handle(socket);
   });
   server.listen(options.port, options.host);
-  await once(server, 'listening');
+  try {
+    await once(server, 'listening');
+  } catch (e) {
+    // aedes runs a heartbeat timer: left open, it would keep a daemon whose start failed alive for good.
+    await new Promise<void>((resolve) => broker.close(() => resolve()));
+    throw e;
+  }
   const address = server.address();
   const port = typeof address === 'object' && address !== null ? address.port : options.port;
   const url = `mqtt://${options.host}:${port}`;

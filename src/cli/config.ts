@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { isScalar, parseDocument, stringify } from 'yaml';
-import { errorMessage, exitCodeFor, isFieldgateError } from '../errors.js';
+import { FieldgateError, errorMessage, exitCodeFor, isFieldgateError } from '../errors.js';
 import type { ConfigIssue } from '../config/issues.js';
 import { formatIssue, loadConfig } from '../config/load.js';
 import { REDACTED, Redactor, redactUrl, urlPassword } from '../config/redact.js';
@@ -82,7 +82,7 @@ export async function runConfigShow(
   options: { effective?: boolean; config?: string; json?: boolean },
   io: CommandIo,
 ): Promise<number> {
-  const file = options.config ?? DEFAULT_CONFIG_FILE;
+  const file = options.config ?? (io.env ?? process.env).FIELDGATE_CONFIG ?? DEFAULT_CONFIG_FILE;
   try {
     if (options.effective !== true) {
       const text = redactWritten(await readFile(file, 'utf8'));
@@ -100,6 +100,21 @@ export async function runConfigShow(
   }
 }
 
+/**
+ * The file a `config` verb reads: the argument, else `--config`, else `FIELDGATE_CONFIG`, else the default, as
+ * `fieldgate run` finds it. Both verbs take the same two ways to name it.
+ * @throws FieldgateError `FG_USAGE` when the argument and `--config` name different files.
+ */
+export function configFileOf(
+  argument: string | undefined,
+  option: string | undefined,
+  env: NodeJS.ProcessEnv = process.env,
+): string {
+  if (argument !== undefined && option !== undefined && argument !== option)
+    throw new FieldgateError('FG_USAGE', `two files named: ${argument} and --config ${option}; give one`);
+  return argument ?? option ?? env.FIELDGATE_CONFIG ?? DEFAULT_CONFIG_FILE;
+}
+
 /** Adds `config validate` and `config show` to the program; each sets `process.exitCode`. */
 export function registerConfigCommands(program: Command): void {
   const processIo: CommandIo = { stdout: process.stdout, stderr: process.stderr };
@@ -107,20 +122,31 @@ export function registerConfigCommands(program: Command): void {
   config
     .command('validate')
     .description('Report every problem in a configuration file at once (exit 78 when invalid).')
-    .argument('<file>', 'configuration file')
+    .argument(
+      '[file]',
+      'configuration file (default: --config, FIELDGATE_CONFIG, /etc/fieldgate/fieldgate.yaml)',
+    )
+    .option('-c, --config <file>', 'configuration file')
     .option('--json', 'print { valid, errors } as JSON on stdout')
-    .action(async (file: string, options: { json?: boolean }) => {
-      process.exitCode = await runConfigValidate(file, options, processIo);
+    .action(async (file: string | undefined, options: { config?: string; json?: boolean }) => {
+      process.exitCode = await runConfigValidate(configFileOf(file, options.config), options, processIo);
     });
   config
     .command('show')
     .description('Print the configuration; --effective shows defaults, overrides and redacted secrets.')
+    .argument(
+      '[file]',
+      'configuration file (default: --config, FIELDGATE_CONFIG, /etc/fieldgate/fieldgate.yaml)',
+    )
     .option('--effective', 'print the configuration the daemon would run with')
-    .option('--config <file>', 'configuration file', DEFAULT_CONFIG_FILE)
+    .option('-c, --config <file>', 'configuration file')
     .option('--json', 'print JSON instead of YAML')
-    .action(async (options: { effective?: boolean; config?: string; json?: boolean }) => {
-      process.exitCode = await runConfigShow(options, processIo);
-    });
+    .action(
+      async (file: string | undefined, options: { effective?: boolean; config?: string; json?: boolean }) => {
+        const chosen = configFileOf(file, options.config);
+        process.exitCode = await runConfigShow({ ...options, config: chosen }, processIo);
+      },
+    );
 }
 
 function loadOptions(io: CommandIo): { env?: NodeJS.ProcessEnv; cwd?: string } {

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { controlRequest } from '../control/client.js';
+import type { CurrentValue } from '../devices/device-registry.js';
 import type { DeviceInfo } from '../model.js';
 import { daemonOptions, resolveSocket, type ReadOptions } from './common.js';
 import { formatDuration, formatTable, printJson } from './output.js';
@@ -29,13 +30,18 @@ export function registerDevices(program: Command): void {
     });
 
   daemonOptions(devices.command('show').description('everything known about one device'))
-    .argument('<id>', 'device id, e.g. sim:climate-01')
+    .argument('<id>', 'device id or name, e.g. sim:climate-01')
     .action(async (id: string, options: ReadOptions) => {
-      const info = await controlRequest<DeviceInfo>(await resolveSocket(options), 'GET', path(id));
+      const info = await controlRequest<DeviceInfo & { current?: Record<string, CurrentValue> }>(
+        await resolveSocket(options),
+        'GET',
+        path(id),
+      );
       if (options.json === true) return printJson(info);
       const rows = Object.entries({
         ...info,
         capabilities: undefined,
+        current: undefined,
         values: info.capabilities.values.join(', '),
         commands: info.capabilities.commands.map((c) => c.name).join(', '),
         lastSeen: info.lastSeen === 0 ? 'never' : new Date(info.lastSeen).toISOString(),
@@ -43,10 +49,11 @@ export function registerDevices(program: Command): void {
         .filter(([, v]) => v !== undefined && v !== '')
         .map(([k, v]) => [k, String(v)]);
       process.stdout.write(`${formatTable(['field', 'value'], rows)}\n`);
+      process.stdout.write(`\n${renderCurrentValues(info.current ?? {}, Date.now())}\n`);
     });
 
   daemonOptions(devices.command('rename').description('give a device a name (kept by the gateway)'))
-    .argument('<id>', 'device id')
+    .argument('<id>', 'device id (or its current name)')
     .argument('<name>', 'new name')
     .action(async (id: string, name: string, options: ReadOptions) => {
       const info = await controlRequest<DeviceInfo>(
@@ -58,13 +65,13 @@ export function registerDevices(program: Command): void {
         },
       );
       if (options.json === true) printJson(info);
-      else process.stdout.write(`${id} is now "${info.name ?? name}"\n`);
+      else process.stdout.write(`${info.id} is now "${info.name ?? name}"\n`);
     });
 
   daemonOptions(
     devices.command('remove').description('forget a device (and make it leave, where the radio can)'),
   )
-    .argument('<id>', 'device id')
+    .argument('<id>', 'device id or name')
     .action(async (id: string, options: ReadOptions) => {
       const result = await controlRequest<{ removed: string }>(
         await resolveSocket(options),
@@ -72,7 +79,7 @@ export function registerDevices(program: Command): void {
         path(id),
       );
       if (options.json === true) printJson(result);
-      else process.stdout.write(`removed ${id}\n`);
+      else process.stdout.write(`removed ${result.removed}\n`);
     });
 }
 
@@ -86,4 +93,16 @@ export function renderDevices(list: readonly DeviceInfo[], now: number): string 
     d.lastSeen === 0 ? 'never' : `${formatDuration((now - d.lastSeen) / 1000)} ago`,
   ]);
   return formatTable(['ID', 'NAME', 'AVAILABILITY', 'POWER', 'MODEL', 'LAST SEEN'], rows);
+}
+
+/** The last reading of each value: `temperature  21.5 °C  3s ago`, or a note when none arrived yet. */
+export function renderCurrentValues(current: Record<string, CurrentValue>, now: number): string {
+  const entries = Object.entries(current);
+  if (entries.length === 0) return 'no readings since the daemon started';
+  const rows = entries.map(([name, v]) => [
+    name,
+    `${JSON.stringify(v.value)}${v.unit === undefined ? '' : ` ${v.unit}`}`,
+    `${formatDuration((now - v.ts) / 1000)} ago`,
+  ]);
+  return formatTable(['VALUE', 'CURRENT', 'SINCE'], rows);
 }

@@ -29,6 +29,7 @@ export function registerPair(program: Command): void {
       process.once('SIGINT', () => stop.abort());
       let countdown: NodeJS.Timeout | undefined;
       let joined = 0;
+      let isOpen = false;
       try {
         await controlStream(await resolveSocket(options), 'POST', '/v1/pair', {
           body: {
@@ -41,6 +42,7 @@ export function registerPair(program: Command): void {
           onEvent: (raw) => {
             const event = raw as PairEvent;
             if (event.event === 'joined') joined += 1;
+            if (event.event === 'open') isOpen = true;
             if (event.event === 'open' && process.stderr.isTTY)
               countdown = setInterval(() => {
                 const left = Math.max(0, (event.until - Date.now()) / 1000);
@@ -56,6 +58,13 @@ export function registerPair(program: Command): void {
       } finally {
         clearInterval(countdown);
       }
+      // A daemon that ends the stream without saying the window opened did not open it: never report success.
+      if (!isOpen && !stop.signal.aborted)
+        throw new FieldgateError(
+          'FG_ADAPTER_UNAVAILABLE',
+          `the daemon did not open the pairing window on ${options.adapter} (the stream ended without "open"); ` +
+            'see `fieldgate status` for the adapter',
+        );
       if (options.json !== true) process.stdout.write(`${joined} device(s) joined\n`);
     });
 }

@@ -2,6 +2,9 @@ import { Option, type Command } from 'commander';
 import { LOG_FORMAT_SETTINGS, type LogFormatSetting } from '../log-format.js';
 import { DEFAULT_CONFIG_PATH } from './common.js';
 
+/** After a failed start, the longest the process lingers before it exits regardless. */
+const FAILED_START_EXIT_MS = 3000;
+
 /** `fieldgate run`: the daemon. Resolves when it has stopped after SIGTERM/SIGINT. */
 export function registerRunCommand(program: Command): void {
   program
@@ -17,9 +20,16 @@ export function registerRunCommand(program: Command): void {
     .action(async (options: { config: string; logFormat?: LogFormatSetting }) => {
       // The daemon's modules load only for `run`: a CLI verb stays small and quick on a Pi.
       const { runDaemon } = await import('../ops/daemon.js');
-      await runDaemon(
-        options.config,
-        options.logFormat === undefined ? {} : { logFormat: options.logFormat },
-      );
+      try {
+        await runDaemon(
+          options.config,
+          options.logFormat === undefined ? {} : { logFormat: options.logFormat },
+        );
+      } catch (e) {
+        // A failed start has released what it started; should a library still hold the event loop open, the
+        // process ends anyway instead of hanging (the error is printed and the exit code set by the caller).
+        setTimeout(() => process.exit(), FAILED_START_EXIT_MS).unref();
+        throw e;
+      }
     });
 }

@@ -20,7 +20,7 @@ export function parseDurationMs(text: string): number {
 /** `fieldgate send DEVICE COMMAND [JSON-ARGS] [--ttl 30s] [--wait]`. */
 export function registerSend(program: Command): void {
   daemonOptions(program.command('send').description('send a command to a device and print its result'))
-    .argument('<device>', 'device id, e.g. sim:switch-01')
+    .argument('<device>', 'device id or name, e.g. sim:switch-01')
     .argument('<command>', 'command name, e.g. toggle')
     .argument('[args]', 'JSON object of arguments', '{}')
     .option('--ttl <duration>', 'give up when the command has not run within this time', '30s')
@@ -54,13 +54,17 @@ export function registerSend(program: Command): void {
           process.stdout.write(
             `pending: ${device} is asleep; it gets the command when it wakes (id ${result.id})\n`,
           );
-        else
-          process.stdout.write(
-            `${result.status}${result.detail === undefined ? '' : `: ${result.detail}`}\n`,
-          );
+        else process.stdout.write(`${renderResult(result)}\n`);
         // Pending is not a failure yet: EX_TEMPFAIL tells a script to check back later.
         if (result.status === 'pending') process.exitCode = 75;
         else if (result.status !== 'ok') process.exitCode = 1;
       },
     );
+}
+
+/** `ok`, `failed: timeout`, then the result's data (what a read returned), one `key: value` per line. */
+export function renderResult(result: CommandResult): string {
+  const head = `${result.status}${result.detail === undefined ? '' : `: ${result.detail}`}`;
+  const data = Object.entries(result.data ?? {}).map(([key, value]) => `  ${key}: ${JSON.stringify(value)}`);
+  return [head, ...data].join('\n');
 }

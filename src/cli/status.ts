@@ -4,6 +4,9 @@ import type { RouteStatus, StatusSnapshot } from '../health/status.js';
 import { daemonOptions, resolveSocket, type ReadOptions } from './common.js';
 import { formatBytes, formatDuration, paint, printJson } from './output.js';
 
+/** `fieldgate status` exits with this while the daemon answers but reports problems. */
+export const STATUS_NOT_HEALTHY_EXIT = 1;
+
 /** `fieldgate status`: health, adapters, routes and queues at a glance. */
 export function registerStatus(program: Command): void {
   daemonOptions(
@@ -12,6 +15,9 @@ export function registerStatus(program: Command): void {
     const status = await controlRequest<StatusSnapshot>(await resolveSocket(options), 'GET', '/v1/status');
     if (options.json === true) printJson(status);
     else process.stdout.write(`${renderStatus(status, Date.now())}\n`);
+    // Scripts and probes read the exit code: 0 healthy, 1 running but not healthy (the problems are listed),
+    // 69 nothing answers on the socket (FG_DAEMON_UNREACHABLE, thrown above).
+    if (!status.healthy) process.exitCode = STATUS_NOT_HEALTHY_EXIT;
   });
 }
 

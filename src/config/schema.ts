@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { secret } from './secret-fields.js';
+import { serviceUrl } from './service-url.js';
 import { adapterOptionsSchemas } from '../../adapters/registry.js';
 import { awsUpstreamSchema } from './upstreams/aws.js';
 import { azureUpstreamSchema } from './upstreams/azure.js';
@@ -79,10 +80,7 @@ const tls = z
 
 const mqttUpstream = z.strictObject({
   type: z.literal('mqtt'),
-  url: secret(
-    z.string().regex(/^(mqtts?|wss?|tcp|ssl):\/\//, 'expected mqtt://, mqtts://, ws:// or wss://'),
-    'url',
-  ),
+  url: secret(serviceUrl(['mqtt', 'mqtts', 'ws', 'wss', 'tcp', 'ssl']), 'url'),
   clientId: z.string().optional().describe('MQTT client id; default `fieldgate-{gateway}`.'),
   username: z.string().optional(),
   password: secret(z.string()).optional().describe('Use `!secret name` or `${ENV}`; never write it inline.'),
@@ -311,6 +309,10 @@ export const configSchema = z
         listen: z
           .string()
           .regex(/^$|^[^\s]+:\d{1,5}$/, 'expected host:port, e.g. 127.0.0.1:9464, or an empty string')
+          .refine(
+            (listen) => listen === '' || Number(listen.slice(listen.lastIndexOf(':') + 1)) <= 65535,
+            'the port is out of range (0–65535)',
+          )
           .default('')
           .describe(
             'host:port for Prometheus `/metrics`, `/healthz` and `/readyz` (e.g. `127.0.0.1:9464`); empty: off.',

@@ -65,7 +65,38 @@ function locate(source: YamlSource, issue: z.core.$ZodIssue): ConfigIssue[] {
       secretKindAt(configSchema, issue.path) === undefined && !isOverridden(source, issue.path);
     return [issueAt(source, issue.path, typeMessage(issue, mayQuote))];
   }
+  if (issue.code === 'invalid_union') return [issueAt(source, issue.path, unionMessage(issue))];
   return [issueAt(source, issue.path, issue.message)];
+}
+
+/**
+ * `unknown adapter type "zigbe"; expected one of ble, sim, zigbee, zwave (did you mean "zigbee"?)` for a
+ * wrong `type`, and the alternatives for any other union (`expected number, or a size such as 512MB`),
+ * instead of zod's "Invalid discriminator value" / "Invalid input".
+ */
+function unionMessage(issue: z.core.$ZodIssueInvalidUnion): string {
+  const { discriminator, options } = issue as { discriminator?: unknown; options?: unknown };
+  if (typeof discriminator === 'string' && Array.isArray(options)) {
+    const expected = options.map(String).sort();
+    const what = issue.path.includes('adapters')
+      ? 'adapter '
+      : issue.path.includes('upstream')
+        ? 'upstream '
+        : '';
+    const input = issue.input as Record<string, unknown> | undefined;
+    const written = typeof input === 'object' && input !== null ? input[discriminator] : undefined;
+    if (written === undefined)
+      return `missing ${what}${discriminator}; expected one of ${expected.join(', ')}`;
+    const shown = typeof written === 'string' ? written : shortJson(written);
+    return (
+      `unknown ${what}${discriminator} ${JSON.stringify(shown)}; expected one of ${expected.join(', ')}` +
+      (typeof written === 'string' ? suggestion(written, expected) : '')
+    );
+  }
+  const alternatives = issue.errors
+    .map((inner) => inner[0]?.message.replace(/^Invalid input: /, '').replace(/, received \w+$/, ''))
+    .filter((message): message is string => message !== undefined);
+  return alternatives.length === 0 ? issue.message : alternatives.join(', or ');
 }
 
 /**

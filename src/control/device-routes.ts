@@ -1,10 +1,18 @@
 import { randomUUID } from 'node:crypto';
 import { FieldgateError } from '../errors.js';
+import type { GatewayApi } from './gateway-api.js';
 import { readJson, reply } from './http.js';
 import type { Route } from './route.js';
 
 function notFound(id: string): FieldgateError {
   return new FieldgateError('FG_NOT_FOUND', `no device ${id}; \`fieldgate devices\` lists them`);
+}
+
+/** The id of the device an operator named by id or by the name `devices rename` gave it. */
+function deviceId(runtime: GatewayApi, idOrName: string): string {
+  const id = runtime.devices.resolve(idOrName);
+  if (id === undefined) throw notFound(idOrName);
+  return id;
 }
 
 /** Devices: list, show, rename, remove, and local commands. */
@@ -29,16 +37,19 @@ export const deviceRoutes: readonly Route[] = [
   {
     method: 'GET',
     path: /^\/v1\/devices\/([^/]+)$/,
-    handle: ({ runtime, res, params: [id = ''] }) => {
+    handle: ({ runtime, res, params: [idOrName = ''] }) => {
+      const id = deviceId(runtime, idOrName);
       const entry = runtime.devices.get(id);
-      if (entry === undefined) throw notFound(id);
-      reply(res, 200, entry.info);
+      if (entry === undefined) throw notFound(idOrName);
+      // `current`: the last reading of each value, so `devices show` answers "what does it say now".
+      reply(res, 200, { ...entry.info, current: runtime.devices.currentValues(id) });
     },
   },
   {
     method: 'POST',
     path: /^\/v1\/devices\/([^/]+)\/rename$/,
-    handle: async ({ runtime, req, res, params: [id = ''] }) => {
+    handle: async ({ runtime, req, res, params: [idOrName = ''] }) => {
+      const id = deviceId(runtime, idOrName);
       const { name } = await readJson(req);
       if (typeof name !== 'string' || name.trim() === '')
         throw new FieldgateError('FG_USAGE', 'name must be a non-empty string');
@@ -49,8 +60,9 @@ export const deviceRoutes: readonly Route[] = [
   {
     method: 'DELETE',
     path: /^\/v1\/devices\/([^/]+)$/,
-    handle: async ({ runtime, res, params: [id = ''] }) => {
-      if (!(await runtime.removeDevice(id))) throw notFound(id);
+    handle: async ({ runtime, res, params: [idOrName = ''] }) => {
+      const id = deviceId(runtime, idOrName);
+      if (!(await runtime.removeDevice(id))) throw notFound(idOrName);
       reply(res, 200, { removed: id });
     },
   },
@@ -68,9 +80,12 @@ export const deviceRoutes: readonly Route[] = [
       const ttlMs = typeof body.ttlMs === 'number' ? body.ttlMs : undefined;
       const waitMs = typeof body.waitMs === 'number' ? body.waitMs : Infinity;
       const id = randomUUID();
+      // A name given with `devices rename` works as well as the id; an unknown one is left to the router,
+      // which answers it `rejected` like any command for an unknown device.
+      const device = runtime.devices.resolve(body.device) ?? body.device;
       const result = runtime.sendCommand({
         id,
-        device: body.device,
+        device,
         name: body.name,
         args,
         ...(ttlMs === undefined ? {} : { expiresAt: Date.now() + ttlMs }),

@@ -8,6 +8,7 @@ const HTTP_STATUS: Partial<Record<ErrorCode, number>> = {
   FG_NOT_FOUND: 404,
   FG_USAGE: 400,
   FG_COMMAND_REJECTED: 400,
+  FG_ADAPTER_UNAVAILABLE: 503,
 };
 
 export function reply(res: http.ServerResponse, status: number, body: unknown): void {

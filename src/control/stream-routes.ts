@@ -31,7 +31,10 @@ export const streamRoutes: readonly Route[] = [
     method: 'GET',
     path: /^\/v1\/tail$/,
     handle: ({ runtime, res, url }) => {
-      const matches = deviceMatcher(url.searchParams.get('device'));
+      const device = url.searchParams.get('device');
+      // A device's name (`devices rename`) selects that device; anything else is a glob over ids.
+      const named = device === null ? undefined : runtime.devices.resolve(device);
+      const matches = named === undefined ? deviceMatcher(device) : (id: string) => id === named;
       startStream(res);
       const hub = runtime.tail;
       const stream = new BoundedStream(res, {
@@ -67,43 +70,63 @@ export const streamRoutes: readonly Route[] = [
       if (instance.permitJoin === undefined)
         throw new FieldgateError('FG_USAGE', `adapter ${adapter} does not pair devices`);
 
-      const write = startStream(res);
+      // S2 secrets for devices that ask for them (Z-Wave): passed through, never echoed or logged.
+      const secrets = {
+        ...(typeof pin === 'string' ? { pin } : {}),
+        ...(typeof dsk === 'string' ? { dsk } : {}),
+      };
       // Devices known before the window opened are not news: only joins, and what follows them, are shown.
+      // Events that come while the window is being opened wait until the stream has started.
       const before = new Set(runtime.devices.list(adapter).map((d) => d.id));
       const joined = new Set<string>();
+      /** Events held until the stream starts; undefined once they go straight out. */
+      let early: unknown[] | undefined = [];
       const unsubscribe = runtime.onDevice((event, info) => {
         if (info.adapter !== adapter || before.has(info.id)) return;
         const kind = event === 'removed' ? 'left' : joined.has(info.id) ? 'updated' : 'joined';
         joined.add(info.id);
-        write({ event: kind, device: info });
+        if (early !== undefined) early.push({ event: kind, device: info });
+        else stream({ event: kind, device: info });
       });
+      const closeWindow = () =>
+        // Best effort: the radio may have gone away since; nothing is left to close then.
+        instance.permitJoin?.(0).catch(() => undefined);
+      // The window opens before the stream starts: a radio that is missing or down is answered with its
+      // error and code (FG_ADAPTER_UNAVAILABLE, 503), never with a 200 stream that then ends empty.
+      try {
+        await instance.permitJoin(seconds, secrets);
+      } catch (e) {
+        unsubscribe();
+        throw e;
+      }
+      // The client may have hung up while the radio was opening: close the window it no longer watches.
+      if (res.destroyed || req.socket.destroyed) {
+        unsubscribe();
+        void closeWindow();
+        return;
+      }
+      const stream = startStream(res);
+      stream({ event: 'open', adapter, seconds, until: Date.now() + seconds * 1000 });
+      log.info({ adapter, seconds }, 'Pairing window opened.');
+      for (const event of early) stream(event);
+      early = undefined;
       let isClosed = false;
-      let isOpen = false;
       const close = (reason: 'elapsed' | 'cancelled') => {
         if (isClosed) return;
         isClosed = true;
         clearTimeout(timer);
         unsubscribe();
-        if (isOpen) log.info({ adapter, reason, joined: joined.size }, 'Pairing window closed.');
+        log.info({ adapter, reason, joined: joined.size }, 'Pairing window closed.');
         // A client that hangs up early closes the window too, so no radio is left open by accident.
-        if (reason === 'cancelled') void instance.permitJoin?.(0);
+        if (reason === 'cancelled') void closeWindow();
         else {
-          write({ event: 'closed' });
+          stream({ event: 'closed' });
           res.end();
         }
       };
       const timer = setTimeout(() => close('elapsed'), seconds * 1000);
       req.on('close', () => close('cancelled'));
       res.on('close', () => close('cancelled'));
-      // S2 secrets for devices that ask for them (Z-Wave): passed through, never echoed or logged.
-      const secrets = {
-        ...(typeof pin === 'string' ? { pin } : {}),
-        ...(typeof dsk === 'string' ? { dsk } : {}),
-      };
-      await instance.permitJoin(seconds, secrets);
-      isOpen = true;
-      log.info({ adapter, seconds }, 'Pairing window opened.');
-      write({ event: 'open', adapter, seconds, until: Date.now() + seconds * 1000 });
     },
   },
 ];

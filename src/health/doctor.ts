@@ -4,6 +4,7 @@ import { access, mkdir, readdir, readFile, rm, stat, statfs, writeFile } from 'n
 import net from 'node:net';
 import path from 'node:path';
 import type { Config } from '../config/schema.js';
+import { errorMessage } from '../errors.js';
 import { findExposures } from './exposure.js';
 
 export type CheckLevel = 'ok' | 'warn' | 'fail';
@@ -52,18 +53,49 @@ const fail = (name: string, detail: string, hint: string): CheckResult => ({
 export async function runChecks(config: Config, options: DoctorOptions = {}): Promise<CheckResult[]> {
   const checks: Promise<CheckResult | CheckResult[]>[] = [
     checkStateDir(config),
-    Promise.resolve(checkClock(options.now ?? Date.now())),
+    settled(() => checkClock(options.now ?? Date.now())),
     checkRadios(config, options),
-    ...Object.entries(config.routes).map(([name, route]) => checkUpstream(name, route.upstream, options)),
-    checkSocket(config.control.socket),
-    Promise.resolve(checkExposures(config, options.env ?? process.env)),
-  ];
-  const results = await Promise.all(
-    checks.map((c) =>
-      c.catch((e: unknown) => fail('check', String(e), 'this is a bug in doctor; please report it')),
+    ...Object.entries(config.routes).map(([name, route]) =>
+      checkUpstream(name, route.upstream, options, demoBrokerOf(config)),
     ),
-  );
+    checkSocket(config.control.socket),
+    settled(() => checkExposures(config, options.env ?? process.env)),
+  ];
+  const results = await Promise.all(checks.map((check) => settled(check)));
   return results.flat();
+}
+
+/**
+ * A check that throws (synchronously or not) becomes its own failure line, "check failed: …": one broken check
+ * never hides the others' answers, and doctor itself never crashes.
+ */
+async function settled(
+  check:
+    | Promise<CheckResult | CheckResult[]>
+    | (() => CheckResult | CheckResult[] | Promise<CheckResult | CheckResult[]>),
+): Promise<CheckResult | CheckResult[]> {
+  try {
+    return await (typeof check === 'function' ? check() : check);
+  } catch (e) {
+    return fail(
+      'check',
+      `check failed: ${errorMessage(e)}`,
+      'the other checks ran; if the config validates and this persists, please report it',
+    );
+  }
+}
+
+/** The daemon's own demo broker (`emulators.mqtt`), which listens only while the daemon runs. */
+function demoBrokerOf(config: Config): DemoBroker | undefined {
+  const mqtt = config.emulators.mqtt;
+  return mqtt.enabled ? { host: mqtt.host, port: mqtt.port, socket: config.control.socket } : undefined;
+}
+
+interface DemoBroker {
+  host: string;
+  port: number;
+  /** The daemon's control socket: while it is absent the daemon is not running, nor is its broker. */
+  socket: string;
 }
 
 export async function checkStateDir(config: Config): Promise<CheckResult> {
@@ -120,20 +152,31 @@ async function checkRadios(config: Config, options: DoctorOptions): Promise<Chec
               'plug in the BLE dongle or enable Bluetooth (`rfkill unblock bluetooth`), or set hciDevice',
             ),
       );
-    } else if (
-      'serialPort' in adapter &&
-      typeof adapter.serialPort === 'string' &&
-      adapter.serialPort.startsWith('/')
-    ) {
-      results.push(
-        (await exists(adapter.serialPort))
-          ? ok(label, `${adapter.serialPort} present`)
-          : fail(
-              label,
-              `${adapter.serialPort} not found`,
-              `plug in the stick; \`ls /dev/serial/by-id/\` shows what is connected`,
-            ),
-      );
+    } else if ((adapter.type === 'zigbee' || adapter.type === 'zwave') && adapter.serialPort !== undefined) {
+      // Both radios name their stick `serialPort` (adapters/*/options.ts): a device path, or tcp://host:port.
+      const port = adapter.serialPort;
+      const remote = /^tcp:\/\/(.+):(\d+)$/.exec(port);
+      if (remote !== null) {
+        const error = await tryConnect(remote[1]!, Number(remote[2]), options.connectTimeoutMs ?? 3000);
+        results.push(
+          error === undefined
+            ? ok(label, `${port} reachable`)
+            : fail(
+                label,
+                `${port} unreachable (${error})`,
+                'check the serial server (ser2net) and the network',
+              ),
+        );
+      } else
+        results.push(
+          (await exists(port))
+            ? ok(label, `${port} present`)
+            : fail(
+                label,
+                `serialPort ${port} not found`,
+                `plug in the stick; \`ls /dev/serial/by-id/\` shows what is connected`,
+              ),
+        );
     } else if (adapter.type === 'zigbee' || adapter.type === 'zwave') {
       const sticks = await readdir(options.serialByIdDir ?? '/dev/serial/by-id').catch(() => []);
       results.push(
@@ -154,6 +197,7 @@ async function checkUpstream(
   route: string,
   upstream: Config['routes'][string]['upstream'],
   options: DoctorOptions,
+  demoBroker: DemoBroker | undefined,
 ) {
   const results: CheckResult[] = [];
   const endpoint = endpointOf(upstream);
@@ -162,14 +206,26 @@ async function checkUpstream(
     results.push(warn(label, `cannot tell where ${upstream.type} connects`, 'check the route config'));
   else {
     const error = await tryConnect(endpoint.host, endpoint.port, options.connectTimeoutMs ?? 3000);
+    const isDemoBroker =
+      demoBroker !== undefined && demoBroker.host === endpoint.host && demoBroker.port === endpoint.port;
+    // Something answering there while the daemon is down is not its broker: the demo broker cannot start.
+    const isTaken = isDemoBroker && error === undefined && !(await exists(demoBroker.socket));
     results.push(
-      error === undefined
-        ? ok(label, `${endpoint.host}:${endpoint.port} reachable`)
-        : fail(
+      isTaken
+        ? fail(
             label,
-            `${endpoint.host}:${endpoint.port} unreachable (${error})`,
-            'check the network, DNS and firewall; readings queue until it is back',
-          ),
+            `${endpoint.host}:${endpoint.port} is taken by another program, so the demo broker cannot listen there`,
+            'stop that program (another MQTT broker such as Mosquitto?), or set emulators.mqtt.port and the route URL to a free port',
+          )
+        : error !== undefined && isDemoBroker
+          ? ok(label, `${endpoint.host}:${endpoint.port} is the daemon's own demo broker (emulators.mqtt)`)
+          : error === undefined
+            ? ok(label, `${endpoint.host}:${endpoint.port} reachable`)
+            : fail(
+                label,
+                `${endpoint.host}:${endpoint.port} unreachable (${error})`,
+                'check the network, DNS and firewall; readings queue until it is back',
+              ),
     );
   }
   const tls = (upstream as { tls?: { certFile?: string } }).tls;
@@ -212,7 +268,7 @@ export async function checkSocket(socketPath: string): Promise<CheckResult> {
     return warn(
       name,
       `${socketPath} does not exist`,
-      'the daemon is not running: `systemctl start fieldgate`',
+      'the daemon is not running: `systemctl start fieldgate` (for the demo config: `npm start`)',
     );
   const dirMode = (await stat(path.dirname(socketPath))).mode & 0o777;
   const mode = info.mode & 0o777;
@@ -246,6 +302,7 @@ export async function checkSocket(socketPath: string): Promise<CheckResult> {
 function endpointOf(upstream: object): { host: string; port: number } | undefined {
   const fields = upstream as Record<string, unknown>;
   if (typeof fields.url === 'string') {
+    if (!URL.canParse(fields.url)) return undefined;
     const url = new URL(fields.url);
     const defaults: Record<string, number> = {
       'mqtt:': 1883,

@@ -40,7 +40,7 @@ export async function runDaemon(configFile: string, options: DaemonOptions = {})
     log.warn({ setting: exposure.path, hint: exposure.hint }, exposure.message);
   const notifier = await createNotifier({ log: log.child({ component: 'systemd' }) });
   const runtime = new Runtime({ config, log, version: VERSION, redactor });
-  const stopped = onStopSignal(runtime, notifier, log);
+  const { stopped, dispose } = onStopSignal(runtime, notifier, log);
   // Without a handler Node dies on SIGHUP (exit 129); reloads must never kill the gateway.
   process.on('SIGHUP', () => void reload(runtime, configFile, { notifier, log, redactor }));
 
@@ -66,6 +66,8 @@ export async function runDaemon(configFile: string, options: DaemonOptions = {})
   try {
     await runtime.start();
   } catch (e) {
+    // Nothing is left to stop: a signal from now on must end the process the default way, not be swallowed.
+    dispose();
     watchdog?.stop();
     await runtime
       .stop()
@@ -96,8 +98,13 @@ export async function runDaemon(configFile: string, options: DaemonOptions = {})
  * Stops on SIGTERM/SIGINT, or with exit 75 when the runtime needs a restart (systemd's `Restart=on-failure`
  * brings the daemon back, which reopens the queue database).
  */
-function onStopSignal(runtime: Runtime, notifier: Notifier, log: Logger): Promise<void> {
-  return new Promise<void>((resolve) => {
+function onStopSignal(
+  runtime: Runtime,
+  notifier: Notifier,
+  log: Logger,
+): { stopped: Promise<void>; dispose: () => void } {
+  let dispose = () => {};
+  const stopped = new Promise<void>((resolve) => {
     let isStopping = false;
     const stop = (signal: NodeJS.Signals | 'restart') => {
       if (isStopping) return;
@@ -111,10 +118,18 @@ function onStopSignal(runtime: Runtime, notifier: Notifier, log: Logger): Promis
         resolve();
       });
     };
-    process.once('SIGTERM', stop);
-    process.once('SIGINT', stop);
-    runtime.onNeedsRestart(() => stop('restart'));
+    // `on`, not `once`: a library's exit hook (signal-exit, under zwave-js's lockfile) re-raises the signal
+    // when it finds itself the only listener left, which would kill the daemon mid-stop (exit 143).
+    process.on('SIGTERM', stop);
+    process.on('SIGINT', stop);
+    const offRestart = runtime.onNeedsRestart(() => stop('restart'));
+    dispose = () => {
+      process.off('SIGTERM', stop);
+      process.off('SIGINT', stop);
+      offRestart();
+    };
   });
+  return { stopped, dispose };
 }
 
 /**

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { secret } from '../secret-fields.js';
+import { serviceUrl } from '../service-url.js';
 
 /** The hub's device id rule: case-sensitive, ≤128 ASCII letters, digits and `- : . + % _ # * ? ! ( ) , = @ ; $ '`. */
 export const HUB_DEVICE_ID = /^[A-Za-z0-9\-:.+%_#*?!(),=@;$']{1,128}$/;
@@ -87,15 +88,7 @@ export const azureUpstreamSchema = z.strictObject({
     .string()
     .optional()
     .describe('Hub policy with DeviceConnect (e.g. `device`) that `sharedAccessKey` belongs to.'),
-  endpoint: secret(
-    z
-      .string()
-      .regex(
-        /^(mqtts?|amqps?|https?):\/\//,
-        'expected mqtts://, amqps:// or https://host:port (mqtt://, amqp://, http:// for a local emulator)',
-      ),
-    'url',
-  )
+  endpoint: secret(serviceUrl(['mqtts', 'amqps', 'https', 'mqtt', 'amqp', 'http']), 'url')
     .optional()
     .describe(
       'Where to connect when not `mqtts://{hostName}:8883` (amqp: `amqps://{hostName}:5671`, https: `https://{hostName}`): an IoT Edge or the local emulator.',

@@ -64,9 +64,10 @@ describe('a configured radio without its hardware (real daemon, real broker)', (
     );
   }
 
+  /** `fieldgate status` while a radio is missing: the gateway is not healthy, so it exits 1. */
   async function statusText(): Promise<string> {
     const result = await runCli(['status', '--socket', daemon!.socket]);
-    expect(result.code).toBe(0);
+    expect(result.code).toBe(1);
     return result.stdout;
   }
 
@@ -136,6 +137,10 @@ describe('a configured radio without its hardware (real daemon, real broker)', (
     const status = await daemon!.status();
     expect(status.healthy).toBe(false);
     expect(status.problems.some((p) => p.startsWith('adapter zigbee is '))).toBe(true);
+    expect(await statusText()).toMatch(/NOT healthy[\s\S]*adapter zigbee is /);
+    const json = await runCli(['status', '--json', '--socket', daemon!.socket]);
+    expect(json.code).toBe(1);
+    expect((JSON.parse(json.stdout) as { healthy: boolean }).healthy).toBe(false);
 
     expect(await daemon!.stop()).toBe(0);
   });

@@ -7,13 +7,7 @@ import type { AzureHubEmulator } from '../../../emulators/azure/index.js';
 import { isFieldgateError } from '../../../src/errors.js';
 import { createLogger } from '../../../src/logger.js';
 import { AzureAmqpUpstream } from '../../../src/upstream/azure/amqp/azure-amqp-upstream.js';
-import {
-  envelope,
-  gatewayConfig,
-  gseqs,
-  live,
-  startGatewayHub,
-} from '../upstream/azure/gateway-fixtures.js';
+import { envelope, gatewayConfig, gseqs, live, startGatewayHub } from '../upstream/azure/gateway-fixtures.js';
 import { makeTestCertificates, type TestCertificates } from './certificates.js';
 
 // rhea's own encoder for the hostile peer's `open` frame: a valid start, then a frame nobody should take.

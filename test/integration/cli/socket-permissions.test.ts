@@ -141,7 +141,8 @@ describe.skipIf(!isRoot || !hasTools)(
 
     it('lets a member of the CLI group use the CLI', async () => {
       const result = await asUser(CLI_USER, [process.execPath, MAIN, 'status', '--json', '--socket', socket]);
-      expect(result.code, result.stderr).toBe(0);
+      // The daemon answered (0 healthy, 1 answering but unhealthy: this one has no upstream); 69 = unreachable.
+      expect([0, 1], result.stderr).toContain(result.code);
       expect((JSON.parse(result.stdout) as { gateway: string }).gateway).toBe('perms');
     });
 

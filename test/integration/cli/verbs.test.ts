@@ -164,9 +164,27 @@ describe('every CLI verb against a running daemon', () => {
     expect(unreachable.stderr).toContain('is it running?');
     expect((await runCli(['status', '--no-such-flag'])).code).toBe(2);
     expect((await runCli(['frobnicate'])).code).toBe(2);
-    const bad = path.join(work.dir, 'bad.yaml');
-    await writeFile(bad, 'queue:\n  overflow: sideways\n');
-    expect((await runCli(['status', '--config', bad])).code).toBe(78);
+    expect((await runCli(['status', '--config', path.join(work.dir, 'missing.yaml')])).code).toBe(78);
     expect((await runCli(['--help'])).stdout).toMatch(/69 +daemon unreachable/);
+  });
+
+  it('socket verbs read only control.socket: a typo elsewhere in the file does not stop them', async () => {
+    const typo = path.join(work.dir, 'typo.yaml');
+    await writeFile(
+      typo,
+      `control:\n  socket: ${path.relative(work.dir, daemon.socket)}\nqueue:\n  overflow: sideways\nadapters: [\n`,
+    );
+    expect((await runCli(['config', 'validate', typo])).code).toBe(78);
+    for (const args of [['status'], ['devices'], ['queue', 'stats'], ['commands']]) {
+      const viaFlag = await runCli([...args, '--config', typo]);
+      expect(viaFlag.stderr, args.join(' ')).toBe('');
+      expect(viaFlag.code, args.join(' ')).toBe(0);
+    }
+    const viaEnv = await runCli(['send', 'sim:switch-01', 'toggle'], {
+      ...process.env,
+      FIELDGATE_CONFIG: typo,
+    });
+    expect(viaEnv.stdout).toMatch(/^ok/);
+    expect(viaEnv.code).toBe(0);
   });
 });

@@ -28,17 +28,75 @@ describe('doctor', () => {
     expect(results.find((r) => r.name === 'clock')?.level).toBe('ok');
   });
 
-  it('fails a serial port that is not there', async () => {
+  it.each([
+    ['zwave', {}],
+    ['zigbee', { coordinator: 'ember' }],
+  ])('checks the %s stick at serialPort, the key the radio reads', async (type, extra) => {
+    const serialPort = path.join(dir, 'ttyACM7');
     const config = configSchema.parse({
       gateway: { stateDir: dir },
       control: { socket: '' },
-      adapters: {
-        zigbee: { type: 'zigbee', coordinator: 'ember', serialPort: path.join(dir, 'ttyUSB9') },
+      adapters: { radio: { type, serialPort, ...extra } },
+    });
+    const missing = (await runChecks(config)).find((r) => r.name === 'radio radio');
+    expect(missing).toMatchObject({ level: 'fail', detail: `serialPort ${serialPort} not found` });
+    await writeFile(serialPort, '');
+    const present = (await runChecks(config)).find((r) => r.name === 'radio radio');
+    expect(present).toMatchObject({ level: 'ok', detail: `${serialPort} present` });
+  });
+
+  it('passes the shipped demo config: its route goes to the daemon’s own broker', async () => {
+    const { loadConfig } = await import('../../../src/config/load.js');
+    const { config } = await loadConfig('config/demo.yaml');
+    const demo = configSchema.parse({
+      ...config,
+      gateway: { ...config.gateway, stateDir: dir },
+      // A port nothing listens on: the daemon is not running, so neither is its broker.
+      emulators: { mqtt: { ...config.emulators.mqtt, port: 1 } },
+      routes: { local: { upstream: { type: 'mqtt', url: 'mqtt://127.0.0.1:1' } } },
+      control: { socket: '' },
+    });
+    const results = await runChecks(demo);
+    expect(results.filter((r) => r.level === 'fail')).toEqual([]);
+    expect(results.find((r) => r.name === 'cloud local')?.detail).toContain('demo broker');
+  });
+
+  it('fails the demo config when another program holds the demo broker’s port and the daemon is down', async () => {
+    const holder = net.createServer();
+    await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve));
+    const { port } = holder.address() as net.AddressInfo;
+    try {
+      const config = configSchema.parse({
+        gateway: { stateDir: dir },
+        control: { socket: path.join(dir, 'control.sock') },
+        emulators: { mqtt: { enabled: true, host: '127.0.0.1', port } },
+        routes: { local: { upstream: { type: 'mqtt', url: `mqtt://127.0.0.1:${port}` } } },
+      });
+      const cloud = (await runChecks(config)).find((r) => r.name === 'cloud local');
+      expect(cloud).toMatchObject({ level: 'fail' });
+      expect(cloud?.detail).toContain('taken by another program');
+    } finally {
+      holder.close();
+    }
+  });
+
+  it('reports a check that throws as "check failed" and still runs the others', async () => {
+    const config = configSchema.parse({
+      gateway: { stateDir: dir },
+      control: { socket: '' },
+      routes: {
+        local: {
+          upstream: {
+            type: 'mqtt',
+            url: 'mqtts://127.0.0.1:1',
+            tls: { certFile: path.join(dir, 'nope.pem') },
+          },
+        },
       },
     });
-    const radio = (await runChecks(config)).find((r) => r.name === 'radio zigbee');
-    expect(radio?.level).toBe('fail');
-    expect(radio?.hint).toContain('/dev/serial/by-id');
+    const results = await runChecks(config);
+    expect(results.find((r) => r.name === 'check')?.detail).toMatch(/^check failed: .*ENOENT/);
+    expect(results.find((r) => r.name === 'clock')?.level).toBe('ok');
   });
 
   it('fails a clock that was never set', () => {

@@ -34,7 +34,7 @@ describe('loadConfig', () => {
         /^invalid\.yaml:7:14: adapters\.sim\.enabled: expected boolean, got "no" .*true or false/,
       ),
       expect.stringMatching(/^invalid\.yaml:9:16: adapters\.sim\.fleet\.climate: .*>=0/),
-      'invalid.yaml:14:12: routes.local.upstream.url: expected mqtt://, mqtts://, ws:// or wss://',
+      'invalid.yaml:14:12: routes.local.upstream.url: unsupported scheme http://; expected mqtt://, mqtts://, ws://, wss://, tcp://, ssl://',
       expect.stringMatching(/^invalid\.yaml:15:12: routes\.local\.drain: .*"fifo"\|"liveFirst"/),
       // An unknown key points at the key itself.
       'invalid.yaml:16:5: routes.local.batchSize: unknown key "batchSize"',

@@ -55,3 +55,26 @@ describe('validateDocument', () => {
     expect(validateDocument(source, []).config?.gateway).toMatchObject({ id: 'gw', stateDir: 'gw' });
   });
 });
+
+describe('a wrong type or union value', () => {
+  const lines = (yaml: string) =>
+    validateDocument(parseYamlSource(yaml, 't.yaml').source, []).issues.map(formatIssue);
+
+  it('names the unknown adapter type, the valid ones and the likely one', () => {
+    expect(lines('adapters:\n  z:\n    type: zigbe\n')).toEqual([
+      't.yaml:3:11: adapters.z.type: unknown adapter type "zigbe"; expected one of ble, sim, zigbee, zwave (did you mean "zigbee"?)',
+    ]);
+  });
+
+  it('names a missing upstream type and the valid ones', () => {
+    expect(lines('routes:\n  r:\n    upstream:\n      url: mqtt://x\n')).toEqual([
+      't.yaml:4:7: routes.r.upstream.type: missing upstream type; expected one of aws, azure, mqtt',
+    ]);
+  });
+
+  it('lists the alternatives of a union instead of "Invalid input"', () => {
+    expect(lines('queue:\n  maxBytes: lots\n')).toEqual([
+      't.yaml:2:13: queue.maxBytes: expected number, or expected a size such as 512MB or 1GiB',
+    ]);
+  });
+});
