@@ -31,8 +31,9 @@ export interface AdapterStatus {
 }
 
 /**
- * The running wrapper around one adapter (STYLE.md: Telegraf's `running_*`): it builds the adapter's context,
- * counts what it emits, keeps its status, and isolates its failures so one radio never stops the others.
+ * The running wrapper around one adapter (the shape of Telegraf's `running_*` wrappers): it builds the
+ * adapter's context, counts what it emits, keeps its status, and isolates its failures so one radio never
+ * stops the others.
  */
 export class AdapterHost {
   readonly name: string;
