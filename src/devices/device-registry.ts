@@ -18,7 +18,12 @@ export interface CurrentValue {
  */
 export class DeviceRegistry {
   readonly #devices = new Map<DeviceId, { info: DeviceInfo; adapter: string }>();
-  readonly #heard = new Map<DeviceId, { lastSeen: number; values: Map<string, CurrentValue> }>();
+  /**
+   * Per device: when it was last heard, and for each value name the reading that last carried it. The
+   * readings themselves are kept (not copies): this runs for every reading, so it allocates nothing once a
+   * device's value names are known.
+   */
+  readonly #heard = new Map<DeviceId, { lastSeen: number; byName: Map<string, Reading> }>();
 
   upsert(adapter: string, info: DeviceInfo): { wasOnline: boolean } {
     const previous = this.#devices.get(info.id);
@@ -34,18 +39,15 @@ export class DeviceRegistry {
   /** Readings an adapter emitted: each known device's last-seen time and last value per value name. */
   heard(readings: readonly Reading[]): void {
     for (const reading of readings) {
-      if (!this.#devices.has(reading.device)) continue;
       let heard = this.#heard.get(reading.device);
-      if (heard === undefined) this.#heard.set(reading.device, (heard = { lastSeen: 0, values: new Map() }));
-      heard.lastSeen = Math.max(heard.lastSeen, reading.ts);
-      for (const [name, value] of Object.entries(reading.values)) {
-        const previous = heard.values.get(name);
-        if (previous !== undefined && previous.ts > reading.ts) continue;
-        const unit = reading.units?.[name];
-        heard.values.set(
-          name,
-          unit === undefined ? { value, ts: reading.ts } : { value, unit, ts: reading.ts },
-        );
+      if (heard === undefined) {
+        if (!this.#devices.has(reading.device)) continue;
+        this.#heard.set(reading.device, (heard = { lastSeen: 0, byName: new Map() }));
+      }
+      if (reading.ts > heard.lastSeen) heard.lastSeen = reading.ts;
+      for (const name in reading.values) {
+        const previous = heard.byName.get(name);
+        if (previous === undefined || previous.ts <= reading.ts) heard.byName.set(name, reading);
       }
     }
   }
@@ -57,7 +59,14 @@ export class DeviceRegistry {
 
   /** The last value of each value name the device reported, by name. */
   currentValues(id: DeviceId): Record<string, CurrentValue> {
-    return Object.fromEntries(this.#heard.get(id)?.values ?? []);
+    const current: Record<string, CurrentValue> = {};
+    for (const [name, reading] of this.#heard.get(id)?.byName ?? []) {
+      const value = reading.values[name];
+      if (value === undefined) continue;
+      const unit = reading.units?.[name];
+      current[name] = unit === undefined ? { value, ts: reading.ts } : { value, unit, ts: reading.ts };
+    }
+    return current;
   }
 
   /**
