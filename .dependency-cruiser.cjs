@@ -119,10 +119,10 @@ module.exports = {
     {
       name: 'adapters-see-only-the-contract',
       comment:
-        'adapters may import only src/model, src/errors, src/logger and the secret mark for their options (src/config/secret-fields) (as eslint no-restricted-imports).',
+        'adapters may import only src/model, src/errors and src/logger (as eslint no-restricted-imports).',
       severity: 'error',
       from: { path: '^adapters/' },
-      to: { path: '^src/', pathNot: '^src/(model|errors|logger|config/secret-fields)[.]ts$' },
+      to: { path: '^src/', pathNot: '^src/(model|errors|logger)[.]ts$' },
     },
     {
       name: 'core-loads-adapters-through-registry',

@@ -39,9 +39,8 @@ export default tseslint.config(
         {
           patterns: [
             {
-              regex: '^(\\.\\./)+src/(?!(model|errors|logger|config/secret-fields)\\.js$)',
-              message:
-                'adapters may import only src/model, src/errors, src/logger and src/config/secret-fields.',
+              regex: '^(\\.\\./)+src/(?!(model|errors|logger)\\.js$)',
+              message: 'adapters may import only src/model, src/errors and src/logger.',
             },
           ],
         },
@@ -58,9 +57,8 @@ export default tseslint.config(
         {
           patterns: [
             {
-              regex: '^(\\.\\./)+src/(?!(model|errors|logger|config/secret-fields)\\.js$)',
-              message:
-                'adapters may import only src/model, src/errors, src/logger and src/config/secret-fields.',
+              regex: '^(\\.\\./)+src/(?!(model|errors|logger)\\.js$)',
+              message: 'adapters may import only src/model, src/errors and src/logger.',
             },
             {
               regex: '^(@abandonware/|zigbee-herdsman|zwave-js|@zwave-js/|serialport|@serialport/)',

@@ -8,7 +8,7 @@ import type {
 } from '../src/model.js';
 import { FieldgateError } from '../src/errors.js';
 import type { Logger } from '../src/logger.js';
-import type { z } from 'zod';
+import { z } from 'zod';
 
 /**
  * What the runtime gives an adapter. Everything an adapter needs from the daemon goes through here.
@@ -133,4 +133,25 @@ export function defineAdapter<Schema extends z.ZodType>(spec: {
       });
     },
   };
+}
+
+/**
+ * Which config keys hold secrets, marked on the schema itself so redaction, log censoring and the
+ * coverage test all follow one list (`src/config/secret-fields.ts` reads the marks). A field is marked where
+ * it is declared, in an adapter's options as in the daemon's own config:
+ *
+ *   networkKey: secret(z.string().regex(…)).optional()
+ *
+ * - `value`: the whole value is a secret (password, key, token, connection string).
+ * - `url`: a URL whose userinfo password is a secret (`mqtt://user:[redacted]@host`); the rest is shown.
+ */
+export type SecretKind = 'value' | 'url';
+
+/** The one registry of secret marks. */
+export const secretRegistry = z.registry<{ secret: SecretKind }>();
+
+/** Marks `schema` as holding a secret; returns it unchanged (wrappers and `.describe()` keep the mark). */
+export function secret<T extends z.core.$ZodType>(schema: T, kind: SecretKind = 'value'): T {
+  secretRegistry.add(schema, { secret: kind });
+  return schema;
 }

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { secret } from '../../src/config/secret-fields.js';
+import { secret } from '../adapter.js';
 
 const ms = (description: string) => z.number().int().nonnegative().describe(description);
 

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { secret } from '../../src/config/secret-fields.js';
+import { secret } from '../adapter.js';
 
 /** A 16-byte network key as 32 hex digits; written as `!secret name` in the config file, never inline. */
 const networkKey = (description: string) =>

@@ -1,23 +1,10 @@
-import { z } from 'zod';
+import type { z } from 'zod';
 
-/**
- * Which config keys hold secrets, marked on the schema itself so redaction, log censoring and the
- * coverage test all follow one list. A field is marked where it is declared:
- *
- *   password: secret(z.string().optional())
- *
- * - `value`: the whole value is a secret (password, key, token, connection string).
- * - `url`: a URL whose userinfo password is a secret (`mqtt://user:[redacted]@host`); the rest is shown.
- */
-export type SecretKind = 'value' | 'url';
+// The mark itself is declared in the adapter contract, so a radio's options schema can use it without
+// importing the daemon's config code; every schema (adapters' and the daemon's) shares the one registry.
+import { secret, secretRegistry, type SecretKind } from '../../adapters/adapter.js';
 
-const secretRegistry = z.registry<{ secret: SecretKind }>();
-
-/** Marks `schema` as holding a secret; returns it unchanged (wrappers and `.describe()` keep the mark). */
-export function secret<T extends z.core.$ZodType>(schema: T, kind: SecretKind = 'value'): T {
-  secretRegistry.add(schema, { secret: kind });
-  return schema;
-}
+export { secret, type SecretKind };
 
 type Schema = z.core.$ZodType;
 interface AnyDef {
