@@ -13,8 +13,9 @@ import type { Logger } from './logger.js';
 import type { CommandResult, DeviceCommand, Reading } from './model.js';
 import { compileMatch } from './pipeline/match.js';
 import { Pipeline, buildStages } from './pipeline/pipeline.js';
-import { FieldgateError, errorMessage, isFieldgateError } from './errors.js';
+import { FieldgateError, errorMessage } from './errors.js';
 import { LevelQueueStore } from './queue/level-store.js';
+import { openWhenAvailable } from './queue/open-when-available.js';
 import { prepareStateDir } from './queue/state-dir-check.js';
 import type { Queue } from './queue/queue.js';
 import { Forwarder } from './upstream/forwarder.js';
@@ -419,51 +420,37 @@ export class Runtime implements GatewayApi {
   }
 
   /**
-   * Opens the queue store. Storage that is there but unusable for now (read-only mount, I/O error, out of
-   * descriptors) is a state, not a reason to exit: a daemon exiting on it would be restarted into the same
-   * failure until systemd's start limit gives up, and stay down once the disk is back. So start waits here,
-   * with the control socket up and `status` saying why, and tries again every few seconds. Resolves with
-   * undefined when stop() is called meanwhile.
+   * Opens the queue store, waiting while its storage is unavailable (see `openWhenAvailable`): meanwhile the
+   * control socket is up and `status` says why. Resolves with undefined when stop() is called meanwhile.
    */
-  async #openStore(config: Config): Promise<LevelQueueStore | undefined> {
+  #openStore(config: Config): Promise<LevelQueueStore | undefined> {
     const log = this.#log.child({ component: 'queue' });
-    const signal = this.#startAbort.signal;
     const retryMs = this.options.storageRetryMs ?? 5000;
-    for (;;) {
-      try {
-        const store = await LevelQueueStore.open({
+    return openWhenAvailable({
+      open: () =>
+        LevelQueueStore.open({
           dir: path.join(config.gateway.stateDir, 'queue'),
           ...config.queue,
           log,
           now: this.#now,
-        });
-        if (this.#storageUnavailable !== undefined) log.warn('Queue storage is available again; starting.');
+        }),
+      retryMs,
+      signal: this.#startAbort.signal,
+      onUnavailable: async (reason, isFirst) => {
+        this.#storageUnavailable = reason;
+        if (!isFirst) return;
+        log.error(
+          { err: reason, retryMs },
+          'Queue storage is unavailable; fieldgate stays up, stores and forwards nothing, and retries until it opens.',
+        );
+        await this.#listenControl(config);
+        for (const listener of this.#storageWaitListeners) listener(reason);
+      },
+      onAvailableAgain: () => {
         this.#storageUnavailable = undefined;
-        return store;
-      } catch (e) {
-        if (!isFieldgateError(e, 'FG_STORAGE_UNAVAILABLE')) throw e;
-        const isFirst = this.#storageUnavailable === undefined;
-        this.#storageUnavailable = e.message;
-        if (isFirst) {
-          log.error(
-            { err: e.message, retryMs },
-            'Queue storage is unavailable; fieldgate stays up, stores and forwards nothing, and retries until it opens.',
-          );
-          await this.#listenControl(config);
-          for (const listener of this.#storageWaitListeners) listener(e.message);
-        }
-      }
-      await new Promise<void>((resolve) => {
-        const wake = (): void => {
-          clearTimeout(timer);
-          signal.removeEventListener('abort', wake);
-          resolve();
-        };
-        const timer = setTimeout(wake, retryMs);
-        signal.addEventListener('abort', wake, { once: true });
-      });
-      if (signal.aborted) return undefined;
-    }
+        log.warn('Queue storage is available again; starting.');
+      },
+    });
   }
 
   async #listenControl(config: Config): Promise<void> {
