@@ -29,6 +29,8 @@ export async function openWhenAvailable<T>(options: {
       await options.onUnavailable(e.message, !isWaiting);
       isWaiting = true;
     }
+    // A stop that came while the attempt or its report ran fires no 'abort' event during the wait below.
+    if (signal.aborted) return undefined;
     await new Promise<void>((resolve) => {
       const wake = (): void => {
         clearTimeout(timer);

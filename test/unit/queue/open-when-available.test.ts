@@ -39,4 +39,16 @@ describe('openWhenAvailable', () => {
     await expect(attempt).rejects.toMatchObject({ code: 'FG_STORAGE_PERMISSION' });
     expect(attempts).toBe(1);
   });
+
+  it('resolves undefined when stopped while waiting', async () => {
+    const stop = new AbortController();
+    const attempt = openWhenAvailable({
+      open: () => Promise.reject(unavailable()),
+      retryMs: 60_000,
+      signal: stop.signal,
+      onUnavailable: () => Promise.resolve(void stop.abort()),
+      onAvailableAgain: () => undefined,
+    });
+    await expect(attempt).resolves.toBeUndefined();
+  });
 });
