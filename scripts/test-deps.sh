@@ -6,6 +6,8 @@
 #   systemd    systemd-analyze verifies the unit file; systemd-notify is the sd_notify fallback under test
 #   python3    receives sd_notify datagrams in the notify test
 #   file       the release tests check that every native addon is built for the target architecture
+#   chromium   the local status page is tested in a real browser (playwright-core drives /usr/bin/chromium)
+#   tmux       `fieldgate top` is tested in a real terminal (tmux capture-pane)
 set -euo pipefail
 
 needed=()
@@ -14,6 +16,8 @@ command -v openssl >/dev/null 2>&1 || needed+=(openssl)
 { command -v systemd-analyze && command -v systemd-notify; } >/dev/null 2>&1 || needed+=(systemd)
 command -v python3 >/dev/null 2>&1 || needed+=(python3)
 command -v file >/dev/null 2>&1 || needed+=(file)
+command -v chromium >/dev/null 2>&1 || needed+=(chromium)
+command -v tmux >/dev/null 2>&1 || needed+=(tmux)
 if [ ${#needed[@]} -eq 0 ]; then
   echo "test-deps: everything the tests need is installed"
   exit 0
