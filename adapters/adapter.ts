@@ -40,6 +40,36 @@ export interface AdapterContext {
   readonly signal: AbortSignal;
   /** The gateway clock (epoch ms); injected so tests can control time. */
   now(): number;
+  /**
+   * The operator's settings for one of this adapter's devices (config `devices:`), by device id; undefined
+   * when there are none. Read it at each use rather than keeping a copy: a reload replaces the settings.
+   * Hosts without a `devices:` section (some tests) leave it out.
+   */
+  deviceSettings?(id: DeviceId): DeviceSettings | undefined;
+}
+
+/**
+ * Per-device settings from config `devices:` as a radio reads them (docs/configuration.md). Radio-specific
+ * fields are set only for devices of that radio; the pipeline applies the rest (filters, calibration).
+ */
+export interface DeviceSettings {
+  /** The operator's name for the device; readings, topics and per-device identities use it, the id stays. */
+  readonly name?: string;
+  /** Zigbee: options for the device's zigbee-herdsman-converters definition (`transition`, `color_sync`, …). */
+  readonly converterOptions?: Readonly<Record<string, unknown>>;
+  /** Zigbee: attribute reporting per exposed value (seconds; `change` is the reportable change). */
+  readonly reporting?: Readonly<Record<string, ReportingSettings>>;
+  /** Z-Wave: configuration parameters to set on the device, parameter number → value. */
+  readonly configuration?: Readonly<Record<string, number>>;
+  /** BLE: the device's encryption key (MiBeacon v4/v5, BTHome v2, pvvx), 32 hex digits. */
+  readonly bindkey?: string;
+}
+
+/** How often a Zigbee device reports one value. */
+export interface ReportingSettings {
+  readonly minIntervalS: number;
+  readonly maxIntervalS: number;
+  readonly change?: number;
 }
 
 /**
