@@ -13,6 +13,7 @@ import { registerRunCommand } from './cli/run.js';
 import { registerSend } from './cli/send.js';
 import { registerStatus } from './cli/status.js';
 import { registerTail } from './cli/tail.js';
+import { registerTop } from './cli/top/top.js';
 import type { ConfigIssue } from './config/load.js';
 import { errorMessage, exitCodeFor, isFieldgateError } from './errors.js';
 import { VERSION } from './version.js';
@@ -51,6 +52,7 @@ async function main(argv: string[]): Promise<void> {
   registerQueue(program);
   registerCommands(program);
   registerTail(program);
+  registerTop(program);
   registerSend(program);
   registerDoctor(program);
   const emulate = program.command('emulate').description('run a local cloud emulator (dev and demo)');

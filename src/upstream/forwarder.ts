@@ -36,6 +36,8 @@ export interface ForwarderStatus {
   lastError?: string;
   /** Epoch ms when the current outage began; absent while healthy. */
   offlineSince?: number;
+  /** Epoch ms when the upstream last connected; absent while it is not connected. */
+  connectedSince?: number;
   /** Epoch ms of the next attempt, while in `backoff`. */
   nextAttemptAt?: number;
   /** Sends that delivered at least part of their batch (an upstream may split a batch into messages). */
@@ -89,6 +91,7 @@ export class Forwarder {
   #stopped: Promise<void> | undefined;
   #lastError: string | undefined;
   #offlineSince: number | undefined;
+  #connectedSince: number | undefined;
   /** Whether the last thing logged about the connection was "connected": one line per transition. */
   #isUp = false;
   #nextAttemptAt: number | undefined;
@@ -141,6 +144,7 @@ export class Forwarder {
     const billedUnits = this.#options.upstream.stats?.().billedUnits;
     if (billedUnits !== undefined) status.billedUnits = billedUnits;
     if (this.#offlineSince !== undefined) status.offlineSince = this.#offlineSince;
+    if (this.#connectedSince !== undefined) status.connectedSince = this.#connectedSince;
     if (this.#state === 'backoff' && this.#nextAttemptAt !== undefined)
       status.nextAttemptAt = this.#nextAttemptAt;
     return status;
@@ -190,6 +194,7 @@ export class Forwarder {
   #noteUp(): void {
     if (this.#isUp) return;
     this.#isUp = true;
+    this.#connectedSince = this.#now();
     this.#log.info('Upstream connected.');
   }
 
@@ -197,6 +202,7 @@ export class Forwarder {
   #noteDown(reason: string): void {
     if (!this.#isUp) return;
     this.#isUp = false;
+    this.#connectedSince = undefined;
     this.#log.info({ reason }, 'Upstream disconnected.');
   }
 
