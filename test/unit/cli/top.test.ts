@@ -75,8 +75,7 @@ function device(id: string, availability: DeviceInfo['availability'], lastSeen: 
   };
 }
 
-const reading = (device: string, ts: number): Reading =>
-  ({ device, ts, values: { temperature: 21.5 } }) as Reading;
+const reading = (device: string, ts: number): Reading => ({ device, ts, values: { temperature: 21.5 } });
 
 const plain = { columns: 80, rows: 24, color: false, unicode: true };
 
