@@ -23,10 +23,20 @@ export interface AwsEmulatorOptions {
   server?: KeyPair;
   registry?: Registry;
   connectDenial?: 'close' | 'connack';
+  /**
+   * Require ALPN `x-amzn-mqtt-ca` on the MQTT port, as IoT Core does on port 443
+   * (docs/clouds/aws-iot-core.md#endpoints-and-authentication); default: when `mqttPort` is 443.
+   */
+  requireAlpn?: boolean;
   /** How long the shadow service takes to answer a request; default 5 ms, 0 answers synchronously. */
   shadowLatencyMs?: number;
   /** Length of a Jobs step-timeout "minute"; tests shorten it. Default 60,000 ms. */
   jobsMinuteMs?: number;
+  /**
+   * The broker's clock (publish-rate windows, CONNECT spacing) and the meter's; tests freeze it so
+   * that a rate limit does not depend on how fast the machine is.
+   */
+  now?: () => number;
 }
 
 export interface AwsEmulator {
@@ -67,7 +77,7 @@ export async function startAwsEmulator(options: AwsEmulatorOptions): Promise<Aws
       altNames: EMULATOR_SERVER_NAMES,
     }));
   const registry = options.registry ?? new Registry();
-  const meter = new Meter();
+  const meter = new Meter(options.now);
   const broker = await startIotBroker({
     host: options.host,
     port: options.mqttPort,
@@ -77,6 +87,8 @@ export async function startAwsEmulator(options: AwsEmulatorOptions): Promise<Aws
     meter,
     log: options.log,
     ...(options.connectDenial === undefined ? {} : { connectDenial: options.connectDenial }),
+    ...(options.now === undefined ? {} : { now: options.now }),
+    ...(options.requireAlpn === undefined ? {} : { requireAlpn: options.requireAlpn }),
   });
   const shadows = new ShadowService({
     aedes: broker.aedes,

@@ -1,5 +1,6 @@
 import type { Aedes } from 'aedes';
 import type { Logger } from '../../src/logger.js';
+import { shadowNameViolation } from '../../src/upstream/aws/protocol/shadow-topics.js';
 import type { Meter } from './meter.js';
 import {
   applyUpdate,
@@ -139,6 +140,8 @@ export class ShadowService {
 
   /** UpdateThingShadow from the cloud side: same rules and notifications as an MQTT `/update`. */
   update(thing: string, shadow: string | undefined, request: JsonObject): ShadowOutcome {
+    const badName = shadowNameViolation({ thing, ...(shadow === undefined ? {} : { shadow }) });
+    if (badName !== undefined) return { error: { code: 400, message: `Invalid request: ${badName}` } };
     if (!this.#hasThing(thing)) return { error: { code: 404, message: 'Thing not found' } };
     return this.#update({ thing, shadow }, Buffer.from(JSON.stringify(request)));
   }
@@ -170,7 +173,11 @@ export class ShadowService {
     isOverInFlight: boolean,
   ): void {
     let outcome: ShadowOutcome;
-    if (isOverInFlight || this.#isOverRate(address.thing, arrivedAtMs)) {
+    const { thing, shadow } = address;
+    const badName = shadowNameViolation({ thing, ...(shadow === undefined ? {} : { shadow }) });
+    if (badName !== undefined) {
+      outcome = { error: { code: 400, message: `Invalid request: ${badName}` } };
+    } else if (isOverInFlight || this.#isOverRate(address.thing, arrivedAtMs)) {
       outcome = { error: { code: 429, message: 'Too Many Requests' } };
     } else if (!this.#hasThing(address.thing)) {
       outcome = { error: { code: 404, message: 'Thing not found' } };

@@ -36,6 +36,8 @@ export async function startTestCloud(
     connectDenial?: 'close' | 'connack';
     jobsMinuteMs?: number;
     shadowLatencyMs?: number;
+    now?: () => number;
+    requireAlpn?: boolean;
   } = {},
 ): Promise<TestCloud> {
   const { ca, server } = await testAuthority();
@@ -49,6 +51,8 @@ export async function startTestCloud(
     ...(options.connectDenial === undefined ? {} : { connectDenial: options.connectDenial }),
     ...(options.jobsMinuteMs === undefined ? {} : { jobsMinuteMs: options.jobsMinuteMs }),
     ...(options.shadowLatencyMs === undefined ? {} : { shadowLatencyMs: options.shadowLatencyMs }),
+    ...(options.now === undefined ? {} : { now: options.now }),
+    ...(options.requireAlpn === undefined ? {} : { requireAlpn: options.requireAlpn }),
   });
   const messages: TestCloud['messages'] = [];
   const observe = (packet: AedesPublishPacket, done: () => void): void => {
