@@ -2,6 +2,7 @@ import type { Logger } from '../../src/logger.js';
 import { startIotBroker, type IotBroker } from './broker.js';
 import { createCertificateAuthority, fingerprintOf, issueCertificate, type KeyPair } from './certs.js';
 import { startHttpsPublish } from './https-publish.js';
+import { startDataPlane } from './data-plane.js';
 import { Meter } from './meter.js';
 import { gatewayThingPolicy, type PolicyDocument } from './policy.js';
 import { Registry } from './registry.js';
@@ -17,6 +18,11 @@ export interface AwsEmulatorOptions {
   mqttPort: number;
   /** HTTPS publish port (IoT Core: 8443); 0 picks a free one. */
   httpsPort: number;
+  /**
+   * Port of the service APIs over HTTPS with SigV4 (the IoT data plane: shadows and Publish; CreateJob and
+   * DescribeJobExecution), for a service app using the official SDK; 0 picks a free one, absent: none.
+   */
+  dataPort?: number;
   log: Logger;
   /** The CA and endpoint certificate; minted afresh when absent. */
   ca?: KeyPair;
@@ -43,6 +49,8 @@ export interface AwsEmulator {
   broker: IotBroker;
   mqttPort: number;
   httpsPort: number;
+  /** The service APIs' port, when `dataPort` was given. */
+  dataPort?: number;
   registry: Registry;
   meter: Meter;
   /** The Device Shadow service; the cloud side sets `desired` through it. */
@@ -113,6 +121,20 @@ export async function startAwsEmulator(options: AwsEmulatorOptions): Promise<Aws
     aedes: broker.aedes,
     log: options.log,
   });
+  const dataPlane =
+    options.dataPort === undefined
+      ? undefined
+      : await startDataPlane({
+          host: options.host,
+          port: options.dataPort,
+          server,
+          shadows,
+          jobs,
+          aedes: broker.aedes,
+          meter,
+          log: options.log,
+          ...(options.now === undefined ? {} : { now: options.now }),
+        });
   const mintDevice = async (thing: string, policy?: PolicyDocument): Promise<KeyPair> => {
     const pair = await issueCertificate(ca, { commonName: thing, usage: 'client' });
     const policyName = policy === undefined ? `${GATEWAY_POLICY}-${thing}` : `policy-${thing}`;
@@ -124,6 +146,7 @@ export async function startAwsEmulator(options: AwsEmulatorOptions): Promise<Aws
     broker,
     mqttPort: broker.port,
     httpsPort: https.port,
+    ...(dataPlane === undefined ? {} : { dataPort: dataPlane.port }),
     registry,
     meter,
     shadows,
@@ -132,6 +155,7 @@ export async function startAwsEmulator(options: AwsEmulatorOptions): Promise<Aws
     mintDevice,
     close: async () => {
       jobs.close();
+      await dataPlane?.close();
       await https.close();
       await broker.close();
     },

@@ -146,6 +146,29 @@ export class ShadowService {
     return this.#update({ thing, shadow }, Buffer.from(JSON.stringify(request)));
   }
 
+  /**
+   * The data plane's UpdateThingShadow, GetThingShadow and DeleteThingShadow: the MQTT rules (names,
+   * 20/s per thing, the document rules), answered to the caller; an accepted update or delete notifies
+   * devices on the usual topics, a get does not.
+   */
+  serviceRequest(
+    operation: ShadowOperation,
+    thing: string,
+    shadow: string | undefined,
+    payload: Buffer,
+  ): ShadowOutcome {
+    const address = { thing, shadow };
+    const badName = shadowNameViolation({ thing, ...(shadow === undefined ? {} : { shadow }) });
+    if (badName !== undefined) return { error: { code: 400, message: `Invalid request: ${badName}` } };
+    if (this.#isOverRate(thing, this.#now())) return { error: { code: 429, message: 'Too Many Requests' } };
+    if (!this.#hasThing(thing)) return { error: { code: 404, message: 'Thing not found' } };
+    if (operation === 'update') return this.#update(address, payload);
+    if (operation === 'get') return this.#get(address);
+    const outcome = this.#delete(address);
+    if (!('error' in outcome)) this.#publish(`${prefixOf(address)}/delete/accepted`, outcome.body);
+    return outcome;
+  }
+
   #accept(clientId: string, address: Address, operation: ShadowOperation, payload: Buffer): void {
     const arrivedAtMs = this.#now();
     const inFlight = this.#inFlight.get(clientId) ?? 0;

@@ -38,6 +38,8 @@ export async function startTestCloud(
     shadowLatencyMs?: number;
     now?: () => number;
     requireAlpn?: boolean;
+    /** Also serve the service APIs (SigV4 over HTTPS) on a free port. */
+    serviceApi?: boolean;
   } = {},
 ): Promise<TestCloud> {
   const { ca, server } = await testAuthority();
@@ -53,6 +55,7 @@ export async function startTestCloud(
     ...(options.shadowLatencyMs === undefined ? {} : { shadowLatencyMs: options.shadowLatencyMs }),
     ...(options.now === undefined ? {} : { now: options.now }),
     ...(options.requireAlpn === undefined ? {} : { requireAlpn: options.requireAlpn }),
+    ...(options.serviceApi === true ? { dataPort: 0 } : {}),
   });
   const messages: TestCloud['messages'] = [];
   const observe = (packet: AedesPublishPacket, done: () => void): void => {
