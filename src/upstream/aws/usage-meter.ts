@@ -30,19 +30,14 @@ export class UsageMeter {
 
   /** A packet mqtt.js wrote. */
   sent(packet: Packet): void {
-    switch (packet.cmd) {
-      case 'publish':
-        this.publishOut(packet.topic, Buffer.byteLength(packet.payload));
-        return;
-      case 'puback':
-        this.#add('puback', PUBACK_UNITS);
-        return;
-      case 'subscribe':
-        this.#add('subscribe', subscribeUnits(packet.subscriptions.map((s) => s.topic)));
-        return;
-      default:
-        return;
+    if (packet.cmd === 'publish') {
+      this.publishOut(packet.topic, Buffer.byteLength(packet.payload));
+    } else if (packet.cmd === 'puback') {
+      this.#add('puback', PUBACK_UNITS);
+    } else if (packet.cmd === 'subscribe') {
+      this.#add('subscribe', subscribeUnits(packet.subscriptions.map((s) => s.topic)));
     }
+    // CONNECT is counted once the connection is up; PINGREQ, DISCONNECT, UNSUBSCRIBE are free.
   }
 
   /** A packet mqtt.js read. */
