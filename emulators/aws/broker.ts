@@ -19,8 +19,11 @@ import type { Registry } from './registry.js';
  * (docs/clouds/aws-iot-core.md#endpoints-and-authentication).
  */
 const MQTT_ALPN = 'x-amzn-mqtt-ca';
-/** Where a discarded device publish goes: a reserved topic no device may subscribe to. */
-const DISCARDED_TOPIC = '$emulator/discarded';
+/**
+ * Where a discarded device publish goes: a topic no device receives. The broker's own `#` subscribers
+ * (the cloud side) still see it, empty; they skip it.
+ */
+export const DISCARDED_TOPIC = '$emulator/discarded';
 /** CONNACK return code 5, "not authorized" (MQTT 3.1.1 §3.2.2.3). */
 const NOT_AUTHORIZED = 5;
 
@@ -273,6 +276,7 @@ export async function startIotBroker(options: IotBrokerOptions): Promise<IotBrok
       const connection = connections.get(client);
       if (connection === undefined) return null;
       const { topic } = packet;
+      if (topic === DISCARDED_TOPIC) return null;
       const matching = [...connection.subscriptions].filter((f) => filterMatches(f, topic));
       // aedes matches `a/#` against `a` and hands out retained messages to wildcard filters; IoT Core
       // does neither (docs/clouds/aws-iot-core.md#mqtt-rules-and-limits): retained messages go only to a

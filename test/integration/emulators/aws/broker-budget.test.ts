@@ -82,6 +82,7 @@ describe('the IoT Core emulator: one budget both ways, metering, ALPN', () => {
     expect(client.connected).toBe(true);
     expect(cloud.emulator.broker.refusals()).toEqual([]);
     expect(cloud.emulator.meter.read().discardedPublishes).toBe(15);
+    expect(cloud.messages.filter((m) => m.topic.startsWith('$emulator'))).toEqual([]);
     expect(cloud.emulator.broker.peakPublishRate('gw-1')).toBe(115);
 
     // A second later the budget is back, in both directions.
