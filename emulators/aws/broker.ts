@@ -19,6 +19,11 @@ import type { Registry } from './registry.js';
  * (docs/clouds/aws-iot-core.md#endpoints-and-authentication).
  */
 const MQTT_ALPN = 'x-amzn-mqtt-ca';
+/**
+ * Where a discarded device publish goes: a topic no device receives. The broker's own `#` subscribers
+ * (the cloud side) still see it, empty; they skip it.
+ */
+export const DISCARDED_TOPIC = '$emulator/discarded';
 /** CONNACK return code 5, "not authorized" (MQTT 3.1.1 §3.2.2.3). */
 const NOT_AUTHORIZED = 5;
 
@@ -39,7 +44,10 @@ export interface IotBrokerOptions {
    * `connack` answers CONNACK 5 instead, as some documentation suggests.
    */
   connectDenial?: 'close' | 'connack';
-  /** Require ALPN `x-amzn-mqtt-ca`, as IoT Core does on port 443. */
+  /**
+   * Require ALPN `x-amzn-mqtt-ca`, as IoT Core does for MQTT on port 443
+   * (docs/clouds/aws-iot-core.md#endpoints-and-authentication). Default: only when `port` is 443.
+   */
   requireAlpn?: boolean;
   now?: () => number;
 }
@@ -57,8 +65,16 @@ export interface IotBroker {
   aedes: Aedes;
   /** Refusals so far, oldest first. */
   refusals(): readonly Refusal[];
-  /** The most publishes a client id sent in any one-second window, over all its connections. */
+  /**
+   * The most publishes a client id's connection carried in any one-second window, both directions
+   * together (IoT Core counts them as one budget), over all its connections.
+   */
   peakPublishRate(clientId: string): number;
+  /**
+   * Publishes IoT Core would have discarded silently for breaking the connection's 100/s, per direction:
+   * `inbound` from the device (no PUBACK, not delivered), `outbound` to it (never sent).
+   */
+  discarded(clientId: string): { inbound: number; outbound: number };
   /**
    * Deliver a service response to one connected client even if no subscription of its matches (IoT Core
    * does so for Jobs responses, docs/clouds/aws-iot-core.md#commands-request-topics-jobs-shadows); a client
@@ -85,9 +101,13 @@ interface Connection {
  * 3.1.1 behaviour: a refused CONNECT closes the socket, a refused subscription gets SUBACK 0x80, a refused
  * PUBLISH closes the connection. QoS 2 publishes get no acknowledgement and are delivered at QoS 0.
  *
+ * Publishes count against one 100/s budget per connection in both directions, device → service and
+ * service → device, and the excess is discarded silently, as IoT Core does: an inbound QoS 1 publish gets
+ * no PUBACK and goes nowhere, an outbound one (a shadow answer, a command) is never sent. `discarded`
+ * tells tests what was lost. Without ALPN `x-amzn-mqtt-ca` on port 443 the connection is closed.
+ *
  * Not emulated: MQTT 5, persistent-session expiry (1 h), replay pacing, keep-alive clamping, in-flight
- * window limits, the 512 KiB/s byte rate. Publishes over 100/s are refused by disconnecting, where IoT
- * Core silently discards them: stricter, so a test cannot miss a gateway that exceeds the rate.
+ * window limits, the 512 KiB/s byte rate.
  */
 export async function startIotBroker(options: IotBrokerOptions): Promise<IotBroker> {
   const log = options.log.child({ component: 'aws-emulator' });
@@ -96,6 +116,26 @@ export async function startIotBroker(options: IotBrokerOptions): Promise<IotBrok
   const lastConnectAt = new Map<string, number>();
   const peaks = new Map<string, number>();
   const refusalList: Refusal[] = [];
+  const discards = new Map<string, { inbound: number; outbound: number }>();
+  const requireAlpn = options.requireAlpn ?? options.port === 443;
+  /**
+   * Count one publish on a connection, either direction; false when it breaks the 100/s and IoT Core
+   * would discard it (docs/clouds/aws-iot-core.md#mqtt-rules-and-limits).
+   */
+  const withinRate = (connection: Connection, direction: 'inbound' | 'outbound'): boolean => {
+    const { clientId } = connection.subject;
+    const count = connection.rate.record(now());
+    peaks.set(clientId, Math.max(peaks.get(clientId) ?? 0, connection.rate.peak));
+    if (count <= BROKER_LIMITS.maxPublishesPerSecond) return true;
+    const counts = discards.get(clientId) ?? { inbound: 0, outbound: 0 };
+    counts[direction] += 1;
+    discards.set(clientId, counts);
+    options.meter.discarded();
+    if (counts.inbound + counts.outbound === 1) {
+      log.info({ clientId, direction }, 'Over 100 publishes per second on a connection: discarding.');
+    }
+    return false;
+  };
   /** Payloads of `deliverTo` responses: forwarded without a matching subscription. */
   const directPayloads = new WeakSet<Buffer>();
   let directCounter = 0;
@@ -109,7 +149,7 @@ export async function startIotBroker(options: IotBrokerOptions): Promise<IotBrok
   /** Decide a CONNECT: undefined when admitted, else why not. */
   const admit = (client: Client, clientId: string): { connection?: Connection; reason?: string } => {
     const socket = client.conn as TLSSocket;
-    if (options.requireAlpn === true && socket.alpnProtocol !== MQTT_ALPN) {
+    if (requireAlpn && socket.alpnProtocol !== MQTT_ALPN) {
       return { reason: `ALPN ${MQTT_ALPN} is required on this port` };
     }
     const fingerprint = socket.getPeerCertificate().fingerprint256;
@@ -184,25 +224,32 @@ export async function startIotBroker(options: IotBrokerOptions): Promise<IotBrok
         return;
       }
       const { clientId } = connection.subject;
-      const count = connection.rate.record(now());
-      peaks.set(clientId, Math.max(peaks.get(clientId) ?? 0, connection.rate.peak));
       const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
       const reason =
-        count > BROKER_LIMITS.maxPublishesPerSecond
-          ? `more than ${BROKER_LIMITS.maxPublishesPerSecond} publishes per second`
-          : (publishViolation({ topic: packet.topic, payload, retain: packet.retain }) ??
-            (isAllowed(connection.policies, 'iot:Publish', packet.topic, connection.subject)
-              ? undefined
-              : 'policy does not allow iot:Publish on this topic'));
+        publishViolation({ topic: packet.topic, payload, retain: packet.retain }) ??
+        (isAllowed(connection.policies, 'iot:Publish', packet.topic, connection.subject)
+          ? undefined
+          : 'policy does not allow iot:Publish on this topic');
       if (reason !== undefined) {
         options.meter.refused();
         done(refuse(clientId, 'publish', reason));
+        return;
+      }
+      if (!withinRate(connection, 'inbound')) {
+        // Discarded silently, as IoT Core does: no PUBACK, no delivery, the connection stays. aedes acks
+        // QoS 1 and delivers whatever it authorizes, so the packet becomes a QoS 0 publish nobody sees.
+        packet.qos = 0;
+        packet.retain = false;
+        packet.topic = DISCARDED_TOPIC;
+        packet.payload = Buffer.alloc(0);
+        done(null);
         return;
       }
       // IoT Core supports QoS 0 and 1 only; a QoS 2 publish gets no acknowledgement at all
       // (docs/clouds/aws-iot-core.md#mqtt-rules-and-limits).
       if (packet.qos === 2) packet.qos = 0;
       options.meter.inbound(packet.topic, payload.length, 'mqtt');
+      if (packet.retain) options.meter.retained(packet.topic, payload.length);
       done(null);
     },
     authorizeSubscribe: (client, subscription, done) => {
@@ -229,6 +276,7 @@ export async function startIotBroker(options: IotBrokerOptions): Promise<IotBrok
       const connection = connections.get(client);
       if (connection === undefined) return null;
       const { topic } = packet;
+      if (topic === DISCARDED_TOPIC) return null;
       const matching = [...connection.subscriptions].filter((f) => filterMatches(f, topic));
       // aedes matches `a/#` against `a` and hands out retained messages to wildcard filters; IoT Core
       // does neither (docs/clouds/aws-iot-core.md#mqtt-rules-and-limits): retained messages go only to a
@@ -236,6 +284,7 @@ export async function startIotBroker(options: IotBrokerOptions): Promise<IotBrok
       if (matching.length === 0 && !directPayloads.has(packet.payload as Buffer)) return null;
       if (packet.retain && !matching.includes(topic)) return null;
       if (!isAllowed(connection.policies, 'iot:Receive', topic, connection.subject)) return null;
+      if (!withinRate(connection, 'outbound')) return null;
       options.meter.outbound(topic, packet.payload.length);
       return packet;
     },
@@ -244,6 +293,17 @@ export async function startIotBroker(options: IotBrokerOptions): Promise<IotBrok
     const connection = connections.get(client);
     for (const topic of topics) connection?.subscriptions.delete(topic);
   });
+  aedes.on('subscribe', (subscriptions, client) => {
+    if (connections.get(client)?.deniedReason !== undefined) return;
+    options.meter.subscribe(subscriptions.map((s) => s.topic));
+  });
+  aedes.on('ack', (_packet, client) => {
+    if (client !== null && connections.has(client)) options.meter.pubackFromDevice();
+  });
+  aedes.on('client', (client) => {
+    if (connections.get(client)?.deniedReason === undefined) options.meter.connected(client.id);
+  });
+  aedes.on('clientDisconnect', (client) => options.meter.disconnected(client.id));
   aedes.on('clientError', (client, error) => {
     log.debug({ clientId: client.id, err: error }, 'Client error.');
   });
@@ -290,6 +350,7 @@ export async function startIotBroker(options: IotBrokerOptions): Promise<IotBrok
     aedes,
     refusals: () => refusalList,
     peakPublishRate: (clientId) => peaks.get(clientId) ?? 0,
+    discarded: (clientId) => ({ ...(discards.get(clientId) ?? { inbound: 0, outbound: 0 }) }),
     deliverTo: (clientId, topic, payload) => {
       const client = (aedes as unknown as { clients: Record<string, Client | undefined> }).clients[clientId];
       const connection = client === undefined ? undefined : connections.get(client);

@@ -2,6 +2,7 @@ import type { Logger } from '../../src/logger.js';
 import { startIotBroker, type IotBroker } from './broker.js';
 import { createCertificateAuthority, fingerprintOf, issueCertificate, type KeyPair } from './certs.js';
 import { startHttpsPublish } from './https-publish.js';
+import { startDataPlane } from './data-plane.js';
 import { Meter } from './meter.js';
 import { gatewayThingPolicy, type PolicyDocument } from './policy.js';
 import { Registry } from './registry.js';
@@ -17,22 +18,39 @@ export interface AwsEmulatorOptions {
   mqttPort: number;
   /** HTTPS publish port (IoT Core: 8443); 0 picks a free one. */
   httpsPort: number;
+  /**
+   * Port of the service APIs over HTTPS with SigV4 (the IoT data plane: shadows and Publish; CreateJob and
+   * DescribeJobExecution), for a service app using the official SDK; 0 picks a free one, absent: none.
+   */
+  dataPort?: number;
   log: Logger;
   /** The CA and endpoint certificate; minted afresh when absent. */
   ca?: KeyPair;
   server?: KeyPair;
   registry?: Registry;
   connectDenial?: 'close' | 'connack';
+  /**
+   * Require ALPN `x-amzn-mqtt-ca` on the MQTT port, as IoT Core does on port 443
+   * (docs/clouds/aws-iot-core.md#endpoints-and-authentication); default: when `mqttPort` is 443.
+   */
+  requireAlpn?: boolean;
   /** How long the shadow service takes to answer a request; default 5 ms, 0 answers synchronously. */
   shadowLatencyMs?: number;
   /** Length of a Jobs step-timeout "minute"; tests shorten it. Default 60,000 ms. */
   jobsMinuteMs?: number;
+  /**
+   * The broker's clock (publish-rate windows, CONNECT spacing) and the meter's; tests freeze it so
+   * that a rate limit does not depend on how fast the machine is.
+   */
+  now?: () => number;
 }
 
 export interface AwsEmulator {
   broker: IotBroker;
   mqttPort: number;
   httpsPort: number;
+  /** The service APIs' port, when `dataPort` was given. */
+  dataPort?: number;
   registry: Registry;
   meter: Meter;
   /** The Device Shadow service; the cloud side sets `desired` through it. */
@@ -67,7 +85,7 @@ export async function startAwsEmulator(options: AwsEmulatorOptions): Promise<Aws
       altNames: EMULATOR_SERVER_NAMES,
     }));
   const registry = options.registry ?? new Registry();
-  const meter = new Meter();
+  const meter = new Meter(options.now);
   const broker = await startIotBroker({
     host: options.host,
     port: options.mqttPort,
@@ -77,6 +95,8 @@ export async function startAwsEmulator(options: AwsEmulatorOptions): Promise<Aws
     meter,
     log: options.log,
     ...(options.connectDenial === undefined ? {} : { connectDenial: options.connectDenial }),
+    ...(options.now === undefined ? {} : { now: options.now }),
+    ...(options.requireAlpn === undefined ? {} : { requireAlpn: options.requireAlpn }),
   });
   const shadows = new ShadowService({
     aedes: broker.aedes,
@@ -101,6 +121,20 @@ export async function startAwsEmulator(options: AwsEmulatorOptions): Promise<Aws
     aedes: broker.aedes,
     log: options.log,
   });
+  const dataPlane =
+    options.dataPort === undefined
+      ? undefined
+      : await startDataPlane({
+          host: options.host,
+          port: options.dataPort,
+          server,
+          shadows,
+          jobs,
+          aedes: broker.aedes,
+          meter,
+          log: options.log,
+          ...(options.now === undefined ? {} : { now: options.now }),
+        });
   const mintDevice = async (thing: string, policy?: PolicyDocument): Promise<KeyPair> => {
     const pair = await issueCertificate(ca, { commonName: thing, usage: 'client' });
     const policyName = policy === undefined ? `${GATEWAY_POLICY}-${thing}` : `policy-${thing}`;
@@ -112,6 +146,7 @@ export async function startAwsEmulator(options: AwsEmulatorOptions): Promise<Aws
     broker,
     mqttPort: broker.port,
     httpsPort: https.port,
+    ...(dataPlane === undefined ? {} : { dataPort: dataPlane.port }),
     registry,
     meter,
     shadows,
@@ -120,6 +155,7 @@ export async function startAwsEmulator(options: AwsEmulatorOptions): Promise<Aws
     mintDevice,
     close: async () => {
       jobs.close();
+      await dataPlane?.close();
       await https.close();
       await broker.close();
     },

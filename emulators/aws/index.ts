@@ -10,6 +10,8 @@ export {
   type AwsEmulator,
   type AwsEmulatorOptions,
 } from './emulator.js';
+export { EMULATOR_SERVICE_CREDENTIALS, EMULATOR_ACCOUNT, EMULATOR_REGION } from './data-plane.js';
+export { DISCARDED_TOPIC } from './broker.js';
 export { openEmulatorState } from './state-dir.js';
 export { startJobInbox, type JobInbox } from './job-inbox.js';
 export { createCertificateAuthority, issueCertificate, fingerprintOf, type KeyPair } from './certs.js';

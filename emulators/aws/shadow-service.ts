@@ -1,5 +1,6 @@
 import type { Aedes } from 'aedes';
 import type { Logger } from '../../src/logger.js';
+import { shadowNameViolation } from '../../src/upstream/aws/protocol/shadow-topics.js';
 import type { Meter } from './meter.js';
 import {
   applyUpdate,
@@ -139,8 +140,33 @@ export class ShadowService {
 
   /** UpdateThingShadow from the cloud side: same rules and notifications as an MQTT `/update`. */
   update(thing: string, shadow: string | undefined, request: JsonObject): ShadowOutcome {
+    const badName = shadowNameViolation({ thing, ...(shadow === undefined ? {} : { shadow }) });
+    if (badName !== undefined) return { error: { code: 400, message: `Invalid request: ${badName}` } };
     if (!this.#hasThing(thing)) return { error: { code: 404, message: 'Thing not found' } };
     return this.#update({ thing, shadow }, Buffer.from(JSON.stringify(request)));
+  }
+
+  /**
+   * The data plane's UpdateThingShadow, GetThingShadow and DeleteThingShadow: the MQTT rules (names,
+   * 20/s per thing, the document rules), answered to the caller; an accepted update or delete notifies
+   * devices on the usual topics, a get does not.
+   */
+  serviceRequest(
+    operation: ShadowOperation,
+    thing: string,
+    shadow: string | undefined,
+    payload: Buffer,
+  ): ShadowOutcome {
+    const address = { thing, shadow };
+    const badName = shadowNameViolation({ thing, ...(shadow === undefined ? {} : { shadow }) });
+    if (badName !== undefined) return { error: { code: 400, message: `Invalid request: ${badName}` } };
+    if (this.#isOverRate(thing, this.#now())) return { error: { code: 429, message: 'Too Many Requests' } };
+    if (!this.#hasThing(thing)) return { error: { code: 404, message: 'Thing not found' } };
+    if (operation === 'update') return this.#update(address, payload);
+    if (operation === 'get') return this.#get(address);
+    const outcome = this.#delete(address);
+    if (!('error' in outcome)) this.#publish(`${prefixOf(address)}/delete/accepted`, outcome.body);
+    return outcome;
   }
 
   #accept(clientId: string, address: Address, operation: ShadowOperation, payload: Buffer): void {
@@ -170,7 +196,11 @@ export class ShadowService {
     isOverInFlight: boolean,
   ): void {
     let outcome: ShadowOutcome;
-    if (isOverInFlight || this.#isOverRate(address.thing, arrivedAtMs)) {
+    const { thing, shadow } = address;
+    const badName = shadowNameViolation({ thing, ...(shadow === undefined ? {} : { shadow }) });
+    if (badName !== undefined) {
+      outcome = { error: { code: 400, message: `Invalid request: ${badName}` } };
+    } else if (isOverInFlight || this.#isOverRate(address.thing, arrivedAtMs)) {
       outcome = { error: { code: 429, message: 'Too Many Requests' } };
     } else if (!this.#hasThing(address.thing)) {
       outcome = { error: { code: 404, message: 'Thing not found' } };

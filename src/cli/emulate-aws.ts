@@ -9,6 +9,7 @@ interface EmulateAwsOptions {
   host: string;
   port: number;
   httpsPort: number;
+  servicePort?: number;
   thing: string[];
   connectDenial: 'close' | 'connack';
   showReadings?: boolean;
@@ -28,6 +29,11 @@ export function registerEmulateAws(emulate: Command): void {
     .option('--host <address>', 'address to listen on', '127.0.0.1')
     .option('--port <port>', 'MQTT port (IoT Core uses 8883)', toPort, 8883)
     .option('--https-port <port>', 'HTTPS publish port (IoT Core uses 8443)', toPort, 8443)
+    .option(
+      '--service-port <port>',
+      'also serve the service APIs (shadows, Publish, CreateJob, DescribeJobExecution) over HTTPS with SigV4, for the AWS SDK',
+      toPort,
+    )
     .option('--thing <name>', 'register a gateway thing (repeatable)', collect, [])
     .option(
       '--connect-denial <how>',
@@ -45,11 +51,8 @@ export function registerEmulateAws(emulate: Command): void {
     )
     .action(async (options: EmulateAwsOptions) => {
       // Loaded only for this verb, so the daemon and the other verbs never carry the emulator in memory.
-      const { openEmulatorState, startAwsEmulator, startJobInbox } = await loadEmulator(
-        'fieldgate emulate aws',
-        'FG_USAGE',
-        () => import('../../emulators/aws/index.js'),
-      );
+      const { openEmulatorState, startAwsEmulator, startJobInbox, EMULATOR_SERVICE_CREDENTIALS } =
+        await loadEmulator('fieldgate emulate aws', 'FG_USAGE', () => import('../../emulators/aws/index.js'));
       const log = createLogger({ level: 'info' });
       const state = await openEmulatorState(options.dir);
       const things = options.thing.length > 0 ? options.thing : ['fieldgate-demo'];
@@ -78,11 +81,23 @@ export function registerEmulateAws(emulate: Command): void {
         server: state.server,
         registry: state.registry,
         connectDenial: options.connectDenial,
+        ...(options.servicePort === undefined ? {} : { dataPort: options.servicePort }),
       });
       log.info(
         { mqttPort: emulator.mqttPort, httpsPort: emulator.httpsPort },
         'AWS IoT Core emulator listening.',
       );
+      if (emulator.dataPort !== undefined) {
+        log.info(
+          {
+            endpoint: `https://${options.host}:${emulator.dataPort}`,
+            region: 'us-east-1',
+            ...EMULATOR_SERVICE_CREDENTIALS,
+            ca: path.join(options.dir, 'ca.crt'),
+          },
+          'Service APIs listening (SigV4 with these test credentials; trust the emulator CA).',
+        );
+      }
       const jobsDir = options.jobsDir ?? path.join(options.dir, 'jobs');
       const jobInbox = await startJobInbox({ dir: jobsDir, jobs: emulator.jobs, log });
       log.info({ jobsDir }, 'Create a job: write its document to <jobs dir>/<thing>/<jobId>.json.');

@@ -46,8 +46,11 @@ export interface Upstream {
   readonly maxConcurrentSends?: number;
   /** True while the connection is up and sends can be attempted. */
   readonly isConnected: boolean;
-  /** Optional counters; `billedUnits` is what the cloud meters for what it acknowledged (Azure: 4 KB units). */
-  stats?(): { billedUnits: number };
+  /**
+   * Optional counters, cumulative since start: `billedUnits` is what the cloud meters (Azure: 4 KB units;
+   * AWS: 5 KB units), `operations` counts by kind (AWS: `publishIn`, `publishOut`, `shadow`, `connect`, …).
+   */
+  stats?(): { billedUnits: number; operations?: Record<string, number> };
   connect(signal: AbortSignal): Promise<void>;
   /** Encode and deliver one batch; resolves when the cloud has acknowledged it (or failed). */
   send(batch: readonly Envelope[], signal: AbortSignal): Promise<SendResult>;

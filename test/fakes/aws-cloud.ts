@@ -2,7 +2,12 @@ import type { AedesPublishPacket } from 'aedes';
 import { silentLogger, type Logger } from '../../src/logger.js';
 import type { AwsUpstreamConfig } from '../../src/config/upstreams/aws.js';
 import { createCertificateAuthority, issueCertificate, type KeyPair } from '../../emulators/aws/index.js';
-import { EMULATOR_SERVER_NAMES, startAwsEmulator, type AwsEmulator } from '../../emulators/aws/index.js';
+import {
+  DISCARDED_TOPIC,
+  EMULATOR_SERVER_NAMES,
+  startAwsEmulator,
+  type AwsEmulator,
+} from '../../emulators/aws/index.js';
 
 let authority: Promise<{ ca: KeyPair; server: KeyPair }> | undefined;
 
@@ -36,6 +41,10 @@ export async function startTestCloud(
     connectDenial?: 'close' | 'connack';
     jobsMinuteMs?: number;
     shadowLatencyMs?: number;
+    now?: () => number;
+    requireAlpn?: boolean;
+    /** Also serve the service APIs (SigV4 over HTTPS) on a free port. */
+    serviceApi?: boolean;
   } = {},
 ): Promise<TestCloud> {
   const { ca, server } = await testAuthority();
@@ -49,9 +58,17 @@ export async function startTestCloud(
     ...(options.connectDenial === undefined ? {} : { connectDenial: options.connectDenial }),
     ...(options.jobsMinuteMs === undefined ? {} : { jobsMinuteMs: options.jobsMinuteMs }),
     ...(options.shadowLatencyMs === undefined ? {} : { shadowLatencyMs: options.shadowLatencyMs }),
+    ...(options.now === undefined ? {} : { now: options.now }),
+    ...(options.requireAlpn === undefined ? {} : { requireAlpn: options.requireAlpn }),
+    ...(options.serviceApi === true ? { dataPort: 0 } : {}),
   });
   const messages: TestCloud['messages'] = [];
   const observe = (packet: AedesPublishPacket, done: () => void): void => {
+    // A publish IoT Core would have discarded never reached the broker.
+    if (packet.topic === DISCARDED_TOPIC) {
+      done();
+      return;
+    }
     messages.push({ topic: packet.topic, payload: Buffer.from(packet.payload) });
     done();
   };

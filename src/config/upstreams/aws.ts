@@ -129,7 +129,9 @@ export const awsUpstreamSchema = z.strictObject({
     .positive()
     .max(AWS_MAX_PUBLISHES_PER_SECOND)
     .default(AWS_MAX_PUBLISHES_PER_SECOND)
-    .describe('Publishes per second on the connection; IoT Core discards beyond 100.'),
+    .describe(
+      'Publishes per second on the connection, ours and those IoT Core sends us together; IoT Core discards beyond 100. A fifth is kept for inbound ones.',
+    ),
   ackTimeoutMs: z
     .number()
     .int()

@@ -8,6 +8,7 @@ import { HttpsPublisher } from './https-publisher.js';
 import type { PublishSizeGuard } from '../inbound/publish-size-guard.js';
 import { openMqttConnection, type ConnectionEnd, type OpenConnection } from './mqtt-connection.js';
 import { loadTlsMaterial } from './tls-material.js';
+import type { UsageMeter } from './usage-meter.js';
 
 /**
  * IoT Core accepts at most one CONNECT per second per client id
@@ -31,6 +32,8 @@ export interface AwsSessionOptions {
   subscribe: (client: MqttClient, signal: AbortSignal) => Promise<void>;
   /** Inbound size guard of every MQTT connection (see `OpenOptions.guard`). */
   guard?: PublishSizeGuard;
+  /** Counts every packet of every MQTT connection, and each connect, as IoT Core bills them. */
+  usage?: UsageMeter;
   /** Every message the connection receives. */
   onMessage: (topic: string, payload: Buffer) => void;
   /** An MQTT connection is up and subscribed. */
@@ -128,6 +131,12 @@ export class AwsSession {
       this.#lastConnectAt = this.#options.now();
     }
     const { client } = connection;
+    const { usage } = this.#options;
+    if (usage !== undefined) {
+      usage.connected();
+      client.on('packetsend', (packet) => usage.sent(packet));
+      client.on('packetreceive', (packet) => usage.received(packet));
+    }
     client.on('message', (topic, payload) => this.#options.onMessage(topic, payload));
     try {
       await this.#options.subscribe(client, signal);

@@ -18,6 +18,7 @@ import { ShadowSync } from './shadow-sync.js';
 import { subscribeOrWarn } from './subscribe.js';
 import { TelemetrySender } from './telemetry-sender.js';
 import { TopicTemplate } from './protocol/topics.js';
+import { UsageMeter, type AwsUsage } from './usage-meter.js';
 
 export interface AwsUpstreamOptions {
   config: AwsUpstreamConfig;
@@ -37,15 +38,15 @@ export interface AwsUpstreamOptions {
  */
 const PUBLISH_WINDOW_MS = 1010;
 
-/** Counters for status and cost checks. */
-export interface AwsUpstreamStats {
+/** Counters for status and cost checks; `billedUnits` and `operations` are described at `AwsUsage`. */
+export interface AwsUpstreamStats extends AwsUsage {
   /** Telemetry messages IoT Core acknowledged. */
   messages: number;
   /**
    * Their cost in 5 KB metering units (docs/clouds/aws-iot-core.md#gateway-pattern-and-metering); Basic
    * Ingest is free.
    */
-  billedUnits: number;
+  telemetryUnits: number;
   /** Connections the service closed on us, most likely another client taking over our client id. */
   takeovers: number;
 }
@@ -80,6 +81,8 @@ export class AwsUpstream implements Upstream {
   readonly #jobs: JobsRunner | undefined;
   /** Aborted on close, so publishes waiting for the budget give up. */
   readonly #pacingSignal = new AbortController();
+  /** What the MQTT connections cost, as IoT Core meters it. */
+  readonly #usage = new UsageMeter();
 
   constructor(options: AwsUpstreamOptions) {
     const { config } = options;
@@ -110,6 +113,7 @@ export class AwsUpstream implements Upstream {
       now,
       subscribe: (client, signal) => this.#subscribe(client, signal),
       guard: this.#guard,
+      usage: this.#usage,
       onMessage: (topic, payload) => this.#onMessage(topic, payload),
       onUp: () => this.#onUp(),
       onDown: () => {
@@ -152,8 +156,10 @@ export class AwsUpstream implements Upstream {
             now,
             // Paced by ShadowSync itself (`pace`), so it can note when a request left.
             publish: (topic, body) => this.#session.publishOnce(topic, jsonPayload(body)),
-            pace: () => this.#budget.take('bulk', this.#pacingSignal.signal),
+            // A request and the answer IoT Core will send back on this connection.
+            pace: () => this.#budget.take('bulk', this.#pacingSignal.signal, 1),
             submit: (incoming) => this.#inbox.dispatch(incoming),
+            onAccepted: () => this.#usage.shadowAccepted(),
           });
     this.#jobs =
       config.jobs.enabled && config.transport === 'mqtt'
@@ -162,7 +168,8 @@ export class AwsUpstream implements Upstream {
             route: options.route,
             log: this.#log,
             now,
-            publish: (topic, body) => this.#publishPaced('control', topic, jsonPayload(body)),
+            // Every Jobs request is answered on this connection (accepted or rejected).
+            publish: (topic, body) => this.#publishPaced('control', topic, jsonPayload(body), 1),
             submit: (incoming) => this.#inbox.dispatch(incoming),
             answerTimeoutMs: config.ackTimeoutMs,
           })
@@ -179,9 +186,16 @@ export class AwsUpstream implements Upstream {
   }
 
   stats(): AwsUpstreamStats {
+    const usage = this.#usage.read();
+    if (this.#config.transport === 'https') {
+      // No MQTT packets to count: each HTTPS publish is one message, billed by its body.
+      usage.billedUnits += this.#telemetry.billedUnits;
+      usage.operations.publishOut += this.#telemetry.messages;
+    }
     return {
+      ...usage,
       messages: this.#telemetry.messages,
-      billedUnits: this.#telemetry.billedUnits,
+      telemetryUnits: this.#telemetry.billedUnits,
       takeovers: this.#session.takeovers,
     };
   }
@@ -248,6 +262,8 @@ export class AwsUpstream implements Upstream {
   }
 
   #onMessage(topic: string, payload: Buffer): void {
+    // IoT Core counted it against the connection's publishes per second, whatever it is.
+    this.#budget.noteInbound();
     const oversize = this.#guard.oversizeOf(payload);
     if (oversize !== undefined) {
       // Read past, never buffered: only a command request gets an answer (rejected, too large).
@@ -261,12 +277,20 @@ export class AwsUpstream implements Upstream {
     this.#log.debug({ topic }, 'Message on an unexpected topic; ignored.');
   }
 
-  /** One QoS 1 publish on the live connection once the budget allows; false when offline or closing. */
-  async #publishPaced(priority: PublishPriority, topic: string, payload: Buffer): Promise<boolean> {
+  /**
+   * One QoS 1 publish on the live connection once the budget allows, with room for the `answers` IoT Core
+   * will publish back; false when offline or closing.
+   */
+  async #publishPaced(
+    priority: PublishPriority,
+    topic: string,
+    payload: Buffer,
+    answers = 0,
+  ): Promise<boolean> {
     if (this.#session.client === undefined) return false;
     let release: ReleaseSlot;
     try {
-      release = await this.#budget.take(priority, this.#pacingSignal.signal);
+      release = await this.#budget.take(priority, this.#pacingSignal.signal, answers);
     } catch {
       return false;
     }

@@ -23,6 +23,8 @@ export interface ShadowSyncOptions {
   pace: () => Promise<ReleaseSlot>;
   /** Hands a command derived from a `desired` change to the command router (the upstream's handler). */
   submit: (incoming: IncomingCommand) => void;
+  /** Called for each request of ours IoT Core accepted (a billed Device Shadow operation). */
+  onAccepted?: () => void;
   /** How long a request waits for `/accepted` or `/rejected` before it is sent again; default 10 s. */
   responseTimeoutMs?: number;
 }
@@ -170,6 +172,7 @@ export class ShadowSync {
     this.#byToken.delete(token);
     switch (response) {
       case 'get/accepted': {
+        this.#options.onAccepted?.();
         const state = asObject(body.state) ?? {};
         shadow.gotDocument(version, state);
         this.#actOnDelta(shadow, asObject(state.delta), asObject(asObject(body.metadata)?.desired));
@@ -181,6 +184,7 @@ export class ShadowSync {
         else this.#backOff(shadow, body);
         return;
       case 'update/accepted':
+        this.#options.onAccepted?.();
         shadow.updated(version);
         return;
       case 'update/rejected':

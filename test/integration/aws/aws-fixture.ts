@@ -21,9 +21,9 @@ export class AwsWorld {
     readonly device: KeyPair,
   ) {}
 
-  static async create(): Promise<AwsWorld> {
+  static async create(cloudOptions: Parameters<typeof startTestCloud>[0] = {}): Promise<AwsWorld> {
     const work = await makeWorkdir();
-    const cloud = await startTestCloud();
+    const cloud = await startTestCloud(cloudOptions);
     return new AwsWorld(work, cloud, await cloud.emulator.mintDevice(THING));
   }
 

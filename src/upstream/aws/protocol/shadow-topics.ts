@@ -30,6 +30,25 @@ const NAME_CHAR = /[^a-zA-Z0-9:_-]/g;
 const MAX_THING_BYTES = 128;
 const MAX_SHADOW_BYTES = 64;
 
+/**
+ * Why IoT Core refuses these thing and shadow names (400), or undefined when they are valid: the rules
+ * above, and not empty.
+ */
+export function shadowNameViolation(address: ShadowAddress): string | undefined {
+  const check = (what: string, name: string, maxBytes: number): string | undefined => {
+    if (name.length === 0) return `${what} name is empty`;
+    if (Buffer.byteLength(name) > maxBytes) return `${what} name is longer than ${maxBytes} bytes`;
+    if (new RegExp(NAME_CHAR.source).test(name)) {
+      return `${what} name may contain only letters, digits, ':', '_' and '-'`;
+    }
+    return undefined;
+  };
+  return (
+    check('thing', address.thing, MAX_THING_BYTES) ??
+    (address.shadow === undefined ? undefined : check('shadow', address.shadow, MAX_SHADOW_BYTES))
+  );
+}
+
 const RESPONSE_TOPIC =
   /^\$aws\/things\/([^/]+)\/shadow(?:\/name\/([^/]+))?\/(update\/accepted|update\/rejected|update\/delta|get\/accepted|get\/rejected)$/;
 

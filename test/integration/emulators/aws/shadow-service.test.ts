@@ -97,6 +97,30 @@ describe('the emulator Device Shadow service', () => {
     expect(cloud.emulator.shadows.document('gw-1', 'sim_switch-01')).not.toHaveProperty('state.delta');
   });
 
+  it('rejects a shadow name over 64 bytes or with other characters than letters, digits, :, _ and - with 400', async () => {
+    const named = (name: string) => `$aws/things/gw-1/shadow/name/${name}`;
+    const longest = 'a'.repeat(64);
+    const names = { tooLong: 'a'.repeat(65), dot: 'sim.switch', space: 'sim switch', longest, ok: 'x:Y_z-9' };
+    for (const [token, name] of Object.entries(names)) {
+      await request(`${named(name)}/update`, { state: { reported: { on: true } }, clientToken: token });
+    }
+    await waitFor(
+      () => received.filter((m) => /\/update\/(accepted|rejected)$/.test(m.topic)).length === 5,
+      'an answer to every update',
+    );
+    for (const token of ['tooLong', 'dot', 'space']) {
+      const name = names[token as keyof typeof names];
+      expect(on(`${named(name)}/update/rejected`)).toMatchObject([{ code: 400, clientToken: token }]);
+      expect(cloud.emulator.shadows.document('gw-1', name)).toBeUndefined();
+    }
+    expect(on(`${named(longest)}/update/accepted`)).toMatchObject([{ clientToken: 'longest' }]);
+    expect(on(`${named('x:Y_z-9')}/update/accepted`)).toMatchObject([{ clientToken: 'ok' }]);
+    // The cloud side (UpdateThingShadow) gets the same answer.
+    expect(
+      cloud.emulator.shadows.update('gw-1', 'sim.switch', { state: { desired: { on: true } } }),
+    ).toMatchObject({ error: { code: 400 } });
+  });
+
   it('rejects a version conflict with 409, a missing shadow with 404, and bad JSON with 400', async () => {
     await request(`${NAMED}/update`, { state: { reported: { a: 1 } } });
     await request(`${NAMED}/update`, { state: { reported: { a: 2 } }, version: 7, clientToken: 'stale' });
@@ -127,8 +151,8 @@ describe('the emulator Device Shadow service', () => {
     expect(cloud.emulator.shadows.document('gw-1')).toMatchObject({ state: { reported: { b: 1 } } });
   });
 
-  it('answers 429 beyond 20 requests per second on one thing, and meters shadow operations apart', async () => {
-    const before = cloud.emulator.meter.read().messagingUnits;
+  it('answers 429 beyond 20 requests per second on one thing, and meters shadow operations besides messages', async () => {
+    const before = cloud.emulator.meter.read().messagingUnitsBy;
     // Three bursts of ten, each answered before the next: the in-flight limit (10) is never passed.
     for (let burst = 0; burst < 3; burst++) {
       await Promise.all(
@@ -147,7 +171,9 @@ describe('the emulator Device Shadow service', () => {
     expect(on(`${NAMED}/update/rejected`)[0]).toMatchObject({ code: 429 });
     const meter = cloud.emulator.meter.read();
     expect(meter.shadowOperations).toBe(codes.filter((c) => c === 200).length);
-    expect(meter.messagingUnits).toBe(before);
+    // IoT Core bills the requests and their answers as messages too, one 5 KB unit each here.
+    expect(meter.messagingUnitsBy.publishIn - before.publishIn).toBe(30);
+    expect(meter.messagingUnitsBy.publishOut).toBeGreaterThan(before.publishOut);
   });
 
   it('answers 429 to the eleventh unanswered request on a connection, and serves the ten', async () => {

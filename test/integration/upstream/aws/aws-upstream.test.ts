@@ -108,7 +108,57 @@ describe('AwsUpstream against the IoT Core emulator', () => {
     await waitFor(() => telemetry().length >= 160, 'the cloud to receive every device topic');
     expect(telemetry()).toHaveLength(160);
     expect(cloud.emulator.broker.peakPublishRate('gw-1')).toBeLessThanOrEqual(100);
-    expect(upstream.stats().billedUnits).toBe(cloud.emulator.meter.read().messagingUnits);
+    expect(upstream.stats()).toMatchObject({ messages: 160, telemetryUnits: 160 });
+  });
+
+  it('counts what IoT Core meters: messages both ways, PUBACKs, SUBSCRIBEs, CONNECTs and shadow operations', async () => {
+    const upstream = create();
+    upstream.onCommand((incoming) => {
+      if (incoming.kind === 'command') {
+        void upstream.publishResult(incoming.command, { id: incoming.command.id, status: 'ok' });
+      }
+    });
+    cloud.emulator.shadows.update('gw-1', 'sim:thermo-1', { state: { desired: { state: true } } });
+    await upstream.connect(live());
+    const batch = Array.from({ length: 12 }, (_, i) => envelope(i + 1, `sim:thermo-${i % 3}`));
+    expect(await upstream.send(batch, live())).toEqual({ kind: 'ok' });
+    await cloud.publish('cmd/fieldgate/gw-1/sim:thermo-2/req', JSON.stringify({ id: 'c1', name: 'ping' }));
+    const reported = () =>
+      (
+        cloud.emulator.shadows.document('gw-1', 'sim:thermo-1') as {
+          state?: { reported?: { state?: unknown } };
+        }
+      )?.state?.reported?.state;
+    await waitFor(() => reported() === true, 'the desired change reported');
+    await waitFor(() => cloud.messages.some((m) => m.topic.endsWith('/res')), 'the command response');
+    // Once the shadows are in step the connection falls quiet, and both counts agree.
+    const fromMeter = () => {
+      const meter = cloud.emulator.meter.read();
+      return {
+        billedUnits: meter.messagingUnits,
+        operations: {
+          connect: meter.connects,
+          // Commands and shadows; Jobs are off.
+          subscribe: 2,
+          publishOut: meter.inboundMessages,
+          publishIn: meter.outboundMessages,
+          puback: meter.messagingUnitsBy.puback,
+          // All but the cloud app's own UpdateThingShadow.
+          shadow: meter.shadowOperations - 1,
+        },
+      };
+    };
+    const sorted = (counts: { billedUnits: number; operations: Record<string, number> }) =>
+      JSON.stringify([counts.billedUnits, Object.entries(counts.operations).sort()]);
+    const counted = () => {
+      const { billedUnits, operations } = upstream.stats();
+      return { billedUnits, operations };
+    };
+    await waitFor(() => sorted(counted()) === sorted(fromMeter()), 'the gateway’s counts to meet the meter');
+    const meter = cloud.emulator.meter.read();
+    expect(meter).toMatchObject({ connects: 1, messagingUnitsBy: { connect: 1, subscribe: 2 } });
+    // Three shadows written, one of them read first (the other two did not exist yet).
+    expect(meter.shadowOperations - 1).toBeGreaterThanOrEqual(4);
   });
 
   it('fills billing units: a backlog of one device costs a fraction of one message per reading', async () => {
