@@ -56,8 +56,29 @@ function keepHistory(samples) {
     h.ts.push(s.ts);
     h.depth.push(s.depth);
     h.deliveredPerS.push(s.deliveredPerS);
+    h.live = undefined;
     if (h.ts.length > maxPoints) for (const k of ['ts', 'depth', 'deliveredPerS']) h[k].shift();
   }
+}
+
+function keepLive({ status, at }) {
+  for (const r of status.routes) {
+    const h = state.history[r.name];
+    if (h === undefined || h.ts.length === 0) continue;
+    h.live = { ts: at, depth: r.queue.depth };
+  }
+}
+
+/** A route's chart columns: the samples, then the live point when it is newer. */
+export function chartColumns(h) {
+  const isLive = h.live !== undefined && h.live.ts > (h.ts.at(-1) ?? 0);
+  return isLive
+    ? [
+        [...h.ts, h.live.ts],
+        [...h.depth, h.live.depth],
+        [...h.deliveredPerS, h.deliveredPerS.at(-1) ?? null],
+      ]
+    : [h.ts, h.depth, h.deliveredPerS];
 }
 
 function applyReadings(readings) {
@@ -89,6 +110,8 @@ function connect() {
     state.status = data.status;
     state.inPerS = data.inPerS;
     keepHistory(data.samples);
+    // Between the daemon's samples (every 2 s) the chart ends at the backlog just reported.
+    if (data.samples === undefined) keepLive(data);
     changed('status', data);
   });
   events.addEventListener('readings', (e) => {

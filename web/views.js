@@ -1,5 +1,5 @@
 // One function per page: it builds the page into `el`, subscribes to changes, returns { destroy }.
-import { api, h, onChange, state } from './app.js';
+import { api, chartColumns, h, onChange, state } from './app.js';
 import { lineChart } from './charts.js';
 
 /** Replaces the children of `el`, skipping absent ones. */
@@ -20,6 +20,9 @@ const actionsNote = () =>
   state.me.mayAct
     ? null
     : h('p', { class: 'muted' }, 'Read-only: log in with a token that allows actions to change anything.');
+
+/** A route that is not delivering, with the reason it gave. */
+const isDown = (f) => f.lastError !== undefined && (f.state === 'backoff' || f.state === 'connecting');
 
 function overview(el) {
   const health = h('div', { class: 'card wide', id: 'health' });
@@ -99,8 +102,8 @@ function overview(el) {
             ? h('span', { class: 'muted' }, ` since ${new Date(f.offlineSince).toLocaleTimeString()}`)
             : null,
         ),
-        f.lastError ? h('dt', {}, 'last error') : null,
-        f.lastError ? h('dd', { class: 'error' }, f.lastError) : null,
+        isDown(f) ? h('dt', {}, 'last error') : null,
+        isDown(f) ? h('dd', { class: 'error' }, f.lastError) : null,
         h('dt', {}, 'delivered'),
         h('dd', { 'data-testid': 'delivered' }, fmt(f.sentReadings)),
         h('dt', {}, 'delivered/s'),
@@ -115,9 +118,12 @@ function overview(el) {
         f.billedUnits !== undefined ? h('dd', { 'data-testid': 'billed' }, fmt(f.billedUnits)) : null,
       );
       if (last !== undefined) {
-        charts.get(r.name).set([last.ts, last.depth, last.deliveredPerS]);
-        card.querySelector('.chart').setAttribute('data-last-depth', String(last.depth.at(-1) ?? 0));
-        card.querySelector('.chart').setAttribute('data-points', String(last.ts.length));
+        const columns = chartColumns(last);
+        charts.get(r.name).set(columns);
+        const chart = card.querySelector('.chart');
+        chart.setAttribute('data-last-depth', String(columns[1].at(-1) ?? 0));
+        chart.setAttribute('data-max-depth', String(Math.max(0, ...columns[1])));
+        chart.setAttribute('data-points', String(columns[0].length));
       }
     }
     fill(
