@@ -52,18 +52,66 @@ export class NumberRing {
   }
 }
 
+/**
+ * One device value's points: whole-second timestamps and values in two typed arrays (12 bytes a point), as
+ * a fleet of a thousand devices with three values each keeps three thousand of these.
+ */
+export class ValueRing {
+  readonly #seconds: Uint32Array;
+  readonly #values: Float64Array;
+  #count = 0;
+  #next = 0;
+
+  constructor(readonly capacity: number) {
+    this.#seconds = new Uint32Array(capacity);
+    this.#values = new Float64Array(capacity);
+  }
+
+  /** Epoch ms of the newest point (to the second), or undefined. */
+  get lastTs(): number | undefined {
+    return this.#count === 0
+      ? undefined
+      : this.#seconds[(this.#next - 1 + this.capacity) % this.capacity]! * 1000;
+  }
+
+  push(ts: number, value: number): void {
+    this.#seconds[this.#next] = Math.floor(ts / 1000);
+    this.#values[this.#next] = value;
+    this.#next = (this.#next + 1) % this.capacity;
+    this.#count = Math.min(this.#count + 1, this.capacity);
+  }
+
+  replaceLast(ts: number, value: number): void {
+    const last = (this.#next - 1 + this.capacity) % this.capacity;
+    this.#seconds[last] = Math.floor(ts / 1000);
+    this.#values[last] = value;
+  }
+
+  /** Every point, oldest first. */
+  columns(): { ts: number[]; value: number[] } {
+    const ts: number[] = [];
+    const value: number[] = [];
+    for (let i = this.#count; i > 0; i--) {
+      const at = (this.#next - i + this.capacity) % this.capacity;
+      ts.push(this.#seconds[at]! * 1000);
+      value.push(this.#values[at]!);
+    }
+    return { ts, value };
+  }
+}
+
 export interface HistoryOptions {
   /** Route samples kept: with `sampleEveryMs` this is the chart's span (default 1,800 × 2 s = 1 hour). */
   routeSamples?: number;
   /** One point per device value per slot of this length; the slot's last reading wins. */
   valueSlotMs?: number;
-  /** Points kept per device value (default 120 × 30 s = 1 hour). */
+  /** Points kept per device value (default 60 × 1 min = 1 hour). */
   valueSamples?: number;
   /** Devices whose values are kept; readings of further devices are not charted (a large fleet). */
   maxDevices?: number;
 }
 
-const DEFAULTS = { routeSamples: 1800, valueSlotMs: 30_000, valueSamples: 120, maxDevices: 2000 };
+const DEFAULTS = { routeSamples: 1800, valueSlotMs: 60_000, valueSamples: 60, maxDevices: 2000 };
 
 /**
  * The status page's short memory: per route the backlog and delivery rate of the last hour, and per
@@ -74,7 +122,7 @@ const DEFAULTS = { routeSamples: 1800, valueSlotMs: 30_000, valueSamples: 120, m
 export class WebHistory {
   readonly #options: typeof DEFAULTS;
   readonly #routes = new Map<string, { ring: NumberRing; sent: number }>();
-  readonly #values = new Map<string, Map<string, NumberRing>>();
+  readonly #values = new Map<string, Map<string, ValueRing>>();
   #readingsIn: { ts: number; count: number } | undefined;
   #inPerS = 0;
 
@@ -143,15 +191,14 @@ export class WebHistory {
         if (typeof numeric !== 'number' || !Number.isFinite(numeric)) continue;
         let ring = series.get(name);
         if (ring === undefined) {
-          ring = new NumberRing(this.#options.valueSamples, 3);
+          ring = new ValueRing(this.#options.valueSamples);
           series.set(name, ring);
         }
-        // Columns: the slot's start, the reading's time, the value. A reading in the newest point's slot
-        // replaces it, so the chart always ends at the latest value.
-        const slot = Math.floor(reading.ts / slotMs) * slotMs;
-        const last = ring.fromEnd(0);
-        if (last !== undefined && last[0] === slot) ring.replaceLast([slot, reading.ts, numeric]);
-        else ring.push([slot, reading.ts, numeric]);
+        // A reading in the newest point's slot replaces it, so the chart always ends at the latest value.
+        const last = ring.lastTs;
+        if (last !== undefined && Math.floor(last / slotMs) === Math.floor(reading.ts / slotMs))
+          ring.replaceLast(reading.ts, numeric);
+        else ring.push(reading.ts, numeric);
       }
     }
   }
@@ -164,10 +211,7 @@ export class WebHistory {
   /** One device's value history, by value name, oldest first. */
   deviceValues(device: string): Record<string, { ts: number[]; value: number[] }> {
     const out: Record<string, { ts: number[]; value: number[] }> = {};
-    for (const [name, ring] of this.#values.get(device) ?? []) {
-      const rows = ring.rows();
-      out[name] = { ts: rows.map((r) => r[1]!), value: rows.map((r) => r[2]!) };
-    }
+    for (const [name, ring] of this.#values.get(device) ?? []) out[name] = ring.columns();
     return out;
   }
 }
