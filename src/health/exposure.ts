@@ -28,6 +28,15 @@ export function findExposures(config: Config, env: NodeJS.ProcessEnv = {}): Expo
       hint: 'listen on 127.0.0.1:9464 and scrape locally or through an authenticating proxy, or firewall the port',
     });
   }
+  // Optional chaining: configs built in code (tests, older callers) may predate the `web:` section.
+  const web = config.web;
+  if (web?.enabled === true && !isLoopbackHost(hostOfListen(web.listen))) {
+    found.push({
+      path: 'web.listen',
+      message: `The status page ${web.listen} is reachable from the network over plain HTTP; only web.tokens holders may open it, but a token typed there crosses the LAN unencrypted.`,
+      hint: 'listen on 127.0.0.1:9465 and open it through an SSH tunnel (ssh -L 9465:127.0.0.1:9465 <gateway>) or a TLS proxy',
+    });
+  }
   const broker = config.emulators.mqtt;
   if (broker.enabled && !isLoopbackHost(broker.host)) {
     const auth = broker.password === undefined ? 'without authentication' : 'its password sent in plaintext';
