@@ -17,8 +17,10 @@ import { SseClient } from './sse.js';
 /** How often open pages get the status, and the history takes a sample (the chart's step is SAMPLE_EVERY). */
 export const TICK_MS = 1000;
 const SAMPLE_EVERY_TICKS = 2;
-/** Readings sent to the pages per tick at most; the rest are counted (the pages show current values). */
-const MAX_READINGS_PER_TICK = 500;
+/** Readings sent to the pages per flush at most; the rest are counted (the pages show current values). */
+const MAX_READINGS_PER_FLUSH = 500;
+/** Readings are gathered this long before they go out: one event per burst, not one per reading. */
+const READINGS_FLUSH_MS = 100;
 /** Largest request body taken (login form, command); more is answered 413 and the connection closed. */
 export const MAX_BODY_BYTES = 64 * 1024;
 /** Connections at once; a flood beyond this is closed as it is accepted, never costing the daemon more. */
@@ -51,6 +53,7 @@ export class WebServer {
   #skipped = 0;
   #ticks = 0;
   #timer: NodeJS.Timeout | undefined;
+  #flushTimer: NodeJS.Timeout | undefined;
   #unsubscribe: (() => void)[] = [];
   #refusedLogins = 0;
   readonly #now: () => number;
@@ -119,6 +122,7 @@ export class WebServer {
 
   async close(): Promise<void> {
     clearInterval(this.#timer);
+    clearTimeout(this.#flushTimer);
     for (const off of this.#unsubscribe) off();
     for (const client of this.#clients) client.close();
     this.#server.closeAllConnections();
@@ -134,9 +138,18 @@ export class WebServer {
     this.history.record(readings);
     if (this.#clients.size === 0) return;
     for (const reading of readings) {
-      if (this.#pending.length < MAX_READINGS_PER_TICK) this.#pending.push(reading);
+      if (this.#pending.length < MAX_READINGS_PER_FLUSH) this.#pending.push(reading);
       else this.#skipped++;
     }
+    this.#flushTimer ??= setTimeout(() => this.#flushReadings(), READINGS_FLUSH_MS);
+  }
+
+  #flushReadings(): void {
+    this.#flushTimer = undefined;
+    if (this.#pending.length === 0 && this.#skipped === 0) return;
+    this.#broadcast('readings', { readings: this.#pending, skipped: this.#skipped });
+    this.#pending = [];
+    this.#skipped = 0;
   }
 
   #tick(): void {
@@ -145,11 +158,6 @@ export class WebServer {
     const samples = ++this.#ticks % SAMPLE_EVERY_TICKS === 0 ? this.history.sample(status, now) : undefined;
     if (this.#clients.size === 0) return;
     this.#broadcast('status', { status, inPerS: this.history.inPerS, samples, at: now });
-    if (this.#pending.length > 0 || this.#skipped > 0) {
-      this.#broadcast('readings', { readings: this.#pending, skipped: this.#skipped });
-      this.#pending = [];
-      this.#skipped = 0;
-    }
   }
 
   #broadcast(event: string, data: unknown): void {
