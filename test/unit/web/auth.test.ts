@@ -1,4 +1,3 @@
-import type http from 'node:http';
 import { describe, expect, it } from 'vitest';
 import { SESSION_COOKIE, SESSION_TTL_MS, WebAuth } from '../../../src/web/auth.js';
 
@@ -7,7 +6,8 @@ const TOKENS = [
   { name: 'wall', token: 'wall-token-0123456789', actions: false },
 ];
 
-const request = (headers: http.IncomingHttpHeaders) => ({ headers }) as http.IncomingMessage;
+type Request = Parameters<WebAuth['check']>[0];
+const request = (headers: Request['headers']) => ({ headers }) as Request;
 
 describe('WebAuth', () => {
   it('without tokens, everyone is the read-only viewer `local`', () => {

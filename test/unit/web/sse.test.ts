@@ -1,7 +1,8 @@
 import { EventEmitter } from 'node:events';
-import type http from 'node:http';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { SSE_MAX_PENDING_BYTES, SSE_MAX_STALL_MS, SseClient } from '../../../src/web/sse.js';
+
+type Response = ConstructorParameters<typeof SseClient>[0];
 
 /** A response whose peer takes nothing: what is written stays pending until `drain()`. */
 class StuckResponse extends EventEmitter {
@@ -37,7 +38,7 @@ describe('SseClient', () => {
 
   it('writes named events, drops them past the bound, and recovers when the browser catches up', () => {
     const res = new StuckResponse();
-    const client = new SseClient(res as unknown as http.ServerResponse);
+    const client = new SseClient(res as unknown as Response);
     expect(client.send('status', { a: 1 })).toBe(true);
     expect(res.written[0]).toBe('event: status\ndata: {"a":1}\n\n');
     const big = 'x'.repeat(64 * 1024);
@@ -55,7 +56,7 @@ describe('SseClient', () => {
 
   it('cuts off a browser that takes nothing for too long', () => {
     const res = new StuckResponse();
-    const client = new SseClient(res as unknown as http.ServerResponse);
+    const client = new SseClient(res as unknown as Response);
     const big = 'x'.repeat(64 * 1024);
     while (client.send('log', big));
     vi.advanceTimersByTime(SSE_MAX_STALL_MS + 1);
