@@ -15,6 +15,8 @@ export function lineChart(el, { title, series, scales = {}, height = 200 }) {
     title,
     width: widthOf(el),
     height,
+    // The legend names the lines; hover values are not needed on a small screen.
+    legend: { live: false },
     scales: { x: { time: true } },
     axes: [{}, { scale: 'y', size: 60 }],
     series: [
