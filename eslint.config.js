@@ -30,6 +30,32 @@ export default tseslint.config(
     },
   },
   {
+    // The status page's browser modules (web/): plain JavaScript served as is, outside the TS projects.
+    files: ['web/**/*.js'],
+    ...tseslint.configs.disableTypeChecked,
+    languageOptions: {
+      ...tseslint.configs.disableTypeChecked.languageOptions,
+      sourceType: 'module',
+      globals: Object.fromEntries(
+        [
+          'window',
+          'document',
+          'location',
+          'fetch',
+          'EventSource',
+          'CSS',
+          'Node',
+          'TextDecoderStream',
+          'AbortController',
+          'URLSearchParams',
+          'setInterval',
+          'clearInterval',
+          'console',
+        ].map((name) => [name, 'readonly']),
+      ),
+    },
+  },
+  {
     // docs/architecture.md#dependency-rules: adapters use only the core vocabulary, never the daemon's
     // internals.
     files: ['adapters/**/*.ts'],

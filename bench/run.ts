@@ -22,6 +22,7 @@ import { radiosFootprint } from './scenarios/radios.js';
 import { idleFootprint, latency } from './scenarios/latency.js';
 import { levelDbAlone, queueAlone } from './scenarios/queue.js';
 import { fieldgateThroughput } from './scenarios/throughput.js';
+import { webFootprint } from './scenarios/web.js';
 import { compare, medians, table, type Figure, type Sample } from './support/figures.js';
 
 interface Scenario {
@@ -53,6 +54,8 @@ const SCENARIOS: Scenario[] = [
   { name: 'latency', run: latency },
   { name: 'idle', run: idleFootprint },
   { name: 'radios', run: radiosFootprint, isRunOnce: true },
+  // The status page on, then one browser on it (needs chromium, as the browser tests do).
+  { name: 'web', run: webFootprint, isRunOnce: true },
   // The unit's heap settings against V8's default young generation, for choosing them (not a target).
   { name: 'heap', run: heapSettings, isOptIn: true },
   { name: 'backlog', run: backlog },
@@ -69,6 +72,8 @@ const COMPARISONS: { name: string; baseline: string; as?: string }[] = [
   { name: 'fieldgate.throughput.rss', baseline: 'bridge.rss.underLoad' },
   { name: 'queue.persist', baseline: 'leveldb.syncedBatches' },
   { name: 'fieldgate.rss.radios', baseline: 'fieldgate.rss.idle' },
+  { name: 'fieldgate.rss.webEnabled', baseline: 'fieldgate.rss.idle' },
+  { name: 'fieldgate.rss.webBrowser', baseline: 'fieldgate.rss.idle' },
   { name: 'heap.unit.rss', baseline: 'heap.v8DefaultYoung.rss' },
   { name: 'heap.unit.cpuPer1k', baseline: 'heap.v8DefaultYoung.cpuPer1k' },
 ];

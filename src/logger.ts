@@ -51,11 +51,13 @@ export function createLogger(
     secretFieldNames?: readonly string[];
     /** Rewrites each line after scrubbing (pretty, journal); without one, lines are pino JSON. */
     format?: LineFormatter | undefined;
+    /** Also receives each scrubbed JSON line (the status page's live log); must not throw or block. */
+    tap?: ((jsonLine: string) => void) | undefined;
   } = {},
 ): Logger {
   const level = options.level ?? 'info';
   const destination: Destination = options.destination ?? pino.destination({ fd: 1, sync: false });
-  const { redactor, format } = options;
+  const { redactor, format, tap } = options;
   return pino(
     {
       level,
@@ -63,7 +65,9 @@ export function createLogger(
       redact: { paths: redactPaths(options.secretFieldNames ?? []), censor: CENSORED },
       onChild: withoutDuplicateBindings,
     },
-    redactor === undefined && format === undefined ? destination : rewriting(destination, redactor, format),
+    redactor === undefined && format === undefined && tap === undefined
+      ? destination
+      : rewriting(destination, redactor, format, tap),
   );
 }
 
@@ -71,8 +75,17 @@ function rewriting(
   inner: Destination,
   redactor: LineScrubber | undefined,
   format: LineFormatter | undefined,
+  tap?: (jsonLine: string) => void,
 ): Destination {
-  const scrub = (line: string) => (redactor === undefined ? line : redactor.scrubJsonLine(line));
+  const scrubOnly = (line: string) => (redactor === undefined ? line : redactor.scrubJsonLine(line));
+  const scrub =
+    tap === undefined
+      ? scrubOnly
+      : (line: string) => {
+          const scrubbed = scrubOnly(line);
+          tap(scrubbed);
+          return scrubbed;
+        };
   const rewrite = format === undefined ? scrub : (line: string) => format(scrub(line));
   return {
     write: (line) => inner.write(rewrite(line)),

@@ -33,6 +33,8 @@ import { SwappableStage } from './ops/swappable-stage.js';
 import type { LivenessSample } from './ops/watchdog.js';
 import type { DeviceInfo } from './model.js';
 import { loadEmulator } from './load-emulator.js';
+import type { LogRing } from './web/log-ring.js';
+import type { WebServer } from './web/server.js';
 
 export interface RuntimeOptions {
   config: Config;
@@ -45,6 +47,8 @@ export interface RuntimeOptions {
   redactor?: Redactor;
   /** How often a queue whose storage is unavailable (read-only, I/O error) is tried again. Default 5 s. */
   storageRetryMs?: number;
+  /** The daemon's recent log lines, for the status page's live log (`web.enabled`). */
+  webLogs?: LogRing;
 }
 
 interface RouteParts {
@@ -73,6 +77,7 @@ export class Runtime implements GatewayApi {
   #filter: SwappableStage | undefined;
   #reload: ReloadStatus | undefined;
   #metrics: MetricsServer | undefined;
+  #web: WebServer | undefined;
   readonly #drainRate = new DrainRate();
   /** Devices an adapter announces while starting are known ones, counted in "Adapter started."; later ones joined. */
   #isAnnouncingJoins = false;
@@ -228,6 +233,18 @@ export class Runtime implements GatewayApi {
       });
       await this.#metrics.listen();
     }
+    if (config.web.enabled) {
+      // Loaded only when enabled: the page's files and history cost nothing on a gateway that has it off.
+      const { WebServer } = await import('./web/server.js');
+      this.#web = new WebServer({
+        api: this,
+        config: config.web,
+        logs: this.options.webLogs,
+        log: log.child({ component: 'web' }),
+        now: this.#now,
+      });
+      await this.#web.listen();
+    }
 
     for (const [name, adapterConfig] of Object.entries(config.adapters)) {
       if (!adapterConfig.enabled) continue;
@@ -262,6 +279,7 @@ export class Runtime implements GatewayApi {
     await this.#starting?.catch(() => undefined);
     const grace = this.options.stopGraceMs ?? 5000;
     await Promise.all(this.#adapters.map((a) => a.stop()));
+    await this.#web?.close();
     await this.#control?.close();
     await this.#metrics?.close();
     await this.#pipeline?.stop();

@@ -3,7 +3,7 @@
 # from any Linux machine (cross-architecture: nothing is compiled here). For each architecture (both by default):
 #   release/fieldgate-<version>-linux-<arch>.tar.gz   unpack, then: sudo ./systemd/install.sh
 #   release/fieldgate_<version>_<debarch>.deb          sudo apt install ./fieldgate_<version>_<debarch>.deb
-# Each holds dist/, the production node_modules, config/, systemd/ and docs/.
+# Each holds dist/, the production node_modules, config/, systemd/, docs/ and web/ (the status page).
 # Native addons: the prebuilt ones (classic-level, @serialport/bindings-cpp, usb) ship their binaries for every
 # platform inside the npm package; the artifact keeps linux-<arch> only and checks each one with `file`.
 # The Bluetooth HCI socket has no prebuilt binaries and is compiled per Node ABI, so it is left out: BLE needs
@@ -44,7 +44,7 @@ if [ "${FIELDGATE_PACKAGE_SKIP_BUILD:-}" != 1 ]; then npm run build >&2; fi
 # One arch-neutral tree first: the JavaScript and the production dependencies.
 base="$stage/base"
 mkdir -p "$base"
-cp -r dist config systemd docs package.json package-lock.json README.md LICENSE CHANGELOG.md "$base/"
+cp -r dist config systemd docs web package.json package-lock.json README.md LICENSE CHANGELOG.md "$base/"
 # Test doubles and benchmarks are built for a checkout only: the emulators, the test fakes, bench/.
 rm -rf "$base/dist/emulators" "$base/dist/test" "$base/dist/bench"
 # Copy the contents, not the link: a worktree's node_modules may be a symlink, and the prune below must

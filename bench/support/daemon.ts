@@ -38,6 +38,8 @@ export interface BenchConfig {
   extraAdapters?: Record<string, Record<string, unknown>>;
   /** `NODE_OPTIONS` for this daemon; default: `daemonNodeOptions()`. */
   nodeOptions?: string;
+  /** The `web:` section (the status page), when the run measures it. */
+  web?: Record<string, unknown>;
 }
 
 /** Readings per emit of a full-speed sim adapter, by default. */
@@ -96,6 +98,7 @@ function configFor(config: BenchConfig): Record<string, unknown> {
     control: { socket: path.join(config.dir, 'control.sock') },
     adapters: { ...adapters, ...config.extraAdapters },
     routes: { [BENCH_ROUTE]: route },
+    ...(config.web === undefined ? {} : { web: config.web }),
   };
 }
 
@@ -148,6 +151,12 @@ export class BenchDaemon {
 
   status(): Promise<StatusSnapshot> {
     return controlRequest<StatusSnapshot>(this.socket, 'GET', '/v1/status');
+  }
+
+  /** `http://host:port` of the status page, from its start line; undefined when it is off. */
+  webUrl(): string | undefined {
+    const listen = /"component":"web","listen":"([^"]+)"/.exec(this.#output)?.[1];
+    return listen === undefined ? undefined : `http://${listen}`;
   }
 
   /** Ids of the devices an adapter announced. */

@@ -4,6 +4,7 @@ import { serviceUrl } from './service-url.js';
 import { adapterOptionsSchemas } from '../../adapters/registry.js';
 import { awsUpstreamSchema } from './upstreams/aws.js';
 import { azureUpstreamSchema } from './upstreams/azure.js';
+import { webSchema } from './web.js';
 
 /**
  * The configuration schema: the single source of truth for types, defaults, validation and documentation
@@ -319,6 +320,7 @@ export const configSchema = z
           ),
       })
       .prefault({}),
+    web: webSchema.describe('The local status page (docs/status-page.md); off by default.'),
     emulators: z
       .strictObject({
         mqtt: z

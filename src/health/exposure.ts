@@ -1,4 +1,4 @@
-import { BlockList, isIP } from 'node:net';
+import { hostOfListen, isLoopbackHost } from './listen-address.js';
 import type { Config, UpstreamConfig } from '../config/schema.js';
 
 /**
@@ -15,37 +15,7 @@ export interface Exposure {
   hint: string;
 }
 
-const LOOPBACK = new BlockList();
-LOOPBACK.addSubnet('127.0.0.0', 8, 'ipv4');
-LOOPBACK.addAddress('::1', 'ipv6');
-LOOPBACK.addSubnet('::ffff:127.0.0.0', 104, 'ipv6');
-
-/**
- * Whether a host to bind or connect to stays on this machine: 127.0.0.0/8, ::1 (also bracketed or
- * IPv4-mapped), `localhost` and `*.localhost` (RFC 6761 keeps those on loopback). Everything else — the
- * wildcards 0.0.0.0 and ::, an empty host (every interface), a LAN address, any other name — is not.
- */
-export function isLoopbackHost(host: string): boolean {
-  const name = host
-    .trim()
-    .replace(/^\[(.*)\]$/, '$1')
-    .toLowerCase();
-  if (name === 'localhost' || name.endsWith('.localhost')) return true;
-  const family = isIP(name);
-  if (family === 4) return LOOPBACK.check(name, 'ipv4');
-  if (family === 6) return LOOPBACK.check(name, 'ipv6');
-  return false;
-}
-
-/** The host part of `host:port` (`[::]:9464` → `::`); the whole string when there is no port. */
-export function hostOfListen(listen: string): string {
-  const bracketed = /^\[([^\]]*)\](?::\d+)?$/.exec(listen);
-  if (bracketed !== null) return bracketed[1]!;
-  const separator = listen.lastIndexOf(':');
-  // A bare IPv6 address has colons but no port.
-  if (separator === -1 || isIP(listen) === 6) return listen;
-  return listen.slice(0, separator);
-}
+export { hostOfListen, isLoopbackHost } from './listen-address.js';
 
 /** Every risky bind and TLS setting in a config, in a stable order. `env` is checked for TLS switches. */
 export function findExposures(config: Config, env: NodeJS.ProcessEnv = {}): Exposure[] {
@@ -56,6 +26,15 @@ export function findExposures(config: Config, env: NodeJS.ProcessEnv = {}): Expo
       path: 'metrics.listen',
       message: `The metrics endpoint ${listen} (/metrics, /healthz, /readyz) is reachable from the network, without authentication.`,
       hint: 'listen on 127.0.0.1:9464 and scrape locally or through an authenticating proxy, or firewall the port',
+    });
+  }
+  // Optional chaining: configs built in code (tests, older callers) may predate the `web:` section.
+  const web = config.web;
+  if (web?.enabled === true && !isLoopbackHost(hostOfListen(web.listen))) {
+    found.push({
+      path: 'web.listen',
+      message: `The status page ${web.listen} is reachable from the network over plain HTTP; only web.tokens holders may open it, but a token typed there crosses the LAN unencrypted.`,
+      hint: 'listen on 127.0.0.1:9465 and open it through an SSH tunnel (ssh -L 9465:127.0.0.1:9465 <gateway>) or a TLS proxy',
     });
   }
   const broker = config.emulators.mqtt;

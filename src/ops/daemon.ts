@@ -7,6 +7,7 @@ import { lineFormatter, resolveLogFormat, type LogFormatSetting } from '../log-f
 import { createLogger, type Logger } from '../logger.js';
 import { Runtime } from '../runtime.js';
 import { VERSION } from '../version.js';
+import { LogRing } from '../web/log-ring.js';
 import { createNotifier, type Notifier } from './sd-notify.js';
 import { statusLine } from './status-line.js';
 import { Watchdog } from './watchdog.js';
@@ -28,7 +29,10 @@ export interface DaemonOptions {
 export async function runDaemon(configFile: string, options: DaemonOptions = {}): Promise<void> {
   const { config, redactor, warnings } = await loadConfig(configFile);
   const logFormat = resolveLogFormat(options.logFormat ?? config.log.format);
+  // The status page's live log: kept only when the page is on.
+  const webLogs = config.web.enabled ? new LogRing() : undefined;
   const log = createLogger({
+    tap: webLogs === undefined ? undefined : (line) => webLogs.push(line),
     level: config.log.level,
     redactor,
     secretFieldNames: secretKeyNames(),
@@ -39,7 +43,13 @@ export async function runDaemon(configFile: string, options: DaemonOptions = {})
   for (const exposure of findExposures(config, process.env))
     log.warn({ setting: exposure.path, hint: exposure.hint }, exposure.message);
   const notifier = await createNotifier({ log: log.child({ component: 'systemd' }) });
-  const runtime = new Runtime({ config, log, version: VERSION, redactor });
+  const runtime = new Runtime({
+    config,
+    log,
+    version: VERSION,
+    redactor,
+    ...(webLogs === undefined ? {} : { webLogs }),
+  });
   const { stopped, dispose } = onStopSignal(runtime, notifier, log);
   // Without a handler Node dies on SIGHUP (exit 129); reloads must never kill the gateway.
   process.on('SIGHUP', () => void reload(runtime, configFile, { notifier, log, redactor }));

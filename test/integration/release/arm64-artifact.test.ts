@@ -67,6 +67,9 @@ describe.skipIf(!hasFile)(
       expect(modules).not.toContain('vitest');
       expect(modules).toContain('classic-level');
       expect(await readdir(path.join(tree, 'dist/src'))).toContain('main.js');
+      // The status page's files, and uPlot's, which the daemon reads at start (nothing from a CDN).
+      expect(await readdir(path.join(tree, 'web'))).toEqual(expect.arrayContaining(['index.html', 'app.js']));
+      expect(await readdir(path.join(tree, 'node_modules/uplot/dist'))).toContain('uPlot.iife.min.js');
     }, 600_000);
   },
 );

@@ -62,6 +62,7 @@ describe('docs/configuration.example.yaml', () => {
       'secrets.yaml',
       [
         'broker-password: example-password',
+        'web-token: example-web-token-0123456789',
         'azure-connection-string: HostName=myhub.azure-devices.net;DeviceId=pi-barn-01',
         'azure-device-key: MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=',
         'azure-group-key: Z3JvdXAta2V5LWZvci10ZXN0cy1vbmx5LTAwMDAwMDM=',

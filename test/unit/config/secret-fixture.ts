@@ -29,6 +29,8 @@ export function baseConfig(dir: string): Record<string, unknown> {
     // The demo broker's login: username and password go together (the placeholder keeps the base valid;
     // the fixture puts a secret in its place).
     emulators: { mqtt: { enabled: false, username: 'demo-user', password: 'placeholder' } },
+    // The status page off, with a token (the fixture puts a secret in its place).
+    web: { enabled: false, tokens: [{ name: 'ops', token: 'placeholder-token-0000' }] },
     adapters: {
       ble: { type: 'ble', enabled: false, devices: [{ address: 'c4:7c:8d:6a:12:34' }] },
       zigbee: { type: 'zigbee', enabled: false, coordinator: 'ember', serialPort: '/dev/null-zigbee' },
@@ -163,9 +165,12 @@ function acceptsAt(config: Record<string, unknown>, at: (string | number)[], val
 
 const SAMPLE_KEY_HEX = '000102030405060708090a0b0c0d0e0f';
 
-/** A key that takes 16 bytes in hex and refuses other text (Zigbee, Z-Wave, BLE keys). */
+/**
+ * A key that takes 16 bytes in hex and refuses other text (Zigbee, Z-Wave, BLE keys). The text probe is
+ * longer than any minimum a text secret sets (a status page token takes 16 characters or more).
+ */
 function isHexAt(config: Record<string, unknown>, at: (string | number)[]): boolean {
-  return !acceptsAt(config, at, 'SECRET-text') && acceptsAt(config, at, SAMPLE_KEY_HEX);
+  return !acceptsAt(config, at, 'SECRET-text-that-is-not-hex') && acceptsAt(config, at, SAMPLE_KEY_HEX);
 }
 
 /** A distinctive value for the key at `at`: text, or 16 key bytes for a hex key, or a URL with a password. */

@@ -24,6 +24,7 @@ import { leaks, makeSecretFixture, type SecretFixture, type SupplyRoute } from '
 const NOT_SECRETS: Record<string, string> = {
   keyFile: 'a path to a PEM file; the key is read from it by the TLS loader, never printed',
   passwordFile: 'a path; the file’s contents become password (marked)',
+  tokenFile: 'a path; the contents become the status page token (marked)',
   groupKeyFile: 'a path; the contents become groupKey (marked)',
   connectionStringFile: 'a path; the contents become connectionString (marked)',
   sharedAccessKeyFile: 'a path; the contents become sharedAccessKey (marked)',

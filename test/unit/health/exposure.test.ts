@@ -75,6 +75,17 @@ describe('findExposures', () => {
   });
 
   it.each([
+    ['0.0.0.0:9465', true],
+    ['192.168.1.10:9465', true],
+    ['127.0.0.1:9465', false],
+  ])('the status page on %j is risky: %s', (listen, risky) => {
+    const tokens = [{ name: 'ops', token: 'x'.repeat(16) }];
+    const found = findExposures(config({ web: { enabled: true, listen, tokens } }));
+    expect(found.map((e) => e.path)).toEqual(risky ? ['web.listen'] : []);
+    expect(findExposures(config({ web: { enabled: false, listen, tokens } }))).toEqual([]);
+  });
+
+  it.each([
     [{ enabled: true, host: '0.0.0.0' }, /without authentication/],
     [{ enabled: true, host: '::', username: 'u', password: 'p' }, /password sent in plaintext/],
   ])('warns of the demo broker bound to the network: %j', (mqtt, why) => {
