@@ -7,6 +7,7 @@ import {
   decodeBatch,
   toPropertyBag,
 } from '../../src/upstream/azure/protocol/amqp-message.js';
+import { settleAlone } from '../../src/upstream/azure/protocol/amqp-settle.js';
 import { MAX_BATCH_BYTES } from '../../src/upstream/azure/protocol/limits.js';
 import { AmqpC2dLinks } from './amqp-c2d-links.js';
 import { CbsTokens } from './amqp-cbs.js';
@@ -170,7 +171,17 @@ export class AmqpFrontEnd {
     if (deviceId !== undefined) this.#c2dLinks.pump(deviceId);
   }
 
+  /**
+   * Every transfer is settled with its own outcome, written alone (`settleAlone`): with rhea's merged
+   * ranges a refused transfer next to an accepted one would be reported accepted and never recorded.
+   */
   #onMessage(context: EventContext): void {
+    const delivery = context.delivery!;
+    settleAlone(delivery, () => this.#takeMessage(context));
+  }
+
+  /** Act on one transfer and settle it (exactly once, or not at all when it came pre-settled). */
+  #takeMessage(context: EventContext): void {
     const receiver = context.receiver!;
     const delivery = context.delivery!;
     const address = addressOf(receiver.target);
