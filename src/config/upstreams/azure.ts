@@ -5,12 +5,15 @@ import { serviceUrl } from '../service-url.js';
 /** The hub's device id rule: case-sensitive, ≤128 ASCII letters, digits and `- : . + % _ # * ? ! ( ) , = @ ; $ '`. */
 export const HUB_DEVICE_ID = /^[A-Za-z0-9\-:.+%_#*?!(),=@;$']{1,128}$/;
 
+/** The Node SDK's renewal margin (docs/clouds/azure-iot-hub.md#sas-tokens). */
+const DEFAULT_RENEW_BEFORE_S = 900;
+
 /**
  * The Azure IoT Hub upstream (docs/clouds/azure-iot-hub.md). Credentials come from `connectionString`,
  * or from `hostName` + `deviceId` + `sharedAccessKey` (+ `sharedAccessKeyName` for a hub policy with
  * DeviceConnect), or from an X.509 client certificate in `tls`.
  */
-export const azureUpstreamSchema = z.strictObject({
+const azureUpstreamFields = z.strictObject({
   type: z.literal('azure'),
   protocol: z
     .enum(['mqtt', 'amqp', 'https'])
@@ -112,9 +115,9 @@ export const azureUpstreamSchema = z.strictObject({
     .number()
     .int()
     .min(10)
-    .default(900)
+    .default(DEFAULT_RENEW_BEFORE_S)
     .describe(
-      'Renew the token this long before it expires (MQTT: reconnect; AMQP: put-token on the open CBS link).',
+      'Renew the token this long before it expires (MQTT: reconnect; AMQP: put-token on the open CBS link); at most half of `tokenTtlS`, so a token lives at least 30 s between renewals.',
     ),
   keepaliveS: z
     .number()
@@ -181,6 +184,23 @@ export const azureUpstreamSchema = z.strictObject({
     })
     .prefault({})
     .describe('The gateway’s device twin; HTTPS has no twin.'),
+});
+
+export const azureUpstreamSchema = azureUpstreamFields.superRefine((config, context) => {
+  // A margin at or above the lifetime renews as soon as a token is signed: a reconnect or put-token storm
+  // against the hub-wide connection throttle (docs/clouds/azure-iot-hub.md#token-renewal).
+  if (config.tokenRenewBeforeS * 2 > config.tokenTtlS) {
+    const every = Math.max(0, config.tokenTtlS - config.tokenRenewBeforeS);
+    // Point at the key the user most likely wrote: the lifetime when the margin is the default.
+    const isDefaultMargin = config.tokenRenewBeforeS === DEFAULT_RENEW_BEFORE_S;
+    context.addIssue({
+      code: 'custom',
+      path: [isDefaultMargin ? 'tokenTtlS' : 'tokenRenewBeforeS'],
+      message: isDefaultMargin
+        ? `must be at least twice tokenRenewBeforeS (${config.tokenRenewBeforeS} s, the default): a token would be renewed every ${every} s; lower tokenRenewBeforeS too`
+        : `must be at most half of tokenTtlS (${config.tokenTtlS} s): a token would be renewed every ${every} s`,
+    });
+  }
 });
 
 export type AzureUpstreamConfig = z.output<typeof azureUpstreamSchema>;
