@@ -70,7 +70,9 @@ const azureUpstreamFields = z.strictObject({
     ),
   connectionString: secret(z.string())
     .optional()
-    .describe('Device connection string (`HostName=…;DeviceId=…;SharedAccessKey=…`); use `!secret`.'),
+    .describe(
+      'Device or module connection string (`HostName=…;DeviceId=…[;ModuleId=…];SharedAccessKey=…`); use `!secret`.',
+    ),
   connectionStringFile: z
     .string()
     .optional()
@@ -80,6 +82,13 @@ const azureUpstreamFields = z.strictObject({
     .optional()
     .describe('IoT Hub host, `{hub}.azure-devices.net`; from the connection string otherwise.'),
   deviceId: z.string().optional().describe('The gateway’s device id in the hub; default the gateway id.'),
+  moduleId: z
+    .string()
+    .regex(HUB_DEVICE_ID, "expected ≤128 ASCII letters, digits or - : . + % _ # * ? ! ( ) , = @ ; $ '")
+    .optional()
+    .describe(
+      'Connect as this module identity of `deviceId` (an IoT Edge module, or a module-scoped key); MQTT or AMQP, identity gateway only; a module has no C2D queue, so commands come as direct methods. From `ModuleId=` in the connection string otherwise.',
+    ),
   sharedAccessKey: secret(z.string())
     .optional()
     .describe('Base64 device key, or policy key with `sharedAccessKeyName`; use `!secret`.'),
@@ -201,6 +210,28 @@ export const azureUpstreamSchema = azureUpstreamFields.superRefine((config, cont
         : `must be at most half of tokenTtlS (${config.tokenTtlS} s): a token would be renewed every ${every} s`,
     });
   }
+  const moduleRefusal = moduleIdentityRefusal(config);
+  if (config.moduleId !== undefined && moduleRefusal !== undefined) {
+    context.addIssue({ code: 'custom', path: ['moduleId'], message: moduleRefusal });
+  }
 });
+
+/**
+ * Why a module identity cannot be used with this config, or undefined. A module is one identity (not a
+ * pool of leaves) and speaks MQTT or AMQP: the HTTPS device API has no module paths in the device SDKs
+ * (docs/clouds/azure-iot-hub.md#module-identities). Also checked for `ModuleId=` in a connection string.
+ */
+export function moduleIdentityRefusal(config: {
+  identity: 'gateway' | 'perDevice';
+  protocol: 'mqtt' | 'amqp' | 'https';
+}): string | undefined {
+  if (config.identity === 'perDevice') {
+    return 'a module identity is one identity: use it with identity: gateway, not perDevice';
+  }
+  if (config.protocol === 'https') {
+    return 'a module identity connects over MQTT or AMQP (protocol: mqtt or amqp), not HTTPS';
+  }
+  return undefined;
+}
 
 export type AzureUpstreamConfig = z.output<typeof azureUpstreamSchema>;
