@@ -68,6 +68,15 @@ const azureUpstreamFields = z.strictObject({
     .describe(
       'perDevice over MQTT: leaf connections open at once (one per leaf); past it the least recently used is closed, its C2D waiting in the hub until it reconnects.',
     ),
+  maxDevicesPerConnection: z
+    .number()
+    .int()
+    .min(1)
+    .max(1000)
+    .default(1000)
+    .describe(
+      'perDevice over AMQP: leaves on one connection at most (the Java SDK’s cap; the hub answers 403005 past its limit, and then the leaf goes on another connection); more leaves open more connections.',
+    ),
   connectionString: secret(z.string())
     .optional()
     .describe(
