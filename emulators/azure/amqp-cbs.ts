@@ -16,10 +16,14 @@ export interface CbsTokensOptions {
   now: () => number;
   /** A token of this connection ran out unrenewed and was dropped. */
   onExpired: (connection: Connection) => void;
+  /** Tokens one connection may hold (default the hub's 999); past it 403005. */
+  maxTokensPerConnection?: number;
 }
 
 /** The hub's limit on tokens per connection (403005 IotHubMaxCbsTokenExceeded past it). */
 const MAX_TOKENS_PER_CONNECTION = 999;
+/** The hub's answer past that limit; the same code refuses a device's link past the devices a connection may carry. */
+export const TOKENS_EXCEEDED = '403005 IotHubMaxCbsTokenExceeded';
 
 /**
  * The claims-based security of the emulator's AMQP front end (docs/clouds/azure-iot-hub.md#cbs-put-token):
@@ -66,8 +70,9 @@ export class CbsTokens {
       reply(400, 'only put-token is supported');
       return;
     }
-    if (!state.tokens.has(audience) && state.tokens.size >= MAX_TOKENS_PER_CONNECTION) {
-      reply(403, '403005 IotHubMaxCbsTokenExceeded');
+    const maxTokens = this.#options.maxTokensPerConnection ?? MAX_TOKENS_PER_CONNECTION;
+    if (!state.tokens.has(audience) && state.tokens.size >= maxTokens) {
+      reply(403, TOKENS_EXCEEDED);
       return;
     }
     const nowS = Math.floor(this.#options.now() / 1000);

@@ -7,9 +7,10 @@ import {
   decodeBatch,
   toPropertyBag,
 } from '../../src/upstream/azure/protocol/amqp-message.js';
+import { settleAlone } from '../../src/upstream/azure/protocol/amqp-settle.js';
 import { MAX_BATCH_BYTES } from '../../src/upstream/azure/protocol/limits.js';
 import { AmqpC2dLinks } from './amqp-c2d-links.js';
-import { CbsTokens } from './amqp-cbs.js';
+import { CbsTokens, TOKENS_EXCEEDED } from './amqp-cbs.js';
 import { AmqpDeviceLinks } from './amqp-device-links.js';
 import { addressOf, deviceOf, echoTermini } from './amqp-terminus.js';
 import { messageSizeBytes, stampD2c } from './d2c-record.js';
@@ -21,9 +22,15 @@ import { certificateMatchesDevice } from './x509-check.js';
 export interface AmqpFrontEndOptions extends HubServices, ListenOptions {
   /** Device twins served on `/devices/{id}/twin`; without them twin requests get 501. */
   twins?: TwinStore;
+  /** Devices one connection may carry (tokens and devices with links); past it 403005. Default 999. */
+  maxDevicesPerConnection?: number;
 }
 
+/** The hub's limit on devices multiplexed on one connection (docs/clouds/azure-iot-hub.md#cbs-put-token). */
+const MAX_DEVICES_PER_CONNECTION = 999;
+
 const UNAUTHORIZED = 'amqp:unauthorized-access';
+const RESOURCE_LIMIT = 'amqp:resource-limit-exceeded';
 
 /**
  * IoT Hub's AMQP 1.0 front end on rhea (docs/clouds/azure-iot-hub.md#amqp-connection). Accepts TLS (or plain
@@ -61,6 +68,9 @@ export class AmqpFrontEnd {
       log: options.log,
       now: options.now,
       onExpired: (connection) => this.#detachUncovered(connection),
+      ...(options.maxDevicesPerConnection === undefined
+        ? {}
+        : { maxTokensPerConnection: options.maxDevicesPerConnection }),
     });
   }
 
@@ -141,6 +151,10 @@ export class AmqpFrontEnd {
       receiver.close({ condition: UNAUTHORIZED, description: refusal });
       return;
     }
+    if (deviceId !== undefined && this.#isFull(connection, deviceId)) {
+      receiver.close({ condition: RESOURCE_LIMIT, description: TOKENS_EXCEEDED });
+      return;
+    }
     echoTermini(receiver);
     receiver.add_credit(100);
   }
@@ -160,6 +174,10 @@ export class AmqpFrontEnd {
       sender.close({ condition: UNAUTHORIZED, description: refusal ?? 'refused' });
       return;
     }
+    if (this.#isFull(connection, deviceId)) {
+      sender.close({ condition: RESOURCE_LIMIT, description: TOKENS_EXCEEDED });
+      return;
+    }
     echoTermini(sender);
     if (channel !== undefined) this.deviceLinks.addOutbound(sender, channel.deviceId, channel.kind);
     else this.#c2dLinks.add(deviceId, sender);
@@ -170,7 +188,17 @@ export class AmqpFrontEnd {
     if (deviceId !== undefined) this.#c2dLinks.pump(deviceId);
   }
 
+  /**
+   * Every transfer is settled with its own outcome, written alone (`settleAlone`): with rhea's merged
+   * ranges a refused transfer next to an accepted one would be reported accepted and never recorded.
+   */
   #onMessage(context: EventContext): void {
+    const delivery = context.delivery!;
+    settleAlone(delivery, () => this.#takeMessage(context));
+  }
+
+  /** Act on one transfer and settle it (exactly once, or not at all when it came pre-settled). */
+  #takeMessage(context: EventContext): void {
     const receiver = context.receiver!;
     const delivery = context.delivery!;
     const address = addressOf(receiver.target);
@@ -252,6 +280,26 @@ export class AmqpFrontEnd {
       return undefined;
     }
     return `no live token on this connection and no client certificate covers device ${deviceId}`;
+  }
+
+  /**
+   * Whether the connection already carries as many other devices as it may (a hub-scoped policy token
+   * covers any number of them, so the limit is also kept on the devices with links).
+   */
+  #isFull(connection: Connection, deviceId: string): boolean {
+    const devices = new Set<string>();
+    connection.each_link((link: Sender | Receiver) => {
+      // Links the hub refused or a peer detached are no longer the device's.
+      if (link.is_itself_closed() || !link.is_remote_open()) return;
+      const address = addressOf(link.is_sender() ? link.source : link.target);
+      const id =
+        deviceOf(address, 'events') ??
+        deviceOf(address, 'devicebound') ??
+        parseChannelAddress(address)?.deviceId;
+      if (id !== undefined) devices.add(id);
+    });
+    devices.delete(deviceId);
+    return devices.size >= (this.#options.maxDevicesPerConnection ?? MAX_DEVICES_PER_CONNECTION);
   }
 
   #forget(connection: Connection): void {

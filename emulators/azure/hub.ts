@@ -26,6 +26,8 @@ export interface AzureHubOptions {
   now?: () => number;
   d2cPerSecond?: number;
   dailyQuotaUnits?: number;
+  /** Devices one AMQP connection may carry; past it 403005 (default the hub's 999). */
+  amqpDevicesPerConnection?: number;
   /** Told of every accepted D2C message, after it is recorded (`fieldgate emulate azure` logs them). */
   onD2c?: (record: D2cRecord) => void;
 }
@@ -123,6 +125,9 @@ export class AzureHubEmulator {
             ...engine,
             host: options.host,
             port: options.amqpPort,
+            ...(options.amqpDevicesPerConnection === undefined
+              ? {}
+              : { maxDevicesPerConnection: options.amqpDevicesPerConnection }),
             ...(options.tls === undefined ? {} : { tls: options.tls }),
           });
     const https =

@@ -5,12 +5,15 @@ import { serviceUrl } from '../service-url.js';
 /** The hub's device id rule: case-sensitive, ≤128 ASCII letters, digits and `- : . + % _ # * ? ! ( ) , = @ ; $ '`. */
 export const HUB_DEVICE_ID = /^[A-Za-z0-9\-:.+%_#*?!(),=@;$']{1,128}$/;
 
+/** The Node SDK's renewal margin (docs/clouds/azure-iot-hub.md#sas-tokens). */
+const DEFAULT_RENEW_BEFORE_S = 900;
+
 /**
  * The Azure IoT Hub upstream (docs/clouds/azure-iot-hub.md). Credentials come from `connectionString`,
  * or from `hostName` + `deviceId` + `sharedAccessKey` (+ `sharedAccessKeyName` for a hub policy with
  * DeviceConnect), or from an X.509 client certificate in `tls`.
  */
-export const azureUpstreamSchema = z.strictObject({
+const azureUpstreamFields = z.strictObject({
   type: z.literal('azure'),
   protocol: z
     .enum(['mqtt', 'amqp', 'https'])
@@ -65,9 +68,20 @@ export const azureUpstreamSchema = z.strictObject({
     .describe(
       'perDevice over MQTT: leaf connections open at once (one per leaf); past it the least recently used is closed, its C2D waiting in the hub until it reconnects.',
     ),
+  maxDevicesPerConnection: z
+    .number()
+    .int()
+    .min(1)
+    .max(1000)
+    .default(1000)
+    .describe(
+      'perDevice over AMQP: leaves on one connection at most (the Java SDK’s cap; the hub answers 403005 past its limit, and then the leaf goes on another connection); more leaves open more connections.',
+    ),
   connectionString: secret(z.string())
     .optional()
-    .describe('Device connection string (`HostName=…;DeviceId=…;SharedAccessKey=…`); use `!secret`.'),
+    .describe(
+      'Device or module connection string (`HostName=…;DeviceId=…[;ModuleId=…];SharedAccessKey=…`); use `!secret`.',
+    ),
   connectionStringFile: z
     .string()
     .optional()
@@ -77,6 +91,13 @@ export const azureUpstreamSchema = z.strictObject({
     .optional()
     .describe('IoT Hub host, `{hub}.azure-devices.net`; from the connection string otherwise.'),
   deviceId: z.string().optional().describe('The gateway’s device id in the hub; default the gateway id.'),
+  moduleId: z
+    .string()
+    .regex(HUB_DEVICE_ID, "expected ≤128 ASCII letters, digits or - : . + % _ # * ? ! ( ) , = @ ; $ '")
+    .optional()
+    .describe(
+      'Connect as this module identity of `deviceId` (an IoT Edge module, or a module-scoped key); MQTT or AMQP, identity gateway only; a module has no C2D queue, so commands come as direct methods. From `ModuleId=` in the connection string otherwise.',
+    ),
   sharedAccessKey: secret(z.string())
     .optional()
     .describe('Base64 device key, or policy key with `sharedAccessKeyName`; use `!secret`.'),
@@ -112,9 +133,9 @@ export const azureUpstreamSchema = z.strictObject({
     .number()
     .int()
     .min(10)
-    .default(900)
+    .default(DEFAULT_RENEW_BEFORE_S)
     .describe(
-      'Renew the token this long before it expires (MQTT: reconnect; AMQP: put-token on the open CBS link).',
+      'Renew the token this long before it expires (MQTT: reconnect; AMQP: put-token on the open CBS link); at most half of `tokenTtlS`, so a token lives at least 30 s between renewals.',
     ),
   keepaliveS: z
     .number()
@@ -182,5 +203,44 @@ export const azureUpstreamSchema = z.strictObject({
     .prefault({})
     .describe('The gateway’s device twin; HTTPS has no twin.'),
 });
+
+export const azureUpstreamSchema = azureUpstreamFields.superRefine((config, context) => {
+  // A margin at or above the lifetime renews as soon as a token is signed: a reconnect or put-token storm
+  // against the hub-wide connection throttle (docs/clouds/azure-iot-hub.md#token-renewal).
+  if (config.tokenRenewBeforeS * 2 > config.tokenTtlS) {
+    const every = Math.max(0, config.tokenTtlS - config.tokenRenewBeforeS);
+    // Point at the key the user most likely wrote: the lifetime when the margin is the default.
+    const isDefaultMargin = config.tokenRenewBeforeS === DEFAULT_RENEW_BEFORE_S;
+    context.addIssue({
+      code: 'custom',
+      path: [isDefaultMargin ? 'tokenTtlS' : 'tokenRenewBeforeS'],
+      message: isDefaultMargin
+        ? `must be at least twice tokenRenewBeforeS (${config.tokenRenewBeforeS} s, the default): a token would be renewed every ${every} s; lower tokenRenewBeforeS too`
+        : `must be at most half of tokenTtlS (${config.tokenTtlS} s): a token would be renewed every ${every} s`,
+    });
+  }
+  const moduleRefusal = moduleIdentityRefusal(config);
+  if (config.moduleId !== undefined && moduleRefusal !== undefined) {
+    context.addIssue({ code: 'custom', path: ['moduleId'], message: moduleRefusal });
+  }
+});
+
+/**
+ * Why a module identity cannot be used with this config, or undefined. A module is one identity (not a
+ * pool of leaves) and speaks MQTT or AMQP: the HTTPS device API has no module paths in the device SDKs
+ * (docs/clouds/azure-iot-hub.md#module-identities). Also checked for `ModuleId=` in a connection string.
+ */
+export function moduleIdentityRefusal(config: {
+  identity: 'gateway' | 'perDevice';
+  protocol: 'mqtt' | 'amqp' | 'https';
+}): string | undefined {
+  if (config.identity === 'perDevice') {
+    return 'a module identity is one identity: use it with identity: gateway, not perDevice';
+  }
+  if (config.protocol === 'https') {
+    return 'a module identity connects over MQTT or AMQP (protocol: mqtt or amqp), not HTTPS';
+  }
+  return undefined;
+}
 
 export type AzureUpstreamConfig = z.output<typeof azureUpstreamSchema>;

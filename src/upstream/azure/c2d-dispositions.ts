@@ -2,6 +2,7 @@ import type { Delivery } from 'rhea';
 import type { Logger } from '../../logger.js';
 import type { CommandStatus } from '../../model.js';
 import { incomingId, type IncomingCommand } from '../../commands/incoming.js';
+import { settleAlone } from './protocol/amqp-settle.js';
 
 export type Disposition = 'accept' | 'reject';
 
@@ -67,7 +68,7 @@ export class C2dDispositions {
     }
     if (isTaken) return;
     this.#unsettled.delete(id);
-    delivery.release();
+    settleAlone(delivery, (d) => d.release());
   }
 
   /** Settle the C2D message of command `id` by its result; nothing when none is held (not C2D, or dropped). */
@@ -84,9 +85,10 @@ export class C2dDispositions {
   }
 
   #settle(id: string, delivery: Delivery, disposition: Disposition): void {
-    if (disposition === 'accept') delivery.accept();
-    else
-      delivery.reject({ condition: 'amqp:precondition-failed', description: 'command refused or expired' });
+    settleAlone(delivery, (d) => {
+      if (disposition === 'accept') d.accept();
+      else d.reject({ condition: 'amqp:precondition-failed', description: 'command refused or expired' });
+    });
     this.#settled.set(id, disposition);
     if (this.#settled.size > SETTLED_MEMORY) this.#settled.delete(this.#settled.keys().next().value!);
   }

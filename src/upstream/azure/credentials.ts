@@ -1,12 +1,15 @@
-import type { AzureUpstreamConfig } from '../../config/upstreams/azure.js';
+import { moduleIdentityRefusal, type AzureUpstreamConfig } from '../../config/upstreams/azure.js';
 import { FieldgateError } from '../../errors.js';
 import { parseConnectionString } from './protocol/connection-string.js';
 import { createSasToken } from './protocol/sas.js';
+import { identityPath } from './protocol/topics.js';
 
 /** Who we are to the hub and how we prove it. Pure; holds the key, so never log it. */
 export interface AzureIdentity {
   hostName: string;
   deviceId: string;
+  /** A module identity of `deviceId` (`moduleId` or `ModuleId=`); absent for the device itself. */
+  moduleId?: string;
   /** Where the socket goes; the username and token still name `hostName`. */
   endpoint: string;
   auth: { kind: 'sas'; keyBase64: string; policyName?: string } | { kind: 'x509' };
@@ -19,6 +22,12 @@ export function resolveHub(config: AzureUpstreamConfig): { hostName: string; end
   const hostName = config.hostName ?? parsed?.hostName;
   if (hostName === undefined) {
     throw new FieldgateError('FG_CONFIG_INVALID', 'The Azure upstream needs hostName or connectionString.');
+  }
+  // A module named only in the connection string is checked here, as the schema checks `moduleId`: never
+  // dropped in silence (the hub would refuse the device's token for a module's key).
+  const refusal = parsed?.moduleId === undefined ? undefined : moduleIdentityRefusal(config);
+  if (refusal !== undefined) {
+    throw new FieldgateError('FG_CONFIG_INVALID', `The Azure connection string has a ModuleId: ${refusal}.`);
   }
   const target = parsed?.gatewayHostName ?? hostName;
   const defaultEndpoint = {
@@ -35,18 +44,18 @@ export function resolveIdentity(config: AzureUpstreamConfig, gatewayId: string):
     config.connectionString === undefined ? undefined : parseConnectionString(config.connectionString);
   const { hostName, endpoint } = resolveHub(config);
   const deviceId = config.deviceId ?? parsed?.deviceId ?? gatewayId;
+  const moduleId = config.moduleId ?? parsed?.moduleId;
+  const named = { hostName, deviceId, ...(moduleId === undefined ? {} : { moduleId }), endpoint };
   const keyBase64 = config.sharedAccessKey ?? parsed?.sharedAccessKey;
   const policyName = config.sharedAccessKeyName ?? parsed?.sharedAccessKeyName;
   if (keyBase64 !== undefined) {
     return {
-      hostName,
-      deviceId,
-      endpoint,
+      ...named,
       auth: policyName === undefined ? { kind: 'sas', keyBase64 } : { kind: 'sas', keyBase64, policyName },
     };
   }
   if (config.tls.certFile !== undefined || parsed?.isX509 === true) {
-    return { hostName, deviceId, endpoint, auth: { kind: 'x509' } };
+    return { ...named, auth: { kind: 'x509' } };
   }
   throw new FieldgateError(
     'FG_CONFIG_INVALID',
@@ -54,14 +63,20 @@ export function resolveIdentity(config: AzureUpstreamConfig, gatewayId: string):
   );
 }
 
+/** `{host}/devices/{d}` or `{host}/devices/{d}/modules/{m}`: what the identity's tokens are scoped to. */
+export function identityResource(identity: AzureIdentity): string {
+  return `${identity.hostName}/${identityPath(identity.deviceId, identity.moduleId)}`;
+}
+
 /**
- * A SAS token for the identity's device, valid until `expiresAtS`. A policy key signs for the one device
- * too (the narrowest scope that works), which the hub accepts for DeviceConnect policies.
+ * A SAS token for the identity (its device, or its module), valid until `expiresAtS`. A policy key signs
+ * for the one identity too (the narrowest scope that works), which the hub accepts for DeviceConnect
+ * policies.
  */
 export function deviceToken(identity: AzureIdentity, expiresAtS: number): string | undefined {
   if (identity.auth.kind !== 'sas') return undefined;
   return createSasToken({
-    resourceUri: `${identity.hostName}/devices/${identity.deviceId}`,
+    resourceUri: identityResource(identity),
     keyBase64: identity.auth.keyBase64,
     expiresAtS,
     ...(identity.auth.policyName === undefined ? {} : { policyName: identity.auth.policyName }),

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { AmqpError, Connection, Delivery, EventContext, Receiver, Sender } from 'rhea';
-import { FieldgateError } from '../../../errors.js';
+import { FieldgateError, isFieldgateError } from '../../../errors.js';
 
 /**
  * Small waits over rhea endpoints that end in a result instead of hanging, and the CBS put-token exchange
@@ -170,7 +170,7 @@ export class CbsLink {
       'FG_UPSTREAM_AUTH',
       `The hub refused the SAS token (${status}): ${description}.`,
       {
-        context: { status },
+        context: { status, ...hubCodeContext(description) },
       },
     );
   }
@@ -186,7 +186,28 @@ function refusal(error: unknown): FieldgateError {
   if (condition === 'amqp:unauthorized-access') {
     return new FieldgateError('FG_UPSTREAM_AUTH', `The hub refused access: ${errorText(error)}.`);
   }
-  return offline(`the hub closed the link: ${errorText(error)}`);
+  const reason = `the hub closed the link: ${errorText(error)}`;
+  const description = (error as AmqpError | undefined)?.description;
+  return new FieldgateError('FG_UPSTREAM_OFFLINE', `IoT Hub over AMQP: ${reason}.`, {
+    context: { reason, ...hubCodeContext(typeof description === 'string' ? description : '') },
+  });
+}
+
+/** IoT Hub's 403005 IotHubMaxCbsTokenExceeded: this connection carries as many devices as it may. */
+const CONNECTION_FULL = 403005;
+
+/** The hub's six-digit error code that starts a description (`403005 IotHubMaxCbsTokenExceeded`), if any. */
+function hubCodeContext(description: string): { hubCode?: number } {
+  const match = /^(\d{6})\b/.exec(description.trim());
+  return match === null ? {} : { hubCode: Number(match[1]) };
+}
+
+/**
+ * Whether a refused put-token or link attach says the connection carries as many devices as the hub allows
+ * on one (403005): another connection takes the device (docs/clouds/azure-iot-hub.md#multiplexing-many-devices-on-amqp).
+ */
+export function isConnectionFull(e: unknown): boolean {
+  return isFieldgateError(e) && e.context?.hubCode === CONNECTION_FULL;
 }
 
 function errorText(error: unknown): string {

@@ -19,11 +19,12 @@ import type { AzureUpstreamStats } from '../mqtt/azure-mqtt-upstream.js';
 import { C2dDispositions } from '../c2d-dispositions.js';
 import { parseC2dMessage, resultBody, resultProperties } from '../commands.js';
 import { azureLimits, type AzureConnectorOptions } from '../connector-options.js';
-import { deviceToken, resolveIdentity, type AzureIdentity } from '../credentials.js';
+import { deviceToken, identityResource, resolveIdentity, type AzureIdentity } from '../credentials.js';
 import { encodeD2cBatch } from '../encode.js';
 import { twinFor, type GatewayTwin } from '../gateway-twin.js';
 import { AmqpMethodsChannel } from './methods-amqp.js';
 import { encodeUriComponentStrict } from '../protocol/sas.js';
+import { identityPath } from '../protocol/topics.js';
 import { AmqpTwinChannel } from './twin-amqp.js';
 import { MAX_INBOUND_PAYLOAD_BYTES } from '../../inbound/inbound-limits.js';
 
@@ -131,17 +132,25 @@ export class AzureAmqpUpstream implements Upstream {
       const timeoutMs = this.#config.ackTimeoutMs;
       const cbs = this.#identity.auth.kind === 'sas' ? await CbsLink.open(connection, timeoutMs) : undefined;
       const expiresAtS = await this.#putToken(cbs);
-      const events = connection.open_sender({ target: { address: `/devices/${deviceId}/messages/events` } });
-      const c2d = connection.open_receiver({
-        source: { address: `/devices/${deviceId}/messages/devicebound` },
-        autoaccept: false,
-        credit_window: C2D_CREDIT,
-        // Tells the hub our limit (AMQP 1.0 §2.7.3); rhea itself does not enforce it on what arrives.
-        max_message_size: MAX_INBOUND_PAYLOAD_BYTES,
-      });
-      c2d.on('message', (context: EventContext) => this.#onC2d(context));
-      await Promise.all([linkOpened(events, timeoutMs), linkOpened(c2d, timeoutMs)]);
-      const methods = await AmqpMethodsChannel.open(connection, deviceId, timeoutMs, {
+      const path = `/${identityPath(deviceId, this.#identity.moduleId)}`;
+      const events = connection.open_sender({ target: { address: `${path}/messages/events` } });
+      // A module has no C2D queue (its commands come as direct methods): no devicebound link.
+      const c2d =
+        this.#identity.moduleId === undefined
+          ? connection.open_receiver({
+              source: { address: `${path}/messages/devicebound` },
+              autoaccept: false,
+              credit_window: C2D_CREDIT,
+              // Tells the hub our limit (AMQP 1.0 §2.7.3); rhea itself does not enforce it on what arrives.
+              max_message_size: MAX_INBOUND_PAYLOAD_BYTES,
+            })
+          : undefined;
+      c2d?.on('message', (context: EventContext) => this.#onC2d(context));
+      await Promise.all([
+        linkOpened(events, timeoutMs),
+        ...(c2d === undefined ? [] : [linkOpened(c2d, timeoutMs)]),
+      ]);
+      const methods = await AmqpMethodsChannel.open(connection, this.#identity, timeoutMs, {
         parse: {
           maxBytes: MAX_COMMAND_BYTES,
           route: this.#route,
@@ -237,9 +246,7 @@ export class AzureAmqpUpstream implements Upstream {
     const token = deviceToken(this.#identity, expiresAtS)!;
     // The Node SDK's audience: the token's own `sr`, URL-encoded
     // (docs/clouds/azure-iot-hub.md#cbs-put-token).
-    const audience = encodeUriComponentStrict(
-      `${this.#identity.hostName}/devices/${this.#identity.deviceId}`,
-    );
+    const audience = encodeUriComponentStrict(identityResource(this.#identity));
     await cbs.putToken(audience, token, this.#config.ackTimeoutMs);
     return expiresAtS;
   }
@@ -279,7 +286,7 @@ export class AzureAmqpUpstream implements Upstream {
   async #attachTwin(twin: GatewayTwin, connection: Connection): Promise<void> {
     const timeoutMs = this.#config.ackTimeoutMs;
     try {
-      const channel = await AmqpTwinChannel.open(connection, this.#identity.deviceId, timeoutMs, (patch) =>
+      const channel = await AmqpTwinChannel.open(connection, this.#identity, timeoutMs, (patch) =>
         twin.onDesiredPatch(patch),
       );
       if (this.#link?.connection === connection) await twin.attach(channel);

@@ -40,9 +40,13 @@ export class AmqpMethodsChannel {
   /** Command id → the request's correlation id, as received (string or AMQP uuid). */
   readonly #pending = new Map<string, unknown>();
 
-  private constructor(connection: Connection, deviceId: string, options: AmqpMethodsOptions) {
+  private constructor(
+    connection: Connection,
+    identity: { deviceId: string; moduleId?: string },
+    options: AmqpMethodsOptions,
+  ) {
     this.#options = options;
-    const address = channelAddress(deviceId, 'methods');
+    const address = channelAddress(identity.deviceId, 'methods', identity.moduleId);
     const properties = {
       [CHANNEL_CORRELATION_ID]: `methods:${randomUUID()}`,
       [API_VERSION_PROPERTY]: API_VERSION,
@@ -54,11 +58,11 @@ export class AmqpMethodsChannel {
 
   static async open(
     connection: Connection,
-    deviceId: string,
+    identity: { deviceId: string; moduleId?: string },
     timeoutMs: number,
     options: AmqpMethodsOptions,
   ): Promise<AmqpMethodsChannel> {
-    const channel = new AmqpMethodsChannel(connection, deviceId, options);
+    const channel = new AmqpMethodsChannel(connection, identity, options);
     await Promise.all([linkOpened(channel.#sender, timeoutMs), linkOpened(channel.#receiver, timeoutMs)]);
     return channel;
   }

@@ -34,12 +34,12 @@ export class AmqpTwinChannel implements TwinChannel {
 
   private constructor(
     connection: Connection,
-    deviceId: string,
+    identity: { deviceId: string; moduleId?: string },
     timeoutMs: number,
     onDesired: (patch: Doc) => void,
   ) {
     this.#timeoutMs = timeoutMs;
-    const address = channelAddress(deviceId, 'twin');
+    const address = channelAddress(identity.deviceId, 'twin', identity.moduleId);
     const properties = {
       [CHANNEL_CORRELATION_ID]: `twin:${randomUUID()}`,
       [API_VERSION_PROPERTY]: API_VERSION,
@@ -53,11 +53,11 @@ export class AmqpTwinChannel implements TwinChannel {
   /** Attach the link pair and subscribe to desired patches. */
   static async open(
     connection: Connection,
-    deviceId: string,
+    identity: { deviceId: string; moduleId?: string },
     timeoutMs: number,
     onDesired: (patch: Doc) => void,
   ): Promise<AmqpTwinChannel> {
-    const channel = new AmqpTwinChannel(connection, deviceId, timeoutMs, onDesired);
+    const channel = new AmqpTwinChannel(connection, identity, timeoutMs, onDesired);
     await Promise.all([linkOpened(channel.#sender, timeoutMs), linkOpened(channel.#receiver, timeoutMs)]);
     await channel.#request({ [TWIN_OPERATION]: 'PUT', [TWIN_RESOURCE]: DESIRED_RESOURCE }, Buffer.from(' '));
     return channel;

@@ -13,9 +13,15 @@ import type { AzureUpstreamStats } from '../mqtt/azure-mqtt-upstream.js';
 import { parseC2dMessage, resultBody, resultProperties } from '../commands.js';
 import { azureLimits, type AzureConnectorOptions } from '../connector-options.js';
 import { deviceToken, resolveIdentity, type AzureIdentity } from '../credentials.js';
-import { encodeD2cBatch, groupIntoBatches } from '../encode.js';
+import { encodeD2cBatch, type D2cBatch, type D2cMessage } from '../encode.js';
 import { HttpsClient, type HttpReply } from './https-client.js';
-import { BATCH_CONTENT_TYPE, encodeBatchBody, fromHttpProperties } from '../protocol/http-message.js';
+import {
+  BATCH_CONTENT_TYPE,
+  encodeBatchBody,
+  fromHttpProperties,
+  groupBatchBodies,
+  MAX_BATCH_BODY_BYTES,
+} from '../protocol/http-message.js';
 import { readTlsFiles } from '../../common/tls-files.js';
 import { API_VERSION } from '../protocol/topics.js';
 
@@ -31,6 +37,8 @@ export interface AzureHttpsUpstreamOptions extends AzureConnectorOptions {
 }
 
 const MAX_COMMAND_BYTES = 64 * 1024;
+/** Room in a batch body for one message's JSON entry, property names and values, beside its base64 body. */
+const BATCH_ENTRY_RESERVE_BYTES = 4096;
 
 /**
  * How a result ends its C2D message: done → complete, refused or too late → reject
@@ -49,7 +57,9 @@ const SETTLEMENT: Record<CommandStatus, 'complete' | 'reject'> = {
  * gateways whose network
  * allows only outbound HTTPS. No connection to keep: every request carries a SAS `Authorization` header
  * (reused until `tokenRenewBeforeS` before it expires) or the X.509 client certificate. Telemetry goes as
- * batches (`application/vnd.microsoft.iothub.json`, ≤ 256 KB each) of the same D2C messages as over MQTT.
+ * batches (`application/vnd.microsoft.iothub.json`, each request body ≤ 255 KiB − 1 serialized, bodies
+ * base64) of the same D2C messages as over MQTT; a batch the hub refuses as too large (413) is sent in
+ * halves, and a single reading it refuses is dead-lettered.
  * C2D is polled every `c2dPollIntervalS` (the hub asks for no more than once per 25 min per device), each
  * message locked until its command's result completes or rejects it by its lock token; a message nobody
  * could take is abandoned. Direct methods do not exist over HTTPS.
@@ -138,20 +148,26 @@ export class AzureHttpsUpstream implements Upstream {
 
   async send(batch: readonly Envelope[], signal: AbortSignal): Promise<SendResult> {
     if (!this.#isConnected) return { kind: 'retry', reason: 'offline' };
-    const { messages, oversized } = encodeD2cBatch(batch, {
-      gatewayId: this.#gatewayId,
-      route: this.#route,
-      maxMessageBytes: this.limits.maxMessageBytes,
-      now: this.#now(),
-      encoding: this.#config.encoding,
-    });
-    const reason = `reading alone exceeds the hub's message limit (${this.limits.maxMessageBytes} bytes)`;
+    const { messages, oversized } = this.#encode(batch);
+    const reason = `reading alone exceeds the hub's message limit (${this.#messageBytes} bytes over HTTPS)`;
     const rejected = oversized.map((e) => ({ gseq: e.gseq, reason }));
     const acked: number[] = [];
     // One request at a time: the next batch goes only once the hub took the previous one, so a refusal
     // leaves exactly the unsent readings to retry, in order.
-    for (const transfer of groupIntoBatches(messages)) {
-      const failure = await this.#post(encodeBatchBody(transfer), transfer.length, signal);
+    const bodies = groupBatchBodies(messages);
+    for (let transfer = bodies.shift(); transfer !== undefined; transfer = bodies.shift()) {
+      const { failure, status } = await this.#post(encodeBatchBody(transfer), transfer.length, signal);
+      if (status === 413) {
+        // Too large for the hub after all: send it in halves; a single reading it refuses is dead-lettered.
+        const halves = this.#halve(transfer);
+        if (halves !== undefined) {
+          bodies.unshift(...halves);
+          continue;
+        }
+        const refused = `the hub refused the reading as too large (413) over HTTPS`;
+        for (const item of transfer[0]!.items) rejected.push({ gseq: item.gseq, reason: refused });
+        continue;
+      }
       if (failure !== undefined) return sendResult({ acked, rejected, failure });
       for (const message of transfer) {
         for (const item of message.items) acked.push(item.gseq);
@@ -163,6 +179,39 @@ export class AzureHttpsUpstream implements Upstream {
     return sendResult({ acked, rejected });
   }
 
+  /**
+   * D2C messages small enough that each fits a batch body alone once base64-encoded (3 bytes become 4),
+   * with room for its JSON entry and properties.
+   */
+  #encode(batch: readonly Envelope[]): D2cBatch {
+    return encodeD2cBatch(batch, {
+      gatewayId: this.#gatewayId,
+      route: this.#route,
+      maxMessageBytes: this.#messageBytes,
+      now: this.#now(),
+      encoding: this.#config.encoding,
+    });
+  }
+
+  get #messageBytes(): number {
+    return Math.min(
+      this.limits.maxMessageBytes,
+      Math.floor(((MAX_BATCH_BODY_BYTES - BATCH_ENTRY_RESERVE_BYTES) * 3) / 4),
+    );
+  }
+
+  /** A refused batch in two, in order: its messages, or else the readings of its one message; undefined for one reading. */
+  #halve(transfer: readonly D2cMessage[]): D2cMessage[][] | undefined {
+    if (transfer.length > 1) {
+      const middle = Math.ceil(transfer.length / 2);
+      return [transfer.slice(0, middle), transfer.slice(middle)];
+    }
+    const items = transfer[0]!.items;
+    if (items.length < 2) return undefined;
+    const middle = Math.ceil(items.length / 2);
+    return [items.slice(0, middle), items.slice(middle)].map((half) => this.#encode(half).messages);
+  }
+
   async publishResult(command: { id: string; device?: string }, result: CommandResult): Promise<void> {
     if (this.#inbox.refusesResult(command.id)) return;
     const lockToken = this.#locks.get(command.id);
@@ -171,7 +220,7 @@ export class AzureHttpsUpstream implements Upstream {
     try {
       if (lockToken !== undefined) await this.#settle(lockToken, SETTLEMENT[result.status]);
       const properties = resultProperties(command);
-      const failure = await this.#post(
+      const { failure } = await this.#post(
         encodeBatchBody([{ body: resultBody(command, result), properties }]),
         1,
         live,
@@ -190,19 +239,28 @@ export class AzureHttpsUpstream implements Upstream {
     return Promise.resolve();
   }
 
-  /** POST one batch body; undefined when the hub took it, else why not. */
-  async #post(body: Buffer, messages: number, signal: AbortSignal): Promise<string | undefined> {
+  /** POST one batch body; no failure when the hub took it, else why not (and its status, if it answered). */
+  async #post(
+    body: Buffer,
+    messages: number,
+    signal: AbortSignal,
+  ): Promise<{ failure?: string; status?: number }> {
     try {
       for (let i = 0; i < messages; i += 1) await this.#limiter.take(signal);
       const headers = { 'content-type': BATCH_CONTENT_TYPE };
       const path = `/devices/${encodeURIComponent(this.#identity.deviceId)}/messages/events?api-version=${API_VERSION}`;
       const reply = await this.#request('POST', path, body, headers, signal);
-      if (reply.status === 204 || reply.status === 200) return undefined;
+      if (reply.status === 204 || reply.status === 200) return {};
       if (reply.status === 401) this.#isConnected = false;
-      return `the hub answered ${reply.status}${statusMeaning(reply.status)}`;
+      return {
+        failure: `the hub answered ${reply.status}${statusMeaning(reply.status)}`,
+        status: reply.status,
+      };
     } catch (e) {
       if (!signal.aborted) this.#isConnected = false;
-      return signal.aborted ? 'aborted' : `request failed: ${e instanceof Error ? e.message : String(e)}`;
+      return {
+        failure: signal.aborted ? 'aborted' : `request failed: ${e instanceof Error ? e.message : String(e)}`,
+      };
     }
   }
 

@@ -37,6 +37,7 @@ import {
   eventsTopic,
   METHODS_FILTER,
   methodResponseTopic,
+  mqttClientId,
   mqttUsername,
   parseMethodTopic,
 } from '../protocol/topics.js';
@@ -191,10 +192,10 @@ export class AzureMqttUpstream implements Upstream {
     });
     const reason = `reading alone exceeds the hub's message limit (${this.limits.maxMessageBytes} bytes)`;
     const rejected = oversized.map((e) => ({ gseq: e.gseq, reason }));
-    const deviceId = this.#identity.deviceId;
+    const { deviceId, moduleId } = this.#identity;
     const toPublish = messages.map((m) => ({
       ...m,
-      topic: eventsTopic(deviceId, d2cPropertyBag(m)),
+      topic: eventsTopic(deviceId, d2cPropertyBag(m), moduleId),
       payload: m.body,
     }));
     const { acked, failure } = await publishPipelined(client, toPublish, {
@@ -221,15 +222,15 @@ export class AzureMqttUpstream implements Upstream {
   async #open(signal: AbortSignal): Promise<void> {
     this.#inbox.throwIfClosed();
     this.#drop();
-    const { deviceId, hostName } = this.#identity;
+    const { deviceId, moduleId, hostName } = this.#identity;
     const expiresAtS = Math.floor(this.#now() / 1000) + this.#config.tokenTtlS;
     const password = deviceToken(this.#identity, expiresAtS);
     const client = connectGuarded(
       this.#identity.endpoint,
       {
         ...(await readTlsFiles(this.#config.tls, this.#readFile)),
-        clientId: deviceId,
-        username: mqttUsername(hostName, deviceId),
+        clientId: mqttClientId(deviceId, moduleId),
+        username: mqttUsername(hostName, deviceId, moduleId),
         ...(password === undefined ? {} : { password }),
         protocolVersion: 4,
         clean: false,
@@ -253,7 +254,8 @@ export class AzureMqttUpstream implements Upstream {
     try {
       await waitForConnack(client, signal);
       const subscribed = client.subscribeAsync({
-        [c2dFilter(deviceId)]: { qos: 1 },
+        // A module has no C2D queue: its commands come as direct methods.
+        ...(moduleId === undefined ? { [c2dFilter(deviceId)]: { qos: 1 } } : {}),
         [METHODS_FILTER]: { qos: 0 },
         ...(twinChannel === undefined
           ? {}
@@ -339,7 +341,8 @@ export class AzureMqttUpstream implements Upstream {
   }
 
   #resultTopic(command: { id: string; device?: string }): string {
-    return eventsTopic(this.#identity.deviceId, formatPropertyBag(resultProperties(command)));
+    const { deviceId, moduleId } = this.#identity;
+    return eventsTopic(deviceId, formatPropertyBag(resultProperties(command)), moduleId);
   }
 
   #publishNow(message: MqttMessage): Promise<boolean> {

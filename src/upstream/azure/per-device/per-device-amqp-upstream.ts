@@ -12,7 +12,7 @@ import { CommandInbox } from '../../common/command-inbox.js';
 import { openHubConnection } from '../amqp/amqp-connect.js';
 import { AmqpInboundWatch } from '../../inbound/amqp-inbound-watch.js';
 import { AmqpDeviceSession } from './amqp-device-session.js';
-import { CbsLink } from '../amqp/amqp-link.js';
+import { CbsLink, isConnectionFull } from '../amqp/amqp-link.js';
 import { fromPropertyBag, toPropertyBag } from '../protocol/amqp-message.js';
 import { sendTransfers } from '../amqp/amqp-transfers.js';
 import type { AzureUpstreamStats } from '../mqtt/azure-mqtt-upstream.js';
@@ -28,12 +28,25 @@ import { createSasToken, encodeUriComponentStrict } from '../protocol/sas.js';
 export type PerDeviceAmqpUpstreamOptions = AzureConnectorOptions;
 
 const MAX_COMMAND_BYTES = 64 * 1024;
+/** Connections tried for one leaf the hub keeps answering 403005 for, before it is held like a refused one. */
+const MAX_FULL_ANSWERS = 3;
+
+/** One AMQP connection to the hub, its CBS link, and the leaves whose sessions it carries or is opening. */
+interface HubLink {
+  connection: Connection;
+  cbs: CbsLink;
+  leaves: Set<string>;
+  /** Leaves it may carry: `maxDevicesPerConnection`, or fewer once the hub answered 403005. */
+  capacity: number;
+  hubTokenTimer?: NodeJS.Timeout;
+}
 
 /**
  * Azure IoT Hub over AMQP with identity translation (`identity: perDevice`,
  * docs/clouds/azure-iot-hub.md#gateway-patterns): every
- * leaf is its own hub device, and all of them share ONE TLS connection and its `$cbs` link, each in its
- * own session. A leaf with its own (or group-derived) key puts its own device-scoped token, renewed on the
+ * leaf is its own hub device, and they share a TLS connection and its `$cbs` link, each in its own
+ * session: at most `maxDevicesPerConnection` leaves on one connection, and fewer when the hub answers
+ * 403005 (as many devices as it allows on one); the next leaf then opens another connection. A leaf with its own (or group-derived) key puts its own device-scoped token, renewed on the
  * open CBS link; leaves covered by a DeviceConnect policy share one hub-scoped token put at connect.
  * Sessions open lazily on a leaf's first reading (configured leaves at connect, so their C2D arrives
  * before they send). A C2D message to hub device X is a command for leaf X.
@@ -57,10 +70,12 @@ export class PerDeviceAmqpUpstream implements Upstream {
   readonly #stats: AzureUpstreamStats = { messages: 0, readings: 0, billedUnits: 0 };
   readonly #sessions = new Map<string, AmqpDeviceSession>();
   readonly #c2d: C2dDispositions;
-  #link: { connection: Connection; cbs: CbsLink } | undefined;
+  /** The open connections; the first one is opened by `connect`, the others when leaves need room. */
+  #links: HubLink[] = [];
+  /** Another connection being opened for leaves that found no room. */
+  #opening: Promise<HubLink> | undefined;
   /** No outbox: offline, the hub keeps the C2D message unsettled and redelivers it. */
   readonly #inbox: CommandInbox;
-  #hubTokenTimer: NodeJS.Timeout | undefined;
 
   constructor(options: PerDeviceAmqpUpstreamOptions) {
     this.#config = options.config;
@@ -83,7 +98,7 @@ export class PerDeviceAmqpUpstream implements Upstream {
   }
 
   get isConnected(): boolean {
-    return this.#link?.connection.is_open() === true;
+    return this.#links[0]?.connection.is_open() === true;
   }
 
   stats(): AzureUpstreamStats & { heldLeaves: HeldLeaf[] } {
@@ -98,30 +113,7 @@ export class PerDeviceAmqpUpstream implements Upstream {
     this.#inbox.throwIfClosed();
     if (this.isConnected) return;
     this.#drop();
-    const connection = await openHubConnection(
-      {
-        endpoint: this.#endpoint,
-        hostName: this.#identities.hostName,
-        containerName: this.#gatewayId,
-        config: this.#config,
-        readFile: this.#readFile,
-        log: this.#log,
-        inbound: (this.#inbound ??= new AmqpInboundWatch(this.#log)),
-        onDisconnected: (closed) => {
-          if (this.#link?.connection === closed) this.#drop();
-        },
-      },
-      signal,
-    );
-    try {
-      const cbs = await CbsLink.open(connection, this.#config.ackTimeoutMs);
-      this.#link = { connection, cbs };
-      await this.#putHubToken();
-    } catch (e) {
-      this.#link = undefined;
-      connection.close();
-      throw e;
-    }
+    await this.#openLink(signal);
     // Configured leaves listen for C2D from the start; one the hub refuses is held, not a failed connect.
     for (const leaf of this.#identities.configuredLeaves()) {
       if (!this.isConnected) break;
@@ -171,14 +163,18 @@ export class PerDeviceAmqpUpstream implements Upstream {
 
   async close(): Promise<void> {
     this.#inbox.close();
-    const link = this.#link;
+    const links = this.#links;
     this.#drop();
-    if (link === undefined) return;
-    await new Promise<void>((resolve) => {
-      link.connection.once('connection_close', () => resolve());
-      link.connection.once('disconnected', () => resolve());
-      setTimeout(resolve, this.#config.ackTimeoutMs).unref();
-    });
+    await Promise.all(
+      links.map(
+        (link) =>
+          new Promise<void>((resolve) => {
+            link.connection.once('connection_close', () => resolve());
+            link.connection.once('disconnected', () => resolve());
+            setTimeout(resolve, this.#config.ackTimeoutMs).unref();
+          }),
+      ),
+    );
   }
 
   /**
@@ -189,40 +185,120 @@ export class PerDeviceAmqpUpstream implements Upstream {
     const open = this.#sessions.get(leaf);
     if (open?.isOpen === true) return open;
     open?.close();
-    this.#sessions.delete(leaf);
+    this.#forget(leaf);
     if (this.#held.isHeld(leaf)) return undefined;
     const resolved = this.#identities.resolve(leaf);
     if (resolved.kind === 'none') {
       this.#held.hold(leaf, resolved.reason);
       return undefined;
     }
-    const link = this.#link;
-    if (link === undefined) throw new FieldgateError('FG_UPSTREAM_OFFLINE', 'IoT Hub over AMQP: offline.');
-    try {
-      const session = await AmqpDeviceSession.open({
-        connection: link.connection,
-        cbs:
-          resolved.identity.auth.kind === 'sas' && resolved.identity.auth.policyName !== undefined
-            ? undefined
-            : link.cbs,
-        leaf,
-        identity: resolved.identity,
-        tokenTtlS: this.#config.tokenTtlS,
-        tokenRenewBeforeS: this.#config.tokenRenewBeforeS,
-        timeoutMs: this.#config.ackTimeoutMs,
-        now: this.#now,
-        log: this.#log,
-        onC2d: (s, message, delivery) => this.#onC2d(s, message, delivery),
+    for (let fullAnswers = 0; ;) {
+      const link = await this.#roomFor(leaf);
+      try {
+        const session = await AmqpDeviceSession.open({
+          connection: link.connection,
+          cbs:
+            resolved.identity.auth.kind === 'sas' && resolved.identity.auth.policyName !== undefined
+              ? undefined
+              : link.cbs,
+          leaf,
+          identity: resolved.identity,
+          tokenTtlS: this.#config.tokenTtlS,
+          tokenRenewBeforeS: this.#config.tokenRenewBeforeS,
+          timeoutMs: this.#config.ackTimeoutMs,
+          now: this.#now,
+          log: this.#log,
+          onC2d: (s, message, delivery) => this.#onC2d(s, message, delivery),
+        });
+        this.#sessions.set(leaf, session);
+        this.#held.release(leaf);
+        return session;
+      } catch (e) {
+        link.leaves.delete(leaf);
+        const id = resolved.identity.deviceId;
+        if (link.connection.is_open() && isConnectionFull(e)) {
+          // 403005: this connection carries as many devices as the hub allows; the leaf goes on another.
+          link.capacity = Math.min(link.capacity, link.leaves.size);
+          fullAnswers += 1;
+          if (fullAnswers < MAX_FULL_ANSWERS) continue;
+          const reason = `the hub took no more devices on ${fullAnswers} connections (403005) for device ${id}`;
+          this.#held.hold(leaf, reason, this.#config.refusedRetryS * 1000);
+          return undefined;
+        }
+        // A refusal with the connection still up is about this device (unknown, disabled, wrong key).
+        if (!link.connection.is_open() || !isFieldgateError(e) || e.code !== 'FG_UPSTREAM_AUTH') throw e;
+        this.#held.hold(
+          leaf,
+          `the hub refused device ${id}: ${e.message}`,
+          this.#config.refusedRetryS * 1000,
+        );
+        return undefined;
+      }
+    }
+  }
+
+  /**
+   * A connection with room for one more leaf, the leaf counted on it before this returns: an open one
+   * below its capacity, or a new one. Rejects when offline or the new connection fails.
+   */
+  async #roomFor(leaf: string): Promise<HubLink> {
+    for (;;) {
+      if (!this.isConnected) throw new FieldgateError('FG_UPSTREAM_OFFLINE', 'IoT Hub over AMQP: offline.');
+      const link = this.#links.find((l) => l.connection.is_open() && l.leaves.size < l.capacity);
+      if (link !== undefined) {
+        link.leaves.add(leaf);
+        return link;
+      }
+      this.#opening ??= this.#openLink(new AbortController().signal).finally(() => {
+        this.#opening = undefined;
       });
-      this.#sessions.set(leaf, session);
-      this.#held.release(leaf);
-      return session;
+      await this.#opening;
+    }
+  }
+
+  /** Forget the leaf's session and its place on a connection. */
+  #forget(leaf: string): void {
+    this.#sessions.delete(leaf);
+    for (const link of this.#links) link.leaves.delete(leaf);
+  }
+
+  /** Open one more connection with its CBS link (and the policy's hub-scoped token), and keep it. */
+  async #openLink(signal: AbortSignal): Promise<HubLink> {
+    const connection = await openHubConnection(
+      {
+        endpoint: this.#endpoint,
+        hostName: this.#identities.hostName,
+        containerName: this.#gatewayId,
+        config: this.#config,
+        readFile: this.#readFile,
+        log: this.#log,
+        inbound: (this.#inbound ??= new AmqpInboundWatch(this.#log)),
+        onDisconnected: (closed) => {
+          if (this.#links.some((l) => l.connection === closed)) this.#drop();
+        },
+      },
+      signal,
+    );
+    try {
+      const cbs = await CbsLink.open(connection, this.#config.ackTimeoutMs);
+      const link: HubLink = {
+        connection,
+        cbs,
+        leaves: new Set(),
+        capacity: this.#config.maxDevicesPerConnection,
+      };
+      await this.#putHubToken(link);
+      this.#links.push(link);
+      if (this.#links.length > 1) {
+        this.#log.info(
+          { connections: this.#links.length, leaves: this.#sessions.size },
+          'Opened another AMQP connection to IoT Hub: the others carry as many leaves as they may.',
+        );
+      }
+      return link;
     } catch (e) {
-      // A refusal with the connection still up is about this device (unknown, disabled, wrong key).
-      if (!link.connection.is_open() || !isFieldgateError(e) || e.code !== 'FG_UPSTREAM_AUTH') throw e;
-      const id = resolved.identity.deviceId;
-      this.#held.hold(leaf, `the hub refused device ${id}: ${e.message}`, this.#config.refusedRetryS * 1000);
-      return undefined;
+      connection.close();
+      throw e;
     }
   }
 
@@ -256,32 +332,31 @@ export class PerDeviceAmqpUpstream implements Upstream {
       // A timeout or a detached link leaves the session unusable; the next send opens a fresh one.
       if (failure.startsWith('timeout') || !session.isOpen) {
         session.close();
-        this.#sessions.delete(session.leaf);
+        this.#forget(session.leaf);
       }
     }
   }
 
   /**
-   * With a DeviceConnect policy, one hub-scoped token covers every leaf on it (`SasGrouped`,
-   * docs/clouds/azure-iot-hub.md#multiplexing-many-devices-on-amqp).
+   * With a DeviceConnect policy, one hub-scoped token covers every leaf on the connection (`SasGrouped`,
+   * docs/clouds/azure-iot-hub.md#multiplexing-many-devices-on-amqp); renewed on its open CBS link.
    */
-  async #putHubToken(): Promise<void> {
+  async #putHubToken(link: HubLink): Promise<void> {
     const policy = this.#identities.policy;
-    const link = this.#link;
-    if (policy === undefined || link === undefined) return;
+    if (policy === undefined) return;
     const hostName = this.#identities.hostName;
     const expiresAtS = Math.floor(this.#now() / 1000) + this.#config.tokenTtlS;
     const token = createSasToken({ resourceUri: hostName, expiresAtS, ...policy });
     await link.cbs.putToken(encodeUriComponentStrict(hostName), token, this.#config.ackTimeoutMs);
     const renewInMs = Math.max(0, (expiresAtS - this.#config.tokenRenewBeforeS) * 1000 - this.#now());
-    clearTimeout(this.#hubTokenTimer);
-    this.#hubTokenTimer = setTimeout(() => {
-      this.#putHubToken().catch((e: unknown) => {
+    clearTimeout(link.hubTokenTimer);
+    link.hubTokenTimer = setTimeout(() => {
+      this.#putHubToken(link).catch((e: unknown) => {
         this.#log.debug({ err: e }, 'Renewing the hub-scoped token failed; reconnecting.');
         this.#drop();
       });
     }, renewInMs);
-    this.#hubTokenTimer.unref();
+    link.hubTokenTimer.unref();
   }
 
   #onC2d(session: AmqpDeviceSession, message: Message, delivery: Delivery): void {
@@ -297,13 +372,15 @@ export class PerDeviceAmqpUpstream implements Upstream {
   }
 
   #drop(): void {
-    clearTimeout(this.#hubTokenTimer);
     for (const session of this.#sessions.values()) session.close();
     this.#sessions.clear();
     this.#c2d.forgetUnsettled();
-    const link = this.#link;
-    this.#link = undefined;
-    link?.connection.close();
+    const links = this.#links;
+    this.#links = [];
+    for (const link of links) {
+      clearTimeout(link.hubTokenTimer);
+      link.connection.close();
+    }
   }
 }
 

@@ -27,8 +27,10 @@ export const METHOD_STATUS_PROPERTY = 'IoThub-status';
 export const CHANNEL_CORRELATION_ID = 'com.microsoft:channel-correlation-id';
 export const API_VERSION_PROPERTY = 'com.microsoft:api-version';
 
-export function channelAddress(deviceId: string, kind: DeviceChannelKind): string {
-  return kind === 'twin' ? `/devices/${deviceId}/twin` : `/devices/${deviceId}/methods/devicebound`;
+/** A channel's address; a module identity's channels live under `/devices/{d}/modules/{m}`. */
+export function channelAddress(deviceId: string, kind: DeviceChannelKind, moduleId?: string): string {
+  const base = moduleId === undefined ? `/devices/${deviceId}` : `/devices/${deviceId}/modules/${moduleId}`;
+  return kind === 'twin' ? `${base}/twin` : `${base}/methods/devicebound`;
 }
 
 /** The device and channel of a twin or methods address, relative or absolute; undefined for others. */

@@ -4,6 +4,8 @@ import { FieldgateError } from '../../../errors.js';
 export interface ConnectionString {
   hostName: string;
   deviceId?: string;
+  /** `ModuleId=`: the identity is this module of the device. */
+  moduleId?: string;
   sharedAccessKey?: string;
   sharedAccessKeyName?: string;
   gatewayHostName?: string;
@@ -12,7 +14,7 @@ export interface ConnectionString {
 }
 
 /**
- * Parse `HostName=…;DeviceId=…;SharedAccessKey=…` (keys case-sensitive as the portal writes them; values may
+ * Parse `HostName=…;DeviceId=…[;ModuleId=…];SharedAccessKey=…` (keys case-sensitive as the portal writes them; values may
  * contain `=`, as base64 keys do). The key may be absent: config can supply it apart. Throws `FG_CONFIG_INVALID` without echoing the string: it holds a key.
  */
 export function parseConnectionString(text: string): ConnectionString {
@@ -28,6 +30,7 @@ export function parseConnectionString(text: string): ConnectionString {
   const result: ConnectionString = { hostName, isX509: fields.get('x509')?.toLowerCase() === 'true' };
   for (const [key, name] of [
     ['DeviceId', 'deviceId'],
+    ['ModuleId', 'moduleId'],
     ['SharedAccessKey', 'sharedAccessKey'],
     ['SharedAccessKeyName', 'sharedAccessKeyName'],
     ['GatewayHostName', 'gatewayHostName'],

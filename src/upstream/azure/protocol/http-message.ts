@@ -53,6 +53,47 @@ export function fromHttpProperties(http: Readonly<Record<string, unknown>>): Pro
   return properties;
 }
 
+/**
+ * The largest batch request body: 255 KiB − 1, as the Java and C device SDKs hold it ("defined by the IoT
+ * Hub"; docs/clouds/azure-iot-hub.md#https). The body carries each message base64-encoded, 4/3 of its bytes.
+ */
+export const MAX_BATCH_BODY_BYTES = 255 * 1024 - 1;
+
+/** The bytes one message adds to a batch body: its JSON entry and the comma before it. */
+export function batchEntryBytes(message: { body: Buffer; properties: Record<string, string> }): number {
+  const entry: BatchEntry = {
+    body: message.body.toString('base64'),
+    properties: toHttpProperties(message.properties),
+  };
+  return Buffer.byteLength(JSON.stringify(entry)) + 1;
+}
+
+/**
+ * Group messages, in order, into batch bodies of at most `maxBodyBytes` serialized. A message whose entry
+ * alone is larger goes alone (the hub will refuse it with 413; the caller splits it).
+ */
+export function groupBatchBodies<T extends { body: Buffer; properties: Record<string, string> }>(
+  messages: readonly T[],
+  maxBodyBytes = MAX_BATCH_BODY_BYTES,
+): T[][] {
+  const bodies: T[][] = [];
+  let current: T[] = [];
+  // The array's brackets; each entry counts its comma, one more than the body holds.
+  let currentBytes = 1;
+  for (const message of messages) {
+    const bytes = batchEntryBytes(message);
+    if (current.length > 0 && currentBytes + bytes > maxBodyBytes) {
+      bodies.push(current);
+      current = [];
+      currentBytes = 1;
+    }
+    current.push(message);
+    currentBytes += bytes;
+  }
+  if (current.length > 0) bodies.push(current);
+  return bodies;
+}
+
 export function encodeBatchBody(
   messages: readonly { body: Buffer; properties: Record<string, string> }[],
 ): Buffer {

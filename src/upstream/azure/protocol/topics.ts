@@ -14,13 +14,29 @@ export const METHODS_FILTER = '$iothub/methods/POST/#';
 export const TWIN_RESPONSE_FILTER = '$iothub/twin/res/#';
 export const TWIN_DESIRED_FILTER = '$iothub/twin/PATCH/properties/desired/#';
 
-/** `{host}/{deviceId}/?api-version=…`: the hub host even when the TCP target is an Edge or emulator. */
-export function mqttUsername(hostName: string, deviceId: string): string {
-  return `${hostName}/${deviceId}/?api-version=${API_VERSION}`;
+/**
+ * The MQTT client id: the device id, or `{deviceId}/{moduleId}` for a module identity
+ * (docs/clouds/azure-iot-hub.md#module-identities).
+ */
+export function mqttClientId(deviceId: string, moduleId?: string): string {
+  return moduleId === undefined ? deviceId : `${deviceId}/${moduleId}`;
 }
 
-export function eventsTopic(deviceId: string, propertyBag: string): string {
-  return `devices/${deviceId}/messages/events/${propertyBag}`;
+/**
+ * `{host}/{clientId}/?api-version=…` (client id as `mqttClientId`): the hub host even when the TCP target
+ * is an Edge or emulator.
+ */
+export function mqttUsername(hostName: string, deviceId: string, moduleId?: string): string {
+  return `${hostName}/${mqttClientId(deviceId, moduleId)}/?api-version=${API_VERSION}`;
+}
+
+/** `devices/{d}` or `devices/{d}/modules/{m}`: where an identity's topics, links and SAS resource live. */
+export function identityPath(deviceId: string, moduleId?: string): string {
+  return moduleId === undefined ? `devices/${deviceId}` : `devices/${deviceId}/modules/${moduleId}`;
+}
+
+export function eventsTopic(deviceId: string, propertyBag: string, moduleId?: string): string {
+  return `${identityPath(deviceId, moduleId)}/messages/events/${propertyBag}`;
 }
 
 export function c2dFilter(deviceId: string): string {

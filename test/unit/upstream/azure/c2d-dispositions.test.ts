@@ -9,6 +9,8 @@ function delivery(): Delivery & { outcome: string[] } {
   const outcome: string[] = [];
   return {
     outcome,
+    // rhea's connection, flushed around each settlement so that each disposition goes out alone.
+    link: { connection: { _process: () => undefined } },
     accept: () => void outcome.push('accepted'),
     reject: (error?: { condition: string }) => void outcome.push(`rejected ${error?.condition ?? ''}`),
     release: () => void outcome.push('released'),

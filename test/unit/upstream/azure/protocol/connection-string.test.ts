@@ -36,6 +36,20 @@ describe('Azure connection strings', () => {
     });
   });
 
+  it('reads a module connection string (ModuleId=), as the portal shows it for a module identity', () => {
+    expect(
+      parseConnectionString(
+        'HostName=myhub.azure-devices.net;DeviceId=device1;ModuleId=module1;SharedAccessKey=a2V5',
+      ),
+    ).toEqual({
+      hostName: 'myhub.azure-devices.net',
+      deviceId: 'device1',
+      moduleId: 'module1',
+      sharedAccessKey: 'a2V5',
+      isX509: false,
+    });
+  });
+
   it('refuses a string without HostName with FG_CONFIG_INVALID, never echoing the key', () => {
     let error: unknown;
     try {

@@ -5,6 +5,7 @@ import {
   eventsTopic,
   methodResponseTopic,
   METHODS_FILTER,
+  mqttClientId,
   mqttUsername,
   parseMethodTopic,
   TWIN_DESIRED_FILTER,
@@ -24,6 +25,14 @@ describe('IoT Hub MQTT topics (documented strings)', () => {
     expect(eventsTopic('device1', '$.ct=application%2Fjson&$.ce=utf-8')).toBe(
       'devices/device1/messages/events/$.ct=application%2Fjson&$.ce=utf-8',
     );
+  });
+
+  it('names a module identity {deviceId}/{moduleId} in the client id, username and events topic', () => {
+    expect(mqttClientId('device1', 'module1')).toBe('device1/module1');
+    expect(mqttUsername('myhub.azure-devices.net', 'device1', 'module1')).toBe(
+      'myhub.azure-devices.net/device1/module1/?api-version=2021-04-12',
+    );
+    expect(eventsTopic('device1', '', 'module1')).toBe('devices/device1/modules/module1/messages/events/');
   });
 
   it('subscribes C2D on devices/{id}/messages/devicebound/# and reads the bag after the prefix', () => {
