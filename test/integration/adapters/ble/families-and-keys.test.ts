@@ -108,10 +108,9 @@ describe('BLE adapter, devices with a key', () => {
   const key = Buffer.from(encrypted.bindkey!, 'hex');
 
   it('refuses and counts plain packets from a device that has a key, and warns once', async () => {
-    const { controller, ctx, adapter } = await start(
-      { allow: { macs: [address] } },
-      { [id]: { bindkey: encrypted.bindkey! } },
-    );
+    const { controller, ctx, adapter } = await start({
+      devices: [{ address, bindkey: encrypted.bindkey! }],
+    });
     controller.inject(reportOf(encrypted));
     controller.inject(reportOf(encrypted));
     await waitFor(() => ctx.readings.length === 1, 'the encrypted packet');
@@ -129,12 +128,13 @@ describe('BLE adapter, devices with a key', () => {
     expect(warnings[0]).toMatchObject({ device: id });
   });
 
-  it('takes the key from the adapter’s own devices list too (MiBeacon v5)', async () => {
+  it('takes the key from the devices: settings too (MiBeacon v5)', async () => {
     const frame = PUBLISHED_FRAMES.find((f) => f.name.includes('test_Xiaomi_LYWSD03MMC_encrypted'))!;
     const mibeacon = parseAdvertisingReport(frame.hci!).address;
-    const { controller, ctx, adapter } = await start({
-      devices: [{ address: mibeacon, bindkey: frame.bindkey }],
-    });
+    const { controller, ctx, adapter } = await start(
+      { allow: { macs: [mibeacon] } },
+      { [`ble:${mibeacon}`]: { bindkey: frame.bindkey! } },
+    );
     controller.inject(reportOf(frame));
     controller.inject(reportOf(frame));
     await waitFor(() => ctx.readings.length === 1, 'the encrypted MiBeacon packet');
@@ -149,10 +149,9 @@ describe('BLE adapter, devices with a key', () => {
   });
 
   it('refuses and counts a packet whose counter is not newer than the last accepted one', async () => {
-    const { controller, ctx, adapter } = await start(
-      { allow: { macs: [address] } },
-      { [id]: { bindkey: encrypted.bindkey! } },
-    );
+    const { controller, ctx, adapter } = await start({
+      devices: [{ address, bindkey: encrypted.bindkey! }],
+    });
     const climate = (t: number) => Buffer.from([0x02, t & 0xff, t >> 8, 0x03, 0xbf, 0x13]);
     const at10 = sealBthome(address, key, 10, climate(2000));
     const at11 = sealBthome(address, key, 11, climate(2100));
