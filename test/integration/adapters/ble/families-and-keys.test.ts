@@ -148,6 +148,25 @@ describe('BLE adapter, devices with a key', () => {
     expect(ctx.readings).toHaveLength(1);
   });
 
+  it('applies a key set in devices: settings while running (a reload) to the next packet', async () => {
+    const { controller, ctx, adapter } = await start({ allow: { macs: [address] } });
+    controller.inject(CAPTURED.bthomeClimate);
+    controller.inject(CAPTURED.bthomeClimate);
+    await waitFor(() => ctx.readings.length === 1, 'a plain packet while the device has no key');
+    ctx.settings.set(id, { bindkey: encrypted.bindkey! });
+    controller.inject(CAPTURED.bthomeBattery);
+    controller.inject(CAPTURED.bthomeBattery);
+    await waitFor(() => (adapter.droppedFrames().notEncrypted ?? 0) >= 1, 'plain packets refused once keyed');
+    controller.inject(reportOf(encrypted));
+    controller.inject(reportOf(encrypted));
+    await waitFor(() => ctx.readings.length === 2, 'the encrypted packet');
+    expect(ctx.readings.map((r) => r.values)).toEqual([
+      { temperature: 25.06, humidity: 50.55, rssi: -52 },
+      { temperature: 25.06, humidity: 50.55, rssi: -52 },
+    ]);
+    expect(ctx.readings[1]!.seq).toBe(0x33221100);
+  });
+
   it('refuses and counts a packet whose counter is not newer than the last accepted one', async () => {
     const { controller, ctx, adapter } = await start({
       devices: [{ address, bindkey: encrypted.bindkey! }],
