@@ -7,6 +7,7 @@ import { DeviceRegistry } from './device-registry.js';
 import { DuplicateFilter } from './dedup.js';
 import type { GattLink } from './gatt-link.js';
 import type { NoblePeripheral } from './noble-types.js';
+import { PacketGuard } from './packet-guard.js';
 import type { BleOptions } from './options.js';
 import type { BleStats } from './stats.js';
 
@@ -22,7 +23,14 @@ export class AdvertIntake {
   readonly registry: DeviceRegistry;
   private readonly availability: AvailabilityTracker;
   private readonly duplicates: DuplicateFilter;
-  private readonly bindkeys = new Map<string, Buffer>();
+  /** Keys from the adapter's own `devices[].bindkey`; `devices:` settings, read at each use, win. */
+  private readonly configuredKeys = new Map<string, string>();
+  private readonly keyBytes = new Map<string, Buffer>();
+  private readonly guard = new PacketGuard();
+  /** Devices that gave at least one reading; an allowed device that never did is worth a warning. */
+  private readonly decodedOnce = new Set<DeviceId>();
+  /** Warnings given this episode, `<id> <reason>`, so each is logged once rather than per packet. */
+  private readonly warned = new Set<string>();
   private readonly reachable = new Set<DeviceId>();
   private pendingEmits = 0;
   private emitChain: Promise<void> = Promise.resolve();
@@ -37,9 +45,23 @@ export class AdvertIntake {
     this.availability = new AvailabilityTracker(options.availability);
     this.duplicates = new DuplicateFilter(options.duplicateWindowMs);
     for (const device of options.devices) {
-      if (device.bindkey !== undefined) this.bindkeys.set(device.address, Buffer.from(device.bindkey, 'hex'));
+      if (device.bindkey !== undefined) this.configuredKeys.set(device.address, device.bindkey);
     }
   }
+
+  /** The device's key by MAC: `devices:` settings first (they change on reload), then the adapter's list. */
+  readonly keyFor = (address: string): Buffer | undefined => {
+    const hex =
+      this.ctx.deviceSettings?.(this.registry.idOf(address))?.bindkey ?? this.configuredKeys.get(address);
+    if (hex === undefined) return undefined;
+    let key = this.keyBytes.get(hex);
+    if (key === undefined) {
+      // A malformed key gives a buffer that is not 16 bytes: every packet then fails its MIC, none is trusted.
+      key = Buffer.from(hex, 'hex');
+      this.keyBytes.set(hex, key);
+    }
+    return key;
+  };
 
   /** One advertisement (noble `discover` event). Never throws. */
   onDiscover(peripheral: NoblePeripheral): void {
@@ -48,8 +70,8 @@ export class AdvertIntake {
     const ad = peripheral.advertisement;
     const serviceData = ad.serviceData ?? [];
     const decoded = decodeAdvertisement(
-      { address, serviceData, manufacturerData: ad.manufacturerData },
-      this.bindkeys.get(address),
+      { address, localName: ad.localName, serviceData, manufacturerData: ad.manufacturerData },
+      this.keyFor,
     );
     if (decoded?.ok === false) {
       this.countDrop(decoded.reason);
@@ -59,35 +81,57 @@ export class AdvertIntake {
       );
     }
     const advert = decoded?.ok === true ? decoded.advert : undefined;
+    if (advert?.isPartial === true) this.stats.partial++;
+    // A device that advertises from a random address names its own MAC in the packet; it is known by that.
+    const deviceAddress = advert?.address ?? address;
     // Counted here, before the device filter, like the undecodable ones: both are what the radio heard.
     const isEmpty = advert !== undefined && Object.keys(advert.values).length === 0;
     if (isEmpty) this.countDrop('empty');
     const sighting = {
       localName: ad.localName,
       format: advert?.format,
+      model: advert?.model,
       firmware: advert?.firmware,
       valueNames: advert === undefined ? [] : Object.keys(advert.values),
       lastSeen: now,
     };
-    if (!this.registry.isAccepted(address, ad.localName)) {
-      this.registry.noteHeard(address, sighting);
-      return;
-    }
+    const isAccepted = this.registry.isAccepted(deviceAddress, ad.localName);
+    this.registry.noteHeard(deviceAddress, {
+      ...sighting,
+      family: decoded === undefined ? 'unknown' : decoded.ok ? decoded.advert.format : decoded.format,
+      rssi: peripheral.rssi,
+      isForwarded: isAccepted,
+    });
+    if (!isAccepted) return;
 
-    const id = this.registry.idOf(address);
-    this.availability.seen(id, now);
-    const changed = this.registry.noteAccepted(address, sighting, 'online');
-    if (changed !== undefined) this.ctx.deviceChanged(changed);
-    this.links.get(address)?.attach(peripheral);
-    if (peripheral.connectable) this.markReachable(id);
-    if (advert === undefined || isEmpty) return;
-
+    const id = this.registry.idOf(deviceAddress);
     const payloadHex =
       serviceData.map((s) => s.data.toString('hex')).join('') + (ad.manufacturerData?.toString('hex') ?? '');
+    if (advert !== undefined && !isEmpty) {
+      const verdict = this.guard.check(id, this.keyFor(deviceAddress) !== undefined, advert, payloadHex);
+      if (verdict === 'notEncrypted' || verdict === 'replayed') {
+        this.refuse(id, verdict);
+        return;
+      }
+      // A fresh authentic packet ends the episode: the next refusal is worth a warning again.
+      if (verdict === 'accept') {
+        this.warned.delete(`${id} notEncrypted`);
+        this.warned.delete(`${id} replayed`);
+      }
+    }
+    this.availability.seen(id, now);
+    const changed = this.registry.noteAccepted(deviceAddress, sighting, 'online');
+    if (changed !== undefined) this.ctx.deviceChanged(changed);
+    this.links.get(deviceAddress)?.attach(peripheral);
+    if (peripheral.connectable) this.markReachable(id);
+    if (decoded === undefined) this.noteUndecoded(id, deviceAddress, ad.localName);
+    if (advert === undefined || isEmpty) return;
+
     if (this.duplicates.isDuplicate(id, { counter: advert.counter, payloadHex }, now)) {
       this.stats.duplicates++;
       return;
     }
+    this.decodedOnce.add(id);
     const reading: Reading = {
       device: id,
       ts: now,
@@ -151,6 +195,32 @@ export class AdvertIntake {
 
   private countDrop(reason: keyof BleStats['dropped']): void {
     this.stats.dropped[reason] = (this.stats.dropped[reason] ?? 0) + 1;
+  }
+
+  /** A packet from a keyed device refused: counted, and a warning once until the device is trusted again. */
+  private refuse(id: DeviceId, reason: 'notEncrypted' | 'replayed'): void {
+    this.countDrop(reason);
+    if (this.warned.has(`${id} ${reason}`)) return;
+    this.warned.add(`${id} ${reason}`);
+    this.ctx.log.warn(
+      { device: id, reason },
+      reason === 'notEncrypted'
+        ? 'Refused an unencrypted BLE packet from a device that has a key; only encrypted packets are trusted from it.'
+        : 'Refused a BLE packet whose counter is not newer than the last accepted one (a replayed or reordered packet).',
+    );
+  }
+
+  /** An allowed device's advertisement in no format the adapter knows: counted, warned about once. */
+  private noteUndecoded(id: DeviceId, address: string, localName: string | undefined): void {
+    // Devices read over GATT advertise only to be found; their adverts are not expected to carry values.
+    if (this.registry.configured(address)?.gatt !== undefined) return;
+    this.countDrop('undecoded');
+    if (this.decodedOnce.has(id) || this.warned.has(`${id} undecoded`)) return;
+    this.warned.add(`${id} undecoded`);
+    this.ctx.log.warn(
+      { device: id, localName },
+      'An allowed BLE device sends advertisements in no supported format; it gives no readings (see docs/radios.md#bluetooth-le).',
+    );
   }
 
   private markReachable(id: DeviceId): void {

@@ -3,6 +3,7 @@ import { Reopener } from '../reopen.js';
 import { errorMessage } from '../../src/errors.js';
 import type { CommandResult, DeviceCommand, DeviceId, DeviceInfo } from '../../src/model.js';
 import { AdvertIntake } from './advert-intake.js';
+import type { HeardDevice } from './device-registry.js';
 import { planCommand } from './commands.js';
 import { ConnectionSlots } from './connection-slots.js';
 import { GattLink } from './gatt-link.js';
@@ -25,7 +26,7 @@ export interface BleAdapterDeps {
 const SCAN_COMMAND_TIMEOUT_MS = 5000;
 
 /**
- * Bluetooth LE through noble: passive sensors by advertisement (BTHome v2, Ruuvi, ATC1441, pvvx), GATT
+ * Bluetooth LE through noble: passive sensors by advertisement (docs/radios.md#bluetooth-le lists the formats), GATT
  * devices described in config, and GATT write commands. See docs/architecture.md#adapter for the contract.
  *
  * The radio is reopened with backoff when it cannot be opened at all; a radio that is powered off or
@@ -107,8 +108,11 @@ export class BleAdapter implements Adapter {
     return this.intake?.registry.devices() ?? [];
   }
 
-  /** Decodable sensors heard nearby that are neither configured nor allowed (discovery mode). */
-  discoveredDevices(): DeviceInfo[] {
+  /**
+   * Every device heard nearby (discovery mode), in a known format or `unknown`, with its RSSI and whether
+   * its readings are forwarded, so an operator can pick what to allow.
+   */
+  discoveredDevices(): HeardDevice[] {
     return this.intake?.registry.discovered() ?? [];
   }
 

@@ -3,17 +3,38 @@ import { commandCapabilities } from './commands.js';
 import type { SensorFormat } from './decoders/index.js';
 import type { BleDeviceOptions, BleOptions } from './options.js';
 
+/** The model shown when the packet does not name one. */
 const MODELS: Record<SensorFormat, string> = {
   bthome: 'BTHome v2 sensor',
-  ruuvi: 'RuuviTag (data format 5)',
+  bthomeV1: 'BTHome v1 sensor',
+  mibeacon: 'Xiaomi MiBeacon sensor',
+  govee: 'Govee thermometer',
+  switchbot: 'SwitchBot meter',
+  inkbird: 'Inkbird thermometer',
+  qingping: 'Qingping sensor',
+  ruuvi: 'RuuviTag',
   atc1441: 'Thermometer, ATC1441 firmware',
   pvvx: 'Thermometer, pvvx firmware',
 };
+
+/** Discovery keeps this many devices; phones rotate random addresses, so the least recently heard go. */
+const MAX_HEARD = 500;
+
+/** One device in `fieldgate devices --discovered`: what it is (or `unknown`), how loud, and if forwarded. */
+export interface HeardDevice extends DeviceInfo {
+  /** The advertising format it sends (`mibeacon`, `bthome`, …), or `unknown` when no decoder knows it. */
+  family: SensorFormat | 'unknown';
+  /** Signal strength of its last advertisement, dBm. */
+  rssi: number;
+  /** Whether the adapter forwards its readings (configured or allowed). */
+  isForwarded: boolean;
+}
 
 /** What one advertisement tells about its sender. */
 export interface Sighting {
   localName?: string | undefined;
   format?: SensorFormat | undefined;
+  model?: string | undefined;
   firmware?: string | undefined;
   valueNames: string[];
   lastSeen: number;
@@ -27,7 +48,7 @@ export interface Sighting {
  */
 export class DeviceRegistry {
   private readonly accepted = new Map<DeviceId, DeviceInfo>();
-  private readonly heard = new Map<DeviceId, DeviceInfo>();
+  private readonly heard = new Map<DeviceId, HeardDevice>();
   private readonly configuredByAddress: Map<string, BleDeviceOptions>;
 
   constructor(
@@ -71,8 +92,8 @@ export class DeviceRegistry {
     return [...this.accepted.values()].map((d) => structuredClone(d));
   }
 
-  /** Decodable sensors heard that are not accepted (discovery mode only). */
-  discovered(): DeviceInfo[] {
+  /** Every device heard, in any format or none, forwarded or not (discovery mode only). */
+  discovered(): HeardDevice[] {
     return [...this.heard.values()].map((d) => structuredClone(d));
   }
 
@@ -86,14 +107,26 @@ export class DeviceRegistry {
     return isChanged ? structuredClone(info) : undefined;
   }
 
-  /** Record a decodable but unaccepted sensor, when discovery is on. */
-  noteHeard(address: string, sighting: Sighting): void {
-    if (!this.options.discovery || sighting.format === undefined) return;
+  /** Record any device heard, when discovery is on. */
+  noteHeard(
+    address: string,
+    sighting: Sighting & Pick<HeardDevice, 'family' | 'rssi' | 'isForwarded'>,
+  ): void {
+    if (!this.options.discovery) return;
     const id = this.idOf(address);
-    const info = this.heard.get(id) ?? this.blank(id);
+    const known = this.heard.get(id);
+    const info: HeardDevice = known ?? { ...this.blank(id), family: 'unknown', rssi: 0, isForwarded: false };
     apply(info, sighting, 'online');
     info.lastSeen = sighting.lastSeen;
+    info.rssi = sighting.rssi;
+    info.isForwarded = sighting.isForwarded;
+    // A device that once sent a known format keeps its family when an unrelated advert (a scan response,
+    // an iBeacon frame) comes in between.
+    if (sighting.family !== 'unknown' || known === undefined) info.family = sighting.family;
+    // Re-inserted so the map's order is least recently heard first.
+    this.heard.delete(id);
     this.heard.set(id, info);
+    if (this.heard.size > MAX_HEARD) this.heard.delete(this.heard.keys().next().value!);
   }
 
   setAvailability(id: DeviceId, availability: Availability): DeviceInfo | undefined {
@@ -123,7 +156,7 @@ function apply(info: DeviceInfo, sighting: Sighting, availability: Availability)
     isChanged = true;
   }
   if (sighting.format !== undefined && info.model === undefined) {
-    info.model = MODELS[sighting.format];
+    info.model = sighting.model ?? MODELS[sighting.format];
     // Every supported advertising format is a coin-cell or AAA sensor.
     info.power = 'battery';
     isChanged = true;

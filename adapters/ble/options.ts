@@ -91,7 +91,9 @@ export const bleDevice = z.strictObject({
   name: z.string().optional().describe('A friendly name for the device.'),
   bindkey: secret(z.string().regex(/^[0-9a-f]{32}$/i, 'expected 32 hex digits'))
     .optional()
-    .describe('BTHome v2 encryption key; use `!secret name`, never write it inline.'),
+    .describe(
+      'Encryption key (BTHome, Xiaomi MiBeacon v4/v5, pvvx); plain packets from the device are then refused. Use `!secret name`, never write it inline.',
+    ),
   gatt: z
     .strictObject({
       readings: z.array(gattReading).default([]).describe('Characteristics read or subscribed to.'),

@@ -26,7 +26,8 @@ export function registerDevices(program: Command): void {
         `/v1/devices${query}`,
       );
       if (options.json === true) return printJson(list);
-      process.stdout.write(`${renderDevices(list, Date.now())}\n`);
+      const render = options.discovered === true ? renderDiscovered : renderDevices;
+      process.stdout.write(`${render(list, Date.now())}\n`);
     });
 
   daemonOptions(devices.command('show').description('everything known about one device'))
@@ -93,6 +94,26 @@ export function renderDevices(list: readonly DeviceInfo[], now: number): string 
     d.lastSeen === 0 ? 'never' : `${formatDuration((now - d.lastSeen) / 1000)} ago`,
   ]);
   return formatTable(['ID', 'NAME', 'AVAILABILITY', 'POWER', 'MODEL', 'LAST SEEN'], rows);
+}
+
+/**
+ * `devices --discovered`: what a radio hears, with the family it recognised (`unknown` when none), the
+ * signal strength and whether the device's readings are forwarded. Radios that do not say leave it blank.
+ */
+export function renderDiscovered(
+  list: readonly (DeviceInfo & { family?: string; rssi?: number; isForwarded?: boolean })[],
+  now: number,
+): string {
+  const rows = list.map((d) => [
+    d.id,
+    d.family ?? '',
+    d.model ?? '',
+    d.rssi === undefined ? '' : `${d.rssi} dBm`,
+    d.isForwarded === undefined ? '' : d.isForwarded ? 'yes' : 'no',
+    d.name ?? '',
+    d.lastSeen === 0 ? 'never' : `${formatDuration((now - d.lastSeen) / 1000)} ago`,
+  ]);
+  return formatTable(['ID', 'FAMILY', 'MODEL', 'RSSI', 'FORWARDED', 'NAME', 'LAST SEEN'], rows);
 }
 
 /** The last reading of each value: `temperature  21.5 °C  3s ago`, or a note when none arrived yet. */

@@ -1,40 +1,41 @@
-import { createDecipheriv } from 'node:crypto';
+import { openCcm } from './ccm.js';
 
-/** BTHome v2 service data UUID 0xFCD2, as it appears little-endian in the nonce. */
-const BTHOME_UUID_LE = Buffer.from([0xd2, 0xfc]);
 const COUNTER_BYTES = 4;
 const MIC_BYTES = 4;
+/** BTHome v2's service data UUID 0xFCD2 and v1's encrypted UUID 0x181E, little-endian as in the nonce. */
+const V2_UUID_LE = Buffer.from([0xd2, 0xfc]);
+const V1_UUID_LE = Buffer.from([0x1e, 0x18]);
+/** BTHome v1 authenticates one byte of associated data; v2 none (bthome.io/encryption). */
+const V1_ASSOCIATED_DATA = Buffer.from([0x11]);
 
 /**
- * Decrypts an encrypted BTHome v2 service-data payload (AES-128-CCM, 4-byte MIC; bthome.io/encryption).
- * The nonce is MAC (6 bytes, as printed) + UUID 0xFCD2 (LE) + the device-info byte + the 4-byte counter.
+ * Decrypts encrypted BTHome objects (AES-128-CCM, 4-byte MIC; bthome.io/encryption). `sealed` is the
+ * ciphertext followed by the 4-byte counter and the MIC. The nonce is the device's MAC (6 bytes, as
+ * printed; for v2 with the MAC-in-payload flag, the MAC from the payload) + the UUID little-endian (+ the
+ * device-info byte in v2) + the counter.
  *
- * @returns the plaintext objects and the counter, or undefined when the MIC does not match (wrong key,
- *   corrupted or forged packet) or the payload is too short.
+ * @returns the plaintext objects and the counter, or undefined when the MIC does not match or the payload
+ *   is too short.
  */
 export function decryptBthome(
-  payload: Buffer,
-  address: string,
-  key: Buffer,
+  sealed: Buffer,
+  options: { address: string; key: Buffer } & ({ version: 2; deviceInfo: number } | { version: 1 }),
 ): { plaintext: Buffer; counter: number } | undefined {
-  if (payload.length < 1 + COUNTER_BYTES + MIC_BYTES) return undefined;
-  const deviceInfo = payload.subarray(0, 1);
-  const ciphertext = payload.subarray(1, payload.length - COUNTER_BYTES - MIC_BYTES);
-  const counterBytes = payload.subarray(
-    payload.length - COUNTER_BYTES - MIC_BYTES,
-    payload.length - MIC_BYTES,
+  if (sealed.length < COUNTER_BYTES + MIC_BYTES) return undefined;
+  const ciphertext = sealed.subarray(0, sealed.length - COUNTER_BYTES - MIC_BYTES);
+  const counterBytes = sealed.subarray(sealed.length - COUNTER_BYTES - MIC_BYTES, sealed.length - MIC_BYTES);
+  const mic = sealed.subarray(sealed.length - MIC_BYTES);
+  const mac = Buffer.from(options.address.replaceAll(':', ''), 'hex');
+  const nonce =
+    options.version === 2
+      ? Buffer.concat([mac, V2_UUID_LE, Buffer.from([options.deviceInfo]), counterBytes])
+      : Buffer.concat([mac, V1_UUID_LE, counterBytes]);
+  const plaintext = openCcm(
+    options.key,
+    nonce,
+    ciphertext,
+    mic,
+    options.version === 1 ? V1_ASSOCIATED_DATA : undefined,
   );
-  const mic = payload.subarray(payload.length - MIC_BYTES);
-  const mac = Buffer.from(address.replaceAll(':', ''), 'hex');
-  const nonce = Buffer.concat([mac, BTHOME_UUID_LE, deviceInfo, counterBytes]);
-  try {
-    const decipher = createDecipheriv('aes-128-ccm', key, nonce, { authTagLength: MIC_BYTES });
-    decipher.setAuthTag(mic);
-    decipher.setAAD(Buffer.alloc(0), { plaintextLength: ciphertext.length });
-    const plaintext = Buffer.concat([decipher.update(ciphertext), decipher.final()]);
-    return { plaintext, counter: counterBytes.readUInt32LE(0) };
-  } catch {
-    // CCM reports a MIC mismatch by throwing from final(); that is a data outcome here, not a fault.
-    return undefined;
-  }
+  return plaintext === undefined ? undefined : { plaintext, counter: counterBytes.readUInt32LE(0) };
 }

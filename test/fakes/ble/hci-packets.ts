@@ -68,3 +68,39 @@ export const manufacturerAd = (companyId: number, data: Buffer): [number, number
   0xff,
   [...u16(companyId), ...data],
 ];
+
+/** What a host reads from one LE Advertising Report (legacy, one report per event). */
+export interface ParsedReport {
+  address: string;
+  rssi: number;
+  localName?: string;
+  serviceData: { uuid: string; data: Buffer }[];
+  /** The last manufacturer data structure, company id first (noble keeps only the last one too). */
+  manufacturerData?: Buffer;
+}
+
+/** Parses a captured HCI LE Advertising Report event (04 3e .. 02 ..) the way a BLE host does. */
+export function parseAdvertisingReport(hex: string): ParsedReport {
+  const packet = Buffer.from(hex, 'hex');
+  if (packet[0] !== HCI_EVENT || packet[1] !== 0x3e || packet[3] !== 0x02)
+    throw new Error(`not a legacy LE Advertising Report: ${hex.slice(0, 10)}`);
+  const address = macFromBytes(packet.subarray(7, 13));
+  const adLength = packet[13]!;
+  const ad = packet.subarray(14, 14 + adLength);
+  const report: ParsedReport = { address, rssi: packet.readInt8(14 + adLength), serviceData: [] };
+  for (let i = 0; i + 1 < ad.length;) {
+    const length = ad[i]!;
+    if (length === 0 || i + 1 + length > ad.length) break;
+    const type = ad[i + 1]!;
+    const body = ad.subarray(i + 2, i + 1 + length);
+    if (type === 0x08 || type === 0x09) report.localName = body.toString('utf8');
+    if (type === 0x16 && body.length >= 2)
+      report.serviceData.push({
+        uuid: body.readUInt16LE(0).toString(16).padStart(4, '0'),
+        data: body.subarray(2),
+      });
+    if (type === 0xff) report.manufacturerData = body;
+    i += 1 + length;
+  }
+  return report;
+}

@@ -114,7 +114,7 @@ describe('BLE adapter, passive sensors', () => {
     expect(ctx.state).toBe('running');
   });
 
-  it('lists sensors it is not allowed to forward as discovered, without readings', async () => {
+  it('forwards only allowed sensors; discovery lists the others too, not forwarded', async () => {
     const stranger = 'de:ad:be:ef:00:01';
     const { controller, ctx, adapter } = await startOn(2, { allow: { names: ['ATC_*'] } });
     const atc = Buffer.from('a4c13801020300e1375a0b8a2a', 'hex');
@@ -124,8 +124,16 @@ describe('BLE adapter, passive sensors', () => {
 
     await waitFor(() => ctx.readings.length === 1, 'a reading from the allowed name');
     expect(ctx.readings[0]).toMatchObject({ device: 'ble:a4:c1:38:01:02:03', values: { temperature: 22.5 } });
+    // Discovery lists every device heard, and says which ones are forwarded.
     expect(adapter.discoveredDevices()).toEqual([
-      expect.objectContaining({ id: `ble:${stranger}`, model: 'Thermometer, ATC1441 firmware' }),
+      expect.objectContaining({
+        id: `ble:${stranger}`,
+        model: 'Thermometer, ATC1441 firmware',
+        family: 'atc1441',
+        rssi: -70,
+        isForwarded: false,
+      }),
+      expect.objectContaining({ id: 'ble:a4:c1:38:01:02:03', family: 'atc1441', isForwarded: true }),
     ]);
     expect(adapter.devices().map((d) => d.id)).toEqual(['ble:a4:c1:38:01:02:03']);
   });

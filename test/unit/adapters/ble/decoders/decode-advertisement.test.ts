@@ -35,10 +35,8 @@ function decode(vector: Vector) {
     manufacturerData:
       vector.manufacturerData === undefined ? undefined : Buffer.from(vector.manufacturerData, 'hex'),
   };
-  return decodeAdvertisement(
-    payload,
-    vector.bindkey === undefined ? undefined : Buffer.from(vector.bindkey, 'hex'),
-  );
+  const key = vector.bindkey === undefined ? undefined : Buffer.from(vector.bindkey, 'hex');
+  return decodeAdvertisement(payload, () => key);
 }
 
 describe('decodeAdvertisement', () => {
