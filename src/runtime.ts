@@ -317,7 +317,11 @@ export class Runtime implements GatewayApi {
           name: r.name,
           forwarder,
           queue,
-          drainEtaS: drainEtaS(queue.depth, perS),
+          drainEtaS: drainEtaS(
+            queue.depth,
+            perS,
+            forwarder.state === 'idle' || forwarder.state === 'sending',
+          ),
           commandIntake: r.intake.stats(),
         };
       }),

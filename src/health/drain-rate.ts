@@ -25,9 +25,12 @@ export class DrainRate {
   }
 }
 
-/** Seconds until `depth` readings are sent at `perS`; 0 when empty, null when nothing is moving. */
-export function drainEtaS(depth: number, perS: number | undefined): number | null {
+/**
+ * Seconds until `depth` readings are sent at `perS`; 0 when empty, null when nothing is moving: no rate yet,
+ * or the route is not connected (the smoothed rate of before an outage says nothing about when it ends).
+ */
+export function drainEtaS(depth: number, perS: number | undefined, connected: boolean): number | null {
   if (depth === 0) return 0;
-  if (perS === undefined || perS <= 0) return null;
+  if (!connected || perS === undefined || perS <= 0) return null;
   return Math.ceil(depth / perS);
 }
