@@ -92,10 +92,12 @@ describe('README', () => {
     await copyFile('config/demo.yaml', path.join(dir, 'config/demo.yaml'));
     await symlink(path.resolve('dist'), path.join(dir, 'dist'));
     const port = await freePort();
+    const webPort = await freePort();
     const env = {
       ...process.env,
       FIELDGATE__EMULATORS__MQTT__PORT: String(port),
       FIELDGATE__ROUTES__LOCAL__UPSTREAM__URL: `mqtt://127.0.0.1:${port}`,
+      FIELDGATE__WEB__LISTEN: `127.0.0.1:${webPort}`,
     };
     const daemon = shell(demo![1]!, dir, env);
     running.push(daemon);
@@ -132,12 +134,19 @@ describe('README', () => {
           60_000,
         );
       } else if (command.startsWith('node dist/src/main.js ')) {
-        const run = shell(command, dir, process.env);
+        // `top` is interactive; without a terminal it prints one frame with --once.
+        const run = shell(/ top /.test(command) ? `${command} --once` : command, dir, process.env);
         expect(await run.exited, `${command}\n${run.output()}`).toBe(0);
       } else {
         throw new Error(`the quick start has a command this test does not know how to run: ${command}`);
       }
     }
+
+    // The status page the quick start points at answers (on the test's port instead of 9465).
+    expect(README).toContain('http://127.0.0.1:9465/');
+    const page = await fetch(`http://127.0.0.1:${webPort}/`);
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain('<html');
 
     daemon.child.kill('SIGTERM');
     expect(await daemon.exited, daemon.output()).toBe(0);
