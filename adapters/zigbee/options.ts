@@ -22,9 +22,15 @@ const availabilityPolicy = z
       .describe(
         'A device is offline after this many of its own check-in or reporting intervals pass unheard.',
       ),
-    fallbackMainsMs: ms('Offline timeout for mains devices whose reporting interval is unknown.').default(
-      600_000,
-    ),
+    fallbackMainsMs: ms(
+      'Mains devices whose reporting interval is unknown are pinged after this much silence.',
+    ).default(600_000),
+    pingMains: z
+      .boolean()
+      .default(true)
+      .describe(
+        'Ping a silent mains device (as zigbee2mqtt does) and mark it offline only when the ping goes unanswered; false: offline on silence alone.',
+      ),
     fallbackBatteryMs: ms('Offline timeout for battery devices whose check-in interval is unknown.').default(
       90_000_000,
     ),
