@@ -23,9 +23,7 @@ export function exposesOf(
 ): ExposeLike[] {
   if (definition === undefined) return [];
   const exposes =
-    typeof definition.exposes === 'function'
-      ? definition.exposes(device, options)
-      : definition.exposes;
+    typeof definition.exposes === 'function' ? definition.exposes(device, options) : definition.exposes;
   return exposes;
 }
 
