@@ -15,6 +15,7 @@ import {
   ikeaOutlet,
   sonoffSnzb02,
   tuyaTrv,
+  tuyaValueReport,
 } from '../../../fixtures/zigbee/devices.js';
 
 // Real zigbee-herdsman Controller and zigbee-herdsman-converters with the real definitions of devices
@@ -263,6 +264,27 @@ describe('Zigbee readings with real definitions', () => {
       return all.pressure !== undefined && all.humidity !== undefined && all.temperature !== undefined && all;
     }, 'temperature, humidity and pressure');
     expect(values).toMatchObject({ temperature: 20, humidity: 45.2, pressure: 1013 });
+  });
+
+  it('reads what bulbs and a Tuya valve report', async () => {
+    await startAdapter();
+    const hue = hueColorBulb();
+    const ikea = ikeaBulb();
+    const trv = tuyaTrv();
+    for (const device of [hue, ikea, trv]) await pair(device);
+    const latest = (device: VirtualDevice): Record<string, unknown> =>
+      Object.assign({}, ...ctx.readingsOf(idOf(device)).map((r) => r.values)) as Record<string, unknown>;
+
+    ikea.report(1, 'genLevelCtrl', { currentLevel: 100 });
+    ikea.report(1, 'genOnOff', { onOff: 1 });
+    await eventually(() => latest(ikea).brightness === 100 && latest(ikea).state === 'ON', 'IKEA state');
+    // ZCL CurrentX / CurrentY in 1/65535.
+    hue.report(11, 'lightingColorCtrl', { currentX: 45914, currentY: 19615 });
+    await eventually(() => latest(hue).colorX !== undefined, 'Hue colour');
+    expect(latest(hue)).toMatchObject({ colorX: 0.7006, colorY: 0.2993 });
+    trv.sendFrame(1, 0xef00, tuyaValueReport(0x21, 3, 215));
+    await eventually(() => latest(trv).localTemperature !== undefined, 'valve temperature');
+    expect(latest(trv).localTemperature).toBe(21.5);
   });
 
   it('configures the operator’s reporting intervals on an SNZB-02', async () => {
