@@ -45,7 +45,6 @@ export interface ZigbeeAdapterDeps {
 export class ZigbeeAdapter implements Adapter {
   private ctx: AdapterContext | undefined;
   private zh: HerdsmanModule | undefined;
-  private zhc: ZhcModule | undefined;
   private zhcLoading: Promise<ZhcModule> | undefined;
   private libraryLog: ReturnType<typeof bridgeLibraryLogger> | undefined;
   /** Polls the coordinator's serial device node: some drivers (deCONZ) never report an unplug. */
@@ -385,11 +384,10 @@ export class ZigbeeAdapter implements Adapter {
     }
   }
 
-  /** The converters, loaded on first use (their import costs ~12 MiB of RSS, measured in docs/radios.md). */
+  /** The converters, loaded on first use: their import alone costs ~13 MiB of RSS (docs/radios.md). */
   private converters(): Promise<ZhcModule> {
     this.zhcLoading ??= import('zigbee-herdsman-converters').then((zhc) => {
       if (this.libraryLog !== undefined) zhc.setLogger(this.libraryLog);
-      this.zhc = zhc;
       return zhc;
     });
     return this.zhcLoading;
