@@ -27,6 +27,12 @@ import { ZigbeeDevice } from './zigbee-device.js';
 
 type HerdsmanModule = typeof Herdsman;
 
+/**
+ * Availability pings per check, so a restart after a long stop (every router silent) does not flood the
+ * coordinator's queue; the rest are pinged at the next checks.
+ */
+const MAX_PINGS_PER_CHECK = 5;
+
 export interface ZigbeeAdapterDeps {
   /** The reopen loop's jitter and timer; default `Math.random` and a Node timer. */
   reopen?: ReopenerDeps;
@@ -476,12 +482,16 @@ export class ZigbeeAdapter implements Adapter {
 
   private refreshAvailability(): void {
     const now = this.now();
+    let pings = 0;
     for (const device of this.byIeee.values()) {
       if (
         this.isOpen &&
+        pings < MAX_PINGS_PER_CHECK &&
         needsPing(device.availabilityFacts(now), this.options.availability, now, device.pingedAt)
-      )
+      ) {
+        pings += 1;
         this.ping(device, now);
+      }
       if (this.lastAvailability.get(device.id) !== this.infoOf(device).availability) this.announce(device);
     }
   }
