@@ -110,6 +110,13 @@ export interface Adapter {
   /** Forget a device (and ask it to leave the network where the radio can). */
   remove?(id: DeviceId): Promise<void>;
   /**
+   * Interview a known device again and re-identify it (the way out of a failed interview without
+   * re-pairing); resolves with what is known after it. Optional: radios without interviews have none.
+   * @throws FieldgateError `FG_INTERVIEW_FAILED` when the device did not answer, `FG_NOT_FOUND` for an
+   *   unknown device, `FG_ADAPTER_UNAVAILABLE` while the radio is closed.
+   */
+  interview?(id: DeviceId): Promise<DeviceInfo>;
+  /**
    * Frames the radio delivered that the adapter could not turn into a reading or an event (garbage, cut
    * short, malformed payloads), counted by reason since `start`; a snapshot the caller may keep. Reasons are
    * the adapter's own short camelCase words. Optional: adapters with no radio to hear noise (sim) have none.

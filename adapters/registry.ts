@@ -1,7 +1,12 @@
 import type { AdapterDefinition } from './adapter.js';
 import { bleOptionsSchema } from './ble/options.js';
 import { simOptionsSchema } from './sim/options.js';
-import { zigbeeOptionsSchema, zigbeeRenamedKeys } from './zigbee/options.js';
+import {
+  extraZigbeeAdapters,
+  ONE_ZIGBEE_ADAPTER,
+  zigbeeOptionsSchema,
+  zigbeeRenamedKeys,
+} from './zigbee/options.js';
 import { zwaveOptionsSchema } from './zwave/options.js';
 
 /**
@@ -16,6 +21,16 @@ export const adapterOptionsSchemas = {
 } as const;
 
 export type AdapterType = keyof typeof adapterOptionsSchemas;
+
+/**
+ * Problems of the `adapters` section as a whole (each entry alone is valid): the adapter's name and why
+ * it cannot run beside the others. Today one: a second enabled Zigbee adapter.
+ */
+export function adapterSetIssues(
+  adapters: Readonly<Record<string, { type: string; enabled?: boolean }>>,
+): { name: string; message: string }[] {
+  return extraZigbeeAdapters(adapters).map((name) => ({ name, message: ONE_ZIGBEE_ADAPTER }));
+}
 
 /**
  * Option keys an adapter type renamed, old name → new name: still accepted in config, with a warning

@@ -74,6 +74,11 @@ export const ErrorCodes = {
     retryable: true,
     summary: 'The device did not leave its network (Z-Wave: not woken during exclusion); it is still listed.',
   },
+  FG_INTERVIEW_FAILED: {
+    exit: 75,
+    retryable: true,
+    summary: 'The device did not answer its re-interview (asleep or out of range); wake it and try again.',
+  },
   FG_COMMAND_REJECTED: {
     exit: 1,
     retryable: false,

@@ -12,11 +12,18 @@ import type { ZigbeeDevice } from './zigbee-device.js';
 export type ZhcModule = typeof Zhc;
 type Definition = Zhc.Definition;
 
-/** The definition's exposes for this device; some definitions compute them from the device itself. */
-export function exposesOf(definition: Definition | undefined, device: Models.Device): ExposeLike[] {
+/** The operator's converter options for a device (`devices.<id>.converterOptions`), or none. */
+export type ConverterOptions = Readonly<Record<string, unknown>>;
+
+/** The definition's exposes for this device; some definitions compute them from the device and options. */
+export function exposesOf(
+  definition: Definition | undefined,
+  device: Models.Device,
+  options: ConverterOptions = {},
+): ExposeLike[] {
   if (definition === undefined) return [];
   const exposes =
-    typeof definition.exposes === 'function' ? definition.exposes(device, {}) : definition.exposes;
+    typeof definition.exposes === 'function' ? definition.exposes(device, options) : definition.exposes;
   return exposes;
 }
 
@@ -51,6 +58,7 @@ async function runFromZigbee(
 ): Promise<Record<string, unknown>> {
   const definition = device.definition;
   if (definition === undefined) return {};
+  const options = device.converterOptions() as never;
   const converted: Record<string, unknown> = {};
   const meta = {
     state: device.converterState,
@@ -63,10 +71,10 @@ async function runFromZigbee(
       !matchesType(converter.type as string | readonly string[], message.type)
     )
       continue;
-    const out = await converter.convert(definition, message as never, publishLater, {}, meta);
+    const out = await converter.convert(definition, message as never, publishLater, options, meta);
     if (out) Object.assign(converted, out);
   }
-  zhc.postProcessConvertedFromZigbeeMessage(definition, converted, {}, message.device);
+  zhc.postProcessConvertedFromZigbeeMessage(definition, converted, options, message.device);
   Object.assign(device.converterState, converted);
   return converted;
 }
@@ -88,7 +96,7 @@ export async function notifyDeviceEvent(
     device: device.zh,
     deviceExposesChanged: () => undefined,
     state: device.converterState,
-    options: {},
+    options: device.converterOptions() as never,
   };
   const event: Zhc.OnEvent.Event =
     type === 'deviceInterview' ? { type, data: { ...data, status: 'successful' } } : { type, data };
@@ -106,32 +114,60 @@ function endpointFor(device: ZigbeeDevice, endpointName: string | undefined): Mo
 }
 
 /**
- * Sends one planned write through the definition's `toZigbee` converter. Resolves when the device
- * acknowledged (ZCL default response or the command's own response); rejects with herdsman's error when
- * it answered with a failure status or not at all.
+ * Sends one planned command as zigbee2mqtt publishes a `set`: every key goes to the first `toZigbee`
+ * converter that takes it, with the whole message (and the transition) in view, and a converter is used
+ * once per endpoint — so `{state: 'ON', brightness: 128}` leaves as one Move to Level (with On/Off) frame
+ * where the converter handles both. `state` goes first, or last when it turns the device off. Resolves
+ * with the state the converters report when the device acknowledged every frame; rejects with herdsman's
+ * error when it answered with a failure status or not at all.
  */
-export async function sendWrite(device: ZigbeeDevice, write: ZigbeeWrite): Promise<Record<string, unknown>> {
+export async function sendWrites(
+  device: ZigbeeDevice,
+  writes: readonly ZigbeeWrite[],
+  transition?: number,
+): Promise<Record<string, unknown>> {
   const definition = device.definition;
-  const converter = definition?.toZigbee.find(
-    (c) =>
-      (c.key === undefined || c.key.includes(write.key)) &&
-      (c.endpoints === undefined ||
-        write.endpointName === undefined ||
-        c.endpoints.includes(write.endpointName)),
-  );
-  const endpoint = endpointFor(device, write.endpointName);
-  if (definition === undefined || converter?.convertSet === undefined || endpoint === undefined) {
-    throw new Error(`no converter sets ${write.key}`);
+  if (definition === undefined) throw new Error('the device has no converter definition');
+  const state: Record<string, unknown> = {};
+  const byEndpoint = new Map<string | undefined, ZigbeeWrite[]>();
+  for (const write of writes)
+    byEndpoint.set(write.endpointName, [...(byEndpoint.get(write.endpointName) ?? []), write]);
+  for (const [endpointName, group] of byEndpoint) {
+    const message: Record<string, unknown> = Object.fromEntries(group.map((w) => [w.key, w.value]));
+    if (transition !== undefined) message.transition = transition;
+    const turnsOff = typeof message.state === 'string' && message.state.toUpperCase() === 'OFF';
+    const ordered = [...group].sort((a, b) => stateRank(a.key, turnsOff) - stateRank(b.key, turnsOff));
+    const used = new Set<Zhc.Tz.Converter>();
+    for (const write of ordered) {
+      const converter = definition.toZigbee.find(
+        (c) =>
+          (c.key === undefined || c.key.includes(write.key)) &&
+          (c.endpoints === undefined || endpointName === undefined || c.endpoints.includes(endpointName)),
+      );
+      if (converter !== undefined && used.has(converter)) continue;
+      const endpoint = endpointFor(device, endpointName);
+      if (converter?.convertSet === undefined || endpoint === undefined) {
+        throw new Error(`no converter sets ${write.key}`);
+      }
+      used.add(converter);
+      const result = await converter.convertSet(endpoint, write.key, write.value, {
+        message,
+        device: device.zh,
+        mapped: definition,
+        options: device.converterOptions(),
+        state: device.converterState,
+        endpoint_name: endpointName,
+        publish: () => undefined,
+        deviceExposesChanged: () => undefined,
+      });
+      Object.assign(state, result?.state ?? {});
+    }
   }
-  const result = await converter.convertSet(endpoint, write.key, write.value, {
-    message: { [write.key]: write.value },
-    device: device.zh,
-    mapped: definition,
-    options: {},
-    state: device.converterState,
-    endpoint_name: write.endpointName,
-    publish: () => undefined,
-    deviceExposesChanged: () => undefined,
-  });
-  return result?.state ?? {};
+  return state;
+}
+
+/** zigbee2mqtt's order: `state` before the other keys, after them when it turns the device off. */
+function stateRank(key: string, turnsOff: boolean): number {
+  if (key !== 'state') return 0;
+  return turnsOff ? 1 : -1;
 }

@@ -1,6 +1,6 @@
 import { errorMessage } from '../../src/errors.js';
 import type { CommandResult, DeviceCommand } from '../../src/model.js';
-import { sendWrite } from './converters.js';
+import { sendWrites } from './converters.js';
 import { planCommand } from './exposes.js';
 import type { ZigbeeDevice } from './zigbee-device.js';
 
@@ -42,9 +42,9 @@ export async function executeCommand(
     if (isExpired()) return expired;
   }
   if (!env.isOpen()) return { id: cmd.id, status: 'failed', detail: 'the Zigbee coordinator is unavailable' };
-  const data: Record<string, unknown> = {};
+  let data: Record<string, unknown>;
   try {
-    for (const write of plan.writes) Object.assign(data, await sendWrite(device, write));
+    data = await sendWrites(device, plan.writes, plan.transition);
   } catch (e) {
     return { id: cmd.id, status: 'failed', detail: errorMessage(e) };
   }

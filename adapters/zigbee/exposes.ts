@@ -36,6 +36,13 @@ export interface ExposedProperty {
   key: string;
   /** The converters' endpoint name (`l1`), for multi-endpoint devices. */
   endpointName?: string;
+  /**
+   * A member of a composite (`color` → `x`): the write sends `{[field]: value}` under `key`, merged with the
+   * composite's other members given in the same command.
+   */
+  field?: string;
+  /** `hexColor`: a `#rrggbb` string sent as `{hex}` under `key` (the converters turn it into xy or hs). */
+  format?: 'hexColor';
   kind: 'numeric' | 'binary' | 'enum' | 'text';
   isReported: boolean;
   isSettable: boolean;
@@ -50,20 +57,30 @@ export interface ExposedProperty {
 
 const LEAF_KINDS = new Set(['numeric', 'binary', 'enum', 'text']);
 
-/** Walks the exposes tree (lights, switches, covers and climates nest their features) into leaves. */
+/** The converters' key of a light's colour composites (`color_xy`, `color_hs`). */
+const COLOR_KEY = 'color';
+
+/**
+ * Walks the exposes tree (lights, switches, covers and climates nest their features) into leaves. A
+ * composite's members become leaves of their own, named after the composite (`color` + `x` → `colorX`,
+ * `color` + `hue` → `colorHue`), as the readings name them; a settable colour also takes `color` as hex.
+ */
 export function flattenExposes(exposes: readonly ExposeLike[]): ExposedProperty[] {
   const leaves: ExposedProperty[] = [];
-  const visit = (e: ExposeLike): void => {
-    if (e.features !== undefined && e.type !== 'composite') {
-      e.features.forEach(visit);
+  const visit = (e: ExposeLike, composite?: ExposeLike): void => {
+    if (e.features !== undefined) {
+      const isComposite = e.type === 'composite' && e.property !== undefined;
+      for (const feature of e.features) visit(feature, isComposite ? e : composite);
       return;
     }
     if (!LEAF_KINDS.has(e.type) || e.property === undefined || e.name === undefined) return;
     const access = e.access ?? 0;
+    const endpoint = e.endpoint ?? composite?.endpoint;
     leaves.push({
-      name: toValueName(e.property),
-      key: e.name,
-      ...(e.endpoint === undefined ? {} : { endpointName: e.endpoint }),
+      name: toValueName(composite === undefined ? e.property : `${composite.property}_${e.property}`),
+      key: composite === undefined ? e.name : composite.property!,
+      ...(composite === undefined ? {} : { field: e.property }),
+      ...(endpoint === undefined ? {} : { endpointName: endpoint }),
       kind: e.type as ExposedProperty['kind'],
       isReported: (access & ACCESS_STATE) !== 0,
       isSettable: (access & ACCESS_SET) !== 0,
@@ -76,8 +93,30 @@ export function flattenExposes(exposes: readonly ExposeLike[]): ExposedProperty[
       ...(e.value_toggle === undefined ? {} : { valueToggle: e.value_toggle }),
     });
   };
-  exposes.forEach(visit);
+  for (const e of exposes) visit(e);
+  const color = leaves.find((p) => p.key === COLOR_KEY && p.field !== undefined && p.isSettable);
+  if (color !== undefined && !leaves.some((p) => p.name === COLOR_KEY)) {
+    leaves.push({
+      name: COLOR_KEY,
+      key: COLOR_KEY,
+      format: 'hexColor',
+      ...(color.endpointName === undefined ? {} : { endpointName: color.endpointName }),
+      kind: 'text',
+      isReported: false,
+      isSettable: true,
+    });
+  }
   return leaves;
+}
+
+/** `set`'s `transition` argument (seconds), offered where a light dims or changes colour. */
+export const TRANSITION_ARG = 'transition';
+/** ZCL transition times are 16-bit tenths of a second. */
+const MAX_TRANSITION_S = 6553.5;
+const TRANSITIONED_KEYS = new Set(['brightness', 'color_temp', COLOR_KEY]);
+
+function takesTransition(properties: readonly ExposedProperty[]): boolean {
+  return properties.some((p) => p.isSettable && TRANSITIONED_KEYS.has(p.key));
 }
 
 /** A command that needs no arguments: `on`, `off`, `toggle`, `lock`, `open`, … for the main `state`. */
@@ -131,28 +170,44 @@ export function capabilitiesOf(properties: readonly ExposedProperty[]): DeviceCa
   const settable = properties.filter((p) => p.isSettable);
   const commands: CommandCapability[] = shortcutsOf(properties).map((s) => ({ name: s.command }));
   if (settable.length > 0) {
-    commands.push({
-      name: SET_COMMAND,
-      args: Object.fromEntries(settable.map((p) => [p.name, argSpecOf(p)])),
-    });
+    const args: NonNullable<CommandCapability['args']> = Object.fromEntries(
+      settable.map((p) => [p.name, argSpecOf(p)]),
+    );
+    if (takesTransition(properties)) args[TRANSITION_ARG] = { type: 'number', min: 0, max: MAX_TRANSITION_S };
+    commands.push({ name: SET_COMMAND, args });
   }
   const values = [...new Set([...properties.filter((p) => p.isReported).map((p) => p.name), 'linkQuality'])];
   return { values, commands };
 }
 
-/** One `toZigbee` call: converter key, endpoint name and the value in the converters' terms. */
+type Scalar = string | number | boolean;
+
+/** One key of a `toZigbee` message: converter key, endpoint name and the value in the converters' terms. */
 export interface ZigbeeWrite {
   key: string;
   endpointName?: string;
-  value: string | number | boolean;
+  /** A scalar, or a composite's members (`{x, y}`, `{hex}`). */
+  value: Scalar | Readonly<Record<string, Scalar>>;
 }
 
+/**
+ * A planned command: the keys of one converter message (sent together, so a converter that takes several
+ * — state and brightness — sends them in one frame) and the transition in seconds, when one was asked for.
+ */
 export type CommandPlan =
-  { ok: true; writes: ZigbeeWrite[] } | { ok: false; status: 'unsupported' | 'rejected'; detail: string };
+  | { ok: true; writes: ZigbeeWrite[]; transition?: number }
+  | { ok: false; status: 'unsupported' | 'rejected'; detail: string };
 
-type Coerced = { value: string | number | boolean } | { problem: string };
+type Coerced = { value: Scalar } | { problem: string };
+
+const HEX_COLOR = /^#?[0-9a-f]{6}$/i;
 
 function coerceArg(p: ExposedProperty, raw: unknown): Coerced {
+  if (p.format === 'hexColor') {
+    return typeof raw === 'string' && HEX_COLOR.test(raw)
+      ? { value: raw.startsWith('#') ? raw : `#${raw}` }
+      : { problem: `${p.name} must be a colour as #rrggbb` };
+  }
   switch (p.kind) {
     case 'numeric': {
       if (typeof raw !== 'number' || !Number.isFinite(raw)) return { problem: `${p.name} must be a number` };
@@ -199,17 +254,35 @@ export function planCommand(
   const entries = Object.entries(command.args);
   if (entries.length === 0)
     return { ok: false, status: 'rejected', detail: 'set needs at least one argument' };
+  let transition: number | undefined;
   const writes: ZigbeeWrite[] = [];
   for (const [name, raw] of entries) {
+    if (name === TRANSITION_ARG && takesTransition(properties)) {
+      if (typeof raw !== 'number' || !Number.isFinite(raw) || raw < 0 || raw > MAX_TRANSITION_S)
+        return {
+          ok: false,
+          status: 'rejected',
+          detail: `transition must be seconds between 0 and ${MAX_TRANSITION_S}`,
+        };
+      transition = raw;
+      continue;
+    }
     const p = properties.find((q) => q.isSettable && q.name === name);
     if (p === undefined) return { ok: false, status: 'unsupported', detail: `the device cannot set ${name}` };
     const coerced = coerceArg(p, raw);
     if ('problem' in coerced) return { ok: false, status: 'rejected', detail: coerced.problem };
+    const member = p.format === 'hexColor' ? 'hex' : p.field;
+    const same = writes.find((w) => w.key === p.key && w.endpointName === p.endpointName);
+    if (member !== undefined && same !== undefined && typeof same.value === 'object') {
+      same.value = { ...same.value, [member]: coerced.value };
+      continue;
+    }
     writes.push({
       key: p.key,
       ...(p.endpointName === undefined ? {} : { endpointName: p.endpointName }),
-      value: coerced.value,
+      value: member === undefined ? coerced.value : { [member]: coerced.value },
     });
   }
-  return { ok: true, writes };
+  if (writes.length === 0) return { ok: false, status: 'rejected', detail: 'set needs a value to set' };
+  return { ok: true, writes, ...(transition === undefined ? {} : { transition }) };
 }

@@ -9,7 +9,8 @@ import type { ZigbeeDevice } from './zigbee-device.js';
 /** What the intake needs from the adapter that owns the devices. */
 export interface MessageIntakeDeps {
   ctx: AdapterContext;
-  zhc: ZhcModule;
+  /** The converters, loaded on first use. */
+  zhc: () => Promise<ZhcModule>;
   /** The tracked device with this IEEE address, if any: frames of others are ignored. */
   deviceOf: (ieeeAddr: string) => ZigbeeDevice | undefined;
   /** True once the adapter is stopping: frames still arriving are ignored. */
@@ -57,10 +58,11 @@ export class MessageIntake {
   }
 
   async #onMessage(message: Events.MessagePayload): Promise<void> {
-    const { ctx, zhc } = this.#deps;
+    const { ctx } = this.#deps;
     const device = this.#deps.deviceOf(message.device.ieeeAddr);
     if (device === undefined || this.#deps.isStopping()) return;
     try {
+      const zhc = await this.#deps.zhc();
       // A converter may publish more values later (a debounce, a follow-up read): they queue like a frame.
       const publishLater = (later: Record<string, unknown>): void =>
         this.#enqueue(() => this.#emitValues(device, later, message.linkquality));

@@ -22,9 +22,15 @@ const availabilityPolicy = z
       .describe(
         'A device is offline after this many of its own check-in or reporting intervals pass unheard.',
       ),
-    fallbackMainsMs: ms('Offline timeout for mains devices whose reporting interval is unknown.').default(
-      600_000,
-    ),
+    fallbackMainsMs: ms(
+      'Mains devices whose reporting interval is unknown are pinged after this much silence.',
+    ).default(600_000),
+    pingMains: z
+      .boolean()
+      .default(true)
+      .describe(
+        'Ping a silent mains device (as zigbee2mqtt does) and mark it offline only when the ping goes unanswered; false: offline on silence alone.',
+      ),
     fallbackBatteryMs: ms('Offline timeout for battery devices whose check-in interval is unknown.').default(
       90_000_000,
     ),
@@ -95,3 +101,26 @@ export type ZigbeeOptions = z.output<typeof zigbeeOptionsSchema>;
  */
 export const zigbeeRenamedKeys = { port: 'serialPort', reconnect: 'reopen' } as const;
 export type AvailabilityPolicy = z.output<typeof availabilityPolicy>;
+
+/**
+ * Why a second enabled Zigbee adapter is refused: zigbee-herdsman keeps its device and group caches, its
+ * database and its adapter in process-wide statics (`Device.devices`, `Entity.database`, `Entity.adapter`),
+ * so a second `Controller` in the same process would interview, command and store devices through the
+ * other one's coordinator (docs/radios.md#one-coordinator-per-daemon).
+ */
+export const ONE_ZIGBEE_ADAPTER =
+  'only one zigbee adapter can run in a daemon (zigbee-herdsman keeps its network state process-wide); ' +
+  'run a second fieldgate instance for a second coordinator, or set enabled: false';
+
+/**
+ * The names of enabled Zigbee adapters after the first, in config order: each is a config error
+ * (`ONE_ZIGBEE_ADAPTER`).
+ */
+export function extraZigbeeAdapters(
+  adapters: Readonly<Record<string, { type: string; enabled?: boolean }>>,
+): string[] {
+  const zigbee = Object.entries(adapters)
+    .filter(([, a]) => a.type === 'zigbee' && a.enabled !== false)
+    .map(([name]) => name);
+  return zigbee.slice(1);
+}

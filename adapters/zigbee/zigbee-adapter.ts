@@ -1,3 +1,4 @@
+import { access } from 'node:fs/promises';
 import type * as Herdsman from 'zigbee-herdsman';
 import type { Controller, Events, Models } from 'zigbee-herdsman';
 import type { Adapter, AdapterContext } from '../adapter.js';
@@ -11,6 +12,7 @@ import type {
   DeviceId,
   DeviceInfo,
 } from '../../src/model.js';
+import { needsPing } from './availability.js';
 import { exposesOf, notifyDeviceEvent, type DeviceEventType, type ZhcModule } from './converters.js';
 import { executeCommand } from './execute-command.js';
 import { bridgeLibraryLogger } from './library-logger.js';
@@ -25,6 +27,12 @@ import { ZigbeeDevice } from './zigbee-device.js';
 
 type HerdsmanModule = typeof Herdsman;
 
+/**
+ * Availability pings per check, so a restart after a long stop (every router silent) does not flood the
+ * coordinator's queue; the rest are pinged at the next checks.
+ */
+const MAX_PINGS_PER_CHECK = 5;
+
 export interface ZigbeeAdapterDeps {
   /** The reopen loop's jitter and timer; default `Math.random` and a Node timer. */
   reopen?: ReopenerDeps;
@@ -32,15 +40,22 @@ export interface ZigbeeAdapterDeps {
 
 /**
  * The Zigbee radio: a zigbee-herdsman `Controller` for the network, zigbee-herdsman-converters for what
- * devices mean. Both load lazily in `start()`. A coordinator that cannot be opened or goes away makes the
- * adapter `unavailable` / `degraded` and is reopened with backoff; nothing here ends the process.
+ * devices mean. herdsman loads in `start()`; the converters load when the first device needs them (a
+ * coordinator that is absent or has no devices yet costs no converter memory). A coordinator that cannot be
+ * opened or goes away makes the adapter `unavailable` / `degraded` and is reopened with backoff; nothing
+ * here ends the process.
  *
- * herdsman keeps its device cache in module statics, so one process runs one Zigbee adapter.
+ * herdsman keeps its device cache in module statics, so one process runs one Zigbee adapter: the config
+ * refuses a second (`extraZigbeeAdapters` in options.ts).
  */
 export class ZigbeeAdapter implements Adapter {
   private ctx: AdapterContext | undefined;
   private zh: HerdsmanModule | undefined;
-  private zhc: ZhcModule | undefined;
+  private zhcLoading: Promise<ZhcModule> | undefined;
+  private libraryLog: ReturnType<typeof bridgeLibraryLogger> | undefined;
+  /** Polls the coordinator's serial device node: some drivers (deCONZ) never report an unplug. */
+  private presenceTimer: NodeJS.Timeout | undefined;
+  private isPortNodeSeen = false;
   private network: NetworkSettings | undefined;
   private controller: Controller | undefined;
   private isOpen = false;
@@ -67,23 +82,19 @@ export class ZigbeeAdapter implements Adapter {
     this.ctx = ctx;
     ctx.setStatus('starting');
     try {
-      [this.zh, this.zhc] = await Promise.all([
-        import('zigbee-herdsman'),
-        import('zigbee-herdsman-converters'),
-      ]);
+      this.zh = await import('zigbee-herdsman');
     } catch (e) {
       ctx.setStatus('unavailable', `zigbee-herdsman cannot be loaded: ${errorMessage(e)}`);
       return;
     }
-    const libraryLog = bridgeLibraryLogger(
+    this.libraryLog = bridgeLibraryLogger(
       ctx.log.child({ component: 'zigbee-herdsman' }),
       () => !this.isOpen,
     );
-    this.zh.setLogger(libraryLog);
-    this.zhc.setLogger(libraryLog);
+    this.zh.setLogger(this.libraryLog);
     this.intake = new MessageIntake({
       ctx,
-      zhc: this.zhc,
+      zhc: () => this.converters(),
       deviceOf: (ieeeAddr) => this.byIeee.get(ieeeAddr),
       isStopping: () => this.isStopping,
       configure: (device) => this.configure(device),
@@ -101,12 +112,14 @@ export class ZigbeeAdapter implements Adapter {
       this.options.availability.checkIntervalMs,
     );
     this.availabilityTimer.unref();
+    this.watchPresence();
   }
 
   async stop(): Promise<void> {
     this.isStopping = true;
     this.reopen.stop();
     clearInterval(this.availabilityTimer);
+    clearInterval(this.presenceTimer);
     await this.closeController();
     await this.intake?.idle();
     this.ctx?.setStatus('stopped');
@@ -163,6 +176,37 @@ export class ZigbeeAdapter implements Adapter {
     this.forget(device.zh.ieeeAddr);
   }
 
+  /**
+   * Interviews a known device again (descriptors, genBasic identity), then identifies and configures it as
+   * after a join: the way out of a failed or outdated interview without re-pairing. A sleepy device must be
+   * awake (its button pressed) while this runs.
+   * @throws FieldgateError `FG_NOT_FOUND` for an unknown device, `FG_ADAPTER_UNAVAILABLE` while the
+   *   coordinator is closed, `FG_INTERVIEW_FAILED` when the device does not answer.
+   */
+  async interview(id: DeviceId): Promise<DeviceInfo> {
+    this.openController();
+    const device = this.deviceById(id);
+    if (device === undefined) throw new FieldgateError('FG_NOT_FOUND', `no Zigbee device ${id}`);
+    const ctx = this.ctx!;
+    ctx.log.info({ device: id }, 'Re-interviewing the Zigbee device.');
+    try {
+      await device.zh.interview(true);
+    } catch (e) {
+      ctx.log.warn({ device: id, err: errorMessage(e) }, 'The Zigbee device re-interview failed.');
+      this.announce(device);
+      throw new FieldgateError(
+        'FG_INTERVIEW_FAILED',
+        `${id} did not answer its interview (${errorMessage(e)}); wake it (press a button) and try again`,
+        { cause: e },
+      );
+    }
+    // A new interview may reveal another definition: configure it afresh.
+    delete device.zh.meta.fieldgateConfigured;
+    this.configurator.forget(device.zh.ieeeAddr);
+    await this.onInterview({ status: 'successful', device: device.zh });
+    return this.infoOf(device);
+  }
+
   private now(): number {
     return this.ctx?.now() ?? Date.now();
   }
@@ -209,6 +253,7 @@ export class ZigbeeAdapter implements Adapter {
     try {
       const result = await controller.start();
       if (this.isStopping) return;
+      this.isPortNodeSeen = await this.portNodeExists();
       this.isOpen = true;
       this.closedBecause = undefined;
       this.reopen.succeeded();
@@ -265,11 +310,38 @@ export class ZigbeeAdapter implements Adapter {
     }
   }
 
-  private onDisconnected(): void {
+  /**
+   * herdsman's ember, zstack, zboss, zigate and zoh drivers report a lost serial link as `disconnected`;
+   * the deCONZ driver (ConBee, RaspBee) reconnects on its own and never does. So the serial device node
+   * itself is watched: a `/dev/…` path that disappears (the stick was pulled) is a disconnect on every
+   * coordinator type.
+   */
+  private watchPresence(): void {
+    const port = this.options.serialPort;
+    if (port === undefined || !port.startsWith('/')) return;
+    this.presenceTimer = setInterval(() => {
+      if (!this.isOpen || this.isStopping || !this.isPortNodeSeen) return;
+      access(port).catch(() => this.onDisconnected(`${port} is gone`));
+    }, this.options.reopen.initialMs);
+    this.presenceTimer.unref();
+  }
+
+  /** Whether the serial device node existed when the coordinator opened (only then can it disappear). */
+  private async portNodeExists(): Promise<boolean> {
+    const port = this.options.serialPort;
+    if (port === undefined || !port.startsWith('/')) return false;
+    return access(port).then(
+      () => true,
+      () => false,
+    );
+  }
+
+  private onDisconnected(why = 'the serial link was lost'): void {
     if (this.isStopping || !this.isOpen) return;
-    this.ctx!.log.warn('The Zigbee coordinator went away; reopening it with backoff.');
-    this.closedBecause = 'it disconnected; reopening with backoff';
-    this.ctx!.setStatus('degraded', 'Zigbee coordinator disconnected');
+    this.isOpen = false;
+    this.ctx!.log.warn({ why }, 'The Zigbee coordinator went away; reopening it with backoff.');
+    this.closedBecause = `it disconnected (${why}); reopening with backoff`;
+    this.ctx!.setStatus('degraded', `Zigbee coordinator disconnected: ${why}`);
     void this.closeController().then(() => {
       if (!this.isStopping) this.scheduleReopen();
     });
@@ -283,6 +355,7 @@ export class ZigbeeAdapter implements Adapter {
     });
     controller.on('deviceInterview', (event) => void this.onInterview(event));
     controller.on('deviceLeave', ({ ieeeAddr }) => this.forget(ieeeAddr));
+    controller.on('deviceAnnounce', ({ device }) => void this.onAnnounce(device));
     controller.on('lastSeenChanged', ({ device }) => this.onHeard(device));
     controller.on('message', (message) => this.intake?.receive(message));
   }
@@ -299,7 +372,8 @@ export class ZigbeeAdapter implements Adapter {
       known.zh = zh;
       return known;
     }
-    const device = new ZigbeeDevice(this.ctx!.name, zh);
+    const ctx = this.ctx!;
+    const device = new ZigbeeDevice(ctx.name, zh, (id) => ctx.deviceSettings?.(id));
     this.byIeee.set(zh.ieeeAddr, device);
     return device;
   }
@@ -316,11 +390,21 @@ export class ZigbeeAdapter implements Adapter {
     }
   }
 
+  /** The converters, loaded on first use: their import alone costs ~13 MiB of RSS (docs/radios.md). */
+  private converters(): Promise<ZhcModule> {
+    this.zhcLoading ??= import('zigbee-herdsman-converters').then((zhc) => {
+      if (this.libraryLog !== undefined) zhc.setLogger(this.libraryLog);
+      return zhc;
+    });
+    return this.zhcLoading;
+  }
+
   private async identify(device: ZigbeeDevice): Promise<void> {
     try {
+      const zhc = await this.converters();
       // `true`: a device no definition knows gets one generated from its clusters, so it still reports.
-      const definition = await this.zhc!.findByDevice(device.zh, true);
-      device.identify(definition, exposesOf(definition, device.zh));
+      const definition = await zhc.findByDevice(device.zh, true);
+      device.identify(definition, exposesOf(definition, device.zh, device.converterOptions()));
     } catch (e) {
       this.ctx!.log.warn(
         { device: device.id, err: errorMessage(e) },
@@ -332,7 +416,7 @@ export class ZigbeeAdapter implements Adapter {
 
   private async notify(device: ZigbeeDevice, type: DeviceEventType): Promise<void> {
     try {
-      await notifyDeviceEvent(this.zhc!, device, type);
+      await notifyDeviceEvent(await this.converters(), device, type);
     } catch (e) {
       this.ctx!.log.warn(
         { device: device.id, event: type, err: errorMessage(e) },
@@ -363,6 +447,17 @@ export class ZigbeeAdapter implements Adapter {
     this.announce(device);
   }
 
+  /**
+   * A device re-announced itself (power cycle, rejoin): the converters are told, as zigbee2mqtt does —
+   * IKEA bulbs get their reporting restored, Tuya devices are asked for their data points.
+   */
+  private async onAnnounce(zh: Models.Device): Promise<void> {
+    const device = this.byIeee.get(zh.ieeeAddr);
+    if (device === undefined || device.definition === undefined) return;
+    this.ctx!.log.debug({ device: device.id }, 'A Zigbee device announced itself.');
+    await this.notify(device, 'deviceAnnounce');
+  }
+
   /** Bindings and reporting, as the definition prescribes. */
   private async configure(device: ZigbeeDevice): Promise<void> {
     const coordinator = this.controller?.getDevicesByType('Coordinator')[0]?.getEndpoint(1);
@@ -386,8 +481,34 @@ export class ZigbeeAdapter implements Adapter {
   }
 
   private refreshAvailability(): void {
+    const now = this.now();
+    let pings = 0;
     for (const device of this.byIeee.values()) {
+      if (
+        this.isOpen &&
+        pings < MAX_PINGS_PER_CHECK &&
+        needsPing(device.availabilityFacts(now), this.options.availability, now, device.pingedAt)
+      ) {
+        pings += 1;
+        this.ping(device, now);
+      }
       if (this.lastAvailability.get(device.id) !== this.infoOf(device).availability) this.announce(device);
     }
+  }
+
+  /** Pings a silent mains device; an unanswered ping makes it offline (zigbee2mqtt's availability). */
+  private ping(device: ZigbeeDevice, now: number): void {
+    device.pingedAt = now;
+    device.zh
+      .ping()
+      .then(() => this.onHeard(device.zh))
+      .catch((e: unknown) => {
+        device.pingFailedAt = this.now();
+        this.ctx?.log.debug(
+          { device: device.id, err: errorMessage(e) },
+          'A Zigbee availability ping failed.',
+        );
+        if (this.lastAvailability.get(device.id) !== this.infoOf(device).availability) this.announce(device);
+      });
   }
 }

@@ -1,5 +1,6 @@
 import type { Models } from 'zigbee-herdsman';
 import type { Definition } from 'zigbee-herdsman-converters';
+import type { DeviceSettings } from '../adapter.js';
 import type { DeviceId, DeviceInfo, PowerSource } from '../../src/model.js';
 import { availabilityOf, type AvailabilityFacts } from './availability.js';
 import { capabilitiesOf, flattenExposes, type ExposedProperty, type ExposeLike } from './exposes.js';
@@ -28,21 +29,48 @@ export class ZigbeeDevice {
   private awakeUntil = 0;
   private readonly wakeWaiters = new Set<() => void>();
 
+  /** Epoch ms of the last availability ping that went unanswered; 0 when none did. */
+  pingFailedAt = 0;
+  /** Epoch ms of the last availability ping sent; 0 when none was. */
+  pingedAt = 0;
+
   constructor(
     adapterName: string,
     public zh: Models.Device,
+    /** The operator's settings for this device (config `devices:`), read anew at each use (reload). */
+    private readonly settingsOf: (id: DeviceId) => DeviceSettings | undefined = () => undefined,
   ) {
     this.id = `${adapterName}:${zh.ieeeAddr}`;
     this.lastSeen = zh.lastSeen ?? 0;
+  }
+
+  get settings(): DeviceSettings | undefined {
+    return this.settingsOf(this.id);
+  }
+
+  /** Options for every converter call: the operator's `converterOptions`, else none. */
+  converterOptions(): Readonly<Record<string, unknown>> {
+    return this.settings?.converterOptions ?? {};
   }
 
   get power(): PowerSource {
     return powerOf(this.zh.powerSource);
   }
 
-  /** An end device that is not mains powered turns its receiver off between polls. */
+  /**
+   * A battery end device with Poll Control, whose requests must wait for its check-in. Other end devices
+   * (Tuya TRVs, most sensors) poll their parent every few seconds, and the parent holds a frame for them
+   * until then, so commands to them are sent at once, as zigbee2mqtt does.
+   */
   get isSleepy(): boolean {
-    return this.zh.type === 'EndDevice' && this.power !== 'mains';
+    return this.zh.type === 'EndDevice' && this.power !== 'mains' && this.hasPollControl;
+  }
+
+  private get hasPollControl(): boolean {
+    return (
+      this.zh.checkinInterval !== undefined ||
+      this.zh.endpoints.some((e) => e.supportsInputCluster('genPollCtrl'))
+    );
   }
 
   isAwake(now: number): boolean {
@@ -90,13 +118,15 @@ export class ZigbeeDevice {
     });
   }
 
-  private availabilityFacts(now: number): AvailabilityFacts {
+  availabilityFacts(now: number): AvailabilityFacts {
     const maxReportS = this.zh.endpoints
       .flatMap((e) => e.configuredReportings)
       .map((r) => r.maximumReportInterval)
       .filter((s) => s > 0 && s < 0xffff);
     return {
       isSleepy: this.isSleepy,
+      isBattery: this.power === 'battery' || (this.zh.type === 'EndDevice' && this.power !== 'mains'),
+      pingFailedAt: this.pingFailedAt,
       lastSeen: this.lastSeen,
       isAwake: this.isAwake(now),
       ...(this.zh.checkinInterval === undefined ? {} : { checkinIntervalS: this.zh.checkinInterval }),

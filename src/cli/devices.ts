@@ -7,7 +7,10 @@ import { formatDuration, formatTable, printJson } from './output.js';
 
 const path = (id: string) => `/v1/devices/${encodeURIComponent(id)}`;
 
-/** `fieldgate devices [--adapter A]`, `devices show ID`, `devices rename ID NAME`, `devices remove ID`. */
+/**
+ * `fieldgate devices [--adapter A]`, `devices show ID`, `devices rename ID NAME`, `devices interview ID`,
+ * `devices remove ID`.
+ */
 export function registerDevices(program: Command): void {
   const devices = program.command('devices').description('list, show, rename and remove devices');
   daemonOptions(
@@ -67,6 +70,25 @@ export function registerDevices(program: Command): void {
       );
       if (options.json === true) printJson(info);
       else process.stdout.write(`${info.id} is now "${info.name ?? name}"\n`);
+    });
+
+  daemonOptions(
+    devices
+      .command('interview')
+      .description('interview a device again and re-identify it (Zigbee; wake a sleepy one first)'),
+  )
+    .argument('<id>', 'device id or name')
+    .action(async (id: string, options: ReadOptions) => {
+      const info = await controlRequest<DeviceInfo>(
+        await resolveSocket(options),
+        'POST',
+        `${path(id)}/interview`,
+      );
+      if (options.json === true) printJson(info);
+      else
+        process.stdout.write(
+          `${info.id} interviewed: ${[info.manufacturer, info.model].filter(Boolean).join(' ') || 'no definition'}\n`,
+        );
     });
 
   daemonOptions(

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { secret } from './secret-fields.js';
 import { serviceUrl } from './service-url.js';
-import { adapterOptionsSchemas } from '../../adapters/registry.js';
+import { adapterOptionsSchemas, adapterSetIssues } from '../../adapters/registry.js';
 import { awsUpstreamSchema } from './upstreams/aws.js';
 import { azureUpstreamSchema } from './upstreams/azure.js';
 import { webSchema } from './web.js';
@@ -181,6 +181,10 @@ export const configSchema = z
       .prefault({}),
     adapters: z
       .record(z.string().regex(/^[a-z][a-z0-9-]*$/), adapterConfig)
+      .superRefine((adapters, ctx) => {
+        for (const { name, message } of adapterSetIssues(adapters))
+          ctx.addIssue({ code: 'custom', path: [name, 'type'], message });
+      })
       .default({})
       .describe('Radios by name; the name is the `<adapter>` part of device ids.'),
     pipeline: z

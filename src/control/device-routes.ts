@@ -15,7 +15,7 @@ function deviceId(runtime: GatewayApi, idOrName: string): string {
   return id;
 }
 
-/** Devices: list, show, rename, remove, and local commands. */
+/** Devices: list, show, rename, interview, remove, and local commands. */
 export const deviceRoutes: readonly Route[] = [
   {
     method: 'GET',
@@ -55,6 +55,20 @@ export const deviceRoutes: readonly Route[] = [
         throw new FieldgateError('FG_USAGE', 'name must be a non-empty string');
       if (!(await runtime.renameDevice(id, name.trim()))) throw notFound(id);
       reply(res, 200, runtime.devices.get(id)?.info);
+    },
+  },
+  {
+    method: 'POST',
+    path: /^\/v1\/devices\/([^/]+)\/interview$/,
+    handle: async ({ runtime, res, params: [idOrName = ''] }) => {
+      const id = deviceId(runtime, idOrName);
+      const entry = runtime.devices.get(id);
+      if (entry === undefined) throw notFound(idOrName);
+      const adapter = runtime.adapterOf(entry.adapter);
+      if (adapter?.interview === undefined) {
+        throw new FieldgateError('FG_USAGE', `adapter ${entry.adapter} does not interview devices`);
+      }
+      reply(res, 200, await adapter.interview(id));
     },
   },
   {

@@ -9,6 +9,7 @@ const HTTP_STATUS: Partial<Record<ErrorCode, number>> = {
   FG_USAGE: 400,
   FG_COMMAND_REJECTED: 400,
   FG_ADAPTER_UNAVAILABLE: 503,
+  FG_INTERVIEW_FAILED: 504,
 };
 
 export function reply(res: http.ServerResponse, status: number, body: unknown): void {

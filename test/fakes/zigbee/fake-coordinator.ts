@@ -86,6 +86,18 @@ export class FakeCoordinator extends Adapter {
     this.emit('deviceJoined', { networkAddress: device.networkAddress, ieeeAddr: device.ieeeAddr });
   }
 
+  /** The device announces itself again, as after a power cycle (ZDO Device_annce). */
+  announce(device: VirtualDevice): void {
+    this.emit('zdoResponse', Zdo.ClusterId.END_DEVICE_ANNOUNCE, [
+      Zdo.Status.SUCCESS,
+      {
+        nwkAddress: device.networkAddress,
+        eui64: device.ieeeAddr,
+        capabilities: Zdo.Utils.getMacCapFlags(device.spec.logicalType === 2 ? 0x80 : 0x8e),
+      },
+    ] as never);
+  }
+
   /** The serial link breaks (USB stick pulled, TCP bridge gone). */
   unplug(): void {
     this.emit('disconnected');
@@ -235,7 +247,11 @@ export class FakeCoordinator extends Adapter {
     disableResponse: boolean,
   ): Promise<never> {
     this.sent.push({ kind: 'zdo', to: networkAddress, clusterId });
-    const raw = this.byNetworkAddress(networkAddress)?.answerZdo(clusterId, payload);
+    const target = this.byNetworkAddress(networkAddress);
+    if (target !== undefined && !this.air.isInRange(target)) {
+      return Promise.reject(new Error(`ZDO ${clusterId} to 0x${networkAddress.toString(16)}: no route`));
+    }
+    const raw = target?.answerZdo(clusterId, payload);
     if (disableResponse) return Promise.resolve(undefined as never);
     const responseId = Zdo.Utils.getResponseClusterId(clusterId);
     if (raw === undefined || responseId === undefined) {

@@ -1,6 +1,8 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import type { DeviceSettings } from '../../../adapters/adapter.js';
+import type { DeviceId } from '../../../src/model.js';
 import { RecordingContext as BaseRecordingContext } from '../recording-context.js';
 
 /**
@@ -9,6 +11,8 @@ import { RecordingContext as BaseRecordingContext } from '../recording-context.j
  */
 export class RecordingContext extends BaseRecordingContext {
   clockMs = Date.parse('2025-06-01T12:00:00Z');
+  /** What config `devices:` would say per device; a test sets entries before or while the adapter runs. */
+  readonly settings = new Map<DeviceId, DeviceSettings>();
 
   private constructor(stateDir: string) {
     super('zigbee', stateDir);
@@ -20,6 +24,10 @@ export class RecordingContext extends BaseRecordingContext {
 
   override now(): number {
     return this.clockMs;
+  }
+
+  deviceSettings(id: DeviceId): DeviceSettings | undefined {
+    return this.settings.get(id);
   }
 
   async dispose(): Promise<void> {

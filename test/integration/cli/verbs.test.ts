@@ -89,6 +89,15 @@ describe('every CLI verb against a running daemon', () => {
     expect(list.map((d) => d.id)).not.toContain('sim:climate-03');
   });
 
+  it('devices interview: refused for a radio without interviews, and for an unknown device', async () => {
+    const sim = await cli('devices', 'interview', 'sim:climate-01');
+    expect(sim.code).toBe(2);
+    expect(sim.stderr).toContain('adapter sim does not interview devices');
+    const unknown = await cli('devices', 'interview', 'zigbee:0x00124b0000000000');
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toContain('no device zigbee:0x00124b0000000000');
+  });
+
   it('pair: opens the window, shows the device that joins and its interview, then closes', async () => {
     const human = await cli('pair', '--adapter', 'sim', '--time', '2');
     expect(human.code).toBe(0);

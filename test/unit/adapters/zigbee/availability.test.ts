@@ -1,9 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { availabilityOf, type AvailabilityFacts } from '../../../../adapters/zigbee/availability.js';
+import {
+  availabilityOf,
+  needsPing,
+  type AvailabilityFacts,
+} from '../../../../adapters/zigbee/availability.js';
 
 const policy = {
   missedIntervals: 2,
   fallbackMainsMs: 600_000,
+  pingMains: false,
   fallbackBatteryMs: 90_000_000,
   checkIntervalMs: 30_000,
 };
@@ -55,5 +60,32 @@ describe('availabilityOf', () => {
     ['0xffff means reporting is off', facts({ maxReportIntervalS: 0xffff }), 300_000, 'online'],
   ])('%s', (_name, f, silentMs, expected) => {
     expect(availabilityOf(f, policy, heardAt + silentMs)).toBe(expected);
+  });
+});
+
+describe('with pings for mains devices (zigbee2mqtt’s availability)', () => {
+  const pinging = { ...policy, pingMains: true };
+
+  it.each([
+    ['an idle mains bulb, silent past the timeout, not pinged yet', facts({}), 600_001, 'online'],
+    [
+      'a mains bulb whose ping after it was last heard went unanswered',
+      facts({ pingFailedAt: heardAt + 600_500 }),
+      600_600,
+      'offline',
+    ],
+    ['a mains bulb heard again after a failed ping', facts({ pingFailedAt: heardAt - 1 }), 600_001, 'online'],
+    ['a battery sensor is never pinged: silence decides', facts({ isBattery: true }), 90_000_001, 'offline'],
+  ])('%s', (_name, f, silentMs, expected) => {
+    expect(availabilityOf(f, pinging, heardAt + silentMs)).toBe(expected);
+  });
+
+  it('pings a mains device once per timeout, and never a battery one', () => {
+    expect(needsPing(facts({}), pinging, heardAt + 599_000, 0)).toBe(false);
+    expect(needsPing(facts({}), pinging, heardAt + 600_001, 0)).toBe(true);
+    expect(needsPing(facts({}), pinging, heardAt + 600_001, heardAt + 600_000)).toBe(false);
+    expect(needsPing(facts({}), pinging, heardAt + 1_200_002, heardAt + 600_001)).toBe(true);
+    expect(needsPing(facts({ isBattery: true }), pinging, heardAt + 100_000_000, 0)).toBe(false);
+    expect(needsPing(facts({}), policy, heardAt + 600_001, 0)).toBe(false);
   });
 });

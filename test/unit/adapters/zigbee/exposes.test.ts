@@ -108,9 +108,61 @@ describe('capabilitiesOf', () => {
       state: { type: 'string', enum: ['ON', 'OFF', 'TOGGLE'] },
       brightness: { type: 'number', min: 0, max: 254 },
       colorTemp: { type: 'number', min: 250, max: 454 },
+      transition: { type: 'number', min: 0, max: 6553.5 },
     });
   });
+
+  it('offers a colour light’s composites as flat arguments, and colour as hex', () => {
+    const properties = flattenExposes([colorLight]);
+    const set = capabilitiesOf(properties).commands.find((c) => c.name === 'set');
+    expect(set?.args).toMatchObject({
+      colorX: { type: 'number' },
+      colorY: { type: 'number' },
+      colorHue: { type: 'number', min: 0, max: 360 },
+      colorSaturation: { type: 'number', min: 0, max: 100 },
+      color: { type: 'string' },
+    });
+    // Readings name the same values the same way (`color: {x, y}` → colorX, colorY).
+    expect(capabilitiesOf(properties).values).toEqual(
+      expect.arrayContaining(['colorX', 'colorY', 'colorHue', 'colorSaturation']),
+    );
+    expect(capabilitiesOf(properties).values).not.toContain('color');
+  });
 });
+
+const colorLight: ExposeLike = {
+  type: 'light',
+  features: [
+    ...light.features!,
+    {
+      type: 'composite',
+      name: 'color_xy',
+      property: 'color',
+      access: 7,
+      features: [
+        { type: 'numeric', name: 'x', property: 'x', access: 7 },
+        { type: 'numeric', name: 'y', property: 'y', access: 7 },
+      ],
+    },
+    {
+      type: 'composite',
+      name: 'color_hs',
+      property: 'color',
+      access: 7,
+      features: [
+        { type: 'numeric', name: 'hue', property: 'hue', access: 7, value_min: 0, value_max: 360 },
+        {
+          type: 'numeric',
+          name: 'saturation',
+          property: 'saturation',
+          access: 7,
+          value_min: 0,
+          value_max: 100,
+        },
+      ],
+    },
+  ],
+};
 
 describe('planCommand', () => {
   const plan = (exposes: ExposeLike[], name: string, args: Record<string, unknown> = {}) =>
@@ -146,6 +198,39 @@ describe('planCommand', () => {
   });
 
   it.each([
+    [
+      'xy colour as one composite',
+      { colorX: 0.3, colorY: 0.4 },
+      [{ key: 'color', value: { x: 0.3, y: 0.4 } }],
+    ],
+    [
+      'hue and saturation as one composite',
+      { colorHue: 120, colorSaturation: 80 },
+      [{ key: 'color', value: { hue: 120, saturation: 80 } }],
+    ],
+    ['hex colour', { color: '#FF8800' }, [{ key: 'color', value: { hex: '#FF8800' } }]],
+    ['hex colour without #', { color: '00ff00' }, [{ key: 'color', value: { hex: '#00ff00' } }]],
+    [
+      'state and brightness in one message',
+      { state: 'ON', brightness: 10 },
+      [
+        { key: 'state', value: 'ON' },
+        { key: 'brightness', value: 10 },
+      ],
+    ],
+  ])('plans %s', (_name, args, writes) => {
+    expect(plan([colorLight], 'set', args)).toEqual({ ok: true, writes });
+  });
+
+  it('carries a transition beside the values, not as a value', () => {
+    expect(plan([colorLight], 'set', { brightness: 10, transition: 2.5 })).toEqual({
+      ok: true,
+      writes: [{ key: 'brightness', value: 10 }],
+      transition: 2.5,
+    });
+  });
+
+  it.each([
     ['an unknown command', [light], 'dance', {}, 'unsupported'],
     ['a key the device does not expose', [light], 'set', { colorHue: 20 }, 'unsupported'],
     ['a read-only key', sensor, 'set', { temperature: 20 }, 'unsupported'],
@@ -154,6 +239,10 @@ describe('planCommand', () => {
     ['a number given as text', [light], 'set', { brightness: '100' }, 'rejected'],
     ['a value outside the enum', [cover], 'set', { state: 'AJAR' }, 'rejected'],
     ['set with no arguments', [light], 'set', {}, 'rejected'],
+    ['a colour that is not hex', [colorLight], 'set', { color: 'blue' }, 'rejected'],
+    ['a negative transition', [light], 'set', { brightness: 1, transition: -1 }, 'rejected'],
+    ['a transition alone', [light], 'set', { transition: 1 }, 'rejected'],
+    ['a transition for a cover', [cover], 'set', { position: 1, transition: 1 }, 'unsupported'],
   ])('refuses %s', (_name, exposes, name, args, status) => {
     expect(plan(exposes, name, args)).toMatchObject({ ok: false, status });
   });
