@@ -62,6 +62,7 @@ export class QueueDepthExceededError extends Error {
 export class C2dQueues {
   readonly #queues = new Map<string, C2dMessage[]>();
   readonly #feedback: FeedbackRecord[] = [];
+  readonly #feedbackListeners = new Set<(record: FeedbackRecord) => void>();
   readonly #now: () => number;
   readonly #maxDepth: number;
   readonly #lockMs: number;
@@ -141,6 +142,34 @@ export class C2dQueues {
     return true;
   }
 
+  /**
+   * Drop a lock without counting a delivery, as when a lock times out: the message is visible again at
+   * once. MQTT uses it when the session that held the message ends unacknowledged (a clean session, or a
+   * persistent one taken over by a clean one). False when the lock is not the message's current one.
+   */
+  release(deviceId: string, lockToken: string): boolean {
+    const message = this.#queue(deviceId).find((m) => m.lockToken === lockToken);
+    if (message === undefined) return false;
+    delete message.lockToken;
+    delete message.lockedUntil;
+    return true;
+  }
+
+  /**
+   * Dead-letter every expired, unlocked message of every device (with `Expired` feedback). The hub does
+   * this on its own clock; the emulator calls it from a timer, so feedback does not wait for the device's
+   * queue to be touched.
+   */
+  sweep(): void {
+    for (const queue of this.#queues.values()) this.#expire(queue);
+  }
+
+  /** Called with every feedback record as it is produced; returns the function that stops the calls. */
+  onFeedback(listener: (record: FeedbackRecord) => void): () => void {
+    this.#feedbackListeners.add(listener);
+    return () => this.#feedbackListeners.delete(listener);
+  }
+
   /** Messages waiting for a device, locked ones included. */
   depth(deviceId: string): number {
     return this.#queue(deviceId).length;
@@ -182,12 +211,14 @@ export class C2dQueues {
       (message.ack === 'positive' && status === 'Success') ||
       (message.ack === 'negative' && status !== 'Success');
     if (!wanted) return;
-    this.#feedback.push({
+    const record: FeedbackRecord = {
       originalMessageId: message.messageId,
       deviceId: message.deviceId,
       statusCode: status,
       description,
-      enqueuedTimeUtc: new Date(message.enqueuedAt).toISOString(),
-    });
+      enqueuedTimeUtc: new Date(this.#now()).toISOString(),
+    };
+    this.#feedback.push(record);
+    for (const listener of this.#feedbackListeners) listener(record);
   }
 }

@@ -11,6 +11,9 @@ import { MqttFrontEnd } from './mqtt-frontend.js';
 import type { HubRegistry } from './registry.js';
 import { TwinStore, type TwinState } from './twin-store.js';
 
+/** How often expired C2D messages are dead-lettered. */
+const C2D_SWEEP_MS = 1000;
+
 export interface AzureHubOptions {
   registry: HubRegistry;
   host: string;
@@ -57,6 +60,7 @@ export class AzureHubEmulator {
   readonly #amqp: AmqpFrontEnd | undefined;
   readonly #https: HttpsFrontEnd | undefined;
   readonly #log: Logger;
+  readonly #sweeper: NodeJS.Timeout;
   #closing: Promise<void> | undefined;
 
   private constructor(fields: {
@@ -71,7 +75,9 @@ export class AzureHubEmulator {
     https: HttpsFrontEnd | undefined;
     d2c: D2cRecord[];
     port: number;
+    sweeper: NodeJS.Timeout;
   }) {
+    this.#sweeper = fields.sweeper;
     this.d2c = fields.d2c;
     this.registry = fields.options.registry;
     this.c2d = fields.c2d;
@@ -152,7 +158,12 @@ export class AzureHubEmulator {
     await once(server, 'listening');
     const address = server.address();
     const port = typeof address === 'object' && address !== null ? address.port : options.port;
+    // The hub expires C2D messages on its own clock: `Expired` feedback comes on time, not only when the
+    // device's queue is next touched.
+    const sweeper = setInterval(() => c2d.sweep(), C2D_SWEEP_MS);
+    sweeper.unref();
     const hub = new AzureHubEmulator({
+      sweeper,
       options: { ...options, log },
       c2d,
       meter,
@@ -225,6 +236,7 @@ export class AzureHubEmulator {
 
   close(): Promise<void> {
     this.#closing ??= (async () => {
+      clearInterval(this.#sweeper);
       const serverClosed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
       for (const socket of this.#sockets) socket.destroy();
       await new Promise<void>((resolve) => this.#frontEnd.broker.close(() => resolve()));
