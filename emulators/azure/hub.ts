@@ -5,7 +5,7 @@ import type { Logger } from '../../src/logger.js';
 import { AmqpFrontEnd } from './amqp-frontend.js';
 import { HttpsFrontEnd } from './https-frontend.js';
 import { C2dQueues, type FeedbackRecord, type SendC2dInput } from './c2d-queue.js';
-import type { D2cRecord } from './d2c-record.js';
+import { messageSizeBytes, type D2cRecord } from './d2c-record.js';
 import { HubMeter, type MeterCounters } from './meter.js';
 import { MqttFrontEnd } from './mqtt-frontend.js';
 import type { HubRegistry } from './registry.js';
@@ -101,14 +101,18 @@ export class AzureHubEmulator {
   static async start(options: AzureHubOptions): Promise<AzureHubEmulator> {
     const log = options.log.child({ component: 'azure-emulator' });
     const now = options.now ?? Date.now;
-    const c2d = new C2dQueues({ now });
     const meter = new HubMeter({
       now,
       ...(options.d2cPerSecond === undefined ? {} : { d2cPerSecond: options.d2cPerSecond }),
       ...(options.dailyQuotaUnits === undefined ? {} : { dailyQuotaUnits: options.dailyQuotaUnits }),
     });
+    // The hub bills a C2D message once it was delivered (completed), in 4 KB chunks.
+    const c2d = new C2dQueues({
+      now,
+      onComplete: (m) => meter.countOperation('c2d', messageSizeBytes(m.body, m.properties)),
+    });
     const d2c: D2cRecord[] = [];
-    const twins = new TwinStore();
+    const twins = new TwinStore({ onOperation: ({ kind, bytes }) => meter.countOperation(kind, bytes) });
     const engine = {
       registry: options.registry,
       c2d,
@@ -191,19 +195,40 @@ export class AzureHubEmulator {
     return message.messageId;
   }
 
+  /**
+   * Invoke a direct method as the service does. Rejects with an Error carrying `status`: 400 for a timeout
+   * outside 5–300 s or a payload over 128 KB (the hub's bounds), 404 when the device is not listening, 504
+   * when it does not answer in time. A call that reached the device is metered (request and response).
+   */
   invokeMethod(
     deviceId: string,
     method: string,
     payload: unknown,
     timeoutMs = 30_000,
   ): Promise<{ status: number; payload: unknown }> {
-    const body = Buffer.from(JSON.stringify(payload));
+    const body = Buffer.from(JSON.stringify(payload ?? null));
+    if (!(timeoutMs >= MIN_METHOD_TIMEOUT_MS && timeoutMs <= MAX_METHOD_TIMEOUT_MS)) {
+      return Promise.reject(methodError(400, `the method timeout ${timeoutMs} ms is outside 5–300 s`));
+    }
+    if (body.length > MAX_METHOD_PAYLOAD_BYTES) {
+      return Promise.reject(methodError(400, `the method payload of ${body.length} bytes exceeds 128 KB`));
+    }
     // A device listens for methods on one protocol; AMQP when it has a methods link attached there.
     const reply =
       this.#amqp?.deviceLinks.hasMethods(deviceId) === true
         ? this.#amqp.deviceLinks.invokeMethod(deviceId, method, body, timeoutMs)
         : this.#frontEnd.invokeMethod(deviceId, method, body, timeoutMs);
-    return reply.then((r) => ({ status: r.status, payload: parseJson(r.payload) }));
+    return reply.then(
+      (r) => {
+        this.meter.countOperation('method', body.length, r.payload.length);
+        return { status: r.status, payload: parseJson(r.payload) };
+      },
+      (e: unknown) => {
+        // A request that reached the device but got no answer is still billed for the request.
+        if ((e as { status?: unknown }).status === 504) this.meter.countOperation('method', body.length);
+        throw e;
+      },
+    );
   }
 
   /** Service side: patch the device's desired properties (pushed to subscribed devices); the new `$version`. */
@@ -247,6 +272,15 @@ export class AzureHubEmulator {
     })();
     return this.#closing;
   }
+}
+
+/** The hub's bounds on a direct method (docs/clouds/azure-iot-hub.md#limits-throttles-quotas-billing). */
+const MIN_METHOD_TIMEOUT_MS = 5_000;
+const MAX_METHOD_TIMEOUT_MS = 300_000;
+const MAX_METHOD_PAYLOAD_BYTES = 128 * 1024;
+
+function methodError(status: number, message: string): Error & { status: number } {
+  return Object.assign(new Error(message), { status });
 }
 
 function parseJson(payload: Buffer): unknown {

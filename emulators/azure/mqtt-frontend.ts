@@ -83,7 +83,7 @@ export class MqttFrontEnd {
     const broker = await Aedes.createBroker({
       authenticate: (client, username, password, done) =>
         frontEnd.#authenticate(client, username, password, done),
-      authorizePublish: (client, packet, done) => done(frontEnd.#authorizePublish(client, packet)),
+      authorizePublish: (client, packet, done) => frontEnd.#authorizePublish(client, packet, done),
       authorizeSubscribe: (client, sub, done) => {
         const result = frontEnd.#authorizeSubscribe(client, sub);
         if (result instanceof Error) done(result);
@@ -246,39 +246,46 @@ export class MqttFrontEnd {
   #authorizePublish(
     client: Client | null,
     packet: { topic: string; payload: Buffer | string; qos: number; retain: boolean },
-  ): Error | null {
+    done: (error: Error | null) => void,
+  ): void {
     const session = client === null ? undefined : this.#sessions.get(client);
-    if (session === undefined) return new Error('not authenticated');
-    if (packet.qos === 2) return new Error('QoS 2 is not supported');
+    if (session === undefined) return done(new Error('not authenticated'));
+    if (packet.qos === 2) return done(new Error('QoS 2 is not supported'));
     const { deviceId } = session;
     const eventsPrefix = `devices/${deviceId}/messages/events/`;
     if (packet.topic.startsWith('$iothub/methods/res/')) {
       this.#onMethodResponse(deviceId, packet.topic, Buffer.from(packet.payload));
-      return null;
+      return done(null);
     }
     if (packet.topic.startsWith('$iothub/twin/')) {
-      return this.#onTwinRequest(client!, packet.topic, Buffer.from(packet.payload));
+      return done(this.#onTwinRequest(client!, packet.topic, Buffer.from(packet.payload)));
     }
     if (!packet.topic.startsWith(eventsPrefix) && `${packet.topic}/` !== eventsPrefix) {
-      return new Error(`publishing to ${packet.topic} is not allowed`);
+      return done(new Error(`publishing to ${packet.topic} is not allowed`));
     }
     const properties = parsePropertyBag(packet.topic.slice(eventsPrefix.length));
     if (packet.retain) properties['mqtt-retain'] = 'true';
     const body = Buffer.from(packet.payload);
     const sizeBytes = messageSizeBytes(body, properties);
-    if (sizeBytes > MAX_D2C_BYTES) return new Error(`message of ${sizeBytes} bytes exceeds 256 KB`);
-    const admission = this.#options.meter.admit(sizeBytes);
-    if (admission !== 'ok')
-      return new Error(
-        admission === 'throttled' ? '429001 ThrottlingException' : '403002 IotHubQuotaExceeded',
+    if (sizeBytes > MAX_D2C_BYTES) return done(new Error(`message of ${sizeBytes} bytes exceeds 256 KB`));
+    const { admission, delayMs } = this.#options.meter.shape([sizeBytes]);
+    if (admission !== 'ok') {
+      return done(
+        new Error(admission === 'throttled' ? '429001 ThrottlingException' : '403002 IotHubQuotaExceeded'),
       );
-    this.#options.onD2c(
-      stampD2c(
-        { deviceId, authMethod: session.authMethod, body, properties, sizeBytes },
-        this.#options.now(),
-      ),
-    );
-    return null;
+    }
+    const accept = (): void => {
+      this.#options.onD2c(
+        stampD2c(
+          { deviceId, authMethod: session.authMethod, body, properties, sizeBytes },
+          this.#options.now(),
+        ),
+      );
+      done(null);
+    };
+    // Traffic shaping: above the rate the hub holds the message (and its PUBACK) instead of refusing it.
+    if (delayMs > 0) setTimeout(accept, delayMs);
+    else accept();
   }
 
   #authorizeSubscribe(
