@@ -5,9 +5,10 @@ import type { Logger } from '../../src/logger.js';
 import { AmqpFrontEnd } from './amqp-frontend.js';
 import { HttpsFrontEnd } from './https-frontend.js';
 import { C2dQueues, type FeedbackRecord, type SendC2dInput } from './c2d-queue.js';
-import { messageSizeBytes, type D2cRecord } from './d2c-record.js';
+import type { D2cRecord } from './d2c-record.js';
 import { HubMeter, type MeterCounters } from './meter.js';
 import { MqttFrontEnd } from './mqtt-frontend.js';
+import { ServiceFrontEnd } from './service-frontend.js';
 import type { HubRegistry } from './registry.js';
 import { TwinStore, type TwinState } from './twin-store.js';
 
@@ -25,6 +26,11 @@ export interface AzureHubOptions {
   amqpPort?: number;
   /** Also serve the HTTPS device API on this port (0 picks a free one; the hub's own is 443). */
   httpsPort?: number;
+  /**
+   * Also serve the service side (`azure-iothub`: C2D send and feedback, direct methods, twins) on this
+   * port, AMQP and REST together (0 picks a free one); needs `tls`, as the service SDK speaks only TLS.
+   */
+  servicePort?: number;
   log: Logger;
   now?: () => number;
   d2cPerSecond?: number;
@@ -59,6 +65,9 @@ export class AzureHubEmulator {
   readonly #frontEnd: MqttFrontEnd;
   readonly #amqp: AmqpFrontEnd | undefined;
   readonly #https: HttpsFrontEnd | undefined;
+  readonly #service: ServiceFrontEnd | undefined;
+  /** `127.0.0.1:port` of the service side, as a service connection string's `HostName`, when it is on. */
+  readonly serviceHost: string | undefined;
   readonly #log: Logger;
   readonly #sweeper: NodeJS.Timeout;
   #closing: Promise<void> | undefined;
@@ -73,6 +82,7 @@ export class AzureHubEmulator {
     frontEnd: MqttFrontEnd;
     amqp: AmqpFrontEnd | undefined;
     https: HttpsFrontEnd | undefined;
+    service: ServiceFrontEnd | undefined;
     d2c: D2cRecord[];
     port: number;
     sweeper: NodeJS.Timeout;
@@ -88,6 +98,9 @@ export class AzureHubEmulator {
     this.#frontEnd = fields.frontEnd;
     this.#amqp = fields.amqp;
     this.#https = fields.https;
+    this.#service = fields.service;
+    this.serviceHost =
+      fields.service === undefined ? undefined : `${fields.options.host}:${fields.service.port}`;
     this.#log = fields.options.log;
     this.port = fields.port;
     const secure = fields.options.tls === undefined ? '' : 's';
@@ -106,11 +119,8 @@ export class AzureHubEmulator {
       ...(options.d2cPerSecond === undefined ? {} : { d2cPerSecond: options.d2cPerSecond }),
       ...(options.dailyQuotaUnits === undefined ? {} : { dailyQuotaUnits: options.dailyQuotaUnits }),
     });
-    // The hub bills a C2D message once it was delivered (completed), in 4 KB chunks.
-    const c2d = new C2dQueues({
-      now,
-      onComplete: (m) => meter.countOperation('c2d', messageSizeBytes(m.body, m.properties)),
-    });
+    // The hub bills a C2D message once it was delivered (completed), in 4 KB chunks of its body.
+    const c2d = new C2dQueues({ now, onComplete: (m) => meter.countOperation('c2d', m.body.length) });
     const d2c: D2cRecord[] = [];
     const twins = new TwinStore({ onOperation: ({ kind, bytes }) => meter.countOperation(kind, bytes) });
     const engine = {
@@ -144,6 +154,31 @@ export class AzureHubEmulator {
             port: options.httpsPort,
             ...(options.tls === undefined ? {} : { tls: options.tls }),
           });
+    if (options.servicePort !== undefined && options.tls === undefined) {
+      throw new Error('the service side needs tls: the service SDK speaks only TLS');
+    }
+    // The service side calls back into the hub, which exists only once everything listens.
+    const late: { hub?: AzureHubEmulator } = {};
+    const service =
+      options.servicePort === undefined || options.tls === undefined
+        ? undefined
+        : await ServiceFrontEnd.listen(
+            {
+              registry: options.registry,
+              twins,
+              log,
+              now,
+              host: options.host,
+              port: options.servicePort,
+              tls: options.tls,
+              sendC2d: (deviceId, input) => {
+                late.hub?.sendC2d(deviceId, input);
+              },
+              invokeMethod: (...args) => late.hub!.invokeMethod(...args),
+            },
+            (port) => [options.registry.hostName, `${options.host}:${port}`, `localhost:${port}`],
+          );
+    if (service !== undefined) c2d.onFeedback((record) => service.amqp.pushFeedback(record));
     const sockets = new Set<Socket>();
     const handle = (socket: Socket): void => {
       sockets.add(socket);
@@ -177,11 +212,19 @@ export class AzureHubEmulator {
       frontEnd,
       amqp,
       https,
+      service,
       d2c,
       port,
     });
+    late.hub = hub;
     log.info(
-      { url: hub.url, amqpUrl: hub.amqpUrl, httpsUrl: hub.httpsUrl, hostName: options.registry.hostName },
+      {
+        url: hub.url,
+        amqpUrl: hub.amqpUrl,
+        httpsUrl: hub.httpsUrl,
+        serviceHost: hub.serviceHost,
+        hostName: options.registry.hostName,
+      },
       'Azure IoT Hub emulator listening.',
     );
     return hub;
@@ -241,6 +284,16 @@ export class AzureHubEmulator {
     return this.twins.get(deviceId);
   }
 
+  /**
+   * A service connection string for `azure-iothub` with the policy's key, `HostName` the service side's
+   * `host:port` (undefined without a service side or without that policy).
+   */
+  serviceConnectionString(policyName: string): string | undefined {
+    const policy = this.registry.policy(policyName);
+    if (this.serviceHost === undefined || policy === undefined) return undefined;
+    return `HostName=${this.serviceHost};SharedAccessKeyName=${policyName};SharedAccessKey=${policy.key}`;
+  }
+
   feedback(): FeedbackRecord[] {
     return this.c2d.feedback();
   }
@@ -268,6 +321,7 @@ export class AzureHubEmulator {
       await serverClosed;
       await this.#amqp?.close();
       await this.#https?.close();
+      await this.#service?.close();
       this.#log.info({ url: this.url }, 'Azure IoT Hub emulator closed.');
     })();
     return this.#closing;
