@@ -45,8 +45,8 @@ export interface C2dQueuesOptions {
   lockMs?: number;
   /** 1–100 in the hub, default 10. */
   maxDeliveryCount?: number;
-  /** Told of every message the device completed (the hub bills those). */
-  onComplete?: (message: C2dMessage) => void;
+  /** Told of every delivery of a message to the device, redeliveries included (the hub bills those). */
+  onDeliver?: (message: C2dMessage) => void;
 }
 
 /** Thrown by `enqueue` when a device's queue holds `maxDepth` messages (hub error 403004). */
@@ -69,7 +69,7 @@ export class C2dQueues {
   readonly #maxDepth: number;
   readonly #lockMs: number;
   readonly #maxDeliveryCount: number;
-  readonly #onComplete: (message: C2dMessage) => void;
+  readonly #onDeliver: (message: C2dMessage) => void;
   #sequence = 0;
 
   constructor(options: C2dQueuesOptions = {}) {
@@ -77,7 +77,7 @@ export class C2dQueues {
     this.#maxDepth = options.maxDepth ?? 50;
     this.#lockMs = options.lockMs ?? 60_000;
     this.#maxDeliveryCount = options.maxDeliveryCount ?? 10;
-    this.#onComplete = options.onComplete ?? (() => undefined);
+    this.#onDeliver = options.onDeliver ?? (() => undefined);
   }
 
   enqueue(deviceId: string, input: SendC2dInput): C2dMessage {
@@ -116,6 +116,7 @@ export class C2dQueues {
     if (message === undefined) return undefined;
     message.lockToken = randomUUID();
     message.lockedUntil = now + lockMs;
+    this.#onDeliver(message);
     return message;
   }
 
@@ -124,7 +125,6 @@ export class C2dQueues {
     const message = this.#locked(deviceId, lockToken);
     if (message === undefined) return false;
     this.#remove(message, 'Success', 'Success');
-    this.#onComplete(message);
     return true;
   }
 

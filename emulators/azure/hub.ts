@@ -119,8 +119,8 @@ export class AzureHubEmulator {
       ...(options.d2cPerSecond === undefined ? {} : { d2cPerSecond: options.d2cPerSecond }),
       ...(options.dailyQuotaUnits === undefined ? {} : { dailyQuotaUnits: options.dailyQuotaUnits }),
     });
-    // The hub bills a C2D message once it was delivered (completed), in 4 KB chunks of its body.
-    const c2d = new C2dQueues({ now, onComplete: (m) => meter.countOperation('c2d', m.body.length) });
+    // The hub bills each delivery of a C2D message to the device, in 4 KB chunks of its body.
+    const c2d = new C2dQueues({ now, onDeliver: (m) => meter.countOperation('c2d', m.body.length) });
     const d2c: D2cRecord[] = [];
     const twins = new TwinStore({ onOperation: ({ kind, bytes }) => meter.countOperation(kind, bytes) });
     const engine = {
