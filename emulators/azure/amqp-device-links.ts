@@ -157,7 +157,7 @@ export class AmqpDeviceLinks {
       body,
     });
     if (twins === undefined) return status(501);
-    if (operation === 'GET') return status(200, Buffer.from(JSON.stringify(twins.get(link.deviceId))));
+    if (operation === 'GET') return status(200, Buffer.from(JSON.stringify(twins.read(link.deviceId))));
     if (operation === 'PATCH' && resource === REPORTED_RESOURCE) {
       try {
         const version = twins.patchReported(link.deviceId, parsePatch(bodyOf(message)));

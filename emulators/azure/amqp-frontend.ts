@@ -234,7 +234,7 @@ export class AmqpFrontEnd {
       });
       return;
     }
-    const admission = this.#options.meter.admitAll(decoded.map((m) => m.sizeBytes));
+    const { admission, delayMs } = this.#options.meter.shape(decoded.map((m) => m.sizeBytes));
     if (admission !== 'ok') {
       delivery.reject(
         admission === 'throttled'
@@ -246,10 +246,15 @@ export class AmqpFrontEnd {
       );
       return;
     }
-    const now = this.#options.now();
     const authMethod = this.#hasDeviceCertificate(context.connection, deviceId) ? 'x509' : 'sas';
-    for (const m of decoded) this.#options.onD2c(stampD2c({ deviceId, authMethod, ...m }, now));
-    delivery.accept();
+    const accept = (): void => {
+      const now = this.#options.now();
+      for (const m of decoded) this.#options.onD2c(stampD2c({ deviceId, authMethod, ...m }, now));
+      delivery.accept();
+    };
+    // Traffic shaping: above the rate the hub settles late instead of refusing.
+    if (delayMs > 0) setTimeout(accept, delayMs);
+    else accept();
   }
 
   #hasDeviceCertificate(connection: Connection, deviceId: string): boolean {

@@ -45,6 +45,8 @@ export interface C2dQueuesOptions {
   lockMs?: number;
   /** 1–100 in the hub, default 10. */
   maxDeliveryCount?: number;
+  /** Told of every delivery of a message to the device, redeliveries included (the hub bills those). */
+  onDeliver?: (message: C2dMessage) => void;
 }
 
 /** Thrown by `enqueue` when a device's queue holds `maxDepth` messages (hub error 403004). */
@@ -62,10 +64,12 @@ export class QueueDepthExceededError extends Error {
 export class C2dQueues {
   readonly #queues = new Map<string, C2dMessage[]>();
   readonly #feedback: FeedbackRecord[] = [];
+  readonly #feedbackListeners = new Set<(record: FeedbackRecord) => void>();
   readonly #now: () => number;
   readonly #maxDepth: number;
   readonly #lockMs: number;
   readonly #maxDeliveryCount: number;
+  readonly #onDeliver: (message: C2dMessage) => void;
   #sequence = 0;
 
   constructor(options: C2dQueuesOptions = {}) {
@@ -73,6 +77,7 @@ export class C2dQueues {
     this.#maxDepth = options.maxDepth ?? 50;
     this.#lockMs = options.lockMs ?? 60_000;
     this.#maxDeliveryCount = options.maxDeliveryCount ?? 10;
+    this.#onDeliver = options.onDeliver ?? (() => undefined);
   }
 
   enqueue(deviceId: string, input: SendC2dInput): C2dMessage {
@@ -111,6 +116,7 @@ export class C2dQueues {
     if (message === undefined) return undefined;
     message.lockToken = randomUUID();
     message.lockedUntil = now + lockMs;
+    this.#onDeliver(message);
     return message;
   }
 
@@ -139,6 +145,34 @@ export class C2dQueues {
       this.#remove(message, 'DeliveryCountExceeded', 'Message abandoned too many times');
     }
     return true;
+  }
+
+  /**
+   * Drop a lock without counting a delivery, as when a lock times out: the message is visible again at
+   * once. MQTT uses it when the session that held the message ends unacknowledged (a clean session, or a
+   * persistent one taken over by a clean one). False when the lock is not the message's current one.
+   */
+  release(deviceId: string, lockToken: string): boolean {
+    const message = this.#queue(deviceId).find((m) => m.lockToken === lockToken);
+    if (message === undefined) return false;
+    delete message.lockToken;
+    delete message.lockedUntil;
+    return true;
+  }
+
+  /**
+   * Dead-letter every expired, unlocked message of every device (with `Expired` feedback). The hub does
+   * this on its own clock; the emulator calls it from a timer, so feedback does not wait for the device's
+   * queue to be touched.
+   */
+  sweep(): void {
+    for (const queue of this.#queues.values()) this.#expire(queue);
+  }
+
+  /** Called with every feedback record as it is produced; returns the function that stops the calls. */
+  onFeedback(listener: (record: FeedbackRecord) => void): () => void {
+    this.#feedbackListeners.add(listener);
+    return () => this.#feedbackListeners.delete(listener);
   }
 
   /** Messages waiting for a device, locked ones included. */
@@ -182,12 +216,14 @@ export class C2dQueues {
       (message.ack === 'positive' && status === 'Success') ||
       (message.ack === 'negative' && status !== 'Success');
     if (!wanted) return;
-    this.#feedback.push({
+    const record: FeedbackRecord = {
       originalMessageId: message.messageId,
       deviceId: message.deviceId,
       statusCode: status,
       description,
-      enqueuedTimeUtc: new Date(message.enqueuedAt).toISOString(),
-    });
+      enqueuedTimeUtc: new Date(this.#now()).toISOString(),
+    };
+    this.#feedback.push(record);
+    for (const listener of this.#feedbackListeners) listener(record);
   }
 }

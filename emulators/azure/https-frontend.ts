@@ -156,14 +156,19 @@ export class HttpsFrontEnd {
       res.writeHead(413).end();
       return;
     }
-    const admission = this.#options.meter.admitAll(sized.map((m) => m.sizeBytes));
+    const { admission, delayMs } = this.#options.meter.shape(sized.map((m) => m.sizeBytes));
     if (admission !== 'ok') {
       res.writeHead(admission === 'throttled' ? 429 : 403).end();
       return;
     }
-    const now = this.#options.now();
-    for (const m of sized) this.#options.onD2c(stampD2c({ deviceId, authMethod, ...m }, now));
-    res.writeHead(204).end();
+    const accept = (): void => {
+      const now = this.#options.now();
+      for (const m of sized) this.#options.onD2c(stampD2c({ deviceId, authMethod, ...m }, now));
+      res.writeHead(204).end();
+    };
+    // Traffic shaping: above the rate the hub answers late instead of refusing.
+    if (delayMs > 0) setTimeout(accept, delayMs);
+    else accept();
   }
 
   #receive(deviceId: string, res: ServerResponse): void {

@@ -8,8 +8,12 @@ import { C2dQueues, type FeedbackRecord, type SendC2dInput } from './c2d-queue.j
 import type { D2cRecord } from './d2c-record.js';
 import { HubMeter, type MeterCounters } from './meter.js';
 import { MqttFrontEnd } from './mqtt-frontend.js';
+import { ServiceFrontEnd } from './service-frontend.js';
 import type { HubRegistry } from './registry.js';
 import { TwinStore, type TwinState } from './twin-store.js';
+
+/** How often expired C2D messages are dead-lettered. */
+const C2D_SWEEP_MS = 1000;
 
 export interface AzureHubOptions {
   registry: HubRegistry;
@@ -22,6 +26,11 @@ export interface AzureHubOptions {
   amqpPort?: number;
   /** Also serve the HTTPS device API on this port (0 picks a free one; the hub's own is 443). */
   httpsPort?: number;
+  /**
+   * Also serve the service side (`azure-iothub`: C2D send and feedback, direct methods, twins) on this
+   * port, AMQP and REST together (0 picks a free one); needs `tls`, as the service SDK speaks only TLS.
+   */
+  servicePort?: number;
   log: Logger;
   now?: () => number;
   d2cPerSecond?: number;
@@ -58,7 +67,11 @@ export class AzureHubEmulator {
   readonly #frontEnd: MqttFrontEnd;
   readonly #amqp: AmqpFrontEnd | undefined;
   readonly #https: HttpsFrontEnd | undefined;
+  readonly #service: ServiceFrontEnd | undefined;
+  /** `127.0.0.1:port` of the service side, as a service connection string's `HostName`, when it is on. */
+  readonly serviceHost: string | undefined;
   readonly #log: Logger;
+  readonly #sweeper: NodeJS.Timeout;
   #closing: Promise<void> | undefined;
 
   private constructor(fields: {
@@ -71,9 +84,12 @@ export class AzureHubEmulator {
     frontEnd: MqttFrontEnd;
     amqp: AmqpFrontEnd | undefined;
     https: HttpsFrontEnd | undefined;
+    service: ServiceFrontEnd | undefined;
     d2c: D2cRecord[];
     port: number;
+    sweeper: NodeJS.Timeout;
   }) {
+    this.#sweeper = fields.sweeper;
     this.d2c = fields.d2c;
     this.registry = fields.options.registry;
     this.c2d = fields.c2d;
@@ -84,6 +100,9 @@ export class AzureHubEmulator {
     this.#frontEnd = fields.frontEnd;
     this.#amqp = fields.amqp;
     this.#https = fields.https;
+    this.#service = fields.service;
+    this.serviceHost =
+      fields.service === undefined ? undefined : `${fields.options.host}:${fields.service.port}`;
     this.#log = fields.options.log;
     this.port = fields.port;
     const secure = fields.options.tls === undefined ? '' : 's';
@@ -97,14 +116,15 @@ export class AzureHubEmulator {
   static async start(options: AzureHubOptions): Promise<AzureHubEmulator> {
     const log = options.log.child({ component: 'azure-emulator' });
     const now = options.now ?? Date.now;
-    const c2d = new C2dQueues({ now });
     const meter = new HubMeter({
       now,
       ...(options.d2cPerSecond === undefined ? {} : { d2cPerSecond: options.d2cPerSecond }),
       ...(options.dailyQuotaUnits === undefined ? {} : { dailyQuotaUnits: options.dailyQuotaUnits }),
     });
+    // The hub bills each delivery of a C2D message to the device, in 4 KB chunks of its body.
+    const c2d = new C2dQueues({ now, onDeliver: (m) => meter.countOperation('c2d', m.body.length) });
     const d2c: D2cRecord[] = [];
-    const twins = new TwinStore();
+    const twins = new TwinStore({ onOperation: ({ kind, bytes }) => meter.countOperation(kind, bytes) });
     const engine = {
       registry: options.registry,
       c2d,
@@ -139,6 +159,31 @@ export class AzureHubEmulator {
             port: options.httpsPort,
             ...(options.tls === undefined ? {} : { tls: options.tls }),
           });
+    if (options.servicePort !== undefined && options.tls === undefined) {
+      throw new Error('the service side needs tls: the service SDK speaks only TLS');
+    }
+    // The service side calls back into the hub, which exists only once everything listens.
+    const late: { hub?: AzureHubEmulator } = {};
+    const service =
+      options.servicePort === undefined || options.tls === undefined
+        ? undefined
+        : await ServiceFrontEnd.listen(
+            {
+              registry: options.registry,
+              twins,
+              log,
+              now,
+              host: options.host,
+              port: options.servicePort,
+              tls: options.tls,
+              sendC2d: (deviceId, input) => {
+                late.hub?.sendC2d(deviceId, input);
+              },
+              invokeMethod: (...args) => late.hub!.invokeMethod(...args),
+            },
+            (port) => [options.registry.hostName, `${options.host}:${port}`, `localhost:${port}`],
+          );
+    if (service !== undefined) c2d.onFeedback((record) => service.amqp.pushFeedback(record));
     const sockets = new Set<Socket>();
     const handle = (socket: Socket): void => {
       sockets.add(socket);
@@ -157,7 +202,12 @@ export class AzureHubEmulator {
     await once(server, 'listening');
     const address = server.address();
     const port = typeof address === 'object' && address !== null ? address.port : options.port;
+    // The hub expires C2D messages on its own clock: `Expired` feedback comes on time, not only when the
+    // device's queue is next touched.
+    const sweeper = setInterval(() => c2d.sweep(), C2D_SWEEP_MS);
+    sweeper.unref();
     const hub = new AzureHubEmulator({
+      sweeper,
       options: { ...options, log },
       c2d,
       meter,
@@ -167,11 +217,19 @@ export class AzureHubEmulator {
       frontEnd,
       amqp,
       https,
+      service,
       d2c,
       port,
     });
+    late.hub = hub;
     log.info(
-      { url: hub.url, amqpUrl: hub.amqpUrl, httpsUrl: hub.httpsUrl, hostName: options.registry.hostName },
+      {
+        url: hub.url,
+        amqpUrl: hub.amqpUrl,
+        httpsUrl: hub.httpsUrl,
+        serviceHost: hub.serviceHost,
+        hostName: options.registry.hostName,
+      },
       'Azure IoT Hub emulator listening.',
     );
     return hub;
@@ -185,19 +243,40 @@ export class AzureHubEmulator {
     return message.messageId;
   }
 
+  /**
+   * Invoke a direct method as the service does. Rejects with an Error carrying `status`: 400 for a timeout
+   * outside 5–300 s or a payload over 128 KB (the hub's bounds), 404 when the device is not listening, 504
+   * when it does not answer in time. A call that reached the device is metered (request and response).
+   */
   invokeMethod(
     deviceId: string,
     method: string,
     payload: unknown,
     timeoutMs = 30_000,
   ): Promise<{ status: number; payload: unknown }> {
-    const body = Buffer.from(JSON.stringify(payload));
+    const body = Buffer.from(JSON.stringify(payload ?? null));
+    if (!(timeoutMs >= MIN_METHOD_TIMEOUT_MS && timeoutMs <= MAX_METHOD_TIMEOUT_MS)) {
+      return Promise.reject(methodError(400, `the method timeout ${timeoutMs} ms is outside 5–300 s`));
+    }
+    if (body.length > MAX_METHOD_PAYLOAD_BYTES) {
+      return Promise.reject(methodError(400, `the method payload of ${body.length} bytes exceeds 128 KB`));
+    }
     // A device listens for methods on one protocol; AMQP when it has a methods link attached there.
     const reply =
       this.#amqp?.deviceLinks.hasMethods(deviceId) === true
         ? this.#amqp.deviceLinks.invokeMethod(deviceId, method, body, timeoutMs)
         : this.#frontEnd.invokeMethod(deviceId, method, body, timeoutMs);
-    return reply.then((r) => ({ status: r.status, payload: parseJson(r.payload) }));
+    return reply.then(
+      (r) => {
+        this.meter.countOperation('method', body.length, r.payload.length);
+        return { status: r.status, payload: parseJson(r.payload) };
+      },
+      (e: unknown) => {
+        // A request that reached the device but got no answer is still billed for the request.
+        if ((e as { status?: unknown }).status === 504) this.meter.countOperation('method', body.length);
+        throw e;
+      },
+    );
   }
 
   /** Service side: patch the device's desired properties (pushed to subscribed devices); the new `$version`. */
@@ -208,6 +287,16 @@ export class AzureHubEmulator {
   /** Service side: the device's twin as the hub holds it. */
   twin(deviceId: string): TwinState {
     return this.twins.get(deviceId);
+  }
+
+  /**
+   * A service connection string for `azure-iothub` with the policy's key, `HostName` the service side's
+   * `host:port` (undefined without a service side or without that policy).
+   */
+  serviceConnectionString(policyName: string): string | undefined {
+    const policy = this.registry.policy(policyName);
+    if (this.serviceHost === undefined || policy === undefined) return undefined;
+    return `HostName=${this.serviceHost};SharedAccessKeyName=${policyName};SharedAccessKey=${policy.key}`;
   }
 
   feedback(): FeedbackRecord[] {
@@ -230,16 +319,27 @@ export class AzureHubEmulator {
 
   close(): Promise<void> {
     this.#closing ??= (async () => {
+      clearInterval(this.#sweeper);
       const serverClosed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
       for (const socket of this.#sockets) socket.destroy();
       await new Promise<void>((resolve) => this.#frontEnd.broker.close(() => resolve()));
       await serverClosed;
       await this.#amqp?.close();
       await this.#https?.close();
+      await this.#service?.close();
       this.#log.info({ url: this.url }, 'Azure IoT Hub emulator closed.');
     })();
     return this.#closing;
   }
+}
+
+/** The hub's bounds on a direct method (docs/clouds/azure-iot-hub.md#limits-throttles-quotas-billing). */
+const MIN_METHOD_TIMEOUT_MS = 5_000;
+const MAX_METHOD_TIMEOUT_MS = 300_000;
+const MAX_METHOD_PAYLOAD_BYTES = 128 * 1024;
+
+function methodError(status: number, message: string): Error & { status: number } {
+  return Object.assign(new Error(message), { status });
 }
 
 function parseJson(payload: Buffer): unknown {

@@ -33,6 +33,10 @@ interface Session {
 const MAX_D2C_BYTES = 256 * 1024;
 const MAX_SUBSCRIPTIONS = 5;
 const NOT_AUTHORIZED = 5;
+/** How long an unmatched PUBACK may wait for the write callback that names its packet id. */
+const EARLY_ACK_MS = 10_000;
+/** Unmatched PUBACKs kept per connection; a client sending more than this is only misbehaving. */
+const MAX_EARLY_ACKS = 64;
 const TWIN_FILTERS = ['$iothub/twin/res/#', '$iothub/twin/PATCH/properties/desired/#'];
 
 /**
@@ -54,6 +58,13 @@ export class MqttFrontEnd {
   readonly #c2dSubscribed = new Set<string>();
   /** `deviceId/messageId` → lock token of a C2D message handed to the session. */
   readonly #inFlight = new Map<string, string>();
+  /**
+   * Per clean-session connection, MQTT packet id → C2D topic of each unacknowledged C2D message: aedes
+   * keeps no outgoing store for a clean session, so its PUBACK would otherwise name no message.
+   */
+  readonly #cleanInFlight = new WeakMap<Client, Map<number, string>>();
+  /** Per clean-session connection, PUBACKs that matched nothing yet: packet id → when read. */
+  readonly #earlyAcks = new WeakMap<Client, Map<number, number>>();
   readonly #methodWaiters = new Map<string, (reply: { status: number; payload: Buffer }) => void>();
 
   #broker: Aedes | undefined;
@@ -72,7 +83,7 @@ export class MqttFrontEnd {
     const broker = await Aedes.createBroker({
       authenticate: (client, username, password, done) =>
         frontEnd.#authenticate(client, username, password, done),
-      authorizePublish: (client, packet, done) => done(frontEnd.#authorizePublish(client, packet)),
+      authorizePublish: (client, packet, done) => frontEnd.#authorizePublish(client, packet, done),
       authorizeSubscribe: (client, sub, done) => {
         const result = frontEnd.#authorizeSubscribe(client, sub);
         if (result instanceof Error) done(result);
@@ -80,13 +91,15 @@ export class MqttFrontEnd {
       },
     });
     frontEnd.#broker = broker;
+    frontEnd.#trackCleanAcks(broker);
     broker.on('clientReady', (client) => frontEnd.#onReady(client));
     broker.on('clientDisconnect', (client) => frontEnd.#onGone(client));
     broker.on('unsubscribe', (topics, client) => {
       const session = frontEnd.#sessions.get(client);
       for (const topic of topics) session?.subscriptions.delete(topic);
     });
-    broker.on('ack', (packet) => frontEnd.#onAck('topic' in packet ? packet.topic : ''));
+    // A PUBACK nobody asked for (unknown packet id, or a clean session's) comes with no packet.
+    broker.on('ack', (packet: unknown) => frontEnd.#onAck(topicOf(packet)));
     broker.on('clientError', (client, error) =>
       options.log.debug({ clientId: client.id, err: error }, 'Device connection closed on error.'),
     );
@@ -95,24 +108,42 @@ export class MqttFrontEnd {
 
   /** Hand queued C2D messages to a connected, subscribed device. */
   pumpC2d(deviceId: string): void {
-    if (!this.#clients.has(deviceId) || !this.#c2dSubscribed.has(deviceId)) return;
+    const client = this.#clients.get(deviceId);
+    if (client === undefined || !this.#c2dSubscribed.has(deviceId)) return;
     for (
       let message = this.#options.c2d.receive(deviceId, Infinity);
       message;
       message = this.#options.c2d.receive(deviceId, Infinity)
     ) {
       this.#inFlight.set(`${deviceId}/${message.messageId}`, message.lockToken!);
-      this.broker.publish(
-        {
-          cmd: 'publish',
-          topic: c2dTopic(message),
-          payload: message.body,
-          qos: 1,
-          retain: false,
-          dup: false,
-        },
-        () => undefined,
-      );
+      const topic = c2dTopic(message);
+      const packet = {
+        cmd: 'publish' as const,
+        topic,
+        payload: message.body,
+        qos: 1 as const,
+        retain: false,
+        dup: false,
+      };
+      if (client.clean) {
+        const sent = this.#cleanInFlight.get(client) ?? new Map<number, string>();
+        this.#cleanInFlight.set(client, sent);
+        // aedes picks the packet id as it writes and calls back with the written packet as `this`;
+        // remember the id so that the PUBACK can be matched (see #trackCleanAcks).
+        const early = this.#earlyAcks;
+        const complete = (t: string): void => this.#onAck(t);
+        client.publish(packet, function (this: unknown) {
+          const packetId = (this as { messageId?: unknown } | undefined)?.messageId;
+          if (typeof packetId !== 'number') return;
+          // The write callback can come after the device's PUBACK was read.
+          const ackedAt = early.get(client)?.get(packetId);
+          early.get(client)?.delete(packetId);
+          if (ackedAt !== undefined && Date.now() - ackedAt < EARLY_ACK_MS) complete(topic);
+          else sent.set(packetId, topic);
+        });
+      } else {
+        this.broker.publish(packet, () => undefined);
+      }
     }
   }
 
@@ -215,39 +246,46 @@ export class MqttFrontEnd {
   #authorizePublish(
     client: Client | null,
     packet: { topic: string; payload: Buffer | string; qos: number; retain: boolean },
-  ): Error | null {
+    done: (error: Error | null) => void,
+  ): void {
     const session = client === null ? undefined : this.#sessions.get(client);
-    if (session === undefined) return new Error('not authenticated');
-    if (packet.qos === 2) return new Error('QoS 2 is not supported');
+    if (session === undefined) return done(new Error('not authenticated'));
+    if (packet.qos === 2) return done(new Error('QoS 2 is not supported'));
     const { deviceId } = session;
     const eventsPrefix = `devices/${deviceId}/messages/events/`;
     if (packet.topic.startsWith('$iothub/methods/res/')) {
       this.#onMethodResponse(deviceId, packet.topic, Buffer.from(packet.payload));
-      return null;
+      return done(null);
     }
     if (packet.topic.startsWith('$iothub/twin/')) {
-      return this.#onTwinRequest(client!, packet.topic, Buffer.from(packet.payload));
+      return done(this.#onTwinRequest(client!, packet.topic, Buffer.from(packet.payload)));
     }
     if (!packet.topic.startsWith(eventsPrefix) && `${packet.topic}/` !== eventsPrefix) {
-      return new Error(`publishing to ${packet.topic} is not allowed`);
+      return done(new Error(`publishing to ${packet.topic} is not allowed`));
     }
     const properties = parsePropertyBag(packet.topic.slice(eventsPrefix.length));
     if (packet.retain) properties['mqtt-retain'] = 'true';
     const body = Buffer.from(packet.payload);
     const sizeBytes = messageSizeBytes(body, properties);
-    if (sizeBytes > MAX_D2C_BYTES) return new Error(`message of ${sizeBytes} bytes exceeds 256 KB`);
-    const admission = this.#options.meter.admit(sizeBytes);
-    if (admission !== 'ok')
-      return new Error(
-        admission === 'throttled' ? '429001 ThrottlingException' : '403002 IotHubQuotaExceeded',
+    if (sizeBytes > MAX_D2C_BYTES) return done(new Error(`message of ${sizeBytes} bytes exceeds 256 KB`));
+    const { admission, delayMs } = this.#options.meter.shape([sizeBytes]);
+    if (admission !== 'ok') {
+      return done(
+        new Error(admission === 'throttled' ? '429001 ThrottlingException' : '403002 IotHubQuotaExceeded'),
       );
-    this.#options.onD2c(
-      stampD2c(
-        { deviceId, authMethod: session.authMethod, body, properties, sizeBytes },
-        this.#options.now(),
-      ),
-    );
-    return null;
+    }
+    const accept = (): void => {
+      this.#options.onD2c(
+        stampD2c(
+          { deviceId, authMethod: session.authMethod, body, properties, sizeBytes },
+          this.#options.now(),
+        ),
+      );
+      done(null);
+    };
+    // Traffic shaping: above the rate the hub holds the message (and its PUBACK) instead of refusing it.
+    if (delayMs > 0) setTimeout(accept, delayMs);
+    else accept();
   }
 
   #authorizeSubscribe(
@@ -272,7 +310,11 @@ export class MqttFrontEnd {
     const session = this.#sessions.get(client);
     if (session === undefined) return;
     this.#clients.set(session.deviceId, client);
-    if (client.clean) this.#c2dSubscribed.delete(session.deviceId);
+    if (client.clean) {
+      this.#c2dSubscribed.delete(session.deviceId);
+      // A clean session discards the old one's unacknowledged messages; the hub keeps them queued.
+      this.#releaseDevice(session.deviceId);
+    }
     this.pumpC2d(session.deviceId);
   }
 
@@ -281,19 +323,68 @@ export class MqttFrontEnd {
     if (session === undefined) return;
     clearTimeout(session.expiryTimer);
     if (this.#clients.get(session.deviceId) === client) this.#clients.delete(session.deviceId);
+    if (client.clean) {
+      // What this session never acknowledged is visible again: redelivered on the next connection,
+      // or expired by the hub's clock meanwhile.
+      for (const topic of this.#cleanInFlight.get(client)?.values() ?? []) this.#release(topic);
+      this.#cleanInFlight.delete(client);
+      this.pumpC2d(session.deviceId);
+    }
+  }
+
+  /** Release the locks of every message handed to an earlier session of the device. */
+  #releaseDevice(deviceId: string): void {
+    for (const [key, lockToken] of [...this.#inFlight]) {
+      if (!key.startsWith(`${deviceId}/`)) continue;
+      this.#inFlight.delete(key);
+      this.#options.c2d.release(deviceId, lockToken);
+    }
+  }
+
+  #release(topic: string): void {
+    const key = c2dKey(topic);
+    const lockToken = key === undefined ? undefined : this.#inFlight.get(key.key);
+    if (key === undefined || lockToken === undefined) return;
+    this.#inFlight.delete(key.key);
+    this.#options.c2d.release(key.deviceId, lockToken);
+  }
+
+  /**
+   * aedes answers a PUBACK from its outgoing store, which a clean session does not have; look those up in
+   * the clean session's own packet ids instead. Anything else (a stray PUBACK) stays unmatched.
+   */
+  #trackCleanAcks(broker: Aedes): void {
+    const { persistence } = broker as unknown as {
+      persistence: {
+        outgoingClearMessageId(client: Client, packet: { messageId?: number }): Promise<unknown>;
+      };
+    };
+    const clear = persistence.outgoingClearMessageId.bind(persistence);
+    persistence.outgoingClearMessageId = async (client, packet) => {
+      const stored = await clear(client, packet);
+      if (stored !== undefined || !client.clean || packet.messageId === undefined) return stored;
+      const sent = this.#cleanInFlight.get(client);
+      const topic = sent?.get(packet.messageId);
+      if (topic === undefined) {
+        // Stray, or ahead of the write callback that names the packet id: park it for a moment.
+        const early = this.#earlyAcks.get(client) ?? new Map<number, number>();
+        if (early.size < MAX_EARLY_ACKS) early.set(packet.messageId, Date.now());
+        this.#earlyAcks.set(client, early);
+        return undefined;
+      }
+      sent!.delete(packet.messageId);
+      return { cmd: 'publish', topic, messageId: packet.messageId };
+    };
   }
 
   /** A PUBACK for a C2D message: over MQTT that is `complete` (docs/clouds/azure-iot-hub.md#mqtt-topics). */
-  #onAck(topic: string): void {
-    const match = /^devices\/([^/]+)\/messages\/devicebound\/(.*)$/.exec(topic);
-    if (match === null) return;
-    const deviceId = match[1]!;
-    const messageId = parsePropertyBag(match[2]!)['$.mid'];
-    const key = `${deviceId}/${messageId}`;
-    const lockToken = this.#inFlight.get(key);
+  #onAck(topic: string | undefined): void {
+    const key = topic === undefined ? undefined : c2dKey(topic);
+    if (key === undefined) return;
+    const lockToken = this.#inFlight.get(key.key);
     if (lockToken === undefined) return;
-    this.#inFlight.delete(key);
-    this.#options.c2d.complete(deviceId, lockToken);
+    this.#inFlight.delete(key.key);
+    this.#options.c2d.complete(key.deviceId, lockToken);
   }
 
   /** Answers twin GET / reported PATCH; the answer goes out after aedes has taken the request. */
@@ -322,6 +413,20 @@ export class MqttFrontEnd {
     this.#methodWaiters.delete(`${deviceId}/${match[2]}`);
     waiter?.({ status: Number(match[1]), payload });
   }
+}
+
+/** The topic of a packet aedes hands to its `ack` event, which may be none at all. */
+function topicOf(packet: unknown): string | undefined {
+  if (typeof packet !== 'object' || packet === null || !('topic' in packet)) return undefined;
+  return typeof packet.topic === 'string' ? packet.topic : undefined;
+}
+
+/** The device and `deviceId/messageId` key of a C2D topic, or undefined for any other topic. */
+function c2dKey(topic: string): { deviceId: string; key: string } | undefined {
+  const match = /^devices\/([^/]+)\/messages\/devicebound\/(.*)$/.exec(topic);
+  if (match === null) return undefined;
+  const deviceId = match[1]!;
+  return { deviceId, key: `${deviceId}/${parsePropertyBag(match[2]!)['$.mid']}` };
 }
 
 function c2dTopic(message: C2dMessage): string {

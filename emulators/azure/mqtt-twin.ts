@@ -30,7 +30,7 @@ export function answerTwinRequest(
 ): MqttReply | Error {
   const get = GET.exec(topic);
   if (get !== null) {
-    return { topic: responseTopic(200, get[1]!), payload: Buffer.from(JSON.stringify(twins.get(deviceId))) };
+    return { topic: responseTopic(200, get[1]!), payload: Buffer.from(JSON.stringify(twins.read(deviceId))) };
   }
   const patch = PATCH_REPORTED.exec(topic);
   if (patch === null) return new Error(`publishing to ${topic} is not allowed`);

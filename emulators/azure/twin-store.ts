@@ -42,9 +42,40 @@ interface Twin {
   reportedVersion: number;
 }
 
+/**
+ * The hub's rules for keys and depth in twin documents
+ * (https://learn.microsoft.com/azure/iot-hub/iot-hub-devguide-device-twins#tags-and-properties-format):
+ * keys are case-sensitive UTF-8 up to 1 KB, without control characters (C0, C1), `.`, `$` or space; objects
+ * nest at most 10 deep below the section's own object.
+ */
+export const MAX_TWIN_DEPTH = 10;
+const MAX_KEY_BYTES = 1024;
+// eslint-disable-next-line no-control-regex -- control characters are exactly what the hub refuses
+const FORBIDDEN_KEY = /[\u0000-\u001f\u007f-\u009f.$ ]/u;
+
+/** A billable twin operation and the bytes it is metered on. */
+export type TwinOperation = { kind: 'twinRead' | 'twinUpdate'; bytes: number };
+
+export interface TwinStoreOptions {
+  /** Told of every twin read a front end serves (`read`) and every accepted patch, for the meter. */
+  onOperation?: (operation: TwinOperation) => void;
+}
+
 export class TwinStore {
   readonly #twins = new Map<string, Twin>();
   readonly #listeners = new Set<(deviceId: string, patch: DesiredPatch) => void>();
+  readonly #onOperation: (operation: TwinOperation) => void;
+
+  constructor(options: TwinStoreOptions = {}) {
+    this.#onOperation = options.onOperation ?? (() => undefined);
+  }
+
+  /** `get` for a device or service that reads the twin: metered as a twin read. */
+  read(deviceId: string): TwinState {
+    const state = this.get(deviceId);
+    this.#onOperation({ kind: 'twinRead', bytes: Buffer.byteLength(JSON.stringify(state)) });
+    return state;
+  }
 
   /** A copy of the device's twin; a device never seen has empty sections at version 1, as a new twin. */
   get(deviceId: string): TwinState {
@@ -60,6 +91,7 @@ export class TwinStore {
     const twin = this.#twin(deviceId);
     twin.reported = merged(twin.reported, patch, 'reported');
     twin.reportedVersion += 1;
+    this.#onOperation({ kind: 'twinUpdate', bytes: Buffer.byteLength(JSON.stringify(patch)) });
     return twin.reportedVersion;
   }
 
@@ -68,6 +100,7 @@ export class TwinStore {
     const twin = this.#twin(deviceId);
     twin.desired = merged(twin.desired, patch, 'desired');
     twin.desiredVersion += 1;
+    this.#onOperation({ kind: 'twinUpdate', bytes: Buffer.byteLength(JSON.stringify(patch)) });
     const pushed: DesiredPatch = { ...structuredClone(patch as TwinDocument), $version: twin.desiredVersion };
     for (const listener of this.#listeners) listener(deviceId, pushed);
     return twin.desiredVersion;
@@ -112,6 +145,7 @@ export function parsePatch(body: Buffer): TwinDocument {
 /** `base` with `patch` merged in (RFC 7396: objects merge, `null` deletes, anything else replaces). */
 function merged(base: TwinDocument, patch: unknown, section: string): TwinDocument {
   if (!isDocument(patch)) throw new TwinPatchError(400, 'the patch must be a JSON object');
+  checkKeys(patch, section, 0);
   const result = mergeInto(structuredClone(base), patch);
   // `$`-prefixed keys are the hub's own (`$version`, `$metadata`); a device cannot write them.
   for (const key of Object.keys(result)) if (key.startsWith('$')) delete result[key];
@@ -123,6 +157,22 @@ function merged(base: TwinDocument, patch: unknown, section: string): TwinDocume
     );
   }
   return result;
+}
+
+/** Throw TwinPatchError(400) for a key or a nesting the hub refuses; `depth` is the object's level. */
+function checkKeys(document: TwinDocument, path: string, depth: number): void {
+  if (depth > MAX_TWIN_DEPTH) {
+    throw new TwinPatchError(400, `${path} nests deeper than ${MAX_TWIN_DEPTH} levels`);
+  }
+  for (const [key, value] of Object.entries(document)) {
+    if (FORBIDDEN_KEY.test(key) || key === '' || Buffer.byteLength(key) > MAX_KEY_BYTES) {
+      throw new TwinPatchError(
+        400,
+        `key ${JSON.stringify(key)} in ${path} is not allowed: no '.', '$', space or control characters, 1 to 1024 bytes`,
+      );
+    }
+    if (isDocument(value)) checkKeys(value, `${path}.${key}`, depth + 1);
+  }
 }
 
 function mergeInto(target: TwinDocument, patch: TwinDocument): TwinDocument {

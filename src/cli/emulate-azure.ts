@@ -3,6 +3,7 @@ import { once } from 'node:events';
 import { readFile } from 'node:fs/promises';
 import { type Command, InvalidArgumentError } from 'commander';
 import type { HubRegistry } from '../../emulators/azure/index.js';
+import { FieldgateError } from '../errors.js';
 import { createLogger } from '../logger.js';
 import { loadEmulator } from '../load-emulator.js';
 
@@ -12,6 +13,7 @@ interface EmulateAzureOptions {
   port: number;
   amqpPort?: number;
   httpsPort?: number;
+  servicePort?: number;
   tlsCert?: string;
   tlsKey?: string;
   d2cPerSecond?: number;
@@ -20,6 +22,7 @@ interface EmulateAzureOptions {
 }
 
 const DEMO_DEVICE = 'fieldgate-demo';
+const SERVICE_POLICY = 'iothubowner';
 
 /**
  * `fieldgate emulate azure`: a local, device-side IoT Hub for development and the demo config. Without
@@ -38,6 +41,11 @@ export function registerEmulateAzure(emulate: Command): void {
     .option(
       '--https-port <port>',
       'also serve the HTTPS device API on this port (the hub uses 443)',
+      toInteger,
+    )
+    .option(
+      '--service-port <port>',
+      'also serve the service side (azure-iothub: C2D, feedback, methods, twins) on this port; needs --tls-cert',
       toInteger,
     )
     .option('--tls-cert <file>', 'PEM server certificate (MQTT over TLS, as the hub speaks it)')
@@ -61,12 +69,19 @@ export function registerEmulateAzure(emulate: Command): void {
         options.tlsCert === undefined || options.tlsKey === undefined
           ? undefined
           : { cert: await readFile(options.tlsCert), key: await readFile(options.tlsKey) };
+      if (options.servicePort !== undefined && tls === undefined) {
+        throw new FieldgateError(
+          'FG_USAGE',
+          '--service-port needs --tls-cert and --tls-key: the service SDK speaks only TLS',
+        );
+      }
       const hub = await AzureHubEmulator.start({
         registry,
         host: options.host,
         port: options.port,
         ...(options.amqpPort === undefined ? {} : { amqpPort: options.amqpPort }),
         ...(options.httpsPort === undefined ? {} : { httpsPort: options.httpsPort }),
+        ...(options.servicePort === undefined ? {} : { servicePort: options.servicePort }),
         log,
         ...(tls === undefined ? {} : { tls }),
         ...(options.d2cPerSecond === undefined ? {} : { d2cPerSecond: options.d2cPerSecond }),
@@ -79,6 +94,11 @@ export function registerEmulateAzure(emulate: Command): void {
         },
       });
       if (tls === undefined) log.warn('No --tls-cert: plain MQTT, for loopback development only.');
+      const serviceConnectionString = hub.serviceConnectionString(SERVICE_POLICY);
+      if (serviceConnectionString !== undefined) {
+        // Printed once on purpose, like the demo device's: a throw-away key of a local emulator.
+        process.stdout.write(`Service connection string: ${serviceConnectionString}\n`);
+      }
       await Promise.race([once(process, 'SIGINT'), once(process, 'SIGTERM')]);
       log.info(hub.counters(), 'Stopping; D2C counters so far.');
       await hub.close();
@@ -88,6 +108,11 @@ export function registerEmulateAzure(emulate: Command): void {
 function demoRegistry(registry: HubRegistry): HubRegistry {
   const key = randomBytes(32).toString('base64');
   registry.addDevice(DEMO_DEVICE, { primaryKey: key });
+  // The hub's own default policy, for a service app on `--service-port`.
+  registry.addPolicy(SERVICE_POLICY, {
+    key: randomBytes(32).toString('base64'),
+    permissions: ['ServiceConnect', 'RegistryRead', 'RegistryWrite', 'DeviceConnect'],
+  });
   // Printed once on purpose: this is a throw-away key of a local emulator, and the user needs it.
   process.stdout.write(
     `Registered ${DEMO_DEVICE} on ${registry.hostName}.\nConnection string: HostName=${registry.hostName};DeviceId=${DEMO_DEVICE};SharedAccessKey=${key}\n`,

@@ -90,6 +90,20 @@ function renderRoute(r: RouteStatus, now: number): string[] {
     `    backlog ${q.depth} readings / ${formatBytes(q.bytes)}, oldest ${formatDuration(q.oldestAgeMs / 1000)}, ${eta}`,
     `    sent ${f.sentReadings} readings in ${f.sentMessages} messages, dropped ${dropped.length === 0 ? 0 : dropped.join(', ')}, dead letters ${q.deadLetters}`,
     ...renderIntake(r),
+    ...renderBilling(r),
+  ];
+}
+
+/** `billed 12 units today (2024-10-04 UTC), 340 since start: d2c 300, twinRead 2`, for a metered route. */
+function renderBilling(r: RouteStatus): string[] {
+  const b = r.forwarder.billing;
+  if (b === undefined) return [];
+  const operations = Object.entries(b.operations)
+    .filter(([, n]) => n > 0)
+    .map(([operation, n]) => `${operation} ${n}`);
+  return [
+    `    billed ${b.billedUnitsToday} units today (${b.day} UTC), ${b.billedUnits} since start` +
+      (operations.length === 0 ? '' : `: ${operations.join(', ')}`),
   ];
 }
 

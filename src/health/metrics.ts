@@ -128,6 +128,27 @@ export class GatewayMetrics {
         ),
     );
     mirroredCounter(
+      'fieldgate_upstream_billed_units_total',
+      'Units the cloud bills for a route (Azure 4 KB units, AWS messages and operations), since start.',
+      ['route'],
+      (s) =>
+        s.routes.flatMap((r): [Record<'route', string>, number][] =>
+          r.forwarder.billing === undefined ? [] : [[{ route: r.name }, r.forwarder.billing.billedUnits]],
+        ),
+    );
+    mirroredCounter(
+      'fieldgate_upstream_operations_total',
+      'Billable cloud operations of a route by kind (d2c, c2d, twinRead, method, publishIn, shadow, …).',
+      ['route', 'operation'],
+      (s) =>
+        s.routes.flatMap((r): [Record<'route' | 'operation', string>, number][] =>
+          Object.entries(r.forwarder.billing?.operations ?? {}).map(([operation, n]) => [
+            { route: r.name, operation },
+            n,
+          ]),
+        ),
+    );
+    mirroredCounter(
       'fieldgate_send_failures_total',
       'Failed sends: transient (connect, timeout, throttled; retried) or rejected (dead-lettered).',
       ['route', 'kind'],

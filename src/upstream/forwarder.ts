@@ -1,3 +1,4 @@
+import { DailyBilling, type RouteBilling } from './route-billing.js';
 import { setTimeout as delay } from 'node:timers/promises';
 import { errorMessage, isFieldgateError } from '../errors.js';
 import type { Logger } from '../logger.js';
@@ -49,6 +50,8 @@ export interface ForwarderStatus {
   rejected: number;
   /** The cloud's billing units for what this route delivered, when the upstream meters them (Azure). */
   billedUnits?: number;
+  /** What the cloud bills for this route, per UTC day and since start, when the upstream meters it. */
+  billing?: RouteBilling;
 }
 
 /** A send or lease that failed in a way that calls for a backoff; the first one of a round is acted on. */
@@ -96,6 +99,7 @@ export class Forwarder {
   #isUp = false;
   #nextAttemptAt: number | undefined;
   #sentMessages = 0;
+  readonly #billing = new DailyBilling();
   #sentReadings = 0;
   #failures = 0;
   #rejected = 0;
@@ -141,8 +145,11 @@ export class Forwarder {
       rejected: this.#rejected,
     };
     if (this.#lastError !== undefined) status.lastError = this.#lastError;
-    const billedUnits = this.#options.upstream.stats?.().billedUnits;
-    if (billedUnits !== undefined) status.billedUnits = billedUnits;
+    const billing = this.#sampleBilling();
+    if (billing !== undefined) {
+      status.billedUnits = billing.billedUnits;
+      status.billing = billing;
+    }
     if (this.#offlineSince !== undefined) status.offlineSince = this.#offlineSince;
     if (this.#connectedSince !== undefined) status.connectedSince = this.#connectedSince;
     if (this.#state === 'backoff' && this.#nextAttemptAt !== undefined)
@@ -307,7 +314,13 @@ export class Forwarder {
     }
   }
 
+  #sampleBilling(): RouteBilling | undefined {
+    const stats = this.#options.upstream.stats?.();
+    return stats === undefined ? undefined : this.#billing.sample(stats, this.#now());
+  }
+
   #count(lease: Lease, result: SendResult): void {
+    if (result.kind === 'ok' || result.kind === 'partial') this.#sampleBilling();
     switch (result.kind) {
       case 'ok':
         this.#sentMessages += 1;

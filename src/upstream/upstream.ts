@@ -28,6 +28,22 @@ export interface UpstreamLimits {
   billingUnitBytes: number;
 }
 
+/** What an upstream meters, cumulative since it was created. */
+export interface UpstreamStats {
+  /**
+   * Units the cloud bills for everything counted in `operations` that it acknowledged (Azure: 4 KB units of
+   * D2C, C2D, twin reads and updates, method requests and responses; AWS: 5 KB messages in and out, shadow
+   * operations, connects).
+   */
+  billedUnits: number;
+  /**
+   * Billable operations by short name: `d2c`, `c2d`, `twinRead`, `twinUpdate`, `method` (Azure);
+   * `publishIn`, `publishOut`, `shadow`, `connect` (AWS). Counts of operations, not units. Absent from
+   * an upstream that meters only its billed units (read as none).
+   */
+  operations?: Record<string, number>;
+}
+
 /**
  * One cloud's device protocol, for one route (docs/architecture.md#upstream).
  *
@@ -47,10 +63,11 @@ export interface Upstream {
   /** True while the connection is up and sends can be attempted. */
   readonly isConnected: boolean;
   /**
-   * Optional counters, cumulative since start: `billedUnits` is what the cloud meters (Azure: 4 KB units;
-   * AWS: 5 KB units), `operations` counts by kind (AWS: `publishIn`, `publishOut`, `shadow`, `connect`, …).
+   * Optional meter, cumulative since the upstream was created: what the cloud bills for this route, as
+   * its pricing page counts it (docs/operations.md#billed-units). Cheap; called after every delivered
+   * batch and whenever status is read.
    */
-  stats?(): { billedUnits: number; operations?: Record<string, number> };
+  stats?(): UpstreamStats;
   connect(signal: AbortSignal): Promise<void>;
   /** Encode and deliver one batch; resolves when the cloud has acknowledged it (or failed). */
   send(batch: readonly Envelope[], signal: AbortSignal): Promise<SendResult>;

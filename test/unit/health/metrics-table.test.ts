@@ -38,7 +38,15 @@ function exposedMetrics(text: string): Map<string, { type: string; labels: strin
 
 const route = (name: string): RouteStatus => ({
   name,
-  forwarder: { route: name, state: 'idle', sentMessages: 3, sentReadings: 30, failures: 2, rejected: 1 },
+  forwarder: {
+    route: name,
+    state: 'idle',
+    sentMessages: 3,
+    sentReadings: 30,
+    failures: 2,
+    rejected: 1,
+    billing: { billedUnits: 9, day: '2024-10-04', billedUnitsToday: 4, operations: { d2c: 3, twinRead: 1 } },
+  },
   queue: {
     depth: 5,
     bytes: 640,

@@ -18,6 +18,7 @@ import { sendTransfers, type Refusal } from './amqp-transfers.js';
 import type { AzureUpstreamStats } from '../mqtt/azure-mqtt-upstream.js';
 import { C2dDispositions } from '../c2d-dispositions.js';
 import { parseC2dMessage, resultBody, resultProperties } from '../commands.js';
+import { AzureOperationMeter, meteredTwinChannel } from '../operation-meter.js';
 import { azureLimits, type AzureConnectorOptions } from '../connector-options.js';
 import { deviceToken, identityResource, resolveIdentity, type AzureIdentity } from '../credentials.js';
 import { encodeD2cBatch } from '../encode.js';
@@ -62,6 +63,7 @@ export class AzureAmqpUpstream implements Upstream {
   readonly #now: () => number;
   readonly #limiter: RateLimiter;
   readonly #stats: AzureUpstreamStats = { messages: 0, readings: 0, billedUnits: 0 };
+  readonly #operations = new AzureOperationMeter();
   readonly #c2d: C2dDispositions;
   #link:
     | {
@@ -101,7 +103,12 @@ export class AzureAmqpUpstream implements Upstream {
   }
 
   stats(): AzureUpstreamStats {
-    return { ...this.#stats };
+    const { d2c, ...operations } = this.#operations.operations;
+    return {
+      ...this.#stats,
+      billedUnits: this.#stats.billedUnits + this.#operations.units,
+      operations: { d2c: this.#stats.messages + d2c, ...operations },
+    };
   }
 
   onCommand(handler: CommandHandler): void {
@@ -205,7 +212,11 @@ export class AzureAmqpUpstream implements Upstream {
 
   async publishResult(command: { id: string; device?: string }, result: CommandResult): Promise<void> {
     if (this.#inbox.refusesResult(command.id)) return;
-    if (this.#link?.methods.answer(command, result) === true) return;
+    if (this.#link?.methods.answer(command, result) === true) {
+      // The request's size is not kept: it counts its one unit (requests are small, ≤ 128 KB).
+      this.#operations.count('method', 0, resultBody(command, result).length);
+      return;
+    }
     this.#c2d.settle(command.id, result.status);
     const link = this.#link;
     if (link === undefined || !link.connection.is_open()) {
@@ -218,6 +229,8 @@ export class AzureAmqpUpstream implements Upstream {
     const message = fromPropertyBag(resultProperties(command), resultBody(command, result));
     const delivery = link.events.send(message);
     const outcome = await link.outcomes.outcome(delivery, this.#config.ackTimeoutMs);
+    // A result goes up as a D2C message, which the hub bills like telemetry.
+    if (outcome.kind === 'accepted') this.#operations.count('d2c', resultBody(command, result).length);
     if (outcome.kind === 'refused') {
       this.#log.debug({ commandId: command.id, reason: describe(outcome) }, 'The hub did not take a result.');
     }
@@ -273,6 +286,7 @@ export class AzureAmqpUpstream implements Upstream {
 
   #onC2d(context: EventContext): void {
     const { properties, body } = toPropertyBag(context.message!);
+    this.#operations.count('c2d', body.length);
     const incoming = parseC2dMessage(properties, body, {
       maxBytes: MAX_COMMAND_BYTES,
       now: this.#now(),
@@ -289,7 +303,8 @@ export class AzureAmqpUpstream implements Upstream {
       const channel = await AmqpTwinChannel.open(connection, this.#identity, timeoutMs, (patch) =>
         twin.onDesiredPatch(patch),
       );
-      if (this.#link?.connection === connection) await twin.attach(channel);
+      if (this.#link?.connection === connection)
+        await twin.attach(meteredTwinChannel(channel, this.#operations));
     } catch (e) {
       this.#log.warn({ err: e }, 'Opening the device twin failed; status is reported on the next connect.');
     }

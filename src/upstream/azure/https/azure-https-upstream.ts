@@ -11,6 +11,7 @@ import { CommandInbox } from '../../common/command-inbox.js';
 import { sendResult } from '../../common/send-result.js';
 import type { AzureUpstreamStats } from '../mqtt/azure-mqtt-upstream.js';
 import { parseC2dMessage, resultBody, resultProperties } from '../commands.js';
+import { AzureOperationMeter } from '../operation-meter.js';
 import { azureLimits, type AzureConnectorOptions } from '../connector-options.js';
 import { deviceToken, resolveIdentity, type AzureIdentity } from '../credentials.js';
 import { encodeD2cBatch, type D2cBatch, type D2cMessage } from '../encode.js';
@@ -77,6 +78,7 @@ export class AzureHttpsUpstream implements Upstream {
   readonly #now: () => number;
   readonly #limiter: RateLimiter;
   readonly #stats: AzureUpstreamStats = { messages: 0, readings: 0, billedUnits: 0 };
+  readonly #operations = new AzureOperationMeter();
   /** Command id → lock token of its C2D message. */
   readonly #locks = new Map<string, string>();
   #client: HttpsClient | undefined;
@@ -111,7 +113,12 @@ export class AzureHttpsUpstream implements Upstream {
   }
 
   stats(): AzureUpstreamStats {
-    return { ...this.#stats };
+    const { d2c, ...operations } = this.#operations.operations;
+    return {
+      ...this.#stats,
+      billedUnits: this.#stats.billedUnits + this.#operations.units,
+      operations: { d2c: this.#stats.messages + d2c, ...operations },
+    };
   }
 
   onCommand(handler: CommandHandler): void {
@@ -225,6 +232,8 @@ export class AzureHttpsUpstream implements Upstream {
         1,
         live,
       );
+      // A result goes up as a D2C message, which the hub bills like telemetry.
+      if (failure === undefined) this.#operations.count('d2c', resultBody(command, result).length);
       if (failure !== undefined)
         this.#log.debug({ commandId: command.id, failure }, 'The hub did not take a result.');
     } catch (e) {
@@ -296,6 +305,7 @@ export class AzureHttpsUpstream implements Upstream {
 
   #onC2d(reply: HttpReply): void {
     if (reply.status !== 200) return;
+    this.#operations.count('c2d', reply.oversizeBytes ?? reply.body.length);
     const lockToken = String(reply.headers.etag ?? '').replace(/"/g, '');
     const properties = fromHttpProperties(reply.headers);
     // A leaf's own device: the device polled names the leaf (a body naming another one is refused).

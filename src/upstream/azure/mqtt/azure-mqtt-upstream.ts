@@ -30,6 +30,7 @@ import { readTlsFiles } from '../../common/tls-files.js';
 import type { GatewayStatus } from '../../upstream.js';
 import { twinFor, type GatewayTwin } from '../gateway-twin.js';
 import { MqttTwinChannel } from './twin-mqtt.js';
+import { AzureOperationMeter, meteredTwinChannel } from '../operation-meter.js';
 import { TWIN_DESIRED_FILTER, TWIN_RESPONSE_FILTER } from '../protocol/topics.js';
 import {
   c2dFilter,
@@ -62,6 +63,8 @@ export interface AzureUpstreamStats {
    * (docs/clouds/azure-iot-hub.md#limits-throttles-quotas-billing).
    */
   billedUnits: number;
+  /** Billable operations by kind (`d2c` and the `AzureOperation`s), where the connector counts them. */
+  operations?: Record<string, number>;
 }
 
 /** C2D and method payloads above this are answered `rejected` unparsed (C2D's own limit is 64 KB). */
@@ -95,6 +98,7 @@ export class AzureMqttUpstream implements Upstream {
   /** Command id → `$rid` of the direct method waiting for it. */
   readonly #pendingMethods = new Map<string, string>();
   readonly #twin: GatewayTwin | undefined;
+  readonly #operations = new AzureOperationMeter();
   /** Reads past inbound messages larger than the hub ever sends, instead of buffering them whole. */
   readonly #guard = new PublishSizeGuard({ maxPayloadBytes: MAX_INBOUND_PAYLOAD_BYTES, protocolVersion: 4 });
   /** Results as D2C messages; method responses are never kept (the caller has gone by then). */
@@ -129,7 +133,12 @@ export class AzureMqttUpstream implements Upstream {
   }
 
   stats(): AzureUpstreamStats {
-    return { ...this.#stats };
+    const { d2c, ...operations } = this.#operations.operations;
+    return {
+      ...this.#stats,
+      billedUnits: this.#stats.billedUnits + this.#operations.units,
+      operations: { d2c: this.#stats.messages + d2c, ...operations },
+    };
   }
 
   onCommand(handler: CommandHandler): void {
@@ -160,6 +169,7 @@ export class AzureMqttUpstream implements Upstream {
     const body = resultBody(command, result);
     const rid = this.#pendingMethods.get(command.id);
     this.#pendingMethods.delete(command.id);
+    if (rid !== undefined) this.#operations.addUnits(body.length);
     // A method's caller is waiting on this connection; the hub delivers method responses at QoS 0.
     const message =
       rid !== undefined
@@ -167,7 +177,15 @@ export class AzureMqttUpstream implements Upstream {
         : { topic: this.#resultTopic(command), payload: body, qos: 1 as const };
     // Not kept: once the method call is over, the hub has nobody to hand a late answer to.
     if (rid !== undefined) await this.#publishNow(message);
-    else await this.#inbox.publish(command.id, message, (m) => this.#publishNow(m));
+    else {
+      // Over MQTT a C2D command's result goes up as a D2C message, which the hub bills like telemetry.
+      const sizeBytes = body.length + propertyBytes(resultProperties(command));
+      await this.#inbox.publish(command.id, message, async (m) => {
+        const isSent = await this.#publishNow(m);
+        if (isSent) this.#operations.count('d2c', sizeBytes);
+        return isSent;
+      });
+    }
   }
 
   async close(): Promise<void> {
@@ -275,7 +293,7 @@ export class AzureMqttUpstream implements Upstream {
     this.#scheduleRenewal(expiresAtS);
     this.#log.debug({ endpoint: this.#identity.endpoint, expiresAtS }, 'Connected to IoT Hub.');
     void this.#inbox.flush((m) => this.#publishNow(m));
-    if (twinChannel !== undefined) void twin?.attach(twinChannel);
+    if (twinChannel !== undefined) void twin?.attach(meteredTwinChannel(twinChannel, this.#operations));
   }
 
   #scheduleRenewal(expiresAtS: number): void {
@@ -324,7 +342,9 @@ export class AzureMqttUpstream implements Upstream {
       // device is then refused as differing).
       if (this.#leaf !== undefined) properties['fieldgate-device'] = this.#leaf;
       incoming = parseC2dMessage(properties, payload, options);
+      this.#operations.count('c2d', payload.length);
     } else if (method !== undefined) {
+      this.#operations.count('method', payload.length);
       incoming = parseMethodRequest(method.method, payload, {
         ...options,
         timeoutMs: this.#config.methodTimeoutMs,
@@ -355,4 +375,12 @@ export class AzureMqttUpstream implements Upstream {
     this.#client = undefined;
     client?.end(true);
   }
+}
+
+/** The bytes the hub counts for application properties: each name and value. */
+function propertyBytes(properties: Record<string, string>): number {
+  return Object.entries(properties).reduce(
+    (sum, [name, value]) => sum + Buffer.byteLength(name) + Buffer.byteLength(value),
+    0,
+  );
 }
