@@ -1,6 +1,6 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import type { Adapter, AdapterContext } from '../adapters/adapter.js';
+import type { Adapter, AdapterContext, DeviceSettings } from '../adapters/adapter.js';
 import { loadAdapterDefinition } from '../adapters/registry.js';
 import type { AdapterConfig } from './config/schema.js';
 import { FieldgateError, errorMessage, isFieldgateError } from './errors.js';
@@ -47,7 +47,13 @@ export class AdapterHost {
     name: string,
     private readonly config: AdapterConfig,
     private readonly sinks: AdapterHostSinks,
-    private readonly options: { stateDir: string; log: Logger; now: () => number },
+    private readonly options: {
+      stateDir: string;
+      log: Logger;
+      now: () => number;
+      /** Config `devices:` for one device, as the radio reads it; read at each call (a reload replaces it). */
+      deviceSettings?: (id: DeviceId) => DeviceSettings | undefined;
+    },
   ) {
     this.name = name;
     this.type = config.type;
@@ -122,6 +128,7 @@ export class AdapterHost {
       stateDir,
       signal: this.#abort.signal,
       now: this.options.now,
+      ...(this.options.deviceSettings === undefined ? {} : { deviceSettings: this.options.deviceSettings }),
     };
   }
 

@@ -27,7 +27,8 @@ import { TailHub } from './health/tail.js';
 import { DrainRate, drainEtaS } from './health/drain-rate.js';
 import type { MetricsServer } from './health/metrics-server.js';
 import { DeviceNames } from './devices/device-names.js';
-import { FilterStage } from './pipeline/filter.js';
+import { DeviceSettingsTable } from './devices/device-settings.js';
+import { buildFilterStage } from './pipeline/pipeline.js';
 import { planReload } from './ops/reload-plan.js';
 import { SwappableStage } from './ops/swappable-stage.js';
 import type { LivenessSample } from './ops/watchdog.js';
@@ -70,10 +71,15 @@ export class Runtime implements GatewayApi {
   livenessProblem: string | undefined;
   #config: Config;
   #names: DeviceNames | undefined;
+  /** Config `devices:` in effect; a reload replaces it. */
+  #deviceSettings: DeviceSettingsTable;
+  #reloadRequest: (() => Promise<ReloadStatus>) | undefined;
   #filter: SwappableStage | undefined;
   #reload: ReloadStatus | undefined;
   #metrics: MetricsServer | undefined;
   readonly #drainRate = new DrainRate();
+  /** Each device's name as its radio announced it (or an older `devices rename` stored it). */
+  readonly #announcedNames = new Map<string, string | undefined>();
   /** Devices an adapter announces while starting are known ones, counted in "Adapter started."; later ones joined. */
   #isAnnouncingJoins = false;
   readonly #deviceListeners = new Set<(event: 'changed' | 'removed', info: DeviceInfo) => void>();
@@ -99,6 +105,7 @@ export class Runtime implements GatewayApi {
     this.#now = options.now ?? Date.now;
     this.#log = options.log;
     this.#config = options.config;
+    this.#deviceSettings = new DeviceSettingsTable(options.config.devices);
     this.#redactor = options.redactor ?? redactorFor(options.config);
     this.gatewayId = options.config.gateway.id ?? os.hostname().replace(/[^A-Za-z0-9._-]/g, '-');
     this.startedAt = this.#now();
@@ -124,7 +131,9 @@ export class Runtime implements GatewayApi {
     this.#store.onNeedsRestart((reason) => {
       for (const listener of this.#restartListeners) listener(reason);
     });
-    this.#names = await DeviceNames.load(path.join(config.gateway.stateDir, 'device-names.json'));
+    const names = await DeviceNames.load(path.join(config.gateway.stateDir, 'device-names.json'));
+    this.#names = names;
+    this.#deviceSettings = new DeviceSettingsTable(this.#config.devices, (id) => names.nameOf(id));
 
     // After the store: its LOCK keeps a second daemon on this state dir from binding the broker's port.
     if (config.emulators.mqtt.enabled) {
@@ -203,7 +212,7 @@ export class Runtime implements GatewayApi {
     for (const route of this.#routes) route.forwarder.start();
 
     this.#pipeline = new Pipeline({
-      stages: buildStages(config.pipeline).map((stage) =>
+      stages: buildStages(config.pipeline, () => this.#deviceSettings).map((stage) =>
         stage.name === 'filter' ? (this.#filter = new SwappableStage(stage)) : stage,
       ),
       routes: Object.entries(config.routes).map(([name, route]) => ({
@@ -235,6 +244,7 @@ export class Runtime implements GatewayApi {
         stateDir: config.gateway.stateDir,
         log,
         now: this.#now,
+        deviceSettings: (id) => this.#deviceSettings.radioSettings(id),
       });
       this.#adapters.push(host);
     }
@@ -325,15 +335,51 @@ export class Runtime implements GatewayApi {
    */
   reload(next: Config): ReloadStatus {
     const plan = planReload(this.#config, next);
+    if (plan.apply.includes('devices')) {
+      this.#deviceSettings = this.#deviceSettings.replaced(next.devices);
+      this.#config = { ...this.#config, devices: next.devices };
+      this.#refreshDeviceNames();
+    }
     if (plan.apply.includes('pipeline.filter')) {
-      this.#filter?.replace(new FilterStage(next.pipeline.filter));
       this.#config = {
         ...this.#config,
         pipeline: { ...this.#config.pipeline, filter: next.pipeline.filter },
       };
     }
+    if (plan.apply.includes('pipeline.filter') || plan.apply.includes('devices'))
+      this.#filter?.replace(buildFilterStage(this.#config.pipeline.filter, () => this.#deviceSettings));
     this.#reload = { at: this.#now(), applied: plan.apply, restartRequired: plan.restartRequired };
     return this.#reload;
+  }
+
+  /**
+   * Asks the process that runs the gateway to load its config file again and apply it, as SIGHUP does
+   * (`fieldgate devices rename` after writing the file). Resolves with what happened.
+   * @throws FieldgateError `FG_USAGE` when nothing can reload this gateway (it was not started from a file).
+   */
+  requestReload(): Promise<ReloadStatus> {
+    if (this.#reloadRequest === undefined)
+      return Promise.reject(
+        new FieldgateError('FG_USAGE', 'this gateway was not started from a config file'),
+      );
+    return this.#reloadRequest();
+  }
+
+  /** Sets what `requestReload` runs: the daemon's SIGHUP reload. */
+  onReloadRequest(reload: () => Promise<ReloadStatus>): void {
+    this.#reloadRequest = reload;
+  }
+
+  /** Every known device's name again, after the `devices:` section changed. */
+  #refreshDeviceNames(): void {
+    for (const info of this.devices.list()) {
+      const adapter = this.devices.get(info.id)?.adapter;
+      if (adapter === undefined) continue;
+      const announced = this.#announcedNames.get(info.id);
+      const name = this.#deviceSettings.nameOf(info.id) ?? announced;
+      const { name: _old, ...rest } = info;
+      this.devices.upsert(adapter, name === undefined ? rest : { ...rest, name });
+    }
   }
 
   /** Records a reload that failed before anything was applied (the new file is invalid). */
@@ -378,6 +424,7 @@ export class Runtime implements GatewayApi {
     const entry = this.devices.get(id);
     if (entry === undefined || this.#names === undefined) return false;
     await this.#names.set(id, name);
+    this.#deviceSettings.forget(id);
     this.devices.upsert(entry.adapter, this.#names.apply(entry.info));
     return true;
   }
@@ -501,7 +548,12 @@ export class Runtime implements GatewayApi {
         return this.#pipeline?.push(readings);
       },
       deviceChanged: (adapter: string, announced: Parameters<DeviceRegistry['upsert']>[1]) => {
-        const info = this.#names?.apply(announced) ?? announced;
+        const stored = this.#names?.apply(announced) ?? announced;
+        // A `devices:` entry keyed by a name applies to the device announced under that name.
+        this.#announcedNames.set(stored.id, stored.name);
+        this.#deviceSettings.announced(stored.id, stored.name);
+        const configured = this.#deviceSettings.nameOf(stored.id);
+        const info = configured === undefined ? stored : { ...stored, name: configured };
         const isNew = this.devices.get(info.id) === undefined;
         this.devices.upsert(adapter, info);
         if (isNew && this.#isAnnouncingJoins)

@@ -2,7 +2,10 @@ import type { Command } from 'commander';
 import { controlRequest } from '../control/client.js';
 import type { CurrentValue } from '../devices/device-registry.js';
 import type { DeviceInfo } from '../model.js';
-import { daemonOptions, resolveSocket, type ReadOptions } from './common.js';
+import { writeDeviceName } from '../devices/config-names.js';
+import { FieldgateError } from '../errors.js';
+import type { ReloadStatus } from '../health/status.js';
+import { DEFAULT_CONFIG_PATH, daemonOptions, resolveSocket, type ReadOptions } from './common.js';
 import { formatDuration, formatTable, printJson } from './output.js';
 
 const path = (id: string) => `/v1/devices/${encodeURIComponent(id)}`;
@@ -52,20 +55,28 @@ export function registerDevices(program: Command): void {
       process.stdout.write(`\n${renderCurrentValues(info.current ?? {}, Date.now())}\n`);
     });
 
-  daemonOptions(devices.command('rename').description('give a device a name (kept by the gateway)'))
+  daemonOptions(
+    devices
+      .command('rename')
+      .description('give a device a name: written to devices: in the config file, then applied'),
+  )
     .argument('<id>', 'device id (or its current name)')
     .argument('<name>', 'new name')
     .action(async (id: string, name: string, options: ReadOptions) => {
-      const info = await controlRequest<DeviceInfo>(
-        await resolveSocket(options),
-        'POST',
-        `${path(id)}/rename`,
-        {
-          name,
-        },
-      );
-      if (options.json === true) printJson(info);
-      else process.stdout.write(`${info.id} is now "${info.name ?? name}"\n`);
+      const socket = await resolveSocket(options);
+      const info = await controlRequest<DeviceInfo>(socket, 'GET', path(id));
+      const file = options.config ?? process.env.FIELDGATE_CONFIG ?? DEFAULT_CONFIG_PATH;
+      const written = await writeDeviceName(file, info.id, name.trim());
+      // Applied the way SIGHUP applies a changed file; said only once the daemon answered.
+      const reload = await controlRequest<ReloadStatus>(socket, 'POST', '/v1/reload');
+      if (reload.error !== undefined)
+        throw new FieldgateError(
+          'FG_CONFIG_INVALID',
+          `${written.file} now names ${info.id} "${name.trim()}", but the daemon's reload failed: ${reload.error}`,
+        );
+      const result = { id: info.id, name: name.trim(), file: written.file, applied: reload.applied };
+      if (options.json === true) printJson(result);
+      else process.stdout.write(`${info.id} is now "${result.name}" (written to ${written.file}, applied)\n`);
     });
 
   daemonOptions(

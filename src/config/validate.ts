@@ -1,5 +1,6 @@
 import { type Node, visit } from 'yaml';
 import type { z } from 'zod';
+import { checkDevices } from './devices.js';
 import { configSchema, type Config } from './schema.js';
 import { objectKeys, schemaAt } from './schema-keys.js';
 import { formatPath, type ConfigIssue } from './issues.js';
@@ -28,11 +29,16 @@ export function validateDocument(
     return { config: undefined, issues: [aliasIssue(source, e)] };
   }
   const result = configSchema.safeParse(input, { reportInput: true });
-  if (result.success) return { config: result.data, issues: [] };
-  const issues = result.error.issues
-    .filter((issue) => !skip.some((prefix) => startsWith(issue.path, prefix)))
-    .flatMap((issue) => locate(source, issue));
-  return { config: undefined, issues };
+  const deviceIssues = checkDevices(input).map((problem) =>
+    issueAt(source, problem.path, problem.message, problem.at),
+  );
+  if (result.success && deviceIssues.length === 0) return { config: result.data, issues: [] };
+  const schemaIssues = result.success
+    ? []
+    : result.error.issues
+        .filter((issue) => !skip.some((prefix) => startsWith(issue.path, prefix)))
+        .flatMap((issue) => locate(source, issue));
+  return { config: undefined, issues: [...schemaIssues, ...deviceIssues] };
 }
 
 /** Points at the first alias, the place to start writing values out. */

@@ -58,6 +58,14 @@ export const deviceRoutes: readonly Route[] = [
     },
   },
   {
+    // The config file changed (`devices rename` wrote it): load and apply it as SIGHUP does.
+    method: 'POST',
+    path: /^\/v1\/reload$/,
+    handle: async ({ runtime, res }) => {
+      reply(res, 200, await runtime.requestReload());
+    },
+  },
+  {
     method: 'DELETE',
     path: /^\/v1\/devices\/([^/]+)$/,
     handle: async ({ runtime, res, params: [idOrName = ''] }) => {

@@ -5,6 +5,7 @@ import { BacklogEpisodes, type BacklogEvent } from '../health/backlog-episodes.j
 import { findExposures } from '../health/exposure.js';
 import { lineFormatter, resolveLogFormat, type LogFormatSetting } from '../log-format.js';
 import { createLogger, type Logger } from '../logger.js';
+import type { ReloadStatus } from '../health/status.js';
 import { Runtime } from '../runtime.js';
 import { VERSION } from '../version.js';
 import { createNotifier, type Notifier } from './sd-notify.js';
@@ -43,6 +44,8 @@ export async function runDaemon(configFile: string, options: DaemonOptions = {})
   const { stopped, dispose } = onStopSignal(runtime, notifier, log);
   // Without a handler Node dies on SIGHUP (exit 129); reloads must never kill the gateway.
   process.on('SIGHUP', () => void reload(runtime, configFile, { notifier, log, redactor }));
+  // The same reload, asked for over the control socket (`fieldgate devices rename` after writing the file).
+  runtime.onReloadRequest(() => reload(runtime, configFile, { notifier, log, redactor }));
 
   // Start waits while the queue storage is unavailable (read-only, I/O error), with status up: tell systemd
   // it runs (else TimeoutStartSec kills it into a crash loop) and feed the watchdog meanwhile.
@@ -140,7 +143,7 @@ async function reload(
   runtime: Runtime,
   configFile: string,
   { notifier, log, redactor }: { notifier: Notifier; log: Logger; redactor: Redactor },
-): Promise<void> {
+): Promise<ReloadStatus> {
   // MONOTONIC_USEC lets systemd ≥ 253 match READY=1 to this reload; older versions ignore it.
   const monotonicUsec = (process.hrtime.bigint() / 1000n).toString();
   await notifier.notify({ RELOADING: '1', MONOTONIC_USEC: monotonicUsec });
@@ -157,6 +160,7 @@ async function reload(
     log.error({ err: errorMessage(e) }, 'Reload failed; the running configuration is unchanged.');
   }
   await notifier.notify({ READY: '1', STATUS: statusLine(runtime.status()) });
+  return runtime.status().reload ?? { at: Date.now(), applied: [], restartRequired: [] };
 }
 
 /** One line when a route's backlog starts draining (with its ETA) and one when it has drained. */
