@@ -15,10 +15,19 @@ export function withoutNoise(value: number): number {
   return Number(value.toPrecision(DEFAULT_SIGNIFICANT_DIGITS));
 }
 
-/** `value` rounded to `decimals` places (noise removed first, so 1.0049999999999999 rounds as 1.005). */
+/**
+ * `value` rounded to `decimals` places, half away from zero, as the number is written: 1.005 → 1.01 (the
+ * double nearest 1.005 is a hair below it, so `toFixed` would give 1.00).
+ */
 export function roundTo(value: number, decimals: number): number {
   if (!Number.isFinite(value)) return value;
-  return Number(withoutNoise(value).toFixed(decimals));
+  const written = String(withoutNoise(Math.abs(value)));
+  // Shifting the decimal point in the text keeps the digits as written; exponent forms (1e-7) are tiny or
+  // huge enough for toFixed.
+  const rounded = written.includes('e')
+    ? Number(Math.abs(value).toFixed(decimals))
+    : Number(`${Math.round(Number(`${written}e${decimals}`))}e-${decimals}`);
+  return value < 0 && rounded !== 0 ? -rounded : rounded;
 }
 
 /**
