@@ -46,6 +46,8 @@ export interface RuntimeOptions {
   redactor?: Redactor;
   /** How often a queue whose storage is unavailable (read-only, I/O error) is tried again. Default 5 s. */
   storageRetryMs?: number;
+  /** The config file the daemon runs from (absolute), for `devices rename`; absent when embedded. */
+  configFile?: string;
 }
 
 interface RouteParts {
@@ -109,6 +111,11 @@ export class Runtime implements GatewayApi {
     this.#redactor = options.redactor ?? redactorFor(options.config);
     this.gatewayId = options.config.gateway.id ?? os.hostname().replace(/[^A-Za-z0-9._-]/g, '-');
     this.startedAt = this.#now();
+  }
+
+  /** The config file the daemon runs from, when it runs from one. */
+  get configFile(): string | undefined {
+    return this.options.configFile;
   }
 
   /** The config in effect: the one started with, plus whatever reloads applied. */

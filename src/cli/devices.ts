@@ -1,3 +1,5 @@
+import { realpath } from 'node:fs/promises';
+import nodePath from 'node:path';
 import type { Command } from 'commander';
 import { controlRequest } from '../control/client.js';
 import type { CurrentValue } from '../devices/device-registry.js';
@@ -5,7 +7,7 @@ import type { DeviceInfo } from '../model.js';
 import { writeDeviceName } from '../devices/config-names.js';
 import { FieldgateError } from '../errors.js';
 import type { ReloadStatus } from '../health/status.js';
-import { DEFAULT_CONFIG_PATH, daemonOptions, resolveSocket, type ReadOptions } from './common.js';
+import { daemonOptions, resolveSocket, type ReadOptions } from './common.js';
 import { formatDuration, formatTable, printJson } from './output.js';
 
 const path = (id: string) => `/v1/devices/${encodeURIComponent(id)}`;
@@ -65,7 +67,7 @@ export function registerDevices(program: Command): void {
     .action(async (id: string, name: string, options: ReadOptions) => {
       const socket = await resolveSocket(options);
       const info = await controlRequest<DeviceInfo>(socket, 'GET', path(id));
-      const file = options.config ?? process.env.FIELDGATE_CONFIG ?? DEFAULT_CONFIG_PATH;
+      const file = await configFileOf(socket, options.config);
       const written = await writeDeviceName(file, info.id, name.trim());
       // Applied the way SIGHUP applies a changed file; said only once the daemon answered.
       const reload = await controlRequest<ReloadStatus>(socket, 'POST', '/v1/reload');
@@ -92,6 +94,32 @@ export function registerDevices(program: Command): void {
       if (options.json === true) printJson(result);
       else process.stdout.write(`removed ${result.removed}\n`);
     });
+}
+
+/**
+ * The file `devices rename` edits: the one the daemon runs from. `--config` must name that same file (an
+ * edit elsewhere would never apply).
+ * @throws FieldgateError `FG_USAGE` when `--config` names another file, or the daemon runs from none.
+ */
+async function configFileOf(socket: string, given: string | undefined): Promise<string> {
+  const { file } = await controlRequest<{ file: string | null }>(socket, 'GET', '/v1/config');
+  if (file === null) {
+    if (given !== undefined) return given;
+    throw new FieldgateError(
+      'FG_USAGE',
+      'the daemon runs without a config file; there is no devices: to write',
+    );
+  }
+  if (given !== undefined && (await realPath(given)) !== (await realPath(file)))
+    throw new FieldgateError(
+      'FG_USAGE',
+      `the daemon runs from ${file}, not ${given}; rename writes the daemon's file`,
+    );
+  return file;
+}
+
+async function realPath(file: string): Promise<string> {
+  return realpath(file).catch(() => nodePath.resolve(file));
 }
 
 export function renderDevices(list: readonly DeviceInfo[], now: number): string {

@@ -58,6 +58,12 @@ export const deviceRoutes: readonly Route[] = [
     },
   },
   {
+    // Which file `devices rename` edits: the one the daemon runs from.
+    method: 'GET',
+    path: /^\/v1\/config$/,
+    handle: ({ runtime, res }) => reply(res, 200, { file: runtime.configFile ?? null }),
+  },
+  {
     // The config file changed (`devices rename` wrote it): load and apply it as SIGHUP does.
     method: 'POST',
     path: /^\/v1\/reload$/,

@@ -18,6 +18,8 @@ import type { Queue } from '../queue/queue.js';
 export interface GatewayApi {
   readonly devices: DeviceRegistry;
   readonly tail: TailHub;
+  /** The config file the daemon runs from (absolute); undefined when the gateway is embedded. */
+  readonly configFile: string | undefined;
   status(): StatusSnapshot;
   routeNames(): string[];
   /** One route's queue, for `fieldgate queue dlq|replay`. */

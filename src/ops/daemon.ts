@@ -27,7 +27,7 @@ export interface DaemonOptions {
  *   releasing whatever had started.
  */
 export async function runDaemon(configFile: string, options: DaemonOptions = {}): Promise<void> {
-  const { config, redactor, warnings } = await loadConfig(configFile);
+  const { config, redactor, warnings, file } = await loadConfig(configFile);
   const logFormat = resolveLogFormat(options.logFormat ?? config.log.format);
   const log = createLogger({
     level: config.log.level,
@@ -40,7 +40,7 @@ export async function runDaemon(configFile: string, options: DaemonOptions = {})
   for (const exposure of findExposures(config, process.env))
     log.warn({ setting: exposure.path, hint: exposure.hint }, exposure.message);
   const notifier = await createNotifier({ log: log.child({ component: 'systemd' }) });
-  const runtime = new Runtime({ config, log, version: VERSION, redactor });
+  const runtime = new Runtime({ config, log, version: VERSION, redactor, configFile: file });
   const { stopped, dispose } = onStopSignal(runtime, notifier, log);
   // Without a handler Node dies on SIGHUP (exit 129); reloads must never kill the gateway.
   process.on('SIGHUP', () => void reload(runtime, configFile, { notifier, log, redactor }));
