@@ -12,6 +12,9 @@ const DEFAULT_SIGNIFICANT_DIGITS = 15;
  */
 export function withoutNoise(value: number): number {
   if (Number.isInteger(value) || !Number.isFinite(value)) return value;
+  // The shortest text that reads back as `value`: 16 characters hold at most 15 digits and the point, so
+  // there is no noise to lose (most values); learning that is cheaper than rounding.
+  if (String(value).length <= DEFAULT_SIGNIFICANT_DIGITS + 1) return value;
   return Number(value.toPrecision(DEFAULT_SIGNIFICANT_DIGITS));
 }
 

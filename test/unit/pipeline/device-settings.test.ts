@@ -4,7 +4,7 @@ import { DeviceSettingsTable } from '../../../src/devices/device-settings.js';
 import type { Reading } from '../../../src/model.js';
 import { AggregateStage } from '../../../src/pipeline/aggregate.js';
 import { DebounceStage } from '../../../src/pipeline/debounce.js';
-import { DeviceStage, roundTo } from '../../../src/pipeline/device-stage.js';
+import { DeviceStage, roundTo, withoutNoise } from '../../../src/pipeline/device-stage.js';
 import { buildStages } from '../../../src/pipeline/pipeline.js';
 import type { Stage } from '../../../src/pipeline/stage.js';
 
@@ -58,6 +58,20 @@ describe('devices: in the pipeline', () => {
       },
       { device: 'sim:climate-02', ts: 1, values: { temperature: 19.123 } },
     ]);
+  });
+
+  it.each([
+    [0.1 + 0.2, 0.3],
+    [-(0.1 + 0.2), -0.3],
+    [1.2 * 3, 3.6],
+    [100.1 + 0.2, 100.3],
+    [12.34567890123456, 12.3456789012346],
+    [0.1, 0.1],
+    [1e-7 * 3, 3e-7],
+    [2 ** 53 + 2, 2 ** 53 + 2],
+    [Number.POSITIVE_INFINITY, Number.POSITIVE_INFINITY],
+  ])('removes float noise: %d → %d', (input, expected) => {
+    expect(withoutNoise(input)).toBe(expected);
   });
 
   it('rounds halves as written (1.005 → 1.01), not as the binary double nearest to them', () => {
