@@ -193,7 +193,8 @@ export class Runtime implements GatewayApi {
         route: name,
         config: config.commands.intake,
         submit: (incoming) =>
-          this.#router?.submit(incoming, { route: name, origin: route.upstream.type }) ?? Promise.resolve(),
+          this.#router?.submit(this.#byDeviceId(incoming), { route: name, origin: route.upstream.type }) ??
+          Promise.resolve(),
         answer: (incoming, detail) => this.#answerRefused(upstream, name, incoming, detail),
         log: log.child({ component: 'commands' }),
         isConnected: () => upstream.isConnected,
@@ -536,6 +537,23 @@ export class Runtime implements GatewayApi {
     const route = this.#routes.find((r) => r.name === cmd.route);
     if (route === undefined) return; // a local command: the caller awaits the result itself
     await route.upstream.publishResult({ id: cmd.id, device: cmd.device, route: route.name }, result);
+  }
+
+  /**
+   * A cloud command addressed by the device's name (`<commands>/living room`) as one addressed by its id,
+   * as the CLI does. An id, an unknown name or one several devices share is left as it is: the router
+   * answers what it cannot place `rejected`.
+   */
+  #byDeviceId(incoming: IncomingCommand): IncomingCommand {
+    if (incoming.kind !== 'command' || this.devices.get(incoming.command.device) !== undefined)
+      return incoming;
+    let id: string | undefined;
+    try {
+      id = this.devices.resolve(incoming.command.device);
+    } catch {
+      return incoming;
+    }
+    return id === undefined ? incoming : { kind: 'command', command: { ...incoming.command, device: id } };
   }
 
   /** A `rejected` result for a command the route's intake refused; not through the router, so the id stays usable. */

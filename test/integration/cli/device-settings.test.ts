@@ -7,18 +7,25 @@ import { decodeBatch, type WireReading } from '../../../src/upstream/common/batc
 import { Daemon, makeWorkdir, runCli, testConfig, waitFor } from '../support/daemon.js';
 
 /** A cloud-side consumer of every telemetry topic of gateway `it`: each reading with the topic it came on. */
-async function listen(
-  port: number,
-): Promise<{ received: { topic: string; reading: WireReading }[]; client: MqttClient }> {
+async function listen(port: number): Promise<{
+  received: { topic: string; reading: WireReading }[];
+  results: { id: string; device?: string; status: string }[];
+  client: MqttClient;
+}> {
   const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, {
     clientId: `devices-${Math.random()}`,
   });
   const received: { topic: string; reading: WireReading }[] = [];
+  const results: { id: string; device?: string; status: string }[] = [];
   client.on('message', (topic, payload) => {
+    if (topic === 'fieldgate/it/results') {
+      results.push(JSON.parse(payload.toString()) as (typeof results)[number]);
+      return;
+    }
     for (const reading of decodeBatch(payload).readings) received.push({ topic, reading });
   });
-  await client.subscribeAsync('fieldgate/it/telemetry/#', { qos: 1 });
-  return { received, client };
+  await client.subscribeAsync(['fieldgate/it/telemetry/#', 'fieldgate/it/results'], { qos: 1 });
+  return { received, results, client };
 }
 
 describe('device names in readings and topics (real daemon, sim radio, MQTT broker)', () => {
@@ -125,5 +132,31 @@ describe('device names in readings and topics (real daemon, sim radio, MQTT brok
     expect(status.restartRequired).toEqual([]);
     const list = JSON.parse((await cli('devices', '--json')).stdout) as { id: string; name?: string }[];
     expect(list.find((d) => d.id === 'sim:climate-01')?.name).toBe('pantry');
+  });
+
+  it('a command sent to <commands>/<name> reaches the device of that name', async () => {
+    daemon = await Daemon.start(work.dir, {
+      ...testConfig(work.dir, broker.port),
+      devices: { 'sim:switch-01': { name: 'porch light' } },
+    });
+    // Readings arriving means the route is connected, and so subscribed to its commands.
+    await waitFor(() => consumer.received.length > 0, 'the route to connect');
+    await consumer.client.publishAsync(
+      'fieldgate/it/commands/porch light',
+      JSON.stringify({ id: 'c-1', name: 'on' }),
+      {
+        qos: 1,
+      },
+    );
+    await waitFor(() => consumer.results.some((r) => r.id === 'c-1'), 'the result of c-1');
+    expect(consumer.results.find((r) => r.id === 'c-1')).toMatchObject({
+      status: 'ok',
+      device: 'sim:switch-01',
+    });
+    await waitFor(
+      () =>
+        consumer.received.some((r) => r.reading.name === 'porch light' && r.reading.values.state === true),
+      'the switch reporting it is on',
+    );
   });
 });
