@@ -76,7 +76,10 @@ export const deviceEntry = z
       .optional()
       .describe('Zigbee: attribute reporting per value name.'),
     configuration: z
-      .record(z.string().regex(/^[1-9]\d{0,2}$/, 'expected a parameter number (1–255)'), z.number().int())
+      .record(
+        z.string().regex(/^(?:[1-9]\d?|1\d\d|2[0-4]\d|25[0-5])$/, 'expected a parameter number (1–255)'),
+        z.number().int(),
+      )
       .optional()
       .describe('Z-Wave: configuration parameters to set, parameter number → value.'),
     bindkey: secret(z.string().regex(/^[0-9a-f]{32}$/i, 'expected 32 hex digits'))

@@ -100,6 +100,15 @@ describe('the devices: section', () => {
     ]);
   });
 
+  it('takes Z-Wave configuration parameters 1–255 only', () => {
+    const yaml =
+      'adapters:\n  zw:\n    type: zwave\n    serialPort: /dev/null\ndevices:\n  zw:e3b1c2d4-5:\n    configuration: { "3": 1, "256": 2 }\n';
+    const { source } = parseYamlSource(yaml, 'zw.yaml');
+    expect(validateDocument(source, []).issues.map(formatIssue)).toEqual([
+      'zw.yaml:7:30: devices.zw:e3b1c2d4-5.configuration.256: invalid name "256": expected a parameter number (1–255)',
+    ]);
+  });
+
   it('refuses a name two entries share, ignoring case', () => {
     expect(issues('  sim:a:', '    name: Kitchen', '  kitchen:', '    precision: { t: 1 }')).toEqual([
       'gw.yaml:13:3: devices.kitchen: the name "kitchen" is already given to sim:a; names must be unique (case is ignored)',
