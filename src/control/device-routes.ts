@@ -68,6 +68,8 @@ export const deviceRoutes: readonly Route[] = [
     method: 'POST',
     path: /^\/v1\/reload$/,
     handle: async ({ runtime, res }) => {
+      if (runtime.requestReload === undefined)
+        throw new FieldgateError('FG_USAGE', 'this gateway was not started from a config file');
       reply(res, 200, await runtime.requestReload());
     },
   },

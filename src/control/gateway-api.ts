@@ -19,7 +19,7 @@ export interface GatewayApi {
   readonly devices: DeviceRegistry;
   readonly tail: TailHub;
   /** The config file the daemon runs from (absolute); undefined when the gateway is embedded. */
-  readonly configFile: string | undefined;
+  readonly configFile?: string | undefined;
   status(): StatusSnapshot;
   routeNames(): string[];
   /** One route's queue, for `fieldgate queue dlq|replay`. */
@@ -36,7 +36,7 @@ export interface GatewayApi {
    * Loads the config file again and applies it, as SIGHUP does; resolves with what was applied.
    * @throws FieldgateError `FG_USAGE` when the gateway was not started from a file.
    */
-  requestReload(): Promise<ReloadStatus>;
+  requestReload?(): Promise<ReloadStatus>;
   /** Forgets a device (and removes it from its network when the radio can). Resolves false for an unknown id. */
   removeDevice(id: string): Promise<boolean>;
   /** Subscribe to device announcements (pairing progress); returns the unsubscribe function. */
