@@ -1,6 +1,6 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import type { Adapter, AdapterContext } from '../adapters/adapter.js';
+import type { Adapter, AdapterContext, AdapterDefinition, DeviceSettings } from '../adapters/adapter.js';
 import { loadAdapterDefinition } from '../adapters/registry.js';
 import type { AdapterConfig } from './config/schema.js';
 import { FieldgateError, errorMessage, isFieldgateError } from './errors.js';
@@ -47,7 +47,15 @@ export class AdapterHost {
     name: string,
     private readonly config: AdapterConfig,
     private readonly sinks: AdapterHostSinks,
-    private readonly options: { stateDir: string; log: Logger; now: () => number },
+    private readonly options: {
+      stateDir: string;
+      log: Logger;
+      now: () => number;
+      /** Config `devices:` for one device, as the radio reads it; read at each call (a reload replaces it). */
+      deviceSettings?: (id: DeviceId) => DeviceSettings | undefined;
+      /** Where the adapter type's definition comes from; default the registry's lazy import. */
+      loadDefinition?: (type: string) => Promise<AdapterDefinition | undefined>;
+    },
   ) {
     this.name = name;
     this.type = config.type;
@@ -67,7 +75,7 @@ export class AdapterHost {
   /** Loads and starts the adapter. Never throws: a failure leaves the adapter `unavailable` with the reason. */
   async start(): Promise<void> {
     try {
-      const definition = await loadAdapterDefinition(this.config.type);
+      const definition = await (this.options.loadDefinition ?? loadAdapterDefinition)(this.config.type);
       if (definition === undefined) {
         throw new FieldgateError('FG_ADAPTER_UNKNOWN', `unknown adapter type "${this.config.type}"`);
       }
@@ -122,6 +130,7 @@ export class AdapterHost {
       stateDir,
       signal: this.#abort.signal,
       now: this.options.now,
+      ...(this.options.deviceSettings === undefined ? {} : { deviceSettings: this.options.deviceSettings }),
     };
   }
 

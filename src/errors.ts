@@ -4,6 +4,11 @@
 export const ErrorCodes = {
   FG_CONFIG_INVALID: { exit: 78, retryable: false, summary: 'The configuration file is invalid.' },
   FG_CONFIG_NOT_FOUND: { exit: 78, retryable: false, summary: 'The configuration file cannot be read.' },
+  FG_CONFIG_READ_ONLY: {
+    exit: 73,
+    retryable: false,
+    summary: 'The configuration file cannot be written (`devices rename`); nothing was changed.',
+  },
   FG_CONFIG_SECRET_MISSING: {
     exit: 78,
     retryable: false,

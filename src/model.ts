@@ -9,9 +9,23 @@ export type DeviceId = string;
 
 export type Value = number | string | boolean | null;
 
+/**
+ * An event rather than a state: `action` (a button press, a scene, a keypad entry, as every radio names it)
+ * and the values that describe it (`actionDuration`, `actionGroup`). Repeating one is news, so
+ * report-on-change, deadband and interval filters never hold it back.
+ */
+export function isEventValue(name: string): boolean {
+  return name === 'action' || /^action[A-Z0-9]/.test(name);
+}
+
 /** One device, one timestamp, several named values. Value names are lowerCamel and unit-free. */
 export interface Reading {
   device: DeviceId;
+  /**
+   * The operator's name for the device (config `devices:`, or `fieldgate devices rename`), set by the
+   * pipeline; absent when it has none. The id stays the device's identity.
+   */
+  name?: string;
   /** Epoch ms on the gateway clock. */
   ts: number;
   values: Record<string, Value>;
@@ -86,7 +100,7 @@ export interface Envelope {
   reading: Reading;
   /**
    * The reading as the queue stored it, when the queue has those bytes at hand: UTF-8 JSON of exactly the
-   * fields of `Reading`, in the order `device, ts, values, units, seq` (absent ones left out), as
+   * fields of `Reading`, in the order `device, name, ts, values, units, seq` (absent ones left out), as
    * `readingJson` writes it (readings queued by a build before this field existed may order the fields
    * differently). An encoder may copy it instead of encoding `reading` again.
    */
@@ -95,13 +109,13 @@ export interface Envelope {
 
 /**
  * A reading's JSON as the queue stores it and encoders copy it (`Envelope.encoded`): exactly the fields of
- * `Reading`, in the order `device, ts, values, units, seq` (absent ones left out), whatever else the object
+ * `Reading`, in the order `device, name, ts, values, units, seq` (absent ones left out), whatever else the object
  * carries. Declared here, beside `Envelope`, because the queue and the upstream encoders both rely on this
  * layout and neither imports the other.
  */
 export function readingJson(reading: Reading): string {
-  const { device, ts, values, units, seq } = reading;
-  return JSON.stringify({ device, ts, values, units, seq });
+  const { device, name, ts, values, units, seq } = reading;
+  return JSON.stringify({ device, name, ts, values, units, seq });
 }
 
 export type AdapterState = 'starting' | 'running' | 'degraded' | 'unavailable' | 'stopped';

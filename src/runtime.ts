@@ -27,7 +27,8 @@ import { TailHub } from './health/tail.js';
 import { DrainRate, drainEtaS } from './health/drain-rate.js';
 import type { MetricsServer } from './health/metrics-server.js';
 import { DeviceNames } from './devices/device-names.js';
-import { FilterStage } from './pipeline/filter.js';
+import { DeviceSettingsTable } from './devices/device-settings.js';
+import { buildFilterStage } from './pipeline/pipeline.js';
 import { planReload } from './ops/reload-plan.js';
 import { SwappableStage } from './ops/swappable-stage.js';
 import type { LivenessSample } from './ops/watchdog.js';
@@ -49,6 +50,8 @@ export interface RuntimeOptions {
   storageRetryMs?: number;
   /** The daemon's recent log lines, for the status page's live log (`web.enabled`). */
   webLogs?: LogRing;
+  /** The config file the daemon runs from (absolute), for `devices rename`; absent when embedded. */
+  configFile?: string;
 }
 
 interface RouteParts {
@@ -74,11 +77,16 @@ export class Runtime implements GatewayApi {
   livenessProblem: string | undefined;
   #config: Config;
   #names: DeviceNames | undefined;
+  /** Config `devices:` in effect; a reload replaces it. */
+  #deviceSettings: DeviceSettingsTable;
+  #reloadRequest: (() => Promise<ReloadStatus>) | undefined;
   #filter: SwappableStage | undefined;
   #reload: ReloadStatus | undefined;
   #metrics: MetricsServer | undefined;
   #web: WebServer | undefined;
   readonly #drainRate = new DrainRate();
+  /** Each device's name as its radio announced it (or an older `devices rename` stored it). */
+  readonly #announcedNames = new Map<string, string | undefined>();
   /** Devices an adapter announces while starting are known ones, counted in "Adapter started."; later ones joined. */
   #isAnnouncingJoins = false;
   readonly #deviceListeners = new Set<(event: 'changed' | 'removed', info: DeviceInfo) => void>();
@@ -104,9 +112,15 @@ export class Runtime implements GatewayApi {
     this.#now = options.now ?? Date.now;
     this.#log = options.log;
     this.#config = options.config;
+    this.#deviceSettings = new DeviceSettingsTable(options.config.devices);
     this.#redactor = options.redactor ?? redactorFor(options.config);
     this.gatewayId = options.config.gateway.id ?? os.hostname().replace(/[^A-Za-z0-9._-]/g, '-');
     this.startedAt = this.#now();
+  }
+
+  /** The config file the daemon runs from, when it runs from one. */
+  get configFile(): string | undefined {
+    return this.options.configFile;
   }
 
   /** The config in effect: the one started with, plus whatever reloads applied. */
@@ -129,7 +143,9 @@ export class Runtime implements GatewayApi {
     this.#store.onNeedsRestart((reason) => {
       for (const listener of this.#restartListeners) listener(reason);
     });
-    this.#names = await DeviceNames.load(path.join(config.gateway.stateDir, 'device-names.json'));
+    const names = await DeviceNames.load(path.join(config.gateway.stateDir, 'device-names.json'));
+    this.#names = names;
+    this.#deviceSettings = new DeviceSettingsTable(this.#config.devices, (id) => names.nameOf(id));
 
     // After the store: its LOCK keeps a second daemon on this state dir from binding the broker's port.
     if (config.emulators.mqtt.enabled) {
@@ -182,7 +198,8 @@ export class Runtime implements GatewayApi {
         route: name,
         config: config.commands.intake,
         submit: (incoming) =>
-          this.#router?.submit(incoming, { route: name, origin: route.upstream.type }) ?? Promise.resolve(),
+          this.#router?.submit(this.#byDeviceId(incoming), { route: name, origin: route.upstream.type }) ??
+          Promise.resolve(),
         answer: (incoming, detail) => this.#answerRefused(upstream, name, incoming, detail),
         log: log.child({ component: 'commands' }),
         isConnected: () => upstream.isConnected,
@@ -208,7 +225,7 @@ export class Runtime implements GatewayApi {
     for (const route of this.#routes) route.forwarder.start();
 
     this.#pipeline = new Pipeline({
-      stages: buildStages(config.pipeline).map((stage) =>
+      stages: buildStages(config.pipeline, () => this.#deviceSettings).map((stage) =>
         stage.name === 'filter' ? (this.#filter = new SwappableStage(stage)) : stage,
       ),
       routes: Object.entries(config.routes).map(([name, route]) => ({
@@ -252,6 +269,7 @@ export class Runtime implements GatewayApi {
         stateDir: config.gateway.stateDir,
         log,
         now: this.#now,
+        deviceSettings: (id) => this.#deviceSettings.radioSettings(id),
       });
       this.#adapters.push(host);
     }
@@ -347,15 +365,51 @@ export class Runtime implements GatewayApi {
    */
   reload(next: Config): ReloadStatus {
     const plan = planReload(this.#config, next);
+    if (plan.apply.includes('devices')) {
+      this.#deviceSettings = this.#deviceSettings.replaced(next.devices);
+      this.#config = { ...this.#config, devices: next.devices };
+      this.#refreshDeviceNames();
+    }
     if (plan.apply.includes('pipeline.filter')) {
-      this.#filter?.replace(new FilterStage(next.pipeline.filter));
       this.#config = {
         ...this.#config,
         pipeline: { ...this.#config.pipeline, filter: next.pipeline.filter },
       };
     }
+    if (plan.apply.includes('pipeline.filter') || plan.apply.includes('devices'))
+      this.#filter?.replace(buildFilterStage(this.#config.pipeline.filter, () => this.#deviceSettings));
     this.#reload = { at: this.#now(), applied: plan.apply, restartRequired: plan.restartRequired };
     return this.#reload;
+  }
+
+  /**
+   * Asks the process that runs the gateway to load its config file again and apply it, as SIGHUP does
+   * (`fieldgate devices rename` after writing the file). Resolves with what happened.
+   * @throws FieldgateError `FG_USAGE` when nothing can reload this gateway (it was not started from a file).
+   */
+  requestReload(): Promise<ReloadStatus> {
+    if (this.#reloadRequest === undefined)
+      return Promise.reject(
+        new FieldgateError('FG_USAGE', 'this gateway was not started from a config file'),
+      );
+    return this.#reloadRequest();
+  }
+
+  /** Sets what `requestReload` runs: the daemon's SIGHUP reload. */
+  onReloadRequest(reload: () => Promise<ReloadStatus>): void {
+    this.#reloadRequest = reload;
+  }
+
+  /** Every known device's name again, after the `devices:` section changed. */
+  #refreshDeviceNames(): void {
+    for (const info of this.devices.list()) {
+      const adapter = this.devices.get(info.id)?.adapter;
+      if (adapter === undefined) continue;
+      const announced = this.#announcedNames.get(info.id);
+      const name = this.#deviceSettings.nameOf(info.id) ?? announced;
+      const { name: _old, ...rest } = info;
+      this.devices.upsert(adapter, name === undefined ? rest : { ...rest, name });
+    }
   }
 
   /** Records a reload that failed before anything was applied (the new file is invalid). */
@@ -400,6 +454,7 @@ export class Runtime implements GatewayApi {
     const entry = this.devices.get(id);
     if (entry === undefined || this.#names === undefined) return false;
     await this.#names.set(id, name);
+    this.#deviceSettings.forget(id);
     this.devices.upsert(entry.adapter, this.#names.apply(entry.info));
     return true;
   }
@@ -506,6 +561,23 @@ export class Runtime implements GatewayApi {
     await route.upstream.publishResult({ id: cmd.id, device: cmd.device, route: route.name }, result);
   }
 
+  /**
+   * A cloud command addressed by the device's name (`<commands>/living room`) as one addressed by its id,
+   * as the CLI does. An id, an unknown name or one several devices share is left as it is: the router
+   * answers what it cannot place `rejected`.
+   */
+  #byDeviceId(incoming: IncomingCommand): IncomingCommand {
+    if (incoming.kind !== 'command' || this.devices.get(incoming.command.device) !== undefined)
+      return incoming;
+    let id: string | undefined;
+    try {
+      id = this.devices.resolve(incoming.command.device);
+    } catch {
+      return incoming;
+    }
+    return id === undefined ? incoming : { kind: 'command', command: { ...incoming.command, device: id } };
+  }
+
   /** A `rejected` result for a command the route's intake refused; not through the router, so the id stays usable. */
   #answerRefused(upstream: Upstream, route: string, incoming: IncomingCommand, detail: string): void {
     const id = incomingId(incoming);
@@ -523,7 +595,12 @@ export class Runtime implements GatewayApi {
         return this.#pipeline?.push(readings);
       },
       deviceChanged: (adapter: string, announced: Parameters<DeviceRegistry['upsert']>[1]) => {
-        const info = this.#names?.apply(announced) ?? announced;
+        const stored = this.#names?.apply(announced) ?? announced;
+        // A `devices:` entry keyed by a name applies to the device announced under that name.
+        this.#announcedNames.set(stored.id, stored.name);
+        this.#deviceSettings.announced(stored.id, stored.name);
+        const configured = this.#deviceSettings.nameOf(stored.id);
+        const info = configured === undefined ? stored : { ...stored, name: configured };
         const isNew = this.devices.get(info.id) === undefined;
         this.devices.upsert(adapter, info);
         if (isNew && this.#isAnnouncingJoins)

@@ -1,7 +1,12 @@
+import { realpath } from 'node:fs/promises';
+import nodePath from 'node:path';
 import type { Command } from 'commander';
 import { controlRequest } from '../control/client.js';
 import type { CurrentValue } from '../devices/device-registry.js';
 import type { DeviceInfo } from '../model.js';
+import { writeDeviceName } from '../devices/config-names.js';
+import { FieldgateError } from '../errors.js';
+import type { ReloadStatus } from '../health/status.js';
 import { daemonOptions, resolveSocket, type ReadOptions } from './common.js';
 import { formatDuration, formatTable, printJson } from './output.js';
 
@@ -56,20 +61,28 @@ export function registerDevices(program: Command): void {
       process.stdout.write(`\n${renderCurrentValues(info.current ?? {}, Date.now())}\n`);
     });
 
-  daemonOptions(devices.command('rename').description('give a device a name (kept by the gateway)'))
+  daemonOptions(
+    devices
+      .command('rename')
+      .description('give a device a name: written to devices: in the config file, then applied'),
+  )
     .argument('<id>', 'device id (or its current name)')
     .argument('<name>', 'new name')
     .action(async (id: string, name: string, options: ReadOptions) => {
-      const info = await controlRequest<DeviceInfo>(
-        await resolveSocket(options),
-        'POST',
-        `${path(id)}/rename`,
-        {
-          name,
-        },
-      );
-      if (options.json === true) printJson(info);
-      else process.stdout.write(`${info.id} is now "${info.name ?? name}"\n`);
+      const socket = await resolveSocket(options);
+      const info = await controlRequest<DeviceInfo>(socket, 'GET', path(id));
+      const file = await configFileOf(socket, options.config);
+      const written = await writeDeviceName(file, info.id, name.trim());
+      // Applied the way SIGHUP applies a changed file; said only once the daemon answered.
+      const reload = await controlRequest<ReloadStatus>(socket, 'POST', '/v1/reload');
+      if (reload.error !== undefined)
+        throw new FieldgateError(
+          'FG_CONFIG_INVALID',
+          `${written.file} now names ${info.id} "${name.trim()}", but the daemon's reload failed: ${reload.error}`,
+        );
+      const result = { id: info.id, name: name.trim(), file: written.file, applied: reload.applied };
+      if (options.json === true) printJson(result);
+      else process.stdout.write(`${info.id} is now "${result.name}" (written to ${written.file}, applied)\n`);
     });
 
   daemonOptions(
@@ -104,6 +117,32 @@ export function registerDevices(program: Command): void {
       if (options.json === true) printJson(result);
       else process.stdout.write(`removed ${result.removed}\n`);
     });
+}
+
+/**
+ * The file `devices rename` edits: the one the daemon runs from. `--config` must name that same file (an
+ * edit elsewhere would never apply).
+ * @throws FieldgateError `FG_USAGE` when `--config` names another file, or the daemon runs from none.
+ */
+async function configFileOf(socket: string, given: string | undefined): Promise<string> {
+  const { file } = await controlRequest<{ file: string | null }>(socket, 'GET', '/v1/config');
+  if (file === null) {
+    if (given !== undefined) return given;
+    throw new FieldgateError(
+      'FG_USAGE',
+      'the daemon runs without a config file; there is no devices: to write',
+    );
+  }
+  if (given !== undefined && (await realPath(given)) !== (await realPath(file)))
+    throw new FieldgateError(
+      'FG_USAGE',
+      `the daemon runs from ${file}, not ${given}; rename writes the daemon's file`,
+    );
+  return file;
+}
+
+async function realPath(file: string): Promise<string> {
+  return realpath(file).catch(() => nodePath.resolve(file));
 }
 
 export function renderDevices(list: readonly DeviceInfo[], now: number): string {

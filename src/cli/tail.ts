@@ -44,11 +44,12 @@ export function isDroppedNotice(event: unknown): event is { event: 'dropped'; co
   );
 }
 
-/** `12:00:01.250  sim:climate-01  temperature=21.4°C humidity=40%`. */
+/** `12:00:01.250  sim:climate-01  temperature=21.4°C humidity=40%`; `sim:climate-01 (living room)` when named. */
 export function renderReading(reading: Reading): string {
   const time = new Date(reading.ts).toISOString().slice(11, 23);
   const values = Object.entries(reading.values)
     .map(([name, value]) => `${name}=${JSON.stringify(value)}${reading.units?.[name] ?? ''}`)
     .join(' ');
-  return `${time}  ${reading.device}  ${values}`;
+  const device = reading.name === undefined ? reading.device : `${reading.device} (${reading.name})`;
+  return `${time}  ${device}  ${values}`;
 }

@@ -5,6 +5,7 @@ import { adapterOptionsSchemas, adapterSetIssues } from '../../adapters/registry
 import { awsUpstreamSchema } from './upstreams/aws.js';
 import { azureUpstreamSchema } from './upstreams/azure.js';
 import { webSchema } from './web.js';
+import { devicesSection } from './devices.js';
 
 /**
  * The configuration schema: the single source of truth for types, defaults, validation and documentation
@@ -93,7 +94,12 @@ const mqttUpstream = z.strictObject({
   keepaliveS: z.number().int().min(5).max(1200).default(60).describe('MQTT keep-alive in seconds.'),
   topics: z
     .strictObject({
-      telemetry: z.string().default('fieldgate/{gateway}/telemetry').describe('Where batches are published.'),
+      telemetry: z
+        .string()
+        .default('fieldgate/{gateway}/telemetry')
+        .describe(
+          'Where batches are published; with `{device}` (the id) or `{name}` (its name, else the id), one topic per device.',
+        ),
       commands: z
         .string()
         .default('fieldgate/{gateway}/commands')
@@ -187,6 +193,7 @@ export const configSchema = z
       })
       .default({})
       .describe('Radios by name; the name is the `<adapter>` part of device ids.'),
+    devices: devicesSection,
     pipeline: z
       .strictObject({
         filter: z

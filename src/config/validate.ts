@@ -1,10 +1,11 @@
 import { type Node, visit } from 'yaml';
 import type { z } from 'zod';
+import { checkDevices } from './devices.js';
 import { configSchema, type Config } from './schema.js';
 import { objectKeys, schemaAt } from './schema-keys.js';
 import { formatPath, type ConfigIssue } from './issues.js';
 import { secretKindAt } from './secret-fields.js';
-import { issueAt, positionOf, type YamlSource } from './yaml-source.js';
+import { issueAt, positionAt, positionOf, type YamlSource } from './yaml-source.js';
 
 /** YAML 1.1 booleans that YAML 1.2 reads as strings, the classic `enabled: no` trap. */
 const YAML11_BOOLEANS = new Set(['yes', 'no', 'on', 'off', 'y', 'n']);
@@ -24,15 +25,23 @@ export function validateDocument(
     input = source.doc.toJS() ?? {};
   } catch (e) {
     // The parser refuses to expand aliases past its limit (an "alias bomb" that would exhaust memory).
-    if (!(e instanceof ReferenceError)) throw e;
-    return { config: undefined, issues: [aliasIssue(source, e)] };
+    if (e instanceof ReferenceError) return { config: undefined, issues: [aliasIssue(source, e)] };
+    // Collections nested thousands deep (a mangled file) overflow the stack while being read; the parser
+    // has already reported where, so this only has to keep the overflow from escaping as a crash.
+    if (e instanceof RangeError) return { config: undefined, issues: [depthIssue(source)] };
+    throw e;
   }
   const result = configSchema.safeParse(input, { reportInput: true });
-  if (result.success) return { config: result.data, issues: [] };
-  const issues = result.error.issues
-    .filter((issue) => !skip.some((prefix) => startsWith(issue.path, prefix)))
-    .flatMap((issue) => locate(source, issue));
-  return { config: undefined, issues };
+  const deviceIssues = checkDevices(input).map((problem) =>
+    issueAt(source, problem.path, problem.message, problem.at),
+  );
+  if (result.success && deviceIssues.length === 0) return { config: result.data, issues: [] };
+  const schemaIssues = result.success
+    ? []
+    : result.error.issues
+        .filter((issue) => !skip.some((prefix) => startsWith(issue.path, prefix)))
+        .flatMap((issue) => locate(source, issue));
+  return { config: undefined, issues: [...schemaIssues, ...deviceIssues] };
 }
 
 /** Points at the first alias, the place to start writing values out. */
@@ -46,6 +55,14 @@ function aliasIssue(source: YamlSource, error: ReferenceError): ConfigIssue {
   });
   const position = alias === undefined ? { file: source.file, line: 1, col: 1 } : positionOf(source, alias);
   return { ...position, path: '', message: `aliases cannot be expanded: ${error.message}` };
+}
+
+/** The document cannot be read at all: too deeply nested. Points at the first parser error, if any. */
+function depthIssue(source: YamlSource): ConfigIssue {
+  const first = [...source.doc.errors, ...source.doc.warnings][0];
+  const position =
+    first === undefined ? { file: source.file, line: 1, col: 1 } : positionAt(source, first.pos[0]);
+  return { ...position, path: '', message: 'the document nests too deeply to be read' };
 }
 
 function locate(source: YamlSource, issue: z.core.$ZodIssue): ConfigIssue[] {

@@ -72,6 +72,22 @@ export const deviceRoutes: readonly Route[] = [
     },
   },
   {
+    // Which file `devices rename` edits: the one the daemon runs from.
+    method: 'GET',
+    path: /^\/v1\/config$/,
+    handle: ({ runtime, res }) => reply(res, 200, { file: runtime.configFile ?? null }),
+  },
+  {
+    // The config file changed (`devices rename` wrote it): load and apply it as SIGHUP does.
+    method: 'POST',
+    path: /^\/v1\/reload$/,
+    handle: async ({ runtime, res }) => {
+      if (runtime.requestReload === undefined)
+        throw new FieldgateError('FG_USAGE', 'this gateway was not started from a config file');
+      reply(res, 200, await runtime.requestReload());
+    },
+  },
+  {
     method: 'DELETE',
     path: /^\/v1\/devices\/([^/]+)$/,
     handle: async ({ runtime, res, params: [idOrName = ''] }) => {

@@ -1,7 +1,7 @@
 import type { Adapter } from '../../adapters/adapter.js';
 import type { CommandRouter } from '../commands/router.js';
 import type { DeviceRegistry } from '../devices/device-registry.js';
-import type { StatusSnapshot } from '../health/status.js';
+import type { ReloadStatus, StatusSnapshot } from '../health/status.js';
 import type { TailHub } from '../health/tail.js';
 import type { CommandResult, DeviceCommand, DeviceInfo } from '../model.js';
 import type { Queue } from '../queue/queue.js';
@@ -18,6 +18,8 @@ import type { Queue } from '../queue/queue.js';
 export interface GatewayApi {
   readonly devices: DeviceRegistry;
   readonly tail: TailHub;
+  /** The config file the daemon runs from (absolute); undefined when the gateway is embedded. */
+  readonly configFile?: string | undefined;
   status(): StatusSnapshot;
   routeNames(): string[];
   /** One route's queue, for `fieldgate queue dlq|replay`. */
@@ -30,6 +32,11 @@ export interface GatewayApi {
   sendCommand(command: Omit<DeviceCommand, 'origin'>): Promise<CommandResult>;
   /** Gives a device an operator-chosen name. Resolves false for an unknown id. */
   renameDevice(id: string, name: string): Promise<boolean>;
+  /**
+   * Loads the config file again and applies it, as SIGHUP does; resolves with what was applied.
+   * @throws FieldgateError `FG_USAGE` when the gateway was not started from a file.
+   */
+  requestReload?(): Promise<ReloadStatus>;
   /** Forgets a device (and removes it from its network when the radio can). Resolves false for an unknown id. */
   removeDevice(id: string): Promise<boolean>;
   /** Subscribe to device announcements (pairing progress); returns the unsubscribe function. */

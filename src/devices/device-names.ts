@@ -27,6 +27,11 @@ export class DeviceNames {
     }
   }
 
+  /** The stored name of a device, if it has one. */
+  nameOf(id: DeviceId): string | undefined {
+    return this.#names.get(id);
+  }
+
   /** The device as announced, with the operator's name in place of the radio's when there is one. */
   apply(info: DeviceInfo): DeviceInfo {
     const name = this.#names.get(info.id);

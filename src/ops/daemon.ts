@@ -5,6 +5,7 @@ import { BacklogEpisodes, type BacklogEvent } from '../health/backlog-episodes.j
 import { findExposures } from '../health/exposure.js';
 import { lineFormatter, resolveLogFormat, type LogFormatSetting } from '../log-format.js';
 import { createLogger, type Logger } from '../logger.js';
+import type { ReloadStatus } from '../health/status.js';
 import { Runtime } from '../runtime.js';
 import { VERSION } from '../version.js';
 import { LogRing } from '../web/log-ring.js';
@@ -27,7 +28,7 @@ export interface DaemonOptions {
  *   releasing whatever had started.
  */
 export async function runDaemon(configFile: string, options: DaemonOptions = {}): Promise<void> {
-  const { config, redactor, warnings } = await loadConfig(configFile);
+  const { config, redactor, warnings, file } = await loadConfig(configFile);
   const logFormat = resolveLogFormat(options.logFormat ?? config.log.format);
   // The status page's live log: kept only when the page is on.
   const webLogs = config.web.enabled ? new LogRing() : undefined;
@@ -48,11 +49,14 @@ export async function runDaemon(configFile: string, options: DaemonOptions = {})
     log,
     version: VERSION,
     redactor,
+    configFile: file,
     ...(webLogs === undefined ? {} : { webLogs }),
   });
   const { stopped, dispose } = onStopSignal(runtime, notifier, log);
   // Without a handler Node dies on SIGHUP (exit 129); reloads must never kill the gateway.
   process.on('SIGHUP', () => void reload(runtime, configFile, { notifier, log, redactor }));
+  // The same reload, asked for over the control socket (`fieldgate devices rename` after writing the file).
+  runtime.onReloadRequest(() => reload(runtime, configFile, { notifier, log, redactor }));
 
   // Start waits while the queue storage is unavailable (read-only, I/O error), with status up: tell systemd
   // it runs (else TimeoutStartSec kills it into a crash loop) and feed the watchdog meanwhile.
@@ -150,7 +154,7 @@ async function reload(
   runtime: Runtime,
   configFile: string,
   { notifier, log, redactor }: { notifier: Notifier; log: Logger; redactor: Redactor },
-): Promise<void> {
+): Promise<ReloadStatus> {
   // MONOTONIC_USEC lets systemd ≥ 253 match READY=1 to this reload; older versions ignore it.
   const monotonicUsec = (process.hrtime.bigint() / 1000n).toString();
   await notifier.notify({ RELOADING: '1', MONOTONIC_USEC: monotonicUsec });
@@ -167,6 +171,7 @@ async function reload(
     log.error({ err: errorMessage(e) }, 'Reload failed; the running configuration is unchanged.');
   }
   await notifier.notify({ READY: '1', STATUS: statusLine(runtime.status()) });
+  return runtime.status().reload ?? { at: Date.now(), applied: [], restartRequired: [] };
 }
 
 /** One line when a route's backlog starts draining (with its ETA) and one when it has drained. */

@@ -5,7 +5,7 @@ import type { Config } from '../config/schema.js';
  * Config subtrees a SIGHUP applies to the running gateway. Everything else — radio ports, routes, queue
  * sizes, the socket — is read once at start, so a change there is reported as needing a restart.
  */
-export const RELOADABLE_PATHS: readonly string[] = ['pipeline.filter'];
+export const RELOADABLE_PATHS: readonly string[] = ['pipeline.filter', 'devices'];
 
 export interface ReloadPlan {
   /** Reloadable subtrees that changed and will be applied. */

@@ -1,6 +1,7 @@
 import type { Config } from '../config/schema.js';
 import { FieldgateError } from '../errors.js';
 import type { DeviceId, Reading, Value } from '../model.js';
+import { withoutNoise } from './device-stage.js';
 import { compileMatch, withValues, type ReadingMatcher } from './match.js';
 import type { Stage } from './stage.js';
 
@@ -21,6 +22,8 @@ interface Series {
 
 interface Window {
   startMs: number;
+  /** The device's name as its last reading carried it. */
+  name: string | undefined;
   series: Map<string, Series>;
   /** The last unit seen per value name. */
   units: Map<string, string>;
@@ -127,12 +130,13 @@ export class AggregateStage implements Stage {
       window = undefined;
     }
     if (window === undefined) {
-      window = { startMs, series: new Map(), units: new Map(), lastSeq: undefined };
+      window = { startMs, name: undefined, series: new Map(), units: new Map(), lastSeq: undefined };
       this.#open.set(reading.device, window);
     }
     for (const [name, value] of Object.entries(reading.values)) fold(window.series, name, value);
     for (const [name, unit] of Object.entries(reading.units ?? {})) window.units.set(name, unit);
     if (reading.seq !== undefined) window.lastSeq = reading.seq;
+    window.name = reading.name;
     return closed;
   }
 
@@ -148,11 +152,12 @@ export class AggregateStage implements Stage {
       }
       for (const fn of this.#functions) {
         const key = aggregateName(name, fn);
-        values[key] = figure(series, fn);
+        values[key] = withoutNoise(figure(series, fn));
         if (unit !== undefined && fn !== 'count') units[key] = unit;
       }
     }
     const reading: Reading = { device, ts: window.startMs + this.#windowMs, values, units };
+    if (window.name !== undefined) reading.name = window.name;
     if (window.lastSeq !== undefined) reading.seq = window.lastSeq;
     return reading;
   }

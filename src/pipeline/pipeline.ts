@@ -4,6 +4,9 @@ import type { Logger } from '../logger.js';
 import type { Reading } from '../model.js';
 import { AggregateStage } from './aggregate.js';
 import { FilterStage } from './filter.js';
+import { DebounceStage } from './debounce.js';
+import { DeviceStage } from './device-stage.js';
+import type { DeviceProfileLookup, DeviceSettingsTable } from '../devices/device-settings.js';
 import type { ReadingMatcher } from './match.js';
 import type { Stage } from './stage.js';
 
@@ -179,9 +182,35 @@ export class Pipeline {
   }
 }
 
-/** The stages `pipeline` config asks for, in order; aggregation is left out when `windowMs` is 0. */
-export function buildStages(config: Config['pipeline']): Stage[] {
-  const stages: Stage[] = [new FilterStage(config.filter)];
+/**
+ * The stages `pipeline` config asks for, in order: per-device settings (names, calibration, precision, float
+ * noise), the filter, debouncing, then aggregation (left out when `windowMs` is 0). `devices` returns the
+ * settings in effect (a reload replaces them); without it (some tests) no device has settings.
+ */
+export function buildStages(config: Config['pipeline'], devices?: () => DeviceSettingsTable): Stage[] {
+  const lookup = profileLookup(devices);
+  const stages: Stage[] = [
+    new DeviceStage(lookup),
+    buildFilterStage(config.filter, devices),
+    new DebounceStage(lookup),
+  ];
   if (config.aggregate.windowMs > 0) stages.push(new AggregateStage(config.aggregate));
   return stages;
+}
+
+/** The filter stage for `filter` and the device settings in effect (built again when either reloads). */
+export function buildFilterStage(
+  filter: Config['pipeline']['filter'],
+  devices?: () => DeviceSettingsTable,
+): FilterStage {
+  const profile = profileLookup(devices);
+  return new FilterStage(
+    filter,
+    undefined,
+    devices === undefined ? undefined : { profile, hasFilters: devices().hasFilters },
+  );
+}
+
+function profileLookup(devices: (() => DeviceSettingsTable) | undefined): DeviceProfileLookup {
+  return devices === undefined ? () => undefined : (id) => devices().profile(id);
 }

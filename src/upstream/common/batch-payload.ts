@@ -6,6 +6,8 @@ import { FieldgateError } from '../../errors.js';
 export interface WireReading {
   gseq: number;
   device: string;
+  /** The device's name, when the operator gave it one. */
+  name?: string;
   ts: number;
   values: Reading['values'];
   units?: Record<string, string>;

@@ -14,7 +14,7 @@ import { classifyConnectError } from '../common/connect-error.js';
 import { formatResultPayload, oversizeCommand, parseCommandMessage } from './commands.js';
 import { connectGuarded, MAX_INBOUND_PAYLOAD_BYTES } from '../inbound/guarded-stream.js';
 import { PublishSizeGuard } from '../inbound/publish-size-guard.js';
-import { splitBatch } from '../common/batch-payload.js';
+import { splitBatch, type EncodedMessage } from '../common/batch-payload.js';
 import { publishPipelined } from '../common/pipelined-publish.js';
 import { sendResult } from '../common/send-result.js';
 import { resolveTopics, type Topics } from './topics.js';
@@ -160,16 +160,21 @@ export class MqttUpstream implements Upstream {
     const client = this.#client;
     if (client?.connected !== true) return { kind: 'retry', reason: 'offline' };
     const maxBytes = this.limits.maxMessageBytes;
-    const { messages, oversized } = splitBatch(this.#gatewayId, batch, maxBytes, {
-      gzip: this.#config.encoding === 'json+gzip',
-    });
     const reason = `reading alone exceeds maxMessageBytes (${maxBytes})`;
-    const rejected = oversized.map((e) => ({ gseq: e.gseq, reason }));
-    const { acked, failure } = await publishPipelined(
-      client,
-      messages.map((m) => ({ ...m, topic: this.#topics.telemetry })),
-      { take: (s) => this.#limiter.take(s), signal, ackTimeoutMs: this.#config.ackTimeoutMs },
-    );
+    const messages: (EncodedMessage & { topic: string })[] = [];
+    const rejected: { gseq: number; reason: string }[] = [];
+    for (const [topic, group] of this.#byTopic(batch)) {
+      const split = splitBatch(this.#gatewayId, group, maxBytes, {
+        gzip: this.#config.encoding === 'json+gzip',
+      });
+      for (const message of split.messages) messages.push({ ...message, topic });
+      for (const e of split.oversized) rejected.push({ gseq: e.gseq, reason });
+    }
+    const { acked, failure } = await publishPipelined(client, messages, {
+      take: (s) => this.#limiter.take(s),
+      signal,
+      ackTimeoutMs: this.#config.ackTimeoutMs,
+    });
     if (failure === 'timeout') {
       // A broker that stops acknowledging on a live socket is as good as gone: start afresh.
       this.#log.debug(
@@ -195,6 +200,22 @@ export class MqttUpstream implements Upstream {
     // never come, and ignores a later forced end. The forwarder has already settled every send by now.
     const isIdle = client.connected && Object.keys(client.outgoing).length === 0;
     await client.endAsync(!isIdle);
+  }
+
+  /**
+   * The batch by telemetry topic: one group when the topic is the same for every device; with `{device}` or
+   * `{name}` in the template, one per topic, in order of each topic's first reading, order kept within.
+   */
+  #byTopic(batch: readonly Envelope[]): Map<string, Envelope[]> {
+    if (!this.#topics.isTelemetryPerDevice) return new Map([[this.#topics.telemetry, [...batch]]]);
+    const groups = new Map<string, Envelope[]>();
+    for (const envelope of batch) {
+      const topic = this.#topics.telemetryOf(envelope.reading);
+      const group = groups.get(topic);
+      if (group === undefined) groups.set(topic, [envelope]);
+      else group.push(envelope);
+    }
+    return groups;
   }
 
   #publishResultNow(payload: Buffer): Promise<boolean> {

@@ -1,6 +1,10 @@
 import { FieldgateError } from '../../errors.js';
+import type { Reading } from '../../model.js';
 
-/** Topic templates from config; `{gateway}` and `{route}` are the placeholders they may use. */
+/**
+ * Topic templates from config; `{gateway}` and `{route}` are the placeholders they may use, and the
+ * telemetry template also `{device}` (the device id) and `{name}` (the device's name, else its id).
+ */
 export interface TopicTemplates {
   telemetry: string;
   commands: string;
@@ -9,7 +13,12 @@ export interface TopicTemplates {
 
 /** Concrete topics for one gateway and route. */
 export interface Topics {
+  /** The telemetry topic; with `{device}` or `{name}` in the template, the template itself. */
   telemetry: string;
+  /** The telemetry topic of one reading. */
+  telemetryOf: (reading: Pick<Reading, 'device' | 'name'>) => string;
+  /** True when readings of different devices go to different topics. */
+  isTelemetryPerDevice: boolean;
   /** Commands for any device, named in the body. */
   commands: string;
   /**
@@ -47,8 +56,22 @@ export function expandTopic(template: string, vars: Readonly<Record<string, stri
 export function resolveTopics(templates: TopicTemplates, gatewayId: string, route: string): Topics {
   const vars = { gateway: gatewayId, route };
   const commands = expandTopic(templates.commands, vars);
+  const isTelemetryPerDevice = /\{(device|name)\}/.test(templates.telemetry);
+  // Checked once with stand-in values: an unknown placeholder is a config error at start, not per send.
+  const telemetry = isTelemetryPerDevice
+    ? (expandTopic(templates.telemetry, { ...vars, device: 'd', name: 'n' }), templates.telemetry)
+    : expandTopic(templates.telemetry, vars);
   return {
-    telemetry: expandTopic(templates.telemetry, vars),
+    telemetry,
+    telemetryOf: isTelemetryPerDevice
+      ? (reading) =>
+          expandTopic(templates.telemetry, {
+            ...vars,
+            device: reading.device,
+            name: reading.name ?? reading.device,
+          })
+      : () => telemetry,
+    isTelemetryPerDevice,
     commands,
     commandsFilter: `${commands}/#`,
     results: expandTopic(templates.results, vars),

@@ -70,11 +70,12 @@ describe('devices: last seen, current values and friendly names (real daemon)', 
     expect(removed.code).toBe(0);
   });
 
-  it('a name two devices share is refused with both ids, not guessed', async () => {
-    await cli('devices', 'rename', 'sim:climate-01', 'kitchen');
-    await cli('devices', 'rename', 'sim:climate-02', 'kitchen');
-    const show = await cli('devices', 'show', 'kitchen');
-    expect(show.stderr).toContain('sim:climate-01, sim:climate-02');
-    expect(show.code).toBe(2);
+  it('a name another device has is refused when given, and the first device keeps it', async () => {
+    expect((await cli('devices', 'rename', 'sim:climate-01', 'kitchen')).code).toBe(0);
+    const second = await cli('devices', 'rename', 'sim:climate-02', 'kitchen');
+    expect(second.stderr).toContain('the name "kitchen" is already given to sim:climate-01');
+    expect(second.code).toBe(78);
+    const show = JSON.parse((await cli('devices', 'show', 'kitchen', '--json')).stdout) as DeviceInfo;
+    expect(show.id).toBe('sim:climate-01');
   });
 });

@@ -68,6 +68,7 @@ describe('docs/configuration.example.yaml', () => {
         'azure-group-key: Z3JvdXAta2V5LWZvci10ZXN0cy1vbmx5LTAwMDAwMDM=',
         'barn-door-key: b3duLWtleQ==',
         'greenhouse-bindkey: 231d39c1d7cc1ab1aee224cd096db932',
+        'hall-sensor-bindkey: e9ea895fac7cca6d30532432a516f3a8',
         'zigbee-network-key: 01030507090b0d0f00020406080a0c0d',
         'zwave-s0: 0102030405060708090a0b0c0d0e0f10',
         'zwave-s2-unauthenticated: 1102030405060708090a0b0c0d0e0f10',

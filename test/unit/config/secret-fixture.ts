@@ -36,6 +36,7 @@ export function baseConfig(dir: string): Record<string, unknown> {
       zigbee: { type: 'zigbee', enabled: false, coordinator: 'ember', serialPort: '/dev/null-zigbee' },
       zwave: { type: 'zwave', enabled: false, serialPort: '/dev/null-zwave' },
     },
+    devices: { 'ble:c4:7c:8d:6a:12:34': { name: 'fridge' } },
     routes: {
       mqtt: {
         upstream: { type: 'mqtt', url: 'mqtt://127.0.0.1:1' },

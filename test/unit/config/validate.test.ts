@@ -50,6 +50,19 @@ describe('validateDocument', () => {
     expect(warn).not.toHaveBeenCalled();
   });
 
+  it('reports a document too deeply nested to read instead of crashing (exit 1)', () => {
+    const { source } = parseYamlSource('gateway:\n  id: gw\n', 'deep.yaml');
+    // What the YAML library does for collections nested a few thousand deep, depending on the stack left.
+    const overflowing = Object.assign(Object.create(source.doc) as typeof source.doc, {
+      toJS: () => {
+        throw new RangeError('Maximum call stack size exceeded');
+      },
+    });
+    const { config, issues } = validateDocument({ ...source, doc: overflowing }, []);
+    expect(config).toBeUndefined();
+    expect(issues.map(formatIssue)).toEqual(['deep.yaml:1:1: the document nests too deeply to be read']);
+  });
+
   it('still expands a few ordinary aliases', () => {
     const { source } = parseYamlSource('gateway:\n  id: &id gw\n  stateDir: *id\n', 'ok.yaml');
     expect(validateDocument(source, []).config?.gateway).toMatchObject({ id: 'gw', stateDir: 'gw' });

@@ -139,7 +139,12 @@ describe('Pipeline', () => {
   });
 
   it('builds no aggregate stage when windowMs is 0', () => {
-    expect(stages({}).map((s) => s.name)).toEqual(['filter']);
-    expect(stages({ aggregate: { windowMs: 10 } }).map((s) => s.name)).toEqual(['filter', 'aggregate']);
+    expect(stages({}).map((s) => s.name)).toEqual(['devices', 'filter', 'debounce']);
+    expect(stages({ aggregate: { windowMs: 10 } }).map((s) => s.name)).toEqual([
+      'devices',
+      'filter',
+      'debounce',
+      'aggregate',
+    ]);
   });
 });
