@@ -1,4 +1,5 @@
 import type { AdapterContext } from '../adapter.js';
+import { manufacturerDataBlocks } from './ad-structures.js';
 import { errorMessage } from '../../src/errors.js';
 import type { DeviceId, Reading } from '../../src/model.js';
 import { AvailabilityTracker } from './availability.js';
@@ -34,6 +35,8 @@ export class AdvertIntake {
   /** Warnings given this episode, `<id> <reason>`, so each is logged once rather than per packet. */
   private readonly warned = new Set<string>();
   private readonly reachable = new Set<DeviceId>();
+  /** Every manufacturer-data structure of the report noble is about to turn into a `discover`, by MAC. */
+  private readonly rawBlocks = new Map<string, Buffer[]>();
   private pendingEmits = 0;
   private emitChain: Promise<void> = Promise.resolve();
 
@@ -80,14 +83,31 @@ export class AdvertIntake {
     return keyId;
   }
 
+  /** One raw advertising report, heard just before noble's `discover` for it (see radio.ts). */
+  onRawReport(address: string, data: Buffer): void {
+    // Normally taken at once by onDiscover; reports noble never turns into one (not scanning) are let go.
+    if (this.rawBlocks.size >= 1000) this.rawBlocks.clear();
+    this.rawBlocks.set(address.toLowerCase(), manufacturerDataBlocks(data));
+  }
+
   /** One advertisement (noble `discover` event). Never throws. */
   onDiscover(peripheral: NoblePeripheral): void {
     const now = this.ctx.now();
     const address = peripheral.address.toLowerCase();
     const ad = peripheral.advertisement;
     const serviceData = ad.serviceData ?? [];
+    const blocks = this.rawBlocks.get(address) ?? [];
+    this.rawBlocks.delete(address);
+    const manufacturerData =
+      blocks.length > 0 ? blocks : ad.manufacturerData === undefined ? [] : [ad.manufacturerData];
     const decoded = decodeAdvertisement(
-      { address, localName: ad.localName, serviceData, manufacturerData: ad.manufacturerData },
+      {
+        address,
+        localName: ad.localName,
+        serviceData,
+        manufacturerData: ad.manufacturerData,
+        manufacturerDataBlocks: manufacturerData,
+      },
       this.keyFor,
     );
     if (decoded?.ok === false) {
@@ -124,7 +144,8 @@ export class AdvertIntake {
 
     const id = this.registry.idOf(deviceAddress);
     const payloadHex =
-      serviceData.map((s) => s.data.toString('hex')).join('') + (ad.manufacturerData?.toString('hex') ?? '');
+      serviceData.map((s) => s.data.toString('hex')).join('') +
+      manufacturerData.map((m) => m.toString('hex')).join('');
     let verdict: GuardVerdict | undefined;
     if (advert !== undefined && !isEmpty) {
       verdict = this.guard.check(id, this.keyIdFor(deviceAddress), advert, payloadHex, now);

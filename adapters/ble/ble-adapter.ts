@@ -11,7 +11,13 @@ import { GattLink } from './gatt-link.js';
 import type { Noble, NoblePeripheral, NobleState } from './noble-types.js';
 import type { BleOptions } from './options.js';
 import { PacketGuard, type RestartPolicy } from './packet-guard.js';
-import { detachNobleSignalHandler, openNoble, openProblem, stateProblem } from './radio.js';
+import {
+  detachNobleSignalHandler,
+  onRawAdvertisingReports,
+  openNoble,
+  openProblem,
+  stateProblem,
+} from './radio.js';
 import { ScanWatchdog } from './scan-watchdog.js';
 import { emptyStats, type BleStats } from './stats.js';
 import { bounded } from './timeouts.js';
@@ -199,6 +205,7 @@ export class BleAdapter implements Adapter {
     }
     if (this.isStopped) return;
     this.noble = noble;
+    onRawAdvertisingReports(noble, (address, data) => this.intake?.onRawReport(address, data));
     const firstState = new Promise<void>((resolve) => {
       noble.on('warning', (message: string) => {
         // noble reports a failed bindRaw (no such hciN) only as this warning; the instance is then dead.

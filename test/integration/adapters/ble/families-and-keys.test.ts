@@ -305,6 +305,22 @@ describe('BLE adapter, devices with a key', () => {
   });
 });
 
+describe('BLE adapter, several manufacturer-data structures in one advert', () => {
+  it('decodes a Govee H5075 whose advert ends with an iBeacon structure', async () => {
+    const govee = PUBLISHED_FRAMES.find((f) => f.name.startsWith('Govee H5075 ('))!;
+    const packet = Buffer.from(govee.hci!, 'hex');
+    const published = packet.subarray(14, 14 + packet[13]!);
+    const { address } = parseAdvertisingReport(govee.hci!);
+    const { controller, ctx } = await start({ allow: { macs: [address] } });
+    // The published frame's structures (name, Govee data), then an Apple iBeacon structure as H5075s send.
+    const ibeacon = manufacturerAd(0x004c, Buffer.from(`0215${'ab'.repeat(16)}000100020bc5`, 'hex'));
+    const ad = Buffer.concat([published, adStructures(ibeacon)]);
+    controller.inject(nonConnectable(address, ad, -66));
+    await waitFor(() => ctx.readings.length === 1, 'the Govee reading');
+    expect(ctx.readings[0]!.values).toEqual({ ...govee.values, rssi: -66 });
+  });
+});
+
 describe('BLE adapter, devices nothing decodes', () => {
   it('counts an allowed device’s undecodable adverts and warns once; discovery lists it as unknown', async () => {
     const beacon = 'f0:99:00:00:00:01';
