@@ -1,4 +1,5 @@
 import type { AdapterContext } from '../adapter.js';
+import { manufacturerDataBlocks } from './ad-structures.js';
 import { errorMessage } from '../../src/errors.js';
 import type { DeviceId, Reading } from '../../src/model.js';
 import { AvailabilityTracker } from './availability.js';
@@ -7,7 +8,7 @@ import { DeviceRegistry } from './device-registry.js';
 import { DuplicateFilter } from './dedup.js';
 import type { GattLink } from './gatt-link.js';
 import type { NoblePeripheral } from './noble-types.js';
-import { PacketGuard } from './packet-guard.js';
+import { PacketGuard, keyIdOf, type GuardVerdict } from './packet-guard.js';
 import type { BleOptions } from './options.js';
 import type { BleStats } from './stats.js';
 
@@ -26,12 +27,16 @@ export class AdvertIntake {
   /** Keys from the adapter's own `devices[].bindkey`; `devices:` settings, read at each use, win. */
   private readonly configuredKeys = new Map<string, string>();
   private readonly keyBytes = new Map<string, Buffer>();
-  private readonly guard = new PacketGuard();
+  private readonly keyIds = new Map<string, string>();
+  /** Encrypted-only and replay protection; its counter marks are what the adapter keeps across restarts. */
+  readonly guard: PacketGuard;
   /** Devices that gave at least one reading; an allowed device that never did is worth a warning. */
   private readonly decodedOnce = new Set<DeviceId>();
   /** Warnings given this episode, `<id> <reason>`, so each is logged once rather than per packet. */
   private readonly warned = new Set<string>();
   private readonly reachable = new Set<DeviceId>();
+  /** Every manufacturer-data structure of the report noble is about to turn into a `discover`, by MAC. */
+  private readonly rawBlocks = new Map<string, Buffer[]>();
   private pendingEmits = 0;
   private emitChain: Promise<void> = Promise.resolve();
 
@@ -40,7 +45,9 @@ export class AdvertIntake {
     options: BleOptions,
     private readonly links: ReadonlyMap<string, GattLink>,
     private readonly stats: BleStats,
+    guard: PacketGuard = new PacketGuard(),
   ) {
+    this.guard = guard;
     this.registry = new DeviceRegistry(ctx.name, options);
     this.availability = new AvailabilityTracker(options.availability);
     this.duplicates = new DuplicateFilter(options.duplicateWindowMs);
@@ -63,14 +70,44 @@ export class AdvertIntake {
     return key;
   };
 
+  /** Names the device's key for the replay marks (a digest, never the key), undefined when it has none. */
+  private keyIdFor(address: string): string | undefined {
+    const key = this.keyFor(address);
+    if (key === undefined) return undefined;
+    const hex = key.toString('hex');
+    let keyId = this.keyIds.get(hex);
+    if (keyId === undefined) {
+      keyId = keyIdOf(key);
+      this.keyIds.set(hex, keyId);
+    }
+    return keyId;
+  }
+
+  /** One raw advertising report, heard just before noble's `discover` for it (see radio.ts). */
+  onRawReport(address: string, data: Buffer): void {
+    // Normally taken at once by onDiscover; reports noble never turns into one (not scanning) are let go.
+    if (this.rawBlocks.size >= 1000) this.rawBlocks.clear();
+    this.rawBlocks.set(address.toLowerCase(), manufacturerDataBlocks(data));
+  }
+
   /** One advertisement (noble `discover` event). Never throws. */
   onDiscover(peripheral: NoblePeripheral): void {
     const now = this.ctx.now();
     const address = peripheral.address.toLowerCase();
     const ad = peripheral.advertisement;
     const serviceData = ad.serviceData ?? [];
+    const blocks = this.rawBlocks.get(address) ?? [];
+    this.rawBlocks.delete(address);
+    const manufacturerData =
+      blocks.length > 0 ? blocks : ad.manufacturerData === undefined ? [] : [ad.manufacturerData];
     const decoded = decodeAdvertisement(
-      { address, localName: ad.localName, serviceData, manufacturerData: ad.manufacturerData },
+      {
+        address,
+        localName: ad.localName,
+        serviceData,
+        manufacturerData: ad.manufacturerData,
+        manufacturerDataBlocks: manufacturerData,
+      },
       this.keyFor,
     );
     if (decoded?.ok === false) {
@@ -81,7 +118,8 @@ export class AdvertIntake {
       );
     }
     const advert = decoded?.ok === true ? decoded.advert : undefined;
-    if (advert?.isPartial === true) this.stats.partial++;
+    // Still a reading (the values before the unknown object), but what followed it is lost: a drop reason.
+    if (advert?.isPartial === true) this.countDrop('cutAtUnknownObject');
     // A device that advertises from a random address names its own MAC in the packet; it is known by that.
     const deviceAddress = advert?.address ?? address;
     // Counted here, before the device filter, like the undecodable ones: both are what the radio heard.
@@ -106,15 +144,22 @@ export class AdvertIntake {
 
     const id = this.registry.idOf(deviceAddress);
     const payloadHex =
-      serviceData.map((s) => s.data.toString('hex')).join('') + (ad.manufacturerData?.toString('hex') ?? '');
+      serviceData.map((s) => s.data.toString('hex')).join('') +
+      manufacturerData.map((m) => m.toString('hex')).join('');
+    let verdict: GuardVerdict | undefined;
     if (advert !== undefined && !isEmpty) {
-      const verdict = this.guard.check(id, this.keyFor(deviceAddress) !== undefined, advert, payloadHex);
+      verdict = this.guard.check(id, this.keyIdFor(deviceAddress), advert, payloadHex, now);
       if (verdict === 'notEncrypted' || verdict === 'replayed') {
         this.refuse(id, verdict);
         return;
       }
+      if (verdict === 'restarted')
+        this.ctx.log.info(
+          { device: id, counter: advert.encryption?.counter },
+          'Trusting a BLE device again after its counter started over (a restart, e.g. a battery change).',
+        );
       // A fresh authentic packet ends the episode: the next refusal is worth a warning again.
-      if (verdict === 'accept') {
+      if (verdict === 'accept' || verdict === 'restarted') {
         this.warned.delete(`${id} notEncrypted`);
         this.warned.delete(`${id} replayed`);
       }
@@ -127,7 +172,10 @@ export class AdvertIntake {
     if (decoded === undefined) this.noteUndecoded(id, deviceAddress, ad.localName);
     if (advert === undefined || isEmpty) return;
 
-    if (this.duplicates.isDuplicate(id, { counter: advert.counter, payloadHex }, now)) {
+    // A repeat of the last accepted encrypted packet is a duplicate even when the filter has not seen it
+    // (the packet was accepted before a restart).
+    const isRepeat = verdict === 'repeat';
+    if (this.duplicates.isDuplicate(id, { counter: advert.counter, payloadHex }, now) || isRepeat) {
       this.stats.duplicates++;
       return;
     }
@@ -206,7 +254,7 @@ export class AdvertIntake {
       { device: id, reason },
       reason === 'notEncrypted'
         ? 'Refused an unencrypted BLE packet from a device that has a key; only encrypted packets are trusted from it.'
-        : 'Refused a BLE packet whose counter is not newer than the last accepted one (a replayed or reordered packet).',
+        : 'Refused a BLE packet whose counter is not newer than the last accepted one: a replayed packet, or the device restarted (then it is trusted again once its new counter keeps rising; see docs/radios.md#keys).',
     );
   }
 

@@ -6,10 +6,18 @@ import { AdvertIntake } from './advert-intake.js';
 import type { HeardDevice } from './device-registry.js';
 import { planCommand } from './commands.js';
 import { ConnectionSlots } from './connection-slots.js';
+import { CounterStore } from './counter-store.js';
 import { GattLink } from './gatt-link.js';
 import type { Noble, NoblePeripheral, NobleState } from './noble-types.js';
 import type { BleOptions } from './options.js';
-import { detachNobleSignalHandler, openNoble, openProblem, stateProblem } from './radio.js';
+import { PacketGuard, type RestartPolicy } from './packet-guard.js';
+import {
+  detachNobleSignalHandler,
+  onRawAdvertisingReports,
+  openNoble,
+  openProblem,
+  stateProblem,
+} from './radio.js';
 import { ScanWatchdog } from './scan-watchdog.js';
 import { emptyStats, type BleStats } from './stats.js';
 import { bounded } from './timeouts.js';
@@ -20,10 +28,18 @@ export interface BleAdapterDeps {
   openNoble?: (hciDevice: number) => Promise<Noble>;
   /** How long `start` waits for the radio to report its first state (default 10 s). */
   startTimeoutMs?: number;
+  /** When a keyed device's counter that went back is trusted as its restart (docs/radios.md#keys). */
+  restartPolicy?: RestartPolicy;
 }
 
 /** noble's scan start/stop answer within milliseconds on a healthy controller. */
 const SCAN_COMMAND_TIMEOUT_MS = 5000;
+
+/**
+ * Replay counters reach the state dir at most this often while running (and always on stop): one small
+ * write a minute is nothing to an SD card, and a crash loses at most this much of the counters' progress.
+ */
+const COUNTER_SAVE_INTERVAL_MS = 60_000;
 
 /**
  * Bluetooth LE through noble: passive sensors by advertisement (docs/radios.md#bluetooth-le lists the formats), GATT
@@ -40,6 +56,10 @@ export class BleAdapter implements Adapter {
   private readonly timers = new Set<NodeJS.Timeout>();
   private readonly counters: BleStats = emptyStats();
   private watchdog: ScanWatchdog | undefined;
+  private counterStore: CounterStore | undefined;
+  private counterSave: Promise<void> = Promise.resolve();
+  private counterSavedAt = 0;
+  private isCounterSaveFailing = false;
   private isStopped = false;
   /** Reopens the radio, or retries a scan start, with backoff. */
   private readonly reopen: Reopener;
@@ -55,7 +75,19 @@ export class BleAdapter implements Adapter {
     this.ctx = ctx;
     ctx.setStatus('starting');
     const slots = new ConnectionSlots(this.options.maxConnections);
-    this.intake = new AdvertIntake(ctx, this.options, this.links, this.counters);
+    const guard = new PacketGuard(this.deps.restartPolicy);
+    this.intake = new AdvertIntake(ctx, this.options, this.links, this.counters, guard);
+    this.counterStore = new CounterStore(ctx.stateDir);
+    this.counterSavedAt = ctx.now();
+    try {
+      guard.restore(await this.counterStore.load());
+    } catch (e) {
+      // Without the saved counters, replay protection restarts from the first authentic packet of each device.
+      ctx.log.warn(
+        { err: errorMessage(e), file: this.counterStore.file },
+        'Could not read the saved BLE replay counters; each keyed device starts from its next packet.',
+      );
+    }
     for (const device of this.options.devices) {
       if (device.gatt === undefined) continue;
       const { address } = device;
@@ -90,6 +122,7 @@ export class BleAdapter implements Adapter {
     for (const timer of this.timers) clearTimeout(timer);
     this.timers.clear();
     await Promise.all([...this.links.values()].map((link) => link.close()));
+    await this.saveCounters();
     const noble = this.noble;
     this.noble = undefined;
     if (noble !== undefined) {
@@ -172,6 +205,7 @@ export class BleAdapter implements Adapter {
     }
     if (this.isStopped) return;
     this.noble = noble;
+    onRawAdvertisingReports(noble, (address, data) => this.intake?.onRawReport(address, data));
     const firstState = new Promise<void>((resolve) => {
       noble.on('warning', (message: string) => {
         // noble reports a failed bindRaw (no such hciN) only as this warning; the instance is then dead.
@@ -252,5 +286,29 @@ export class BleAdapter implements Adapter {
     if (this.isStopped || this.ctx === undefined) return;
     this.watchdog?.check(this.ctx.now());
     this.intake?.sweep();
+    if (this.ctx.now() - this.counterSavedAt >= COUNTER_SAVE_INTERVAL_MS) void this.saveCounters();
+  }
+
+  /** Writes the replay counters if any changed; one write at a time, a failure warned about once. */
+  private saveCounters(): Promise<void> {
+    this.counterSave = this.counterSave.then(async () => {
+      const guard = this.intake?.guard;
+      const store = this.counterStore;
+      if (guard === undefined || store === undefined || !guard.isDirty) return;
+      this.counterSavedAt = this.ctx?.now() ?? Date.now();
+      try {
+        await store.save(guard.marks());
+        this.isCounterSaveFailing = false;
+      } catch (e) {
+        guard.isDirty = true;
+        if (this.isCounterSaveFailing) return;
+        this.isCounterSaveFailing = true;
+        this.ctx?.log.warn(
+          { err: errorMessage(e), file: store.file },
+          'Could not save the BLE replay counters; after a restart, packets recorded before it could be replayed once.',
+        );
+      }
+    });
+    return this.counterSave;
   }
 }

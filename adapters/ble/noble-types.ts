@@ -42,6 +42,9 @@ export interface Noble extends EventEmitter {
   readonly state: NobleState;
   startScanningAsync(serviceUuids: string[], allowDuplicates: boolean): Promise<void>;
   stopScanningAsync(): Promise<void>;
-  /** noble's HCI bindings; touched only to detach their SIGINT handler (see radio.ts). */
-  readonly _bindings: { onSigIntBinded?: () => void };
+  /**
+   * noble's HCI bindings; touched only to detach their SIGINT handler and to hear raw advertising reports
+   * (see radio.ts).
+   */
+  readonly _bindings: { onSigIntBinded?: () => void; _hci?: EventEmitter };
 }

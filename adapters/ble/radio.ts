@@ -25,6 +25,28 @@ export function detachNobleSignalHandler(noble: Noble): void {
   if (handler !== undefined) process.removeListener('SIGINT', handler);
 }
 
+/**
+ * Calls `listener` with each LE advertising report's address and raw advertising data, just before noble
+ * parses it into the `discover` event it emits at once. noble's parsed advertisement keeps only the last
+ * manufacturer-data structure; the raw data has them all. noble's HCI binding emits every report as
+ * `leAdvertisingReport(status, type, address, addressType, data, rssi)` (lib/hci-socket/hci.js).
+ *
+ * @returns false when the binding has no such emitter (another binding or noble version): the adapter then
+ *   decodes from noble's parsed advertisement alone.
+ */
+export function onRawAdvertisingReports(
+  noble: Noble,
+  listener: (address: string, data: Buffer) => void,
+): boolean {
+  const hci = noble._bindings._hci;
+  if (hci === undefined || typeof hci.prependListener !== 'function') return false;
+  hci.prependListener('leAdvertisingReport', (...args: unknown[]) => {
+    const [, , address, , data] = args;
+    if (typeof address === 'string' && Buffer.isBuffer(data)) listener(address, data);
+  });
+  return true;
+}
+
 /** Why a radio in `state` cannot scan, in words for `fieldgate status`; undefined when it can. */
 export function stateProblem(state: NobleState, hciDevice: number): string | undefined {
   const hci = `hci${hciDevice}`;

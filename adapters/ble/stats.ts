@@ -12,11 +12,10 @@ export interface BleStats {
    * Advertisements in a known format that gave no reading, by reason: could not be decoded (`DropReason`),
    * or well-formed but carrying no values at all (`empty`, e.g. a BTHome header with no objects), refused
    * from a device with a key (`notEncrypted`: sent in the clear; `replayed`: counter not newer), or from an
-   * allowed device in no known format (`undecoded`).
+   * allowed device in no known format (`undecoded`). `cutAtUnknownObject` counts packets that held an
+   * object no decoder knows: the values before it became a reading, the rest was lost.
    */
-  dropped: Partial<Record<DropReason | 'empty' | GuardReason | 'undecoded', number>>;
-  /** Packets that held an object no decoder knows: the values before it were kept. */
-  partial: number;
+  dropped: Partial<Record<DropReason | 'empty' | GuardReason | 'undecoded' | 'cutAtUnknownObject', number>>;
   /** Readings dropped because the pipeline fell too far behind. */
   backlogDrops: number;
   /** Scans restarted by the stall watchdog. */
@@ -30,7 +29,6 @@ export function emptyStats(): BleStats {
     readings: 0,
     duplicates: 0,
     dropped: {},
-    partial: 0,
     backlogDrops: 0,
     scanRestarts: 0,
     radioReopens: 0,

@@ -49,12 +49,22 @@ export function decodeAdvertisement(
       if (switchbot !== undefined) return switchbot;
     }
   }
-  const mfr = advert.manufacturerData;
-  if (mfr === undefined || mfr.length < 2) return undefined;
-  const inkbird = decodeInkbird(mfr, advert.localName);
+  const blocks = advert.manufacturerDataBlocks ?? [];
+  if (blocks.length === 0 && advert.manufacturerData !== undefined) blocks.push(advert.manufacturerData);
+  for (const mfr of blocks) {
+    const decoded = decodeManufacturerData(mfr, advert.localName);
+    if (decoded !== undefined) return decoded;
+  }
+  return undefined;
+}
+
+/** One manufacturer-specific data structure (company id first), when it is a known sensor format. */
+function decodeManufacturerData(mfr: Buffer, localName: string | undefined): DecodeResult | undefined {
+  if (mfr.length < 2) return undefined;
+  const inkbird = decodeInkbird(mfr, localName);
   if (inkbird !== undefined) return inkbird;
   const company = mfr.readUInt16LE(0);
   if (company === RUUVI_COMPANY_ID) return decodeRuuvi(mfr);
-  if (isGoveeCompany(company)) return decodeGovee(mfr, advert.localName);
+  if (isGoveeCompany(company)) return decodeGovee(mfr, localName);
   return undefined;
 }

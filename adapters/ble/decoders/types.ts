@@ -10,6 +10,11 @@ export interface AdvertPayload {
   serviceData: { uuid: string; data: Buffer }[];
   /** Manufacturer-specific data including its leading 2-byte company id, when present. */
   manufacturerData?: Buffer | undefined;
+  /**
+   * Every manufacturer-specific data structure of the report, in order, when the radio layer saw them all
+   * (noble's `manufacturerData` holds only the last: a Govee H5075 that appends an iBeacon structure).
+   */
+  manufacturerDataBlocks?: Buffer[] | undefined;
 }
 
 export type SensorFormat =

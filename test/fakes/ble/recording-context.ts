@@ -7,8 +7,8 @@ import { RecordingContext as BaseRecordingContext } from '../recording-context.j
 export class RecordingContext extends BaseRecordingContext {
   skewMs = 0;
 
-  constructor(name = 'ble') {
-    super(name, '/nonexistent/ble-state');
+  constructor(name = 'ble', stateDir = '/nonexistent/ble-state') {
+    super(name, stateDir);
   }
 
   override now(): number {

@@ -1,4 +1,7 @@
 import { createCipheriv } from 'node:crypto';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import type { DeviceSettings } from '../../../../adapters/adapter.js';
 import type { BleAdapter } from '../../../../adapters/ble/index.js';
@@ -38,10 +41,14 @@ class SettingsContext extends RecordingContext {
   }
 }
 
-async function start(options: Record<string, unknown>, settings: Record<string, DeviceSettings> = {}) {
+async function start(
+  options: Record<string, unknown>,
+  settings: Record<string, DeviceSettings> = {},
+  stateDir?: string,
+) {
   const hciDevice = nextHci++;
   const controller = host.controller(hciDevice);
-  const ctx = new SettingsContext();
+  const ctx = new SettingsContext('ble', stateDir);
   for (const [id, s] of Object.entries(settings)) ctx.settings.set(id, s);
   adapter = bleAdapterFromConfig({ hciDevice, scanStallMs: 600_000, ...options });
   await adapter.start(ctx);
@@ -193,6 +200,124 @@ describe('BLE adapter, devices with a key', () => {
     ]);
     expect(adapter.stats().duplicates).toBe(1);
     expect(ctx.logLines.filter((l) => l.level === 40 && l.reason === 'replayed')).toHaveLength(1);
+  });
+
+  const climate = (t: number) => Buffer.from([0x02, t & 0xff, t >> 8, 0x03, 0xbf, 0x13]);
+
+  it('refuses after a restart a packet recorded before it: counters are kept in the state dir', async () => {
+    const stateDir = await mkdtemp(path.join(tmpdir(), 'fg-ble-counters-'));
+    try {
+      const options = { devices: [{ address, bindkey: encrypted.bindkey! }] };
+      const before = await start(options, {}, stateDir);
+      before.controller.inject(sealBthome(address, key, 10, climate(2000)));
+      await waitFor(() => before.ctx.readings.length === 1, 'counter 10');
+      before.controller.inject(sealBthome(address, key, 11, climate(2100)));
+      await waitFor(() => before.ctx.readings.length === 2, 'counter 11');
+      await before.adapter.stop();
+      // What the file holds names the key by a digest only, never the key itself.
+      const saved = await readFile(path.join(stateDir, 'replay-counters.json'), 'utf8');
+      expect(saved).not.toContain(encrypted.bindkey!);
+      expect(saved).not.toContain(key.toString('base64'));
+
+      const after = await start(options, {}, stateDir);
+      // Recordings of the last two packets heard before the restart: the very last one is a duplicate of
+      // what was already delivered, the one before it a replay.
+      after.controller.inject(sealBthome(address, key, 11, climate(2100)));
+      after.controller.inject(sealBthome(address, key, 10, climate(2000)));
+      await waitFor(
+        () => after.adapter.droppedFrames().replayed === 1 && after.adapter.stats().duplicates === 1,
+        'the recordings refused',
+      );
+      after.controller.inject(sealBthome(address, key, 12, climate(2200)));
+      await waitFor(() => after.ctx.readings.length === 1, 'counter 12');
+      expect(after.ctx.readings.map((r) => r.seq)).toEqual([12]);
+    } finally {
+      await rm(stateDir, { recursive: true, force: true });
+    }
+  });
+
+  it('trusts a sensor whose counter started over once the new counter keeps rising for 10 minutes', async () => {
+    const { controller, ctx, adapter } = await start({ devices: [{ address, bindkey: encrypted.bindkey! }] });
+    controller.inject(sealBthome(address, key, 50_000, climate(2000)));
+    await waitFor(() => ctx.readings.length === 1, 'counter 50000');
+    // New batteries: the counter starts again from 0, a packet every 4 minutes (the clock moved by the test).
+    for (const counter of [0, 1, 2]) {
+      ctx.skewMs = counter * 4 * 60_000;
+      controller.inject(sealBthome(address, key, counter, climate(2100 + counter)));
+      await waitFor(() => adapter.droppedFrames().replayed === counter + 1, `counter ${counter} held back`);
+    }
+    ctx.skewMs = 12 * 60_000;
+    controller.inject(sealBthome(address, key, 3, climate(2103)));
+    await waitFor(() => ctx.readings.length === 2, 'counter 3 trusted: 4 rising packets over 12 minutes');
+    controller.inject(sealBthome(address, key, 4, climate(2104)));
+    await waitFor(() => ctx.readings.length === 3, 'counter 4');
+
+    expect(ctx.readings.map((r) => r.seq)).toEqual([50_000, 3, 4]);
+    expect(ctx.logLines.filter((l) => l.level === 40 && l.device === id)).toHaveLength(1);
+    expect(ctx.logLines.filter((l) => l.level === 30 && l.device === id && l.counter === 3)).toHaveLength(1);
+  });
+
+  it('never trusts a lower counter while the sensor’s own sequence is still heard (a replay)', async () => {
+    const { controller, ctx, adapter } = await start({ devices: [{ address, bindkey: encrypted.bindkey! }] });
+    controller.inject(sealBthome(address, key, 50_000, climate(2000)));
+    await waitFor(() => ctx.readings.length === 1, 'counter 50000');
+    // Recorded packets 10..15 (low, as after a battery change) played over 20 minutes, while the real sensor still sends now and then.
+    let live = 50_000;
+    for (let n = 0; n < 6; n++) {
+      ctx.skewMs = n * 4 * 60_000;
+      controller.inject(sealBthome(address, key, 10 + n, climate(1000 + n)));
+      await waitFor(() => adapter.droppedFrames().replayed === n + 1, `recording ${n} refused`);
+      if (n % 2 === 1) {
+        live++;
+        controller.inject(sealBthome(address, key, live, climate(2000 + n)));
+        await waitFor(() => ctx.readings.some((r) => r.seq === live), `live packet ${live}`);
+      }
+    }
+    expect(ctx.readings.map((r) => r.seq)).toEqual([50_000, 50_001, 50_002, 50_003]);
+  });
+
+  it('starts a device’s counter afresh when its key changes in devices: settings', async () => {
+    const { controller, ctx } = await start(
+      { allow: { macs: [address] } },
+      { [id]: { bindkey: encrypted.bindkey! } },
+    );
+    controller.inject(sealBthome(address, key, 50_000, climate(2000)));
+    await waitFor(() => ctx.readings.length === 1, 'counter 50000');
+    // The operator re-keys the sensor (pvvx / BTHome firmware): its counter starts again under the new key.
+    const newKey = Buffer.alloc(16, 0x5a);
+    ctx.settings.set(id, { bindkey: newKey.toString('hex') });
+    controller.inject(sealBthome(address, newKey, 1, climate(2100)));
+    await waitFor(() => ctx.readings.length === 2, 'counter 1 under the new key');
+    expect(ctx.readings.map((r) => r.seq)).toEqual([50_000, 1]);
+  });
+
+  it('counts a packet cut short at an unknown BTHome object in droppedFrames, keeping the values before it', async () => {
+    const { controller, ctx, adapter } = await start({ allow: { macs: [address] } });
+    // Temperature 25.06 °C, then object 0xEE, which no BTHome version defines.
+    const cut = nonConnectable(
+      address,
+      adStructures(serviceDataAd(0xfcd2, Buffer.from('4002ca09ee01', 'hex'))),
+    );
+    controller.inject(cut);
+    await waitFor(() => ctx.readings.length === 1, 'the temperature before the unknown object');
+    await waitFor(() => adapter.droppedFrames().cutAtUnknownObject === 1, 'the cut packet counted');
+    expect(ctx.readings[0]!.values).toEqual({ temperature: 25.06, rssi: -70 });
+  });
+});
+
+describe('BLE adapter, several manufacturer-data structures in one advert', () => {
+  it('decodes a Govee H5075 whose advert ends with an iBeacon structure', async () => {
+    const govee = PUBLISHED_FRAMES.find((f) => f.name.startsWith('Govee H5075 ('))!;
+    const packet = Buffer.from(govee.hci!, 'hex');
+    const published = packet.subarray(14, 14 + packet[13]!);
+    const { address } = parseAdvertisingReport(govee.hci!);
+    const { controller, ctx } = await start({ allow: { macs: [address] } });
+    // The published frame's structures (name, Govee data), then an Apple iBeacon structure as H5075s send.
+    const ibeacon = manufacturerAd(0x004c, Buffer.from(`0215${'ab'.repeat(16)}000100020bc5`, 'hex'));
+    const ad = Buffer.concat([published, adStructures(ibeacon)]);
+    controller.inject(nonConnectable(address, ad, -66));
+    await waitFor(() => ctx.readings.length === 1, 'the Govee reading');
+    expect(ctx.readings[0]!.values).toEqual({ ...govee.values, rssi: -66 });
   });
 });
 
