@@ -114,8 +114,14 @@ function overview(el) {
         h('dd', {}, r.drainEtaS == null ? '–' : `${fmt(r.drainEtaS)} s`),
         h('dt', {}, 'dead letters'),
         h('dd', {}, fmt(r.queue.deadLetters)),
-        f.billedUnits !== undefined ? h('dt', {}, 'billed units') : null,
-        f.billedUnits !== undefined ? h('dd', { 'data-testid': 'billed' }, fmt(f.billedUnits)) : null,
+        f.billing !== undefined ? h('dt', {}, 'billed today') : null,
+        f.billing !== undefined
+          ? h(
+              'dd',
+              { 'data-testid': 'billed' },
+              `${fmt(f.billing.billedUnitsToday)} units (${f.billing.day} UTC), ${fmt(f.billing.billedUnits)} since start`,
+            )
+          : null,
       );
       if (last !== undefined) {
         const columns = chartColumns(last);

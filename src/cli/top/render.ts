@@ -103,7 +103,7 @@ function routeLines(route: RouteView, now: number, options: FrameOptions): Line[
   const rate =
     route.deliveredPerS === undefined ? '–' : route.deliveredPerS.toFixed(route.deliveredPerS < 10 ? 1 : 0);
   const billed =
-    route.billedUnits === undefined ? '' : `  ${route.billedUnits.toLocaleString('en')} billed units`;
+    route.billedToday === undefined ? '' : `  ${route.billedToday.toLocaleString('en')} billed units today`;
   const reason: Line[] =
     route.connected || route.lastError === undefined
       ? []

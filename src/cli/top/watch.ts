@@ -24,7 +24,8 @@ export interface RouteView {
   /** Backlog depth, oldest first, one sample per refresh. */
   backlogHistory: number[];
   drainEtaS: number | null;
-  billedUnits: number | undefined;
+  /** Units the cloud bills for this route today (UTC), when the upstream meters them. */
+  billedToday: number | undefined;
   deadLetters: number;
 }
 
@@ -153,7 +154,7 @@ export class TopWatch {
           backlogBytes: route.queue.bytes,
           backlogHistory: [...(memory?.backlog ?? [])],
           drainEtaS: route.drainEtaS,
-          billedUnits: f.billedUnits,
+          billedToday: f.billing?.billedUnitsToday,
           deadLetters: route.queue.deadLetters,
         };
       }),

@@ -37,7 +37,12 @@ function status(
           sentReadings: overrides.sent ?? 100,
           failures: 0,
           rejected: 0,
-          billedUnits: 1234,
+          billing: {
+            billedUnits: 5000,
+            day: '2026-12-06',
+            billedUnitsToday: 1234,
+            operations: { d2c: 1234 },
+          },
           ...(connected
             ? { connectedSince: T0 - 245_000 }
             : {
@@ -133,7 +138,9 @@ describe('fieldgate top: the frame', () => {
     const text = lines.join('\n');
     expect(text).toContain('gateway gw-1');
     expect(text).toContain('healthy');
-    expect(text).toMatch(/cloud {2}connected for 4m06s {2}10 readings\/s delivered {2}1,234 billed units/);
+    expect(text).toMatch(
+      /cloud {2}connected for 4m06s {2}10 readings\/s delivered {2}1,234 billed units today/,
+    );
     expect(text).toMatch(/backlog 0 \(0 B\) .* empty/);
     expect(text).toContain('sim (sim)  running  1/2 online  3 frames dropped');
     expect(text).toMatch(/sim:b {2}silent 6s \(offline\)/);
