@@ -14,6 +14,7 @@ import type { ZwaveDropReason } from './frame-drops.js';
 import { mapEvent, type ZwaveEvent } from './event-mapping.js';
 import { removeNode } from './exclusion.js';
 import { InclusionWindow } from './inclusion-window.js';
+import { importZwaveJs } from './load-zwave-js.js';
 import { deviceInfoOf, nodeFactsOf, zwaveValueOf, type ValueEventArgs } from './node-view.js';
 import { driverSecurityKeys, type ZwaveOptions } from './options.js';
 import { toCommandResult } from './result-mapping.js';
@@ -60,7 +61,7 @@ export class ZwaveAdapter implements Adapter {
     this.ctx = ctx;
     ctx.setStatus('starting');
     try {
-      this.zwave = await import('zwave-js');
+      this.zwave = await importZwaveJs();
     } catch (e) {
       ctx.setStatus('unavailable', `zwave-js cannot be loaded: ${errorMessage(e)}`);
       return;
