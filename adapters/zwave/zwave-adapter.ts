@@ -9,6 +9,7 @@ import type { CommandResult, DeviceCommand, DeviceId, DeviceInfo } from '../../s
 import { errorMessage, FieldgateError } from '../../src/errors.js';
 import { NODE_STATUS } from './availability.js';
 import { planCommand } from './command-mapping.js';
+import { releaseDeviceIndexWhenIdle } from './device-index-release.js';
 import { DriverLogBridge, driverLogLevel } from './driver-log.js';
 import type { ZwaveDropReason } from './frame-drops.js';
 import { mapEvent, type ZwaveEvent } from './event-mapping.js';
@@ -188,6 +189,7 @@ export class ZwaveAdapter implements Adapter {
       ...driverSecurityKeys(this.options),
     });
     this.driver = driver;
+    releaseDeviceIndexWhenIdle(driver);
     try {
       await new Promise<void>((resolve, reject) => {
         driver.once('driver ready', resolve);
