@@ -6,7 +6,7 @@ export type ZwaveModule = typeof ZwaveJs;
  * Imports zwave-js without the process-wide hook its entry point installs: `source-map-support`, which
  * replaces `Error.prepareStackTrace` (and wraps `process.emit` for uncaught exceptions). From then on every
  * stack trace the daemon formats — zwave-js's own errors, a reopen attempt, any logged `err` — reads the
- * `.js` and `.js.map` files of each frame and keeps them parsed for the life of the process: about 25 MiB
+ * `.js` and `.js.map` files of each frame and keeps them parsed for the life of the process: about 12 MiB
  * of heap on a running Z-Wave adapter (docs/benchmarks.md#footprint). Stack traces then name the compiled
  * `.js` files, as everywhere else in the daemon.
  */
