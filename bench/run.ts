@@ -18,7 +18,7 @@ import { cloudCost } from './scenarios/cloud-cost.js';
 import { azureThroughput } from './scenarios/cloud-throughput.js';
 import type { ScenarioContext } from './scenarios/context.js';
 import { heapSettings } from './scenarios/heap.js';
-import { radiosFootprint } from './scenarios/radios.js';
+import { radiosFootprint, radiosOneByOne } from './scenarios/radios.js';
 import { idleFootprint, latency } from './scenarios/latency.js';
 import { levelDbAlone, queueAlone } from './scenarios/queue.js';
 import { fieldgateThroughput } from './scenarios/throughput.js';
@@ -56,6 +56,8 @@ const SCENARIOS: Scenario[] = [
   { name: 'radios', run: radiosFootprint, isRunOnce: true },
   // The status page on, then one browser on it (needs chromium, as the browser tests do).
   { name: 'web', run: webFootprint, isRunOnce: true },
+  // Where the radios' RSS goes: one more radio stack per daemon (not a target).
+  { name: 'radios-each', run: radiosOneByOne, isRunOnce: true, isOptIn: true },
   // The unit's heap settings against V8's default young generation, for choosing them (not a target).
   { name: 'heap', run: heapSettings, isOptIn: true },
   { name: 'backlog', run: backlog },
@@ -74,6 +76,9 @@ const COMPARISONS: { name: string; baseline: string; as?: string }[] = [
   { name: 'fieldgate.rss.radios', baseline: 'fieldgate.rss.idle' },
   { name: 'fieldgate.rss.webEnabled', baseline: 'fieldgate.rss.idle' },
   { name: 'fieldgate.rss.webBrowser', baseline: 'fieldgate.rss.idle' },
+  { name: 'fieldgate.rss.radios.zigbee', baseline: 'fieldgate.rss.idle' },
+  { name: 'fieldgate.rss.radios.zigbee+zwave', baseline: 'fieldgate.rss.idle' },
+  { name: 'fieldgate.rss.radios.zigbee+zwave+ble', baseline: 'fieldgate.rss.idle' },
   { name: 'heap.unit.rss', baseline: 'heap.v8DefaultYoung.rss' },
   { name: 'heap.unit.cpuPer1k', baseline: 'heap.v8DefaultYoung.cpuPer1k' },
 ];

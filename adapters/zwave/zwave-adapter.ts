@@ -9,11 +9,13 @@ import type { CommandResult, DeviceCommand, DeviceId, DeviceInfo } from '../../s
 import { errorMessage, FieldgateError } from '../../src/errors.js';
 import { NODE_STATUS } from './availability.js';
 import { planCommand } from './command-mapping.js';
+import { releaseDeviceIndexWhenIdle } from './device-index-release.js';
 import { DriverLogBridge, driverLogLevel } from './driver-log.js';
 import type { ZwaveDropReason } from './frame-drops.js';
 import { mapEvent, type ZwaveEvent } from './event-mapping.js';
 import { removeNode } from './exclusion.js';
 import { InclusionWindow } from './inclusion-window.js';
+import { importZwaveJs } from './load-zwave-js.js';
 import { deviceInfoOf, nodeFactsOf, zwaveValueOf, type ValueEventArgs } from './node-view.js';
 import { driverSecurityKeys, type ZwaveOptions } from './options.js';
 import { toCommandResult } from './result-mapping.js';
@@ -60,7 +62,7 @@ export class ZwaveAdapter implements Adapter {
     this.ctx = ctx;
     ctx.setStatus('starting');
     try {
-      this.zwave = await import('zwave-js');
+      this.zwave = await importZwaveJs();
     } catch (e) {
       ctx.setStatus('unavailable', `zwave-js cannot be loaded: ${errorMessage(e)}`);
       return;
@@ -187,6 +189,7 @@ export class ZwaveAdapter implements Adapter {
       ...driverSecurityKeys(this.options),
     });
     this.driver = driver;
+    releaseDeviceIndexWhenIdle(driver);
     try {
       await new Promise<void>((resolve, reject) => {
         driver.once('driver ready', resolve);

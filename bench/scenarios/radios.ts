@@ -1,3 +1,4 @@
+import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { CommandClasses } from '@zwave-js/core';
 import { MockStick } from '../../test/fakes/zwave/mock-stick.js';
@@ -13,6 +14,9 @@ const RADIOS_UP_TIMEOUT_MS = 90_000;
 /** Node 2 on the mock stick's network (home id 0x7e570001). */
 const ZWAVE_NODE = 'zwave:7e570001-2';
 
+type Radio = 'zigbee' | 'zwave' | 'ble';
+const EVERY_RADIO: readonly Radio[] = ['zigbee', 'zwave', 'ble'];
+
 /**
  * Footprint with every radio stack loaded (docs/benchmarks.md#footprint): the idle sim fleet of
  * `fieldgate.rss.idle`
@@ -21,6 +25,26 @@ const ZWAVE_NODE = 'zwave:7e570001-2';
  * running) and a BLE adapter with no Bluetooth on the machine (noble loaded, `unavailable`).
  */
 export async function radiosFootprint(ctx: ScenarioContext): Promise<Sample[]> {
+  return [await footprintWith(ctx, EVERY_RADIO, 'fieldgate.rss.radios')];
+}
+
+/**
+ * Where the radios' RSS goes: the same daemon with one more radio stack each time (Zigbee, then Z-Wave,
+ * then BLE), each in a daemon of its own.
+ */
+export async function radiosOneByOne(ctx: ScenarioContext): Promise<Sample[]> {
+  const samples: Sample[] = [];
+  for (let n = 1; n <= EVERY_RADIO.length; n++) {
+    const radios = EVERY_RADIO.slice(0, n);
+    const name = `fieldgate.rss.radios.${radios.join('+')}`;
+    const dir = path.join(ctx.dir, String(n));
+    await mkdir(dir);
+    samples.push(await footprintWith({ ...ctx, dir }, radios, name));
+  }
+  return samples;
+}
+
+async function footprintWith(ctx: ScenarioContext, radios: readonly Radio[], name: string): Promise<Sample> {
   const broker = await Mosquitto.start({ dir: path.join(ctx.dir, 'broker'), persistence: false });
   // Under heavy load the daemon can miss the mock controller's 1 s ACK wait; the mock then rejects a promise
   // nobody awaits. zwave-js retransmits, so the run goes on; a stick that stays stuck ends in the timeout.
@@ -32,15 +56,16 @@ export async function radiosFootprint(ctx: ScenarioContext): Promise<Sample[]> {
     id: 2,
     capabilities: { commandClasses: [CommandClasses.Version, CommandClasses['Binary Switch']] },
   });
+  const every: Record<Radio, Record<string, unknown>> = {
+    zwave: { type: 'zwave', serialPort: stick.url },
+    zigbee: { type: 'zigbee', coordinator: 'ember', serialPort: path.join(ctx.dir, 'no-such-coordinator') },
+    ble: { type: 'ble', hciDevice: 7 },
+  };
   const daemon = await BenchDaemon.start({
     dir: ctx.dir,
     upstreamPort: broker.port,
     adapters: { sim: { climate: 1000, reportIntervalMs: 5000, jitterMs: 500 } },
-    extraAdapters: {
-      zwave: { type: 'zwave', serialPort: stick.url },
-      zigbee: { type: 'zigbee', coordinator: 'ember', serialPort: path.join(ctx.dir, 'no-such-coordinator') },
-      ble: { type: 'ble', hciDevice: 7 },
-    },
+    extraAdapters: Object.fromEntries(radios.map((radio) => [radio, every[radio]])),
   });
   try {
     let adapters: AdapterStatus[] = [];
@@ -49,19 +74,19 @@ export async function radiosFootprint(ctx: ScenarioContext): Promise<Sample[]> {
       async () => {
         adapters = (await daemon.status()).adapters;
         return (
-          stateOf('zwave') === 'running' &&
-          (await daemon.deviceIds('zwave')).includes(ZWAVE_NODE) &&
-          ['unavailable', 'degraded'].includes(stateOf('zigbee') ?? '') &&
-          stateOf('ble') === 'unavailable'
+          (!radios.includes('zwave') ||
+            (stateOf('zwave') === 'running' && (await daemon.deviceIds('zwave')).includes(ZWAVE_NODE))) &&
+          (!radios.includes('zigbee') || ['unavailable', 'degraded'].includes(stateOf('zigbee') ?? '')) &&
+          (!radios.includes('ble') || stateOf('ble') === 'unavailable')
         );
       },
-      `Z-Wave running with its node, Zigbee and BLE reported unavailable (mock stick: ${mockErrors.join('; ')})`,
+      `${radios.join(', ')} up (Z-Wave running with its node, the others unavailable; mock stick: ${mockErrors.join('; ')})`,
       RADIOS_UP_TIMEOUT_MS,
       undefined,
       500,
     );
     await sleep(ctx.warmupMs + ctx.windowMs / 2);
-    return [{ name: 'fieldgate.rss.radios', value: (await daemon.rssBytes()) / MB, unit: 'MiB' }];
+    return { name, value: (await daemon.rssBytes()) / MB, unit: 'MiB' };
   } finally {
     await daemon.stop();
     await stick.close();
