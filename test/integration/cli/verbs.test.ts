@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { readFile, stat, writeFile } from 'node:fs/promises';
+import { parse } from 'yaml';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startMqttBroker } from '../../../emulators/mqtt/index.js';
@@ -73,16 +74,16 @@ describe('every CLI verb against a running daemon', () => {
     expect(missing.stderr).toContain('no device sim:nope');
   });
 
-  it('devices rename keeps the name in the state dir; remove forgets the device', async () => {
+  it('devices rename writes the name into devices: of the config file; remove forgets the device', async () => {
     expect((await cli('devices', 'rename', 'sim:climate-02', 'Attic')).code).toBe(0);
     const renamed = JSON.parse(
       (await cli('devices', 'show', 'sim:climate-02', '--json')).stdout,
     ) as DeviceInfo;
     expect(renamed.name).toBe('Attic');
-    const saved = JSON.parse(
-      await readFile(path.join(work.dir, 'state', 'device-names.json'), 'utf8'),
-    ) as unknown;
-    expect(saved).toEqual({ 'sim:climate-02': 'Attic' });
+    const saved = parse(await readFile(daemon.configFile, 'utf8')) as {
+      devices?: Record<string, { name?: string }>;
+    };
+    expect(saved.devices?.['sim:climate-02']?.name).toBe('Attic');
 
     expect((await cli('devices', 'remove', 'sim:climate-03')).code).toBe(0);
     const list = JSON.parse((await cli('devices', '--json')).stdout) as DeviceInfo[];
