@@ -34,6 +34,8 @@ export interface AzureHubOptions {
   log: Logger;
   now?: () => number;
   d2cPerSecond?: number;
+  /** How long the D2C shaping queue holds messages beyond the rate before 429 (default 2 s; 0: none). */
+  shapingQueueMs?: number;
   dailyQuotaUnits?: number;
   /** Devices one AMQP connection may carry; past it 403005 (default the hub's 999). */
   amqpDevicesPerConnection?: number;
@@ -120,6 +122,7 @@ export class AzureHubEmulator {
       now,
       ...(options.d2cPerSecond === undefined ? {} : { d2cPerSecond: options.d2cPerSecond }),
       ...(options.dailyQuotaUnits === undefined ? {} : { dailyQuotaUnits: options.dailyQuotaUnits }),
+      ...(options.shapingQueueMs === undefined ? {} : { shapingQueueMs: options.shapingQueueMs }),
     });
     // The hub bills each delivery of a C2D message to the device, in 4 KB chunks of its body.
     const c2d = new C2dQueues({ now, onDeliver: (m) => meter.countOperation('c2d', m.body.length) });

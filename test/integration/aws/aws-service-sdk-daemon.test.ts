@@ -35,12 +35,17 @@ describe('a service app on the AWS SDK driving a leaf through the fieldgate daem
   let data: IoTDataPlaneClient;
   let iot: IoTClient;
 
+  // Polled by the waits below: at most 4 reads a second, so the test's own reads stay well inside the
+  // 20 shadow requests per second per thing that IoT Core (and the emulator) allow beside the gateway's.
   const shadow = async (device: string): Promise<ShadowDocument | undefined> => {
+    await new Promise((resolve) => setTimeout(resolve, 250));
     try {
       const got = await data.send(new GetThingShadowCommand({ thingName: THING, shadowName: device }));
       return JSON.parse(Buffer.from(got.payload ?? []).toString()) as ShadowDocument;
     } catch (e) {
       if ((e as Error).name === 'ResourceNotFoundException') return undefined;
+      // Throttled beside the gateway's own shadow traffic on a loaded machine: read again at the next poll.
+      if ((e as Error).name === 'ThrottlingException') return undefined;
       throw e;
     }
   };
