@@ -1,4 +1,3 @@
-import { access } from 'node:fs/promises';
 import type * as Herdsman from 'zigbee-herdsman';
 import type { Controller, Events, Models } from 'zigbee-herdsman';
 import type { Adapter, AdapterContext } from '../adapter.js';
@@ -17,6 +16,7 @@ import { exposesOf, notifyDeviceEvent, type DeviceEventType, type ZhcModule } fr
 import { executeCommand } from './execute-command.js';
 import { bridgeLibraryLogger } from './library-logger.js';
 import { resolveNetworkSettings, type NetworkSettings } from './network-settings.js';
+import { PortPresence } from './port-presence.js';
 import { keepKeyFilesPrivate } from './private-files.js';
 import { serialPortProblem } from './serial-port-problem.js';
 import type { ZigbeeOptions } from './options.js';
@@ -54,8 +54,7 @@ export class ZigbeeAdapter implements Adapter {
   private zhcLoading: Promise<ZhcModule> | undefined;
   private libraryLog: ReturnType<typeof bridgeLibraryLogger> | undefined;
   /** Polls the coordinator's serial device node: some drivers (deCONZ) never report an unplug. */
-  private presenceTimer: NodeJS.Timeout | undefined;
-  private isPortNodeSeen = false;
+  private readonly presence: PortPresence;
   private network: NetworkSettings | undefined;
   private controller: Controller | undefined;
   private isOpen = false;
@@ -76,6 +75,7 @@ export class ZigbeeAdapter implements Adapter {
     deps: ZigbeeAdapterDeps = {},
   ) {
     this.reopen = new Reopener(options.reopen, deps.reopen);
+    this.presence = new PortPresence(options.serialPort);
   }
 
   async start(ctx: AdapterContext): Promise<void> {
@@ -112,14 +112,18 @@ export class ZigbeeAdapter implements Adapter {
       this.options.availability.checkIntervalMs,
     );
     this.availabilityTimer.unref();
-    this.watchPresence();
+    this.presence.watch(
+      this.options.reopen.initialMs,
+      () => this.isOpen && !this.isStopping,
+      (why) => this.onDisconnected(why),
+    );
   }
 
   async stop(): Promise<void> {
     this.isStopping = true;
     this.reopen.stop();
     clearInterval(this.availabilityTimer);
-    clearInterval(this.presenceTimer);
+    this.presence.stop();
     await this.closeController();
     await this.intake?.idle();
     this.ctx?.setStatus('stopped');
@@ -253,7 +257,7 @@ export class ZigbeeAdapter implements Adapter {
     try {
       const result = await controller.start();
       if (this.isStopping) return;
-      this.isPortNodeSeen = await this.portNodeExists();
+      await this.presence.opened();
       this.isOpen = true;
       this.closedBecause = undefined;
       this.reopen.succeeded();
@@ -308,32 +312,6 @@ export class ZigbeeAdapter implements Adapter {
         'The Zigbee key files cannot be made private; check the state dir ownership.',
       );
     }
-  }
-
-  /**
-   * herdsman's ember, zstack, zboss, zigate and zoh drivers report a lost serial link as `disconnected`;
-   * the deCONZ driver (ConBee, RaspBee) reconnects on its own and never does. So the serial device node
-   * itself is watched: a `/dev/…` path that disappears (the stick was pulled) is a disconnect on every
-   * coordinator type.
-   */
-  private watchPresence(): void {
-    const port = this.options.serialPort;
-    if (port === undefined || !port.startsWith('/')) return;
-    this.presenceTimer = setInterval(() => {
-      if (!this.isOpen || this.isStopping || !this.isPortNodeSeen) return;
-      access(port).catch(() => this.onDisconnected(`${port} is gone`));
-    }, this.options.reopen.initialMs);
-    this.presenceTimer.unref();
-  }
-
-  /** Whether the serial device node existed when the coordinator opened (only then can it disappear). */
-  private async portNodeExists(): Promise<boolean> {
-    const port = this.options.serialPort;
-    if (port === undefined || !port.startsWith('/')) return false;
-    return access(port).then(
-      () => true,
-      () => false,
-    );
   }
 
   private onDisconnected(why = 'the serial link was lost'): void {

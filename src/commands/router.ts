@@ -1,13 +1,7 @@
 import { errorMessage } from '../errors.js';
 import type { Logger } from '../logger.js';
-import type {
-  CommandOrigin,
-  CommandResult,
-  CommandStatus,
-  DeviceCommand,
-  DeviceId,
-  DeviceInfo,
-} from '../model.js';
+import type { CommandOrigin, CommandResult, DeviceCommand, DeviceId, DeviceInfo } from '../model.js';
+import { CommandCounters, type CommandStats } from './command-stats.js';
 import type { IncomingCommand } from './incoming.js';
 import type { CommandStore, StoredCommand } from './command-store.js';
 import { DeviceQueues, type Pending } from './device-queues.js';
@@ -29,20 +23,7 @@ export type { CommandTarget } from './execute.js';
 export type { ResultAddress } from './results.js';
 export type { HeldCommand, HeldFilter } from './held-view.js';
 
-/** Why the router refused to hold a command (each is also a `rejected` result), counted in `stats`. */
-export type Refusal = 'idTooLong' | 'deviceFull' | 'gatewayFull' | 'overLimitsAtStart' | 'purged';
-
-export interface CommandStats {
-  received: number;
-  byStatus: Record<CommandStatus, number>;
-  pending: number;
-  /** Commands refused (answered `rejected`) by reason, since start. */
-  refused: Record<Refusal, number>;
-  /** Stored entries skipped at start because they cannot be read (left in the store). */
-  damaged: number;
-  /** Stored commands the start did not hold and that still wait for their one result. */
-  leftovers: number;
-}
+export type { CommandStats, Refusal } from './command-stats.js';
 
 export interface CommandRouterOptions {
   store: CommandStore;
@@ -101,23 +82,7 @@ export class CommandRouter {
   #state: 'idle' | 'running' | 'stopped' = 'idle';
   #starting: Promise<void> | undefined;
   #nextSeq = 1;
-  #received = 0;
-  #damaged = 0;
-  #leftovers = 0;
-  readonly #refused: Record<Refusal, number> = {
-    idTooLong: 0,
-    deviceFull: 0,
-    gatewayFull: 0,
-    overLimitsAtStart: 0,
-    purged: 0,
-  };
-  readonly #byStatus: Record<CommandStatus, number> = {
-    ok: 0,
-    failed: 0,
-    expired: 0,
-    rejected: 0,
-    unsupported: 0,
-  };
+  readonly #counts = new CommandCounters();
 
   constructor(options: CommandRouterOptions) {
     this.#options = options;
@@ -145,8 +110,8 @@ export class CommandRouter {
     if (this.#stopping.signal.aborted) return;
     this.#state = 'running';
     this.#nextSeq = loaded.maxSeq + 1;
-    this.#damaged = loaded.damaged;
-    this.#leftovers = loaded.leftovers;
+    this.#counts.damaged = loaded.damaged;
+    this.#counts.leftovers = loaded.leftovers;
     const heldSeqs = new Set<number>();
     for (const entry of loaded.held) {
       heldSeqs.add(entry.seq);
@@ -181,12 +146,12 @@ export class CommandRouter {
           const { command } = stored;
           if (command.route !== undefined && !(await this.#routeConnected(command.route))) return;
           const result = leftoverResult(stored, this.#options.config, this.#now());
-          if (result.status === 'rejected') this.#refused.overLimitsAtStart += 1;
+          if (result.status === 'rejected') this.#counts.refused.overLimitsAtStart += 1;
           const address = { ...addressOf(command), id: result.id };
           this.#record(address, result, result.id === command.id);
           await this.#publish(address, result);
           await this.#options.store.delete(command.device, stored.seq);
-          this.#leftovers = Math.max(0, this.#leftovers - 1);
+          this.#counts.leftovers = Math.max(0, this.#counts.leftovers - 1);
         },
       });
     } catch (e) {
@@ -210,7 +175,7 @@ export class CommandRouter {
    * first delivery's result and causes no second execution or result. Never throws.
    */
   submit(incoming: IncomingCommand, from: { route?: string; origin: CommandOrigin }): Promise<CommandResult> {
-    this.#received += 1;
+    this.#counts.received += 1;
     const route = from.route === undefined ? {} : { route: from.route };
     const { maxIdLength } = this.#options.config;
     if (incoming.kind === 'invalid') {
@@ -225,7 +190,7 @@ export class CommandRouter {
       const problem = idProblem(command.id, this.#options.config);
       // Never looked up or remembered as a redelivery: two long ids may share the prefix the result shows.
       if (problem !== undefined) {
-        this.#refused.idTooLong += 1;
+        this.#counts.refused.idTooLong += 1;
         const id = shownId(command.id, maxIdLength);
         return this.#answer({ ...addressOf(command), id }, rejected(id, problem), false);
       }
@@ -281,7 +246,7 @@ export class CommandRouter {
     if (this.#state !== 'running') return { purged: [], executing: 0 };
     const selected = selectPending(this.#queues.entries(), filter);
     const purged = selected.filter((p) => !p.isExecuting);
-    this.#refused.purged += purged.length;
+    this.#counts.refused.purged += purged.length;
     const listed = purged.map(toHeld);
     await Promise.all(
       purged.map((p) => this.#finish(p, rejected(p.stored.command.id, 'purged by operator'))),
@@ -292,14 +257,7 @@ export class CommandRouter {
 
   /** Counts since start: commands received, results by status, refusals by reason, and commands pending now. */
   stats(): CommandStats {
-    return {
-      received: this.#received,
-      byStatus: { ...this.#byStatus },
-      pending: this.#queues.size,
-      refused: { ...this.#refused },
-      damaged: this.#damaged,
-      leftovers: this.#leftovers,
-    };
+    return this.#counts.stats(this.#queues.size);
   }
 
   /**
@@ -332,14 +290,14 @@ export class CommandRouter {
     if (problem !== undefined) return rejected(command.id, problem);
     const { maxPerDevice, maxHeld } = this.#options.config;
     if (this.#queues.length(command.device) >= maxPerDevice) {
-      this.#refused.deviceFull += 1;
+      this.#counts.refused.deviceFull += 1;
       return rejected(
         command.id,
         `too many pending commands for ${command.device} (commands.maxPerDevice is ${maxPerDevice})`,
       );
     }
     if (this.#queues.size >= maxHeld) {
-      this.#refused.gatewayFull += 1;
+      this.#counts.refused.gatewayFull += 1;
       return rejected(
         command.id,
         `the gateway holds ${this.#queues.size} commands for devices (commands.maxHeld); try again later`,
@@ -481,7 +439,7 @@ export class CommandRouter {
 
   /** Count a result; `isRemembered`: a redelivery of the command is answered with it (false: id cut short). */
   #record(address: ResultAddress, result: CommandResult, isRemembered = true): void {
-    this.#byStatus[result.status] += 1;
+    this.#counts.byStatus[result.status] += 1;
     if (isRemembered && result.id !== '') this.#recent.set(scopedId(address), result);
   }
 
