@@ -18,7 +18,7 @@ const MODULE_KEY = Buffer.from('edge-module-key-for-tests-000001').toString('bas
  * the module; the module twin is the module's, not the device's.
  */
 const transports = { mqtt: Mqtt, amqp: Amqp } as const;
-const protocols = (process.env.FG_MODULE_PROTOCOLS ?? 'mqtt').split(',') as (keyof typeof transports)[];
+const protocols = (process.env.FG_MODULE_PROTOCOLS ?? 'mqtt,amqp').split(',') as (keyof typeof transports)[];
 
 describe('module identities on the IoT Hub emulator', () => {
   let certs: TestCertificates;
