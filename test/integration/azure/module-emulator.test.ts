@@ -1,3 +1,6 @@
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { ModuleClient, Message } from 'azure-iot-device';
 import { Amqp } from 'azure-iot-device-amqp';
 import { Mqtt } from 'azure-iot-device-mqtt';
@@ -10,6 +13,8 @@ import { makeTestCertificates, type TestCertificates } from './certificates.js';
 const HOST = 'module-hub.azure-devices.net';
 const DEVICE_KEY = Buffer.from('edge-device-key-for-tests-000001').toString('base64');
 const MODULE_KEY = Buffer.from('edge-module-key-for-tests-000001').toString('base64');
+const POLICY_KEY = Buffer.from('service-policy-key-for-tests-002').toString('base64');
+const SERVICE_APP = fileURLToPath(new URL('../../fixtures/azure/service-app.mjs', import.meta.url));
 
 /**
  * Module identities (`{device}/{module}`) on the IoT Hub emulator, checked from both ends: Microsoft's
@@ -36,10 +41,14 @@ describe('module identities on the IoT Hub emulator', () => {
           'edge-gw/fieldgate-mqtt': { primaryKey: MODULE_KEY },
           'edge-gw/fieldgate-amqp': { primaryKey: MODULE_KEY },
         },
+        policies: {
+          iothubowner: { key: POLICY_KEY, permissions: ['ServiceConnect', 'RegistryRead', 'RegistryWrite'] },
+        },
       }),
       host: '127.0.0.1',
       port: 0,
       amqpPort: 0,
+      servicePort: 0,
       tls: certs.server,
       log: silentLogger(),
     });
@@ -49,6 +58,22 @@ describe('module identities on the IoT Hub emulator', () => {
     await certs?.cleanup();
   });
 
+  /** Run one operation of the service app (azure-iothub in its own process); its JSON answer. */
+  const service = async <T>(operation: string, args: unknown): Promise<T> => {
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      [SERVICE_APP, operation, JSON.stringify(args)],
+      {
+        env: {
+          ...process.env,
+          NODE_EXTRA_CA_CERTS: certs.server.certFile,
+          FG_SERVICE_CONNECTION_STRING: hub.serviceConnectionString('iothubowner'),
+        },
+        timeout: 90_000,
+      },
+    );
+    return JSON.parse(stdout.trim().split('\n').at(-1)!) as T;
+  };
   const portOf = (protocol: keyof typeof transports): number =>
     Number(new URL(protocol === 'mqtt' ? hub.url : hub.amqpUrl!).port);
   const moduleClient = async (protocol: keyof typeof transports, moduleId: string, key: string) => {
@@ -92,6 +117,21 @@ describe('module identities on the IoT Hub emulator', () => {
         await waitFor(() => hub.isConnected(`edge-gw/${moduleId}`), 'the module online');
         const reply = await hub.invokeMethod(`edge-gw/${moduleId}`, 'ping', 'x', 10_000);
         expect(reply).toMatchObject({ status: 200, payload: { pong: 'x' } });
+
+        // The service end is Microsoft's too: azure-iothub calls the module's method and reads its twin.
+        const called = await service<{ result?: unknown }>('method', {
+          deviceId: 'edge-gw',
+          moduleId,
+          methodName: 'ping',
+          payload: 'svc',
+          responseTimeoutInSeconds: 10,
+        });
+        expect(called).toEqual({ result: { status: 200, payload: { pong: 'svc' } } });
+        const moduleTwin = await service<{ deviceId: string; moduleId: string; reported: unknown }>(
+          'twinGet',
+          { deviceId: 'edge-gw', moduleId },
+        );
+        expect(moduleTwin).toMatchObject({ deviceId: 'edge-gw', moduleId, reported: { build: 7 } });
       } finally {
         await client.close();
       }
