@@ -123,13 +123,15 @@ export class CbsTokens {
   }
 }
 
-/** The device a token is scoped to, or undefined for a hub-wide (`{host}` or `{host}/devices`) token. */
+/** The device (or `{device}/{module}`) a token is scoped to, or undefined for a hub-wide (`{host}` or `{host}/devices`) token. */
 function tokenDevice(token: string): string | undefined {
   const parsed = parseSasToken(token);
   if (parsed === undefined) return undefined;
   try {
-    const [, devices, id] = decodeURIComponent(parsed.srLiteral).split('/');
-    return devices === 'devices' && id !== undefined && id !== '' ? id : undefined;
+    const [, devices, id, modules, moduleId] = decodeURIComponent(parsed.srLiteral).split('/');
+    if (devices !== 'devices' || id === undefined || id === '') return undefined;
+    // A module's token: `{host}/devices/{d}/modules/{m}`, checked against the module's own keys.
+    return modules === 'modules' && moduleId !== undefined && moduleId !== '' ? `${id}/${moduleId}` : id;
   } catch {
     return undefined;
   }

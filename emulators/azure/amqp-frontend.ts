@@ -12,7 +12,7 @@ import { MAX_BATCH_BYTES } from '../../src/upstream/azure/protocol/limits.js';
 import { AmqpC2dLinks } from './amqp-c2d-links.js';
 import { CbsTokens, TOKENS_EXCEEDED } from './amqp-cbs.js';
 import { AmqpDeviceLinks } from './amqp-device-links.js';
-import { addressOf, deviceOf, echoTermini } from './amqp-terminus.js';
+import { addressOf, deviceOf, echoTermini, isModule } from './amqp-terminus.js';
 import { messageSizeBytes, stampD2c } from './d2c-record.js';
 import type { HubServices, ListenOptions } from './front-end-options.js';
 import type { TwinStore } from './twin-store.js';
@@ -120,7 +120,10 @@ export class AmqpFrontEnd {
   }
 
   isConnected(deviceId: string): boolean {
-    return this.#c2dLinks.isConnected(deviceId);
+    // A module has no C2D link; its method link says it is there.
+    return (
+      this.#c2dLinks.isConnected(deviceId) || (isModule(deviceId) && this.deviceLinks.hasMethods(deviceId))
+    );
   }
 
   /** Drop every connection (an outage, for tests). */
@@ -167,7 +170,10 @@ export class AmqpFrontEnd {
       return;
     }
     const channel = parseChannelAddress(address);
-    const deviceId = channel?.deviceId ?? deviceOf(address, 'devicebound');
+    const c2dDevice = deviceOf(address, 'devicebound');
+    // A module has no C2D queue (its commands come as direct methods).
+    const deviceId =
+      channel?.deviceId ?? (c2dDevice !== undefined && isModule(c2dDevice) ? undefined : c2dDevice);
     const refusal =
       deviceId === undefined ? `no such address ${address}` : this.#refusal(connection, deviceId);
     if (refusal !== undefined || deviceId === undefined) {

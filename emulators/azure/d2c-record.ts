@@ -8,6 +8,8 @@ import type { PropertyBag } from '../../src/upstream/azure/protocol/property-bag
 export interface D2cRecord {
   /** The identity authenticated on the connection: what the hub stamps, whatever the message claims. */
   deviceId: string;
+  /** The module, when a module identity sent it (`iothub-connection-module-id`). */
+  moduleId?: string;
   body: Buffer;
   /** System (`$.mid`…) and application properties as the device sent them, decoded. */
   properties: PropertyBag;
@@ -31,14 +33,19 @@ export function messageSizeBytes(body: Buffer, properties: PropertyBag): number 
 
 /** The record of an accepted message, stamped as the hub stamps it for the identity on the wire. */
 export function stampD2c(
-  input: Omit<D2cRecord, 'systemProperties'> & { authMethod: 'sas' | 'x509' },
+  input: Omit<D2cRecord, 'systemProperties' | 'moduleId'> & { authMethod: 'sas' | 'x509' },
   now: number,
 ): D2cRecord {
   const { authMethod, ...message } = input;
+  // A module connects as `{device}/{module}`; the hub stamps both ids (docs/clouds/azure-iot-hub.md#module-identities).
+  const [deviceId, moduleId] = input.deviceId.split('/') as [string, string | undefined];
   return {
     ...message,
+    deviceId,
+    ...(moduleId === undefined ? {} : { moduleId }),
     systemProperties: {
-      'iothub-connection-device-id': input.deviceId,
+      'iothub-connection-device-id': deviceId,
+      ...(moduleId === undefined ? {} : { 'iothub-connection-module-id': moduleId }),
       'iothub-connection-auth-method': JSON.stringify({
         scope: 'device',
         type: authMethod,

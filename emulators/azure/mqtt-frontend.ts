@@ -216,9 +216,10 @@ export class MqttFrontEnd {
       done(error, null);
     };
     const { registry, now } = this.#options;
+    // `deviceId` is the identity: `{d}` for a device, `{d}/{m}` for a module (client id and username alike).
     const deviceId = client.id;
-    const [host, userDevice] = (username ?? '').split('/');
-    if (host?.toLowerCase() !== registry.hostName.toLowerCase() || userDevice !== deviceId) {
+    const [host, ...rest] = (username ?? '').split('/?')[0]!.replace(/\/+$/, '').split('/');
+    if (host?.toLowerCase() !== registry.hostName.toLowerCase() || rest.join('/') !== deviceId) {
       refuse('username is not {hub host}/{client id}/?api-version=…');
       return;
     }
@@ -252,7 +253,7 @@ export class MqttFrontEnd {
     if (session === undefined) return done(new Error('not authenticated'));
     if (packet.qos === 2) return done(new Error('QoS 2 is not supported'));
     const { deviceId } = session;
-    const eventsPrefix = `devices/${deviceId}/messages/events/`;
+    const eventsPrefix = `${identityPath(deviceId)}/messages/events/`;
     if (packet.topic.startsWith('$iothub/methods/res/')) {
       this.#onMethodResponse(deviceId, packet.topic, Buffer.from(packet.payload));
       return done(null);
@@ -294,7 +295,9 @@ export class MqttFrontEnd {
   ): { topic: string; qos: 0 | 1 } | Error {
     const session = client === null ? undefined : this.#sessions.get(client);
     if (session === undefined) return new Error('not authenticated');
-    const allowed = [c2dFilter(session.deviceId), METHODS_FILTER, ...TWIN_FILTERS];
+    // A module has no C2D queue: methods and its module twin only.
+    const isModule = session.deviceId.includes('/');
+    const allowed = [...(isModule ? [] : [c2dFilter(session.deviceId)]), METHODS_FILTER, ...TWIN_FILTERS];
     if (!allowed.includes(sub.topic)) return new Error(`subscribing to ${sub.topic} is not allowed`);
     session.subscriptions.add(sub.topic);
     if (session.subscriptions.size > MAX_SUBSCRIPTIONS) return new Error('more than 5 subscriptions');
@@ -438,4 +441,10 @@ function c2dTopic(message: C2dMessage): string {
     'iothub-ack': message.ack,
   });
   return `devices/${message.deviceId}/messages/devicebound/${bag}`;
+}
+
+/** `devices/{d}` for a device, `devices/{d}/modules/{m}` for a module identity `{d}/{m}`. */
+function identityPath(identity: string): string {
+  const [device, module] = identity.split('/');
+  return module === undefined ? `devices/${device}` : `devices/${device}/modules/${module}`;
 }

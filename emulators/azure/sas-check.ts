@@ -6,7 +6,8 @@ export type SasCheck =
   { ok: true; expiresAtS: number; scope: 'device' | 'hub' } | { ok: false; reason: string };
 
 /**
- * Check a SAS token for a connection of `deviceId` (undefined: a hub-scoped policy token put on an AMQP
+ * Check a SAS token for a connection of `deviceId` (`{device}/{module}` for a module identity, checked
+ * against the module's own keys; undefined: a hub-scoped policy token put on an AMQP
  * CBS link before any device is named, which must then cover every device), as the hub does
  * (docs/clouds/azure-iot-hub.md#sas-tokens): any field order;
  * unexpired; no `skn` → the device's primary then secondary key, `skn` → that policy's key and the
@@ -39,6 +40,11 @@ export function checkSasToken(
     return { ok: false, reason: `device ${deviceId} is not registered` };
   }
   if (device?.enabled === false) return { ok: false, reason: `device ${deviceId} is disabled` };
+  // A module (`{device}/{module}`) lives under its device: no module without an enabled device.
+  const parentId = deviceId?.includes('/') === true ? deviceId.split('/')[0]! : undefined;
+  if (parentId !== undefined && registry.device(parentId)?.enabled !== true) {
+    return { ok: false, reason: `device ${parentId} of module ${deviceId} is not registered or disabled` };
+  }
 
   let keys: (string | undefined)[];
   if (parsed.skn === undefined) {
@@ -70,7 +76,14 @@ export function checkSasToken(
 function coversDevice(resource: string, hostName: string, deviceId: string | undefined): boolean {
   const [host, ...path] = resource.replace(/\/+$/, '').split('/');
   if (host?.toLowerCase() !== hostName.toLowerCase()) return false;
-  const wanted = deviceId === undefined ? ['devices'] : ['devices', deviceId];
+  // A module `{d}/{m}` is the resource `{host}/devices/{d}/modules/{m}` (docs/clouds/azure-iot-hub.md#module-identities).
+  const [device, module] = deviceId?.split('/') ?? [];
+  const wanted =
+    device === undefined
+      ? ['devices']
+      : module === undefined
+        ? ['devices', device]
+        : ['devices', device, 'modules', module];
   // A module-scoped token is narrower than the device endpoint, so it does not cover it.
   return path.length <= wanted.length && path.every((segment, i) => segment === wanted[i]);
 }

@@ -20,6 +20,11 @@ export interface ServiceAmqpOptions {
   now: () => number;
   /** Queue a C2D message as the hub's service side does (throws QueueDepthExceededError past 50). */
   sendC2d: (deviceId: string, input: SendC2dInput) => void;
+  /**
+   * How long records gather before they go out as one feedback message (ms; default 1000). IoT Hub sends
+   * feedback in batches (a message's body is an array of records across devices), not one per outcome.
+   */
+  feedbackBatchMs?: number;
 }
 
 const UNAUTHORIZED = 'amqp:unauthorized-access';
@@ -27,14 +32,17 @@ const C2D_ADDRESS = '/messages/devicebound';
 const FEEDBACK_ADDRESS = '/messages/servicebound/feedback';
 const FEEDBACK_CONTENT_TYPE = 'application/vnd.microsoft.iothub.feedback.json';
 const ACKS: readonly FeedbackAck[] = ['none', 'positive', 'negative', 'full'];
+/** Records per feedback message at most (the hub's batch size is not documented; chosen). */
+const MAX_RECORDS_PER_MESSAGE = 64;
 
 /**
  * The hub's service-facing AMQP links (docs/clouds/azure-iot-hub.md#service-side), as `azure-iothub`'s
  * `Client` uses them: CBS `put-token` on `$cbs` with a policy token that has ServiceConnect; C2D
  * messages on `/messages/devicebound`, each addressed by `to: /devices/{id}/messages/devicebound`, with
  * `iothub-ack` and an optional absolute expiry, accepted once queued (rejected for an unknown device or a
- * full queue); and feedback on `/messages/serviceBound/feedback`: each record as a JSON array in a data
- * section, kept until a feedback link takes it.
+ * full queue); and feedback on `/messages/serviceBound/feedback`: the records of a batch window together as
+ * one JSON array in a data section (docs/clouds/azure-iot-hub.md#service-side), kept until a feedback link
+ * takes them.
  */
 export class ServiceAmqpLinks {
   readonly #options: ServiceAmqpOptions;
@@ -42,6 +50,9 @@ export class ServiceAmqpLinks {
   readonly #connections = new Map<Connection, { expiresAtS?: number; replies?: Sender }>();
   readonly #feedbackLinks = new Set<Sender>();
   readonly #pendingFeedback: FeedbackRecord[] = [];
+  /** Records gathering for the next batch, and the timer that releases them. */
+  readonly #gathering: FeedbackRecord[] = [];
+  #batchTimer: NodeJS.Timeout | undefined;
 
   constructor(options: ServiceAmqpOptions) {
     this.#options = options;
@@ -62,8 +73,19 @@ export class ServiceAmqpLinks {
 
   /** A feedback record for the service: goes out on an attached feedback link, or waits for one. */
   pushFeedback(record: FeedbackRecord): void {
-    this.#pendingFeedback.push(record);
-    this.#flushFeedback();
+    this.#gathering.push(record);
+    this.#batchTimer ??= setTimeout(() => {
+      this.#batchTimer = undefined;
+      this.#pendingFeedback.push(...this.#gathering.splice(0));
+      this.#flushFeedback();
+    }, this.#options.feedbackBatchMs ?? 1000);
+    this.#batchTimer.unref();
+  }
+
+  /** Stop gathering (records not yet released are dropped with the hub). */
+  close(): void {
+    clearTimeout(this.#batchTimer);
+    this.#batchTimer = undefined;
   }
 
   #isAuthorized(connection: Connection): boolean {
@@ -182,11 +204,11 @@ export class ServiceAmqpLinks {
   #flushFeedback(): void {
     for (const link of this.#feedbackLinks) {
       while (this.#pendingFeedback.length > 0 && link.sendable()) {
-        const record = this.#pendingFeedback.shift()!;
+        const records = this.#pendingFeedback.splice(0, MAX_RECORDS_PER_MESSAGE);
         link.send({
           content_type: FEEDBACK_CONTENT_TYPE,
           body: rhea.message.data_section(
-            Buffer.from(JSON.stringify([{ ...record, deviceGenerationId: '' }])),
+            Buffer.from(JSON.stringify(records.map((record) => ({ ...record, deviceGenerationId: '' })))),
           ) as unknown,
         });
       }

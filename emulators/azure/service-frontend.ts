@@ -80,6 +80,7 @@ export class ServiceFrontEnd {
   }
 
   async close(): Promise<void> {
+    this.amqp.close();
     const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
     for (const socket of this.#sockets) socket.destroy();
     await closed;

@@ -44,8 +44,9 @@ export class ServiceRest {
 
   async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'https://hub');
-    const match = /^\/twins\/([^/]+)(\/methods)?\/?$/.exec(url.pathname);
-    const route = match === null ? '' : `${req.method} ${match[2] === undefined ? 'twin' : 'methods'}`;
+    // A module's twin and methods are under its device: `/twins/{d}/modules/{m}[/methods]`.
+    const match = /^\/twins\/([^/]+)(?:\/modules\/([^/]+))?(\/methods)?\/?$/.exec(url.pathname);
+    const route = match === null ? '' : `${req.method} ${match[3] === undefined ? 'twin' : 'methods'}`;
     const permission: ServicePermission | undefined = {
       'GET twin': 'RegistryRead' as const,
       'PATCH twin': 'RegistryWrite' as const,
@@ -63,11 +64,15 @@ export class ServiceRest {
       Math.floor(this.#options.now() / 1000),
     );
     if (!auth.ok) return this.#error(res, 401, auth.reason);
-    const deviceId = decodeURIComponent(match[1]!);
+    // The identity: `{d}`, or `{d}/{m}` for a module (as the registry and the device side name it).
+    const deviceId =
+      match[2] === undefined
+        ? decodeURIComponent(match[1]!)
+        : `${decodeURIComponent(match[1]!)}/${decodeURIComponent(match[2])}`;
     if (this.#options.registry.device(deviceId) === undefined) {
-      return json(res, 404, {
-        Message: JSON.stringify({ errorCode: 404001, message: `DeviceNotFound: ${deviceId}` }),
-      });
+      const [errorCode, what] =
+        match[2] === undefined ? [404001, 'DeviceNotFound'] : [404010, 'ModuleNotFound'];
+      return json(res, 404, { Message: JSON.stringify({ errorCode, message: `${what}: ${deviceId}` }) });
     }
     const body = await readJson(req);
     switch (route) {
@@ -129,7 +134,7 @@ export class ServiceRest {
       res,
       200,
       {
-        deviceId,
+        ...twinIds(deviceId),
         etag,
         version: state.desired.$version + state.reported.$version + (this.#tags.get(deviceId)?.version ?? 0),
         status: 'enabled',
@@ -190,4 +195,10 @@ async function readJson(req: IncomingMessage): Promise<unknown> {
   } catch {
     return undefined;
   }
+}
+
+/** `deviceId`, and `moduleId` for a module's twin (`{d}/{m}`). */
+function twinIds(identity: string): { deviceId: string; moduleId?: string } {
+  const [deviceId, moduleId] = identity.split('/') as [string, string | undefined];
+  return moduleId === undefined ? { deviceId } : { deviceId, moduleId };
 }

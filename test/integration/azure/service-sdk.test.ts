@@ -55,7 +55,7 @@ describe('a service app on azure-iothub → the emulator → the fieldgate daemo
     hub = await AzureHubEmulator.start({
       registry: new HubRegistry({
         hostName: HOST,
-        devices: { it: { primaryKey: KEY } },
+        devices: { it: { primaryKey: KEY }, idle: { primaryKey: KEY } },
         policies: {
           iothubowner: {
             key: POLICY_KEY,
@@ -137,6 +137,30 @@ describe('a service app on azure-iothub → the emulator → the fieldgate daemo
     expect(billing.day).toMatch(/^\d{4}-\d{2}-\d{2}$/);
     expect(billing.billedUnitsToday).toBeGreaterThan(0);
     expect(billing.operations.d2c).toBeGreaterThan(0);
+  });
+
+  it('gets the feedback of messages that expired together as one batch, as IoT Hub sends it', async () => {
+    // `idle` never connects: its three messages expire in the same sweep of the hub's clock.
+    const expired = await service<{ sent: unknown[]; feedback: unknown[]; feedbackMessages: number[] }>(
+      'c2d',
+      {
+        deviceId: 'idle',
+        expiresInMs: 1500,
+        commands: ['exp-1', 'exp-2', 'exp-3'].map((messageId) => ({ messageId, body: { name: 'on' } })),
+      },
+    );
+    expect(expired.feedback).toHaveLength(3);
+    expect(expired.feedback).toEqual(
+      ['exp-1', 'exp-2', 'exp-3'].map(
+        (id) =>
+          expect.objectContaining({
+            originalMessageId: id,
+            deviceId: 'idle',
+            statusCode: 'Expired',
+          }) as unknown,
+      ),
+    );
+    expect(expired.feedbackMessages).toEqual([3]);
   });
 
   it('invokes a direct method with a timeout and gets the leaf’s result; one nobody answers in time is 504', async () => {

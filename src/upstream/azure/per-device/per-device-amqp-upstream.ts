@@ -17,6 +17,7 @@ import { fromPropertyBag, toPropertyBag } from '../protocol/amqp-message.js';
 import { sendTransfers } from '../amqp/amqp-transfers.js';
 import type { AzureUpstreamStats } from '../mqtt/azure-mqtt-upstream.js';
 import { C2dDispositions } from '../c2d-dispositions.js';
+import { AzureOperationMeter } from '../operation-meter.js';
 import { parseC2dMessage, resultBody, resultProperties } from '../commands.js';
 import { azureLimits, type AzureConnectorOptions } from '../connector-options.js';
 import { encodeD2cBatch } from '../encode.js';
@@ -70,6 +71,8 @@ export class PerDeviceAmqpUpstream implements Upstream {
   readonly #stats: AzureUpstreamStats = { messages: 0, readings: 0, billedUnits: 0 };
   readonly #sessions = new Map<string, AmqpDeviceSession>();
   readonly #c2d: C2dDispositions;
+  /** C2D deliveries and result messages, as the hub bills them (telemetry is counted in `#stats`). */
+  readonly #operations = new AzureOperationMeter();
   /** The open connections; the first one is opened by `connect`, the others when leaves need room. */
   #links: HubLink[] = [];
   /** Another connection being opened for leaves that found no room. */
@@ -102,7 +105,13 @@ export class PerDeviceAmqpUpstream implements Upstream {
   }
 
   stats(): AzureUpstreamStats & { heldLeaves: HeldLeaf[] } {
-    return { ...this.#stats, heldLeaves: this.#held.list() };
+    const { d2c, ...operations } = this.#operations.operations;
+    return {
+      ...this.#stats,
+      billedUnits: this.#stats.billedUnits + this.#operations.units,
+      operations: { d2c: this.#stats.messages + d2c, ...operations },
+      heldLeaves: this.#held.list(),
+    };
   }
 
   onCommand(handler: CommandHandler): void {
@@ -154,8 +163,11 @@ export class PerDeviceAmqpUpstream implements Upstream {
       return;
     }
     const properties = resultProperties({ id: command.id, device: session.leaf });
-    const sent = session.events.send(fromPropertyBag(properties, resultBody(command, result)));
+    const body = resultBody(command, result);
+    const sent = session.events.send(fromPropertyBag(properties, body));
     const outcome = await session.outcomes.outcome(sent, this.#config.ackTimeoutMs);
+    // A result goes up as a D2C message, which the hub bills like telemetry.
+    if (outcome.kind === 'accepted') this.#operations.count('d2c', body.length);
     if (outcome.kind === 'refused') {
       this.#log.debug({ commandId: command.id, reason: outcome.condition }, 'The hub did not take a result.');
     }
@@ -361,6 +373,7 @@ export class PerDeviceAmqpUpstream implements Upstream {
 
   #onC2d(session: AmqpDeviceSession, message: Message, delivery: Delivery): void {
     const { properties, body } = toPropertyBag(message);
+    this.#operations.count('c2d', body.length);
     // The hub device the message came to names the leaf; a body naming another device is refused.
     const incoming = parseC2dMessage({ ...properties, 'fieldgate-device': session.leaf }, body, {
       maxBytes: MAX_COMMAND_BYTES,

@@ -64,7 +64,12 @@ export class PerDeviceLinksUpstream implements Upstream {
   readonly #inUse = new Map<string, number>();
   readonly #commandLeaf = new Map<string, string>();
   /** Counters of links closed for room, so `stats()` keeps counting what they sent. */
-  readonly #retired: AzureUpstreamStats = { messages: 0, readings: 0, billedUnits: 0 };
+  readonly #retired: AzureUpstreamStats & { operations: Record<string, number> } = {
+    messages: 0,
+    readings: 0,
+    billedUnits: 0,
+    operations: { d2c: 0, c2d: 0, twinRead: 0, twinUpdate: 0, method: 0 },
+  };
   /** The router's handler and the closed state; results are kept, if at all, by each leaf's link. */
   readonly #inbox: CommandInbox;
   #isUp = false;
@@ -99,13 +104,8 @@ export class PerDeviceLinksUpstream implements Upstream {
   }
 
   stats(): AzureUpstreamStats & { heldLeaves: HeldLeaf[]; openLinks: number } {
-    const total = { ...this.#retired };
-    for (const link of this.#links.values()) {
-      const { messages, readings, billedUnits } = link.stats();
-      total.messages += messages;
-      total.readings += readings;
-      total.billedUnits += billedUnits;
-    }
+    const total = { ...this.#retired, operations: { ...this.#retired.operations } };
+    for (const link of this.#links.values()) addStats(total, link.stats());
     const openLinks = [...this.#links.values()].filter((l) => l.isConnected).length;
     return { ...total, heldLeaves: this.#held.list(), openLinks };
   }
@@ -286,10 +286,7 @@ export class PerDeviceLinksUpstream implements Upstream {
     const link = this.#links.get(leaf);
     if (link === undefined) return;
     this.#links.delete(leaf);
-    const { messages, readings, billedUnits } = link.stats();
-    this.#retired.messages += messages;
-    this.#retired.readings += readings;
-    this.#retired.billedUnits += billedUnits;
+    addStats(this.#retired, link.stats());
     void link.close().catch((e: unknown) => this.#log.debug({ err: e, leaf }, 'Closing a leaf link failed.'));
   }
 
@@ -336,5 +333,18 @@ export class PerDeviceLinksUpstream implements Upstream {
       this.#commandLeaf.delete(this.#commandLeaf.keys().next().value!);
     }
     this.#inbox.dispatch(routed, { leaf });
+  }
+}
+
+/** Add a leaf link's counters (each leaf's connection meters its own operations) to `total`. */
+function addStats(
+  total: AzureUpstreamStats & { operations: Record<string, number> },
+  link: AzureUpstreamStats,
+): void {
+  total.messages += link.messages;
+  total.readings += link.readings;
+  total.billedUnits += link.billedUnits;
+  for (const [name, count] of Object.entries(link.operations ?? {})) {
+    total.operations[name] = (total.operations[name] ?? 0) + count;
   }
 }

@@ -42,7 +42,7 @@ describe('the emulator’s AMQP front end settles each D2C transfer with its own
     await hub.close();
   });
 
-  it('three transfers in one tick, the middle one throttled: only the recorded ones are reported accepted', async () => {
+  it('three transfers in one tick, the middle one refused: only the recorded ones are reported accepted', async () => {
     const cbs = await CbsLink.open(connection, 5000);
     const token = createSasToken({
       resourceUri: `${HOST}/devices/dev-1`,
@@ -58,9 +58,10 @@ describe('the emulator’s AMQP front end settles each D2C transfer with its own
       events.on(name, (c: EventContext) => void outcomes.set(c.delivery!, name));
     }
     const message = (n: number) => fromPropertyBag({ n: String(n) }, Buffer.from(`{"n":${n}}`));
-    // Two per second: the first single transfer leaves one token, so the batch of two in the middle is
-    // throttled and the last single transfer passes.
-    hub.meter.setLimits({ d2cPerSecond: 2 });
+    // A quota of two units: the first single transfer leaves one, so the batch of two in the middle is
+    // refused (403002) and the last single transfer passes. (Throttling now shapes, delaying instead of
+    // refusing, so the quota is what gives a refusal within one tick.)
+    hub.meter.setLimits({ dailyQuotaUnits: 2 });
     const sent = [
       events.send(message(1)),
       events.send(encodeBatch([message(2), message(3)]), undefined, BATCH_MESSAGE_FORMAT),
@@ -70,6 +71,6 @@ describe('the emulator’s AMQP front end settles each D2C transfer with its own
 
     expect(sent.map((d) => outcomes.get(d))).toEqual(['accepted', 'rejected', 'accepted']);
     expect(hub.d2c.map((m) => m.properties.n)).toEqual(['1', '4']);
-    expect(hub.counters()).toMatchObject({ throttled: 1 });
+    expect(hub.counters()).toMatchObject({ quotaRefused: 1 });
   });
 });

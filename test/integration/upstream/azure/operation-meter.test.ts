@@ -103,6 +103,9 @@ for (const protocol of ['mqtt', 'amqp', 'https'] as const) {
         expect(reply.status).toBe(200);
       }
 
+      // The client counts a message once it has the hub's answer, which comes after the hub recorded it
+      // (over HTTPS the result's response can still be on its way here).
+      await waitFor(() => upstream.stats().operations?.d2c === 2, 'the client to count the result');
       const stats = upstream.stats();
       const hubCounters = hub.counters();
       expect(stats.operations).toEqual(
