@@ -25,8 +25,6 @@ describe('the emulator’s AMQP front end settles each D2C transfer with its own
       host: '127.0.0.1',
       port: 0,
       amqpPort: 0,
-      // No shaping queue: past the burst the hub refuses at once, as it does once its queue is full.
-      shapingQueueMs: 0,
       log: silentLogger(),
     });
     const url = new URL(hub.amqpUrl!);

@@ -91,8 +91,6 @@ for (const protocol of ['mqtt', 'amqp', 'https'] as const) {
       await waitFor(() => hub.feedback().length === 1, 'the C2D message settled');
       // The command's result goes up as a D2C message of its own.
       await waitFor(() => hub.counters().messages === 2, 'the result message');
-      // The client counts the result once the hub's acknowledgement is back, a moment after the hub has it.
-      await waitFor(() => upstream.stats().operations?.d2c === 2, 'the result message acknowledged');
       if (hasTwinAndMethods) {
         const reply = await hub.invokeMethod(
           'gw-1',
