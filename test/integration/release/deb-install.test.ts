@@ -89,8 +89,16 @@ describe.skipIf(!isRoot || !hasTools || alreadyInstalled)(
         60_000,
         () => (daemon.exitCode === null ? undefined : output),
       );
-      const status = await run('/usr/bin/fieldgate', ['status', '--json']).catch(
-        (e: { stdout?: string }) => e,
+      // The socket appears as the daemon binds it; on a loaded machine the first request may still be early.
+      let status: { stdout?: string } = {};
+      await waitFor(
+        async () => {
+          status = await run('/usr/bin/fieldgate', ['status', '--json']).catch((e: { stdout?: string }) => e);
+          return (status.stdout ?? '').includes('fieldgate');
+        },
+        'fieldgate status to answer',
+        60_000,
+        () => (daemon.exitCode === null ? undefined : output),
       );
       expect(status.stdout ?? '').toContain('fieldgate');
       daemon.kill('SIGTERM');
