@@ -32,22 +32,50 @@ export async function applyConfiguration(
     attempted.set(key, value);
     const parameter = Number(key);
     if (!Number.isInteger(parameter) || parameter < 1 || parameter > 0xffff) {
-      log.warn({ device, parameter: key }, 'A Z-Wave configuration parameter must be a number from 1 to 65535.');
+      log.warn(
+        { device, parameter: key },
+        'A Z-Wave configuration parameter must be a number from 1 to 65535.',
+      );
       continue;
     }
     if (!Number.isInteger(value)) {
       log.warn({ device, parameter, value }, 'A Z-Wave configuration value must be an integer.');
       continue;
     }
+    // zwave-js sends a parameter it knows nothing about with a guessed size, which a device ignores: only
+    // parameters the interview or the device database declared are sent.
+    const metadata = node.getValueMetadata({ commandClass: CONFIGURATION_CC, property: parameter }) as {
+      valueSize?: unknown;
+    };
+    if (typeof metadata.valueSize !== 'number') {
+      log.warn(
+        { device, parameter, value },
+        'A Z-Wave configuration parameter could not be set: the device does not declare it (not sent).',
+      );
+      continue;
+    }
     try {
       const result = await node.setValue({ commandClass: CONFIGURATION_CC, property: parameter }, value);
       const status: number = result.status;
-      if (status === statuses.Success || status === statuses.SuccessUnsupervised || status === statuses.Working)
-        log.info({ device, parameter, value }, 'Z-Wave configuration parameter set.');
-      else
+      if (status === statuses.Success) {
+        log.info({ device, parameter, value }, 'Z-Wave configuration parameter set (confirmed).');
+        continue;
+      }
+      if (status !== statuses.SuccessUnsupervised && status !== statuses.Working) {
         log.warn(
           { device, parameter, value, status, reason: result.message },
           'A Z-Wave configuration parameter could not be set.',
+        );
+        continue;
+      }
+      // Unsupervised: nothing says the device took it until it is read back.
+      const actual: unknown = await node.commandClasses.Configuration.get(parameter);
+      if (actual === value)
+        log.info({ device, parameter, value }, 'Z-Wave configuration parameter set (read back).');
+      else
+        log.warn(
+          { device, parameter, value, actual: actual ?? null },
+          'A Z-Wave configuration parameter could not be set: the device reports another value.',
         );
     } catch (e) {
       log.warn({ device, parameter, value, err: e }, 'A Z-Wave configuration parameter could not be set.');

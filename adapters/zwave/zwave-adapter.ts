@@ -394,7 +394,8 @@ export class ZwaveAdapter implements Adapter {
     const node = this.nodes.get(id);
     const ctx = this.ctx;
     const zwave = this.zwave;
-    if (node === undefined || ctx === undefined || zwave === undefined || !this.isReady || !node.ready) return;
+    if (node === undefined || ctx === undefined || zwave === undefined || !this.isReady || !node.ready)
+      return;
     const wanted = ctx.deviceSettings?.(id)?.configuration;
     if (wanted === undefined) return;
     let attempted = this.configured.get(id);
