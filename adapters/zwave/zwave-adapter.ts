@@ -2,7 +2,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import type * as ZwaveJs from 'zwave-js';
 import type { Driver, ZWaveNode, ZWaveNotificationCallback } from 'zwave-js';
-import type { Adapter, AdapterContext, PairingSecrets } from '../adapter.js';
+import type { Adapter, AdapterContext, PairingSecrets, ProvisioningEntry } from '../adapter.js';
 import { Reopener } from '../reopen.js';
 import { DropCounts } from '../drop-counts.js';
 import type { CommandResult, DeviceCommand, DeviceId, DeviceInfo } from '../../src/model.js';
@@ -16,6 +16,7 @@ import { applyConfiguration } from './configuration.js';
 import { removeNode } from './exclusion.js';
 import { InclusionWindow } from './inclusion-window.js';
 import { resolveNetworkKeys, type NetworkKeys } from './keys.js';
+import { provision, toProvisioningEntry } from './smartstart.js';
 import {
   deviceInfoOf,
   insecureReasonOf,
@@ -175,6 +176,32 @@ export class ZwaveAdapter implements Adapter {
       timeoutMs: this.options.exclusionTimeoutMs,
       log: ctx.log,
     });
+  }
+
+  async provision(code: string): Promise<ProvisioningEntry> {
+    const driver = this.readyDriver();
+    const zwave = this.zwave;
+    if (zwave === undefined) throw new FieldgateError('FG_ADAPTER_UNAVAILABLE', 'zwave-js is not loaded');
+    const entry = await provision(driver.controller, code, zwave);
+    this.ctx?.log.info({ dsk: entry.dsk }, 'Z-Wave device added to the SmartStart list.');
+    return toProvisioningEntry(entry, zwave, (nodeId) => this.nodeDeviceId(driver, nodeId));
+  }
+
+  provisioned(): ProvisioningEntry[] {
+    const driver = this.readyDriver();
+    const zwave = this.zwave;
+    if (zwave === undefined) return [];
+    return driver.controller
+      .getProvisioningEntries()
+      .map((entry) => toProvisioningEntry(entry, zwave, (nodeId) => this.nodeDeviceId(driver, nodeId)));
+  }
+
+  unprovision(dsk: string): Promise<boolean> {
+    const driver = this.readyDriver();
+    if (driver.controller.getProvisioningEntry(dsk) === undefined) return Promise.resolve(false);
+    driver.controller.unprovisionSmartStartNode(dsk);
+    this.ctx?.log.info({ dsk }, 'Z-Wave device taken off the SmartStart list.');
+    return Promise.resolve(true);
   }
 
   /** The options with every network key filled in (see `resolveNetworkKeys`). */
@@ -453,8 +480,12 @@ export class ZwaveAdapter implements Adapter {
    * one network.
    */
   private deviceIdOf(driver: Driver, node: ZWaveNode): DeviceId {
+    return this.nodeDeviceId(driver, node.id);
+  }
+
+  private nodeDeviceId(driver: Driver, nodeId: number): DeviceId {
     const homeId = (driver.controller.homeId ?? 0).toString(16).padStart(8, '0');
-    return `${this.ctx?.name ?? 'zwave'}:${homeId}-${node.id}`;
+    return `${this.ctx?.name ?? 'zwave'}:${homeId}-${nodeId}`;
   }
 
   private now(): number {
