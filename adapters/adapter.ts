@@ -122,6 +122,32 @@ export interface Adapter {
    * the adapter's own short camelCase words. Optional: adapters with no radio to hear noise (sim) have none.
    */
   droppedFrames?(): Record<string, number>;
+  /**
+   * SmartStart (Z-Wave): adds a device to the controller's provisioning list from the QR code or DSK on its
+   * label; the radio includes it by itself when it powers up in range. Optional: only radios with such a
+   * list. The list is kept by the radio across restarts.
+   * @throws FieldgateError `FG_USAGE` for a code that is not a SmartStart QR code or DSK;
+   *   `FG_ADAPTER_UNAVAILABLE` while the radio is not connected.
+   */
+  provision?(code: string): Promise<ProvisioningEntry>;
+  /** The provisioning list (SmartStart), as `provision` left it. */
+  provisioned?(): ProvisioningEntry[];
+  /** Takes a device off the provisioning list by its DSK; resolves false when it was not on it. */
+  unprovision?(dsk: string): Promise<boolean>;
+}
+
+/** One device on a radio's SmartStart provisioning list. */
+export interface ProvisioningEntry {
+  /** The device's DSK, `12345-…-12345`. */
+  dsk: string;
+  /** The security classes it is granted when it joins (`s2AccessControl`, …). */
+  securityClasses: string[];
+  /** `inactive` entries are kept but not included. */
+  status: 'active' | 'inactive';
+  /** The device id, once it has joined. */
+  device?: DeviceId;
+  /** Manufacturer, product type and product id from the QR code, `0x0086:0x0003:0x0060`. */
+  product?: string;
 }
 
 /** What the operator supplies for authenticated pairing (Z-Wave S2): the device's DSK, or only its PIN. */

@@ -8,6 +8,7 @@ import { registerEmulateAws } from './cli/emulate-aws.js';
 import { registerEmulateAzure } from './cli/emulate-azure.js';
 import { registerInit } from './cli/init.js';
 import { registerPair } from './cli/pair.js';
+import { registerProvision } from './cli/provision.js';
 import { registerQueue } from './cli/queue.js';
 import { registerRunCommand } from './cli/run.js';
 import { registerSend } from './cli/send.js';
@@ -49,6 +50,7 @@ async function main(argv: string[]): Promise<void> {
   registerStatus(program);
   registerDevices(program);
   registerPair(program);
+  registerProvision(program);
   registerQueue(program);
   registerCommands(program);
   registerTail(program);

@@ -65,6 +65,11 @@ export interface DeviceInfo {
   /** Epoch ms of the last frame heard from the device; 0 when never. */
   lastSeen: number;
   power: PowerSource;
+  /**
+   * Set when the device joined without the security its function needs (a Z-Wave lock without S2 Access
+   * Control): why, and what to do. Its commands end `failed` with this reason.
+   */
+  insecure?: string;
 }
 
 export type CommandOrigin = 'mqtt' | 'azure' | 'aws' | 'local';

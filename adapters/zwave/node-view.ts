@@ -1,7 +1,9 @@
 import type { ZWaveNode, ZWaveNodeValueUpdatedArgs } from 'zwave-js';
 import type { DeviceInfo } from '../../src/model.js';
 import { availabilityOf } from './availability.js';
-import { commandsFor, type NodeFacts } from './command-mapping.js';
+import { commandsFor, type EndpointFacts, type NodeFacts } from './command-mapping.js';
+import { insecureReason, type SecurityFacts } from './security.js';
+import { SECURITY_CLASS } from './s2-pairing.js';
 import { CC, mapValue, type ZwaveValue } from './value-mapping.js';
 
 /** The parts of a zwave-js value event the mapping needs (added / updated / notification all carry these). */
@@ -29,10 +31,7 @@ export function zwaveValueOf(node: ZWaveNode, args: ValueEventArgs, value: unkno
 
 /** What decides which commands the node takes, read from zwave-js's value DB. */
 export function nodeFactsOf(node: ZWaveNode): NodeFacts {
-  const commandClasses = new Set<number>();
-  for (const [cc, info] of node.getCCs()) if (info.isSupported) commandClasses.add(cc);
-  const binary: unknown = node.getValue({ commandClass: CC.binarySwitch, property: 'currentValue' });
-  const level: unknown = node.getValue({ commandClass: CC.multilevelSwitch, property: 'currentValue' });
+  const root = endpointFactsOf(node, 0);
   const setpointTypes: unknown = node.getValue({
     commandClass: CC.thermostatSetpoint,
     property: 'supportedSetpointTypes',
@@ -42,12 +41,53 @@ export function nodeFactsOf(node: ZWaveNode): NodeFacts {
       states?: Record<string, string>;
     }
   ).states;
+  const endpoints = new Map<number, EndpointFacts>();
+  for (const index of node.getEndpointIndizes()) endpoints.set(index, endpointFactsOf(node, index));
+  return {
+    ...root,
+    setpointTypes: Array.isArray(setpointTypes) ? setpointTypes.filter((t) => typeof t === 'number') : [],
+    thermostatModes: modeStates === undefined ? [] : Object.keys(modeStates).map(Number),
+    endpoints,
+  };
+}
+
+/** One endpoint's command classes and switch state (index 0 is the root device). */
+function endpointFactsOf(node: ZWaveNode, index: number): EndpointFacts {
+  const commandClasses = new Set<number>();
+  const endpoint = node.getEndpoint(index);
+  for (const [cc, info] of endpoint?.getCCs() ?? []) if (info.isSupported) commandClasses.add(cc);
+  const binary: unknown = node.getValue({
+    commandClass: CC.binarySwitch,
+    endpoint: index,
+    property: 'currentValue',
+  });
+  const level: unknown = node.getValue({
+    commandClass: CC.multilevelSwitch,
+    endpoint: index,
+    property: 'currentValue',
+  });
   return {
     commandClasses,
     isOn: typeof binary === 'boolean' ? binary : typeof level === 'number' ? level > 0 : undefined,
-    setpointTypes: Array.isArray(setpointTypes) ? setpointTypes.filter((t) => typeof t === 'number') : [],
-    thermostatModes: modeStates === undefined ? [] : Object.keys(modeStates).map(Number),
   };
+}
+
+/** What zwave-js knows about the node's granted security, for `insecureReason`. */
+export function securityFactsOf(node: ZWaveNode): SecurityFacts {
+  const commandClasses = new Set<number>();
+  for (const endpoint of node.getAllEndpoints())
+    for (const [cc, info] of endpoint.getCCs()) if (info.isSupported) commandClasses.add(cc);
+  return {
+    commandClasses,
+    highestClass: node.getHighestSecurityClass(),
+    hasAccessControl: node.hasSecurityClass(SECURITY_CLASS.s2AccessControl),
+    hasS0: node.hasSecurityClass(SECURITY_CLASS.s0Legacy),
+  };
+}
+
+/** Why the node's commands cannot work (see `insecureReason`), or undefined. */
+export function insecureReasonOf(node: ZWaveNode): string | undefined {
+  return insecureReason(securityFactsOf(node));
 }
 
 /** The node's wake-up interval in seconds, when it is a sleeping node that reported one. */
@@ -94,6 +134,8 @@ export function deviceInfoOf(
   const model = config?.description ?? productId(node);
   if (model !== undefined) info.model = model;
   if (node.firmwareVersion !== undefined) info.firmware = node.firmwareVersion;
+  const insecure = insecureReasonOf(node);
+  if (insecure !== undefined) info.insecure = insecure;
   return info;
 }
 

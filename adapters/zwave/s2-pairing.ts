@@ -4,6 +4,7 @@ import type { ZwaveOptions } from './options.js';
 
 /** zwave-js's `SecurityClass` numbers (@zwave-js/core), mirrored so this module stays pure. */
 export const SECURITY_CLASS = {
+  none: -1,
   s2Unauthenticated: 0,
   s2Authenticated: 1,
   s2AccessControl: 2,

@@ -61,7 +61,14 @@ const METADATA_CCS = new Set([
 /** Request-side values: what was asked, not what the device reports. */
 const REQUEST_PROPERTIES = new Set(['targetValue', 'targetMode', 'duration', 'restorePrevious']);
 
-type Rule = (v: ZwaveValue) => MappedValue | undefined;
+/** A rule's answer for a value that is no reading at all, not even under a generic name. */
+const SKIP = null;
+
+/** A mapped value, `undefined` for "no rule claims it" (generic fallback), or `SKIP`. */
+type Rule = (v: ZwaveValue) => MappedValue | undefined | typeof SKIP;
+
+/** Multilevel Switch's full level (Multilevel Switch CC: 0x01–0x63 are 1–99 %, 0x63 "on at maximum"). */
+const MULTILEVEL_FULL = 99;
 
 /** Binary Sensor types by zwave-js property name → reading name and how the raw boolean reads. */
 const BINARY_SENSORS: Record<string, { name: string; invert?: boolean }> = {
@@ -164,7 +171,12 @@ const SCENE_KEYS: Record<number, string> = {
 
 const RULES: Record<number, Rule> = {
   [CC.binarySwitch]: (v) => (v.property === 'currentValue' ? named('state', v) : undefined),
-  [CC.multilevelSwitch]: (v) => (v.property === 'currentValue' ? named('level', v, '%') : undefined),
+  [CC.multilevelSwitch]: (v) => {
+    if (v.property !== 'currentValue') return undefined;
+    // Multilevel Switch levels run 0–99 with 99 full; `level` runs 0–100 as `setLevel` takes it.
+    const level = typeof v.value === 'number' && v.value === MULTILEVEL_FULL ? 100 : v.value;
+    return named('level', { ...v, value: level }, '%');
+  },
   [CC.basic]: (v) => (v.property === 'currentValue' ? named('basic', v) : undefined),
   [CC.binarySensor]: (v) => {
     const sensor = BINARY_SENSORS[String(v.property)];
@@ -176,6 +188,10 @@ const RULES: Record<number, Rule> = {
   },
   [CC.multilevelSensor]: (v) => {
     const property = String(v.property);
+    // `voltage` is always volts (mains, line); a sensor that reports millivolts is converted, so one name
+    // never carries two scales.
+    if (property === 'Voltage' && v.unit === 'mV' && typeof v.value === 'number')
+      return { name: 'voltage', value: v.value / 1000, unit: 'V' };
     return named(MULTILEVEL_SENSORS[property] ?? lowerCamel(property), v);
   },
   [CC.meter]: (v) => {
@@ -189,6 +205,10 @@ const RULES: Record<number, Rule> = {
     return undefined;
   },
   [CC.notification]: (v) => {
+    // zwave-js stores a report's legacy Alarm bytes as `alarmType` / `alarmLevel`; Notification v2+ devices
+    // send them as 0 with every event (Notification CC: "MUST be set to 0x00"), which is no reading. A
+    // v1 device's non-zero alarm bytes still flow under their generic names.
+    if ((v.property === 'alarmType' || v.property === 'alarmLevel') && v.value === 0) return SKIP;
     const known = NOTIFICATIONS[`${String(v.property)}/${String(v.propertyKey)}`];
     if (known === undefined || typeof v.value !== 'number') return undefined;
     if (known.trueWhen.includes(v.value)) return { name: known.name, value: true };
@@ -228,7 +248,9 @@ export function mapValue(v: ZwaveValue): MappedValue | undefined {
   if (typeof v.property === 'string' && REQUEST_PROPERTIES.has(v.property)) return undefined;
   if (v.value === undefined) return undefined;
   const rule = RULES[v.commandClass];
-  const mapped = rule === undefined ? genericValue(v) : (rule(v) ?? leftoverValue(v));
+  const ruled = rule === undefined ? genericValue(v) : rule(v);
+  if (ruled === SKIP) return undefined;
+  const mapped = ruled ?? leftoverValue(v);
   if (mapped === undefined) return undefined;
   return v.endpoint > 0 ? { ...mapped, name: `${mapped.name}Ep${v.endpoint}` } : mapped;
 }

@@ -7,6 +7,11 @@ interface ValueIdProps {
   propertyKey?: string | number;
 }
 
+/** zwave-js's `SetValueAPIOptions` as used here: the transition time (`Duration` in its object form). */
+interface SetValueOptions {
+  transitionDuration?: { value: number; unit: 'seconds' | 'minutes' };
+}
+
 /** zwave-js's per-value hooks that keep the value DB in step after a successful set. */
 interface SetValueHooks {
   optimisticallyUpdateRelatedValues?: (supervisedAndSuccessful: boolean) => void;
@@ -15,7 +20,12 @@ interface SetValueHooks {
 
 /** The slice of a zwave-js CC API (`endpoint.commandClasses[cc]`) used to write one value. */
 interface WritableCcApi {
-  readonly setValue?: (this: WritableCcApi, id: ValueIdProps, value: unknown) => Promise<unknown>;
+  readonly setValue?: (
+    this: WritableCcApi,
+    id: ValueIdProps,
+    value: unknown,
+    options: SetValueOptions,
+  ) => Promise<unknown>;
   readonly setValueHooks?: (id: ValueIdProps, value: unknown, options: object) => SetValueHooks | undefined;
   withOptions(options: { expire?: number }): WritableCcApi;
 }
@@ -50,8 +60,9 @@ export async function writeValue(
     if (api?.setValue === undefined) {
       return { kind: 'error', errorCode: 'CC_NotImplemented', message: 'this value cannot be set' };
     }
-    const hooks = api.setValueHooks?.(id, write.value, {});
-    const result = await api.setValue.call(api, id, write.value);
+    const options = setValueOptions(write);
+    const hooks = api.setValueHooks?.(id, write.value, options);
+    const result = await api.setValue.call(api, id, write.value, options);
     const supervision = supervisionOf(result);
     if (supervision === undefined || supervision.status === SUPERVISION_SUCCESS) {
       hooks?.optimisticallyUpdateRelatedValues?.(supervision !== undefined);
@@ -66,6 +77,21 @@ export async function writeValue(
       message: e instanceof Error ? e.message : String(e),
     };
   }
+}
+
+/**
+ * A Z-Wave Duration holds 0–127 seconds, or 1–127 minutes (Z-Wave Application CC spec, Duration); longer
+ * transitions round to whole minutes.
+ */
+function setValueOptions(write: ValueWrite): SetValueOptions {
+  const seconds = write.durationS;
+  if (seconds === undefined) return {};
+  return {
+    transitionDuration:
+      seconds <= 127
+        ? { value: seconds, unit: 'seconds' }
+        : { value: Math.round(seconds / 60), unit: 'minutes' },
+  };
 }
 
 function supervisionOf(result: unknown): { status: number; remainingDurationMs?: number } | undefined {

@@ -2,7 +2,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import type * as ZwaveJs from 'zwave-js';
 import type { Driver, ZWaveNode, ZWaveNotificationCallback } from 'zwave-js';
-import type { Adapter, AdapterContext, PairingSecrets } from '../adapter.js';
+import type { Adapter, AdapterContext, PairingSecrets, ProvisioningEntry } from '../adapter.js';
 import { Reopener } from '../reopen.js';
 import { DropCounts } from '../drop-counts.js';
 import type { CommandResult, DeviceCommand, DeviceId, DeviceInfo } from '../../src/model.js';
@@ -13,10 +13,19 @@ import { releaseDeviceIndexWhenIdle } from './device-index-release.js';
 import { DriverLogBridge, driverLogLevel } from './driver-log.js';
 import type { ZwaveDropReason } from './frame-drops.js';
 import { mapEvent, type ZwaveEvent } from './event-mapping.js';
+import { applyConfiguration } from './configuration.js';
 import { removeNode } from './exclusion.js';
 import { InclusionWindow } from './inclusion-window.js';
 import { importZwaveJs } from './load-zwave-js.js';
-import { deviceInfoOf, nodeFactsOf, zwaveValueOf, type ValueEventArgs } from './node-view.js';
+import { resolveNetworkKeys, type NetworkKeys } from './keys.js';
+import { provision, toProvisioningEntry } from './smartstart.js';
+import {
+  deviceInfoOf,
+  insecureReasonOf,
+  nodeFactsOf,
+  zwaveValueOf,
+  type ValueEventArgs,
+} from './node-view.js';
 import { driverSecurityKeys, type ZwaveOptions } from './options.js';
 import { toCommandResult } from './result-mapping.js';
 import { checkPairingSecrets } from './s2-pairing.js';
@@ -48,9 +57,15 @@ export class ZwaveAdapter implements Adapter {
   private readonly reopen: Reopener;
   private availabilityTimer: NodeJS.Timeout | undefined;
   private inclusion: InclusionWindow | undefined;
+  /** The network keys the driver runs with: configured, else stored in the state dir, else generated. */
+  private keys: NetworkKeys | undefined;
   private readonly nodes = new Map<DeviceId, ZWaveNode>();
   private readonly lastSeen = new Map<DeviceId, number>();
   private readonly lastInfo = new Map<DeviceId, DeviceInfo>();
+  /** Configuration parameters sent to each device (number → value), so each is sent once per value. */
+  private readonly configured = new Map<DeviceId, Map<string, number>>();
+  /** Devices whose commands cannot work for lack of granted security, with the reason; shown in `status`. */
+  private readonly insecure = new Map<DeviceId, string>();
   /** Malformed frames zwave-js dropped, by reason, over every Driver this adapter built. */
   private readonly dropped = new DropCounts<ZwaveDropReason>();
 
@@ -65,6 +80,12 @@ export class ZwaveAdapter implements Adapter {
       this.zwave = await importZwaveJs();
     } catch (e) {
       ctx.setStatus('unavailable', `zwave-js cannot be loaded: ${errorMessage(e)}`);
+      return;
+    }
+    try {
+      this.keys = await resolveNetworkKeys(ctx.stateDir, this.options, ctx.log);
+    } catch (e) {
+      ctx.setStatus('unavailable', `Z-Wave network keys: ${errorMessage(e)}`);
       return;
     }
     // Lock dirs of an earlier run are stale: this process is the state dir's only user.
@@ -116,6 +137,9 @@ export class ZwaveAdapter implements Adapter {
     }
     const plan = planCommand(cmd.name, cmd.args, nodeFactsOf(node));
     if (!plan.ok) return { id: cmd.id, status: plan.status, detail: plan.detail };
+    // A frame the device ignores must not be reported as done: an insecurely included lock never locks.
+    const insecure = insecureReasonOf(node);
+    if (insecure !== undefined) return { id: cmd.id, status: 'failed', detail: insecure };
     // zwave-js's `expire` drops the message from its own queue at the TTL (e.g. while the node sleeps),
     // so a command is never sent late; the error it raises becomes `expired`.
     const outcome = await writeValue(node, plan.write, remainingMs, this.zwave.ZWaveErrorCodes);
@@ -133,7 +157,7 @@ export class ZwaveAdapter implements Adapter {
     const ctx = this.ctx;
     if (ctx === undefined || this.zwave === undefined) return;
     this.inclusion = new InclusionWindow(
-      { controller: driver.controller, zwave: this.zwave, options: this.options, log: ctx.log },
+      { controller: driver.controller, zwave: this.zwave, options: this.keyedOptions(), log: ctx.log },
       secrets,
     );
     await this.inclusion.open(seconds);
@@ -154,6 +178,37 @@ export class ZwaveAdapter implements Adapter {
       timeoutMs: this.options.exclusionTimeoutMs,
       log: ctx.log,
     });
+  }
+
+  async provision(code: string): Promise<ProvisioningEntry> {
+    const driver = this.readyDriver();
+    const zwave = this.zwave;
+    if (zwave === undefined) throw new FieldgateError('FG_ADAPTER_UNAVAILABLE', 'zwave-js is not loaded');
+    const entry = await provision(driver.controller, code, zwave);
+    this.ctx?.log.info({ dsk: entry.dsk }, 'Z-Wave device added to the SmartStart list.');
+    return toProvisioningEntry(entry, zwave, (nodeId) => this.nodeDeviceId(driver, nodeId));
+  }
+
+  provisioned(): ProvisioningEntry[] {
+    const driver = this.readyDriver();
+    const zwave = this.zwave;
+    if (zwave === undefined) return [];
+    return driver.controller
+      .getProvisioningEntries()
+      .map((entry) => toProvisioningEntry(entry, zwave, (nodeId) => this.nodeDeviceId(driver, nodeId)));
+  }
+
+  unprovision(dsk: string): Promise<boolean> {
+    const driver = this.readyDriver();
+    if (driver.controller.getProvisioningEntry(dsk) === undefined) return Promise.resolve(false);
+    driver.controller.unprovisionSmartStartNode(dsk);
+    this.ctx?.log.info({ dsk }, 'Z-Wave device taken off the SmartStart list.');
+    return Promise.resolve(true);
+  }
+
+  /** The options with every network key filled in (see `resolveNetworkKeys`). */
+  private keyedOptions(): ZwaveOptions {
+    return this.keys === undefined ? this.options : { ...this.options, ...this.keys };
   }
 
   /** The driver, when the stick is connected; pairing and removal need the radio itself. */
@@ -186,7 +241,7 @@ export class ZwaveAdapter implements Adapter {
         // the gateway's own state-dir lock already excludes; each Driver gets a lock dir of its own.
         lockDir: path.join(ctx.stateDir, 'locks', String(this.generation)),
       },
-      ...driverSecurityKeys(this.options),
+      ...driverSecurityKeys(this.keyedOptions()),
     });
     this.driver = driver;
     releaseDeviceIndexWhenIdle(driver);
@@ -224,7 +279,7 @@ export class ZwaveAdapter implements Adapter {
       if (!node.isControllerNode) this.attach(driver, node);
     }
     ctx.log.info({ serialPort: this.options.serialPort, nodes: this.nodes.size }, 'Z-Wave network ready.');
-    ctx.setStatus('running');
+    ctx.setStatus('running', this.insecureDetail());
   }
 
   /** The stick failed to open or zwave-js gave up on it: release it, report, and try again later. */
@@ -289,9 +344,13 @@ export class ZwaveAdapter implements Adapter {
     node.on('alive', () => this.onAwake(id));
     node.on('sleep', () => this.changed(id));
     node.on('dead', () => this.changed(id));
-    node.on('ready', () => this.changed(id));
+    node.on('ready', () => {
+      this.changed(id);
+      this.configure(id);
+    });
     node.on('interview completed', () => this.changed(id));
     this.changed(id);
+    if (node.ready) this.configure(id);
   }
 
   private detach(driver: Driver, node: ZWaveNode): void {
@@ -300,6 +359,8 @@ export class ZwaveAdapter implements Adapter {
     this.nodes.delete(id);
     this.lastSeen.delete(id);
     this.lastInfo.delete(id);
+    this.configured.delete(id);
+    this.noteInsecure(id, undefined);
     this.ctx?.deviceRemoved(id);
   }
 
@@ -347,9 +408,32 @@ export class ZwaveAdapter implements Adapter {
     }
   }
 
-  /** Re-evaluates availability, which changes with time alone for sleeping nodes that miss check-ins. */
+  /**
+   * Re-evaluates availability, which changes with time alone for sleeping nodes that miss check-ins, and
+   * sends configuration parameters whose settings changed (a reload) since they were last sent.
+   */
   private refreshAll(): void {
-    for (const id of this.nodes.keys()) this.changed(id);
+    for (const id of this.nodes.keys()) {
+      this.changed(id);
+      this.configure(id);
+    }
+  }
+
+  /** Sends the device's configuration parameters (config `devices:`) it has not been sent yet. */
+  private configure(id: DeviceId): void {
+    const node = this.nodes.get(id);
+    const ctx = this.ctx;
+    const zwave = this.zwave;
+    if (node === undefined || ctx === undefined || zwave === undefined || !this.isReady || !node.ready)
+      return;
+    const wanted = ctx.deviceSettings?.(id)?.configuration;
+    if (wanted === undefined) return;
+    let attempted = this.configured.get(id);
+    if (attempted === undefined) {
+      attempted = new Map();
+      this.configured.set(id, attempted);
+    }
+    void applyConfiguration(node, id, wanted, attempted, zwave.SetValueStatus, ctx.log);
   }
 
   /**
@@ -372,7 +456,26 @@ export class ZwaveAdapter implements Adapter {
       sleepGraceMs: this.options.sleepGraceMs,
     });
     this.lastInfo.set(id, info);
+    this.noteInsecure(id, info.insecure);
     return info;
+  }
+
+  /** Keeps the insecure devices in the adapter's status detail; WARN once when a device turns insecure. */
+  private noteInsecure(id: DeviceId, reason: string | undefined): void {
+    if (this.insecure.get(id) === reason) return;
+    if (reason === undefined) this.insecure.delete(id);
+    else {
+      this.insecure.set(id, reason);
+      this.ctx?.log.warn({ device: id, reason }, 'A Z-Wave device lacks the security its commands need.');
+    }
+    if (this.isReady) this.ctx?.setStatus('running', this.insecureDetail());
+  }
+
+  /** `status` detail while running: the insecure devices, if any. */
+  private insecureDetail(): string | undefined {
+    if (this.insecure.size === 0) return undefined;
+    const ids = [...this.insecure.keys()].sort();
+    return `${ids.length} insecure device(s) whose commands fail (see \`fieldgate devices show\`): ${ids.join(', ')}`;
   }
 
   /**
@@ -380,8 +483,12 @@ export class ZwaveAdapter implements Adapter {
    * one network.
    */
   private deviceIdOf(driver: Driver, node: ZWaveNode): DeviceId {
+    return this.nodeDeviceId(driver, node.id);
+  }
+
+  private nodeDeviceId(driver: Driver, nodeId: number): DeviceId {
     const homeId = (driver.controller.homeId ?? 0).toString(16).padStart(8, '0');
-    return `${this.ctx?.name ?? 'zwave'}:${homeId}-${node.id}`;
+    return `${this.ctx?.name ?? 'zwave'}:${homeId}-${nodeId}`;
   }
 
   private now(): number {

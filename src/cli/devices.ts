@@ -149,7 +149,7 @@ export function renderDevices(list: readonly DeviceInfo[], now: number): string 
   const rows = list.map((d) => [
     d.id,
     d.name ?? '',
-    d.availability,
+    d.insecure === undefined ? d.availability : `${d.availability}, INSECURE`,
     d.power,
     d.model ?? '',
     d.lastSeen === 0 ? 'never' : `${formatDuration((now - d.lastSeen) / 1000)} ago`,

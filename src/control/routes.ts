@@ -2,6 +2,7 @@ import { FieldgateError } from '../errors.js';
 import type { Route } from './route.js';
 import { commandRoutes } from './command-routes.js';
 import { deviceRoutes } from './device-routes.js';
+import { provisioningRoutes } from './provisioning-routes.js';
 import { queueRoutes } from './queue-routes.js';
 import { streamRoutes } from './stream-routes.js';
 import { reply } from './http.js';
@@ -29,6 +30,7 @@ export const ROUTES: readonly Route[] = [
   ...commandRoutes,
   ...queueRoutes,
   ...streamRoutes,
+  ...provisioningRoutes,
 ];
 
 /**

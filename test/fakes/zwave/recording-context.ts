@@ -1,10 +1,18 @@
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { RecordingContext } from '../recording-context.js';
+import type { DeviceSettings } from '../../../adapters/adapter.js';
+import type { DeviceId } from '../../../src/model.js';
+import { RecordingContext as BaseRecordingContext } from '../recording-context.js';
 import { waitFor } from '../wait-for.js';
 
-export type { RecordingContext } from '../recording-context.js';
+/** A recording context that also answers `deviceSettings` from `settings`, as config `devices:` would. */
+export class RecordingContext extends BaseRecordingContext {
+  readonly settings = new Map<DeviceId, DeviceSettings>();
+  deviceSettings(id: DeviceId): DeviceSettings | undefined {
+    return this.settings.get(id);
+  }
+}
 
 /**
  * A recording `AdapterContext` for the Z-Wave adapter, its state dir a fresh temp dir unless `stateDir`

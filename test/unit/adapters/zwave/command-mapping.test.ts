@@ -15,7 +15,43 @@ const MODE = 0x40;
 const DOOR_LOCK = 0x62;
 const LOCK = 0x76;
 
+/** A double relay: a bare root and two Binary Switch endpoints, the second one on. */
+const DOUBLE_RELAY = facts([], {
+  endpoints: new Map([
+    [1, { commandClasses: new Set([BINARY_SWITCH]), isOn: false }],
+    [2, { commandClasses: new Set([BINARY_SWITCH]), isOn: true }],
+  ]),
+});
+
 describe('planCommand', () => {
+  it.each([
+    // Multilevel Switch CC: 0–99 with 99 full; 0xff would be "last non-zero level", not full.
+    [{ level: 100 }, { value: 99 }],
+    [{ level: 0 }, { value: 0 }],
+    [{ level: 99 }, { value: 99 }],
+    [
+      { level: 30, duration: 5 },
+      { value: 30, durationS: 5 },
+    ],
+  ])('setLevel %j on a dimmer writes %j', (args, write) => {
+    expect(planCommand('setLevel', args, facts([DIMMER]))).toEqual({
+      ok: true,
+      write: expect.objectContaining({ commandClass: DIMMER, endpoint: 0, ...write }) as unknown,
+    });
+  });
+
+  it.each([
+    [{ endpoint: 2 }, 'on', { endpoint: 2, value: true }],
+    [{ endpoint: 1 }, 'off', { endpoint: 1, value: false }],
+    [{ endpoint: 2 }, 'toggle', { endpoint: 2, value: false }],
+    [{}, 'on', { endpoint: 1, value: true }],
+  ])('a double relay takes %j %s per endpoint', (args, name, write) => {
+    expect(planCommand(name, args, DOUBLE_RELAY)).toEqual({
+      ok: true,
+      write: expect.objectContaining({ commandClass: BINARY_SWITCH, ...write }) as unknown,
+    });
+  });
+
   it.each([
     ['on', {}, facts([BINARY_SWITCH]), { commandClass: BINARY_SWITCH, property: 'targetValue', value: true }],
     [
@@ -70,7 +106,10 @@ describe('planCommand', () => {
       facts([BINARY_SWITCH]),
       'unsupported',
     ],
-    ['setLevel', { level: 100 }, facts([DIMMER]), 'rejected'],
+    ['setLevel', { level: 101 }, facts([DIMMER]), 'rejected'],
+    ['setLevel', { level: 50, duration: -1 }, facts([DIMMER]), 'rejected'],
+    ['on', { endpoint: 3 }, DOUBLE_RELAY, 'rejected'],
+    ['setLevel', { level: 50, endpoint: 1 }, DOUBLE_RELAY, 'unsupported'],
     ['setLevel', { level: '5' }, facts([DIMMER]), 'rejected'],
     ['toggle', {}, facts([BINARY_SWITCH]), 'rejected'],
     ['setSetpoint', { setpoint: 20, type: 'cooling' }, facts([SETPOINT], { setpointTypes: [1] }), 'rejected'],
@@ -93,6 +132,19 @@ describe('commandsFor', () => {
     const commands = commandsFor(facts([BINARY_SWITCH, SETPOINT]));
     expect(commands.map((c) => c.name)).toEqual(['on', 'off', 'toggle', 'setSetpoint', 'setValue']);
     expect(commands.find((c) => c.name === 'setSetpoint')?.args?.setpoint).toEqual({ type: 'number' });
+  });
+
+  it('describes the endpoints of a double relay and the duration of a switch', () => {
+    const on = commandsFor(DOUBLE_RELAY).find((c) => c.name === 'on');
+    expect(on?.args).toEqual({
+      endpoint: { type: 'number', min: 0, max: 2 },
+      duration: { type: 'number', min: 0, max: 7620 },
+    });
+    expect(commandsFor(facts([DIMMER])).find((c) => c.name === 'setLevel')?.args?.level).toEqual({
+      type: 'number',
+      min: 0,
+      max: 100,
+    });
   });
 
   it('offers only the generic write to a sensor', () => {
