@@ -40,10 +40,13 @@ export type PowerSource = 'mains' | 'battery' | 'unknown';
 /** What a device can be asked to do: command name → a description of its arguments. */
 export interface CommandCapability {
   name: string;
-  /** JSON-schema-like description of the args object, for humans and validation hints. */
+  /**
+   * JSON-schema-like description of the args object, for humans and validation hints. `json` takes any JSON
+   * value (a raw value write, whose type only the device knows); the adapter checks it.
+   */
   args?: Record<
     string,
-    { type: 'number' | 'string' | 'boolean'; min?: number; max?: number; enum?: string[] }
+    { type: 'number' | 'string' | 'boolean' | 'json'; min?: number; max?: number; enum?: string[] }
   >;
 }
 

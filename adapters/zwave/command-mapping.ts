@@ -222,6 +222,7 @@ const COMMANDS: Record<string, CommandSpec> = {
         commandClass: { type: 'number', min: 0, max: 0xffff },
         property: { type: 'string' },
         propertyKey: { type: 'string' },
+        value: { type: 'json' },
         endpoint: { type: 'number', min: 0, max: 127 },
         duration: { type: 'number', min: 0, max: MAX_DURATION_S },
       },

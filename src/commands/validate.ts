@@ -93,6 +93,8 @@ function checkArg(value: unknown, spec: ArgSpec): string | undefined {
         return `must be one of ${spec.enum.join(', ')}, got ${JSON.stringify(value)}`;
       }
       return undefined;
+    case 'json':
+      return undefined;
   }
 }
 

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { commandsFor, planCommand, type NodeFacts } from '../../../../adapters/zwave/command-mapping.js';
+import { validateCommand } from '../../../../src/commands/validate.js';
+import type { DeviceCommand, DeviceInfo } from '../../../../src/model.js';
 
 const facts = (commandClasses: number[], extra: Partial<NodeFacts> = {}): NodeFacts => ({
   commandClasses: new Set(commandClasses),
@@ -149,5 +151,26 @@ describe('commandsFor', () => {
 
   it('offers only the generic write to a sensor', () => {
     expect(commandsFor(facts([0x31])).map((c) => c.name)).toEqual(['setValue']);
+  });
+
+  it('describes setValue so the router lets its value through, of whatever type the device takes', () => {
+    const info: DeviceInfo = {
+      id: 'zwave:5',
+      adapter: 'zwave',
+      capabilities: { values: [], commands: commandsFor(facts([0x70])) },
+      availability: 'online',
+      lastSeen: 0,
+      power: 'mains',
+    };
+    for (const value of [1, true, 'auto', [1, 2]]) {
+      const cmd: DeviceCommand = {
+        id: 'c1',
+        device: 'zwave:5',
+        name: 'setValue',
+        args: { commandClass: 0x70, property: '3', value },
+        origin: 'local',
+      };
+      expect(validateCommand(cmd, info, { maxArgsBytes: 4096 })).toBeUndefined();
+    }
   });
 });
