@@ -34,10 +34,11 @@ let env: NodeJS.ProcessEnv;
 
 /**
  * A made-up value for a secret or credential file the example refers to, by its name: others add keys to
- * the example while this suite runs, so the list is read from it. Hex keys are valid base64 too.
+ * the example while this suite runs, so the list is read from it. Hex keys are valid base64 too, and long
+ * enough for a status page token (16 characters at least).
  */
 const valueFor = (name: string) =>
-  name.includes('connection-string') ? AZURE : /key|zwave/.test(name) ? KEY : 'pw';
+  name.includes('connection-string') ? AZURE : /key|zwave|token/.test(name) ? KEY : 'pw';
 
 /** The example, made valid here: every secret and systemd credential it names exists beside it. */
 beforeAll(async () => {
