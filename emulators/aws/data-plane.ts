@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { once } from 'node:events';
 import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Aedes } from 'aedes';
@@ -12,6 +11,7 @@ import type { Meter } from './meter.js';
 import { isJsonObject, type JsonObject } from './shadow-document.js';
 import type { ShadowService } from './shadow-service.js';
 import { sigV4Violation, signingScope } from './sigv4.js';
+import { listen } from './listen.js';
 
 /**
  * Test credentials the emulated service APIs accept (SigV4), for a service app using the official AWS
@@ -94,18 +94,7 @@ export async function startDataPlane(options: DataPlaneOptions): Promise<DataPla
       });
     },
   );
-  server.listen(options.port, options.host);
-  await once(server, 'listening');
-  const address = server.address();
-  const port = typeof address === 'object' && address !== null ? address.port : options.port;
-  return {
-    port,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
-  };
+  return listen(server, options.port, options.host);
 }
 
 type Context = DataPlaneOptions & { credentials: ReadonlyMap<string, string>; now: () => number };

@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { once } from 'node:events';
 import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { TLSSocket } from 'node:tls';
@@ -10,6 +9,7 @@ import type { KeyPair } from './certs.js';
 import type { Meter } from './meter.js';
 import { isAllowed } from './policy.js';
 import type { Registry } from './registry.js';
+import { listen } from './listen.js';
 
 export interface HttpsPublishOptions {
   host: string;
@@ -54,18 +54,7 @@ export async function startHttpsPublish(options: HttpsPublishOptions): Promise<H
       });
     },
   );
-  server.listen(options.port, options.host);
-  await once(server, 'listening');
-  const address = server.address();
-  const port = typeof address === 'object' && address !== null ? address.port : options.port;
-  return {
-    port,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
-  };
+  return listen(server, options.port, options.host);
 }
 
 function reply(res: ServerResponse, status: number, body: Record<string, unknown>): void {
