@@ -18,7 +18,7 @@ import { removeNode } from './exclusion.js';
 import { InclusionWindow } from './inclusion-window.js';
 import { importZwaveJs } from './load-zwave-js.js';
 import { resolveNetworkKeys, type NetworkKeys } from './keys.js';
-import { provision, toProvisioningEntry } from './smartstart.js';
+import { leaveSmartStartListening, provision, toProvisioningEntry } from './smartstart.js';
 import {
   deviceInfoOf,
   insecureReasonOf,
@@ -304,6 +304,7 @@ export class ZwaveAdapter implements Adapter {
     driver.removeAllListeners();
     // A failed driver may throw while tearing down; the stick is gone either way.
     driver.on('error', () => undefined);
+    leaveSmartStartListening(driver);
     // destroy() can wait forever for an exchange the stick never finishes (seen when stopped right after
     // the network became ready); stop() must resolve regardless, so the wait is bounded.
     let timer: NodeJS.Timeout | undefined;
