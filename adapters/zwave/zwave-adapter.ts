@@ -189,6 +189,11 @@ export class ZwaveAdapter implements Adapter {
     return toProvisioningEntry(entry, zwave, (nodeId) => this.nodeDeviceId(driver, nodeId));
   }
 
+  /** A reload replaced config `devices:`: configuration parameters whose value changed are sent now. */
+  settingsChanged(): void {
+    for (const id of this.nodes.keys()) this.configure(id);
+  }
+
   provisioned(): ProvisioningEntry[] {
     const driver = this.readyDriver();
     const zwave = this.zwave;
@@ -409,15 +414,9 @@ export class ZwaveAdapter implements Adapter {
     }
   }
 
-  /**
-   * Re-evaluates availability, which changes with time alone for sleeping nodes that miss check-ins, and
-   * sends configuration parameters whose settings changed (a reload) since they were last sent.
-   */
+  /** Re-evaluates availability, which changes with time alone for sleeping nodes that miss check-ins. */
   private refreshAll(): void {
-    for (const id of this.nodes.keys()) {
-      this.changed(id);
-      this.configure(id);
-    }
+    for (const id of this.nodes.keys()) this.changed(id);
   }
 
   /** Sends the device's configuration parameters (config `devices:`) it has not been sent yet. */
