@@ -1,6 +1,7 @@
 import net from 'node:net';
 import { SerialAPIParser, ZWaveSerialFrameType, type ZWaveSerialFrame } from '@zwave-js/serial';
 import { createAndOpenMockedZWaveSerialPort } from '@zwave-js/serial/mock';
+import { dskFromString, nwiHomeIdFromDSK } from '@zwave-js/core';
 import {
   AddNodeToNetworkRequest,
   AddNodeType,
@@ -17,7 +18,11 @@ import {
   type NodePendingInclusion,
 } from '@zwave-js/testing';
 import { createDefaultMockControllerBehaviors, createDefaultMockNodeBehaviors } from 'zwave-js/Testing';
+import { serialRequest } from './serial-frames.js';
 
+/** `FUNC_ID_ZW_APPLICATION_UPDATE` and its "SmartStart home id received" update type (Z-Wave Host API). */
+const FUNC_APPLICATION_UPDATE = 0x49;
+const APPLICATION_UPDATE_SMART_START_HOME_ID = 0x85;
 /** `FUNC_ID_ZW_ADD_NODE_TO_NETWORK` (Z-Wave Host API). */
 const FUNC_ADD_NODE_TO_NETWORK = 0x4a;
 /** Its mode `ADD_NODE_SMART_START`, in the low nibble of the first payload byte. */
@@ -156,6 +161,37 @@ export class MockStick {
       );
     }
     return Promise.resolve('ignored');
+  }
+
+  /**
+   * A SmartStart device whose DSK is `dsk` is powered up in range. It sends SmartStart "prime" frames; a
+   * controller in SmartStart listening mode hands each to the host as a "SmartStart home id received"
+   * update carrying the NWI home id (derived from the DSK) and the node information, and the host decides
+   * whether to include it (by its DSK). The mock controller then includes `node`. A controller that is not
+   * listening drops the frames: this resolves `ignored` then, else `reported`.
+   */
+  async powerUpSmartStart(node: NodePendingInclusion, dsk: string): Promise<'reported' | 'ignored'> {
+    if (!this.isSmartStartListening) return 'ignored';
+    this.controller.nodePendingInclusion = node;
+    const ccs = (node.capabilities?.commandClasses ?? []).map((cc) =>
+      typeof cc === 'number' ? cc : cc.ccId,
+    );
+    // zwave-js can parse this update but not write it, so it is built here, in the layout zwave-js reads:
+    // update type, source node id (0: not included yet), RX status, NWI home id (4 bytes), the length of the
+    // command class list, basic / generic / specific device class, the command classes.
+    const payload = [
+      APPLICATION_UPDATE_SMART_START_HOME_ID,
+      0,
+      0,
+      ...nwiHomeIdFromDSK(dskFromString(dsk)),
+      ccs.length,
+      node.capabilities?.basicDeviceClass ?? 0x04,
+      node.capabilities?.genericDeviceClass ?? 0x10,
+      node.capabilities?.specificDeviceClass ?? 0x01,
+      ...ccs,
+    ];
+    await this.sendRawToHost(serialRequest(FUNC_APPLICATION_UPDATE, Uint8Array.from(payload)));
+    return 'reported';
   }
 
   /** True while the host has the controller in exclusion mode. */
