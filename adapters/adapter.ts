@@ -134,6 +134,12 @@ export interface Adapter {
   provisioned?(): ProvisioningEntry[];
   /** Takes a device off the provisioning list by its DSK; resolves false when it was not on it. */
   unprovision?(dsk: string): Promise<boolean>;
+  /**
+   * The operator's device settings (`ctx.deviceSettings`) were replaced: a reload applied config `devices:`.
+   * Called after `start` resolved and before `stop`; an adapter that pushes settings to its devices
+   * (Z-Wave configuration parameters) sends what changed now. Must not throw. Optional.
+   */
+  settingsChanged?(): void;
 }
 
 /** One device on a radio's SmartStart provisioning list. */

@@ -103,6 +103,16 @@ export class AdapterHost {
     this.#setStatus('stopped');
   }
 
+  /** A reload replaced the device settings: the adapter applies what changed (`Adapter.settingsChanged`). */
+  settingsChanged(): void {
+    if (this.#abort.signal.aborted) return;
+    try {
+      this.#adapter?.settingsChanged?.();
+    } catch (e) {
+      this.#log.warn({ err: e }, 'Adapter could not apply the new device settings.');
+    }
+  }
+
   #context(stateDir: string): AdapterContext {
     return {
       name: this.name,

@@ -1,5 +1,10 @@
 import type * as ZwaveJs from 'zwave-js';
-import type { PlannedProvisioningEntry, SmartStartProvisioningEntry, ZWaveController } from 'zwave-js';
+import type {
+  Driver,
+  PlannedProvisioningEntry,
+  SmartStartProvisioningEntry,
+  ZWaveController,
+} from 'zwave-js';
 import type { ProvisioningEntry } from '../adapter.js';
 import { FieldgateError, errorMessage } from '../../src/errors.js';
 import { SECURITY_CLASS } from './s2-pairing.js';
@@ -94,4 +99,28 @@ export async function provision(
     });
   }
   return entry;
+}
+
+/**
+ * Takes the controller out of SmartStart listening mode before its driver is destroyed; the entries stay
+ * and the next driver listens again once it has started.
+ *
+ * zwave-js (15.29) turns listening back on whenever its controller goes idle while an entry is active. When
+ * that request fails because the driver is being destroyed (the gateway stops, or the stick was lost while
+ * the request was on its way), the failure sets the controller idle, which requests listening again, which
+ * fails at once: a loop of promise callbacks that never yields, so timers, I/O and SIGTERM never run again.
+ * `disableSmartStart` clears the "listen again" flag before its first await, which ends that loop.
+ */
+export function leaveSmartStartListening(driver: Driver): void {
+  let controller: unknown;
+  try {
+    controller = driver.controller;
+  } catch {
+    return; // No controller yet (the driver never got that far): nothing is listening.
+  }
+  // Declared private in zwave-js's types; the integration test `smartstart.test.ts` (SIGTERM while the stick
+  // has not answered a listen request) fails if a zwave-js upgrade renames it.
+  const disable = (controller as { disableSmartStart?: unknown }).disableSmartStart;
+  if (typeof disable !== 'function') return;
+  void (disable as () => Promise<unknown>).call(controller).catch(() => undefined);
 }

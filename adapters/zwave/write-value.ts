@@ -27,10 +27,17 @@ interface WritableCcApi {
     options: SetValueOptions,
   ) => Promise<unknown>;
   readonly setValueHooks?: (id: ValueIdProps, value: unknown, options: object) => SetValueHooks | undefined;
+  /** Whether the written value may be stored as the value before the device reports it. */
+  readonly isSetValueOptimistic?: (
+    this: WritableCcApi,
+    id: ValueIdProps & { commandClass: number },
+  ) => boolean;
   withOptions(options: { expire?: number }): WritableCcApi;
 }
 
+/** Supervision CC status values (Z-Wave Supervision Command Class). */
 const SUPERVISION_SUCCESS = 0xff;
+const SUPERVISION_WORKING = 0x01;
 
 /**
  * Writes one value through the command class API rather than `node.setValue`, because only the CC API
@@ -64,6 +71,7 @@ export async function writeValue(
     const hooks = api.setValueHooks?.(id, write.value, options);
     const result = await api.setValue.call(api, id, write.value, options);
     const supervision = supervisionOf(result);
+    storeWrittenValue(node, write, api, supervision);
     if (supervision === undefined || supervision.status === SUPERVISION_SUCCESS) {
       hooks?.optimisticallyUpdateRelatedValues?.(supervision !== undefined);
       await hooks?.verifyChanges?.(result);
@@ -77,6 +85,39 @@ export async function writeValue(
       message: e instanceof Error ? e.message : String(e),
     };
   }
+}
+
+/**
+ * Stores the written value as `node.setValue` does. A value that is its own state (a thermostat setpoint
+ * or mode, a configuration parameter) has no other report to come after a Supervision success — zwave-js
+ * does not poll then — so without this the reading would keep the old value. Supervised and accepted: the
+ * value is stored with an event (and so becomes a reading); unsupervised: stored silently, the reading
+ * follows zwave-js's verification poll. Not for slow actuators (covers, motors), whose state moves later.
+ */
+function storeWrittenValue(
+  node: ZWaveNode,
+  write: ValueWrite,
+  api: WritableCcApi,
+  supervision: { status: number } | undefined,
+): void {
+  const accepted =
+    supervision === undefined ||
+    supervision.status === SUPERVISION_SUCCESS ||
+    supervision.status === SUPERVISION_WORKING;
+  if (!accepted) return;
+  const valueId = { commandClass: write.commandClass, endpoint: write.endpoint, property: write.property };
+  const id = write.propertyKey === undefined ? valueId : { ...valueId, propertyKey: write.propertyKey };
+  if (api.isSetValueOptimistic?.call(api, id) !== true) return;
+  const specific = node.getEndpoint(write.endpoint)?.deviceClass?.specific as
+    { isSlowActuator?: boolean } | undefined;
+  if (specific?.isSlowActuator === true) return;
+  node.valueDB.setValue(
+    id,
+    write.value,
+    supervision === undefined
+      ? { noEvent: true, updateTimestamp: false }
+      : { source: 'driver', updateTimestamp: true },
+  );
 }
 
 /**

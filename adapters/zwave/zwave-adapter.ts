@@ -18,7 +18,7 @@ import { removeNode } from './exclusion.js';
 import { InclusionWindow } from './inclusion-window.js';
 import { importZwaveJs } from './load-zwave-js.js';
 import { resolveNetworkKeys, type NetworkKeys } from './keys.js';
-import { provision, toProvisioningEntry } from './smartstart.js';
+import { leaveSmartStartListening, provision, toProvisioningEntry } from './smartstart.js';
 import {
   deviceInfoOf,
   insecureReasonOf,
@@ -189,6 +189,11 @@ export class ZwaveAdapter implements Adapter {
     return toProvisioningEntry(entry, zwave, (nodeId) => this.nodeDeviceId(driver, nodeId));
   }
 
+  /** A reload replaced config `devices:`: configuration parameters whose value changed are sent now. */
+  settingsChanged(): void {
+    for (const id of this.nodes.keys()) this.configure(id);
+  }
+
   provisioned(): ProvisioningEntry[] {
     const driver = this.readyDriver();
     const zwave = this.zwave;
@@ -304,6 +309,7 @@ export class ZwaveAdapter implements Adapter {
     driver.removeAllListeners();
     // A failed driver may throw while tearing down; the stick is gone either way.
     driver.on('error', () => undefined);
+    leaveSmartStartListening(driver);
     // destroy() can wait forever for an exchange the stick never finishes (seen when stopped right after
     // the network became ready); stop() must resolve regardless, so the wait is bounded.
     let timer: NodeJS.Timeout | undefined;
@@ -408,15 +414,9 @@ export class ZwaveAdapter implements Adapter {
     }
   }
 
-  /**
-   * Re-evaluates availability, which changes with time alone for sleeping nodes that miss check-ins, and
-   * sends configuration parameters whose settings changed (a reload) since they were last sent.
-   */
+  /** Re-evaluates availability, which changes with time alone for sleeping nodes that miss check-ins. */
   private refreshAll(): void {
-    for (const id of this.nodes.keys()) {
-      this.changed(id);
-      this.configure(id);
-    }
+    for (const id of this.nodes.keys()) this.changed(id);
   }
 
   /** Sends the device's configuration parameters (config `devices:`) it has not been sent yet. */

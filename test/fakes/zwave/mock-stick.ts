@@ -1,6 +1,7 @@
 import net from 'node:net';
 import { SerialAPIParser, ZWaveSerialFrameType, type ZWaveSerialFrame } from '@zwave-js/serial';
 import { createAndOpenMockedZWaveSerialPort } from '@zwave-js/serial/mock';
+import { dskFromString, nwiHomeIdFromDSK } from '@zwave-js/core';
 import {
   AddNodeToNetworkRequest,
   AddNodeType,
@@ -17,6 +18,20 @@ import {
   type NodePendingInclusion,
 } from '@zwave-js/testing';
 import { createDefaultMockControllerBehaviors, createDefaultMockNodeBehaviors } from 'zwave-js/Testing';
+import { serialRequest } from './serial-frames.js';
+
+/** `FUNC_ID_ZW_APPLICATION_UPDATE` and its "SmartStart home id received" update type (Z-Wave Host API). */
+const FUNC_APPLICATION_UPDATE = 0x49;
+const APPLICATION_UPDATE_SMART_START_HOME_ID = 0x85;
+/** `FUNC_ID_ZW_ADD_NODE_TO_NETWORK` (Z-Wave Host API). */
+const FUNC_ADD_NODE_TO_NETWORK = 0x4a;
+/** Its mode `ADD_NODE_SMART_START`, in the low nibble of the first payload byte. */
+const ADD_NODE_SMART_START = 0x09;
+
+/** True for the host's "enter SmartStart listening mode" request (SOF, length, type, function, mode, …). */
+export function isSmartStartListenRequest(frame: Uint8Array): boolean {
+  return frame[3] === FUNC_ADD_NODE_TO_NETWORK && ((frame[4] ?? 0) & 0x0f) === ADD_NODE_SMART_START;
+}
 
 /**
  * A Z-Wave USB stick with no radio: `@zwave-js/testing`'s MockController and MockNodes served over a
@@ -35,6 +50,15 @@ export class MockStick {
   private exclusionCallbackId: number | undefined;
   /** True between the host's "add node" start and stop requests. */
   isIncluding = false;
+  /**
+   * True while the host has the controller in SmartStart listening mode (`FUNC_ID_ZW_ADD_NODE_TO_NETWORK`,
+   * mode `ADD_NODE_SMART_START`): it listens for SmartStart "prime" frames of not-yet-included nodes and
+   * reports their NWI home id to the host, which decides whether to include them.
+   */
+  isSmartStartListening = false;
+  /** Host frames the stick swallows without an ACK, as a hung stick does (see `stall`). */
+  readonly stalledFrames: Uint8Array[] = [];
+  private stallMatcher: ((frame: Uint8Array) => boolean) | undefined;
 
   private constructor(
     readonly controller: MockController,
@@ -73,8 +97,19 @@ export class MockStick {
       onHostMessage: (_controller, msg) => {
         if (msg instanceof AddNodeToNetworkRequest) {
           const isStop = msg.addNodeType === AddNodeType.Stop;
-          // zwave-js sends a second Stop after each inclusion, as Silicon Labs recommends. The mock controller
-          // would take a Stop while idle as a start and stay in "adding" mode; a real one ignores it.
+          // SmartStart listening is not inclusion: the controller includes nobody by itself, and answers the
+          // request with its ACK only (no callback; zwave-js sends callback id 0). zwave-js's mock controller
+          // would enter its classic "adding" state instead, take every later start as illegal and include a
+          // node pending inclusion on the spot.
+          if (msg.addNodeType === AddNodeType.SmartStartListen) {
+            stick.isSmartStartListening = true;
+            return true;
+          }
+          // Any other add-mode request (a Stop, a classic or a SmartStart DSK inclusion) ends listening.
+          stick.isSmartStartListening = false;
+          // zwave-js sends a second Stop after each inclusion, as Silicon Labs recommends, and one to leave
+          // SmartStart listening. The mock controller would take a Stop while idle as a start and stay in
+          // "adding" mode; a real one ignores it.
           if (isStop && !stick.isIncluding) return true;
           stick.isIncluding = !isStop;
         }
@@ -128,6 +163,37 @@ export class MockStick {
     return Promise.resolve('ignored');
   }
 
+  /**
+   * A SmartStart device whose DSK is `dsk` is powered up in range. It sends SmartStart "prime" frames; a
+   * controller in SmartStart listening mode hands each to the host as a "SmartStart home id received"
+   * update carrying the NWI home id (derived from the DSK) and the node information, and the host decides
+   * whether to include it (by its DSK). The mock controller then includes `node`. A controller that is not
+   * listening drops the frames: this resolves `ignored` then, else `reported`.
+   */
+  async powerUpSmartStart(node: NodePendingInclusion, dsk: string): Promise<'reported' | 'ignored'> {
+    if (!this.isSmartStartListening) return 'ignored';
+    this.controller.nodePendingInclusion = node;
+    const ccs = (node.capabilities?.commandClasses ?? []).map((cc) =>
+      typeof cc === 'number' ? cc : cc.ccId,
+    );
+    // zwave-js can parse this update but not write it, so it is built here, in the layout zwave-js reads:
+    // update type, source node id (0: not included yet), RX status, NWI home id (4 bytes), the length of the
+    // command class list, basic / generic / specific device class, the command classes.
+    const payload = [
+      APPLICATION_UPDATE_SMART_START_HOME_ID,
+      0,
+      0,
+      ...nwiHomeIdFromDSK(dskFromString(dsk)),
+      ccs.length,
+      node.capabilities?.basicDeviceClass ?? 0x04,
+      node.capabilities?.genericDeviceClass ?? 0x10,
+      node.capabilities?.specificDeviceClass ?? 0x01,
+      ...ccs,
+    ];
+    await this.sendRawToHost(serialRequest(FUNC_APPLICATION_UPDATE, Uint8Array.from(payload)));
+    return 'reported';
+  }
+
   /** True while the host has the controller in exclusion mode. */
   get isExcluding(): boolean {
     return this.exclusionCallbackId !== undefined;
@@ -153,6 +219,18 @@ export class MockStick {
     const socket = this.socket;
     if (socket === undefined) throw new Error('no host is connected');
     await new Promise<void>((resolve, reject) => socket.write(bytes, (e) => (e ? reject(e) : resolve())));
+  }
+
+  /**
+   * From now on the stick swallows every host frame `matcher` accepts, without an ACK, as a hung stick (or
+   * one unplugged while the frame was on the wire) does; they are kept in `stalledFrames`. `unstall()` ends it.
+   */
+  stall(matcher: (frame: Uint8Array) => boolean): void {
+    this.stallMatcher = matcher;
+  }
+
+  unstall(): void {
+    this.stallMatcher = undefined;
   }
 
   /** True while a host holds the stick's connection open. */
@@ -197,6 +275,10 @@ export class MockStick {
         new WritableStream<ZWaveSerialFrame>({
           write: async (frame) => {
             if (frame.type !== ZWaveSerialFrameType.SerialAPI) return;
+            if (typeof frame.data !== 'number' && this.stallMatcher?.(frame.data) === true) {
+              this.stalledFrames.push(frame.data);
+              return;
+            }
             await this.writeToController(
               typeof frame.data === 'number' ? Uint8Array.from([frame.data]) : frame.data,
             );
