@@ -134,6 +134,12 @@ export interface Adapter {
   provisioned?(): ProvisioningEntry[];
   /** Takes a device off the provisioning list by its DSK; resolves false when it was not on it. */
   unprovision?(dsk: string): Promise<boolean>;
+  /**
+   * The operator's per-device settings (`ctx.deviceSettings`) changed: called by the runtime after a
+   * successful reload that applied `devices:`. Adapters that derive something from the settings once (the
+   * capabilities a Zigbee device advertises under its `converterOptions`) recompute it here. Optional.
+   */
+  settingsChanged?(): void;
 }
 
 /** One device on a radio's SmartStart provisioning list. */

@@ -103,6 +103,15 @@ export class AdapterHost {
     this.#setStatus('stopped');
   }
 
+  /** Tells the adapter that the per-device settings changed (a reload); its failure is logged, never thrown. */
+  settingsChanged(): void {
+    try {
+      this.#adapter?.settingsChanged?.();
+    } catch (e) {
+      this.#log.warn({ err: e }, 'The adapter failed to apply the changed device settings.');
+    }
+  }
+
   #context(stateDir: string): AdapterContext {
     return {
       name: this.name,

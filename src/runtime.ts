@@ -245,6 +245,7 @@ export class Runtime implements GatewayApi {
     if (plan.apply.includes('devices')) {
       this.#config = { ...this.#config, devices: next.devices };
       this.#naming.replaceSettings(next.devices);
+      for (const host of this.#adapters) host.settingsChanged();
     }
     if (plan.apply.includes('pipeline.filter')) {
       this.#config = {

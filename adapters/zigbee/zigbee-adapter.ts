@@ -211,6 +211,35 @@ export class ZigbeeAdapter implements Adapter {
     return this.infoOf(device);
   }
 
+  /**
+   * The operator's settings changed (a reload): a definition's exposes may depend on its converter options
+   * (Gluon ST001's `expose_device_state` adds an on/off switch), so each identified device's exposes are
+   * computed again with the options now in effect, and a device whose capabilities changed is announced.
+   * Converter calls already read the options at each use.
+   */
+  settingsChanged(): void {
+    for (const device of this.byIeee.values()) {
+      const definition = device.definition;
+      if (definition === undefined) continue;
+      const before = JSON.stringify(device.properties);
+      try {
+        device.identify(definition, exposesOf(definition, device.zh, device.converterOptions()));
+      } catch (e) {
+        this.ctx?.log.warn(
+          { device: device.id, err: errorMessage(e) },
+          'The converter definition failed to list its exposes with the new options; keeping the old ones.',
+        );
+        continue;
+      }
+      if (JSON.stringify(device.properties) === before) continue;
+      this.ctx?.log.info(
+        { device: device.id },
+        'Zigbee device capabilities changed with its converter options.',
+      );
+      this.announce(device);
+    }
+  }
+
   private now(): number {
     return this.ctx?.now() ?? Date.now();
   }
