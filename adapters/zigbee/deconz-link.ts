@@ -8,7 +8,8 @@ import type { Logger } from '../../src/logger.js';
  *
  * - It never emits `disconnected`: on a lost link it reconnects by itself, every 5 s, forever. Its timers
  *   also outlive `Controller.stop()`, so a stopped deCONZ controller keeps reconnecting; the adapter
- *   therefore never replaces one, it watches the driver's own link state instead (`selfReconnectingLink`).
+ *   therefore never replaces an open one, it watches the driver's own link state instead
+ *   (`selfReconnectingLink`), and stops the driver of a controller it gives up (`retireDeconzDriver`).
  * - Over TCP (`tcp://host:port`), zigbee-herdsman 10.9.5 registers the socket's `close` handler unbound, so
  *   a closed connection throws `this.emitStateEvent is not a function` out of the socket's event — an
  *   uncaught exception that ends the whole daemon (Koenkk/zigbee-herdsman#1820, fix proposed in #1821).
@@ -18,6 +19,17 @@ import type { Logger } from '../../src/logger.js';
 /** The one part of herdsman's deCONZ driver the adapter reads: whether its link to the firmware is up. */
 export interface SelfReconnectingLink {
   started(): boolean;
+}
+
+/** The deCONZ driver's internals that keep it alive after its controller is gone. */
+interface DeconzDriverInternals {
+  started?: () => boolean;
+  tickTimer?: unknown;
+  close?: () => Promise<void>;
+}
+
+function driverOf(controller: Controller): DeconzDriverInternals | undefined {
+  return (controller as unknown as { adapter?: { driver?: DeconzDriverInternals } }).adapter?.driver;
 }
 
 interface DeconzDriverPrototype {
@@ -68,9 +80,22 @@ export async function guardDeconzSocketClose(log: Logger): Promise<void> {
  * makes the adapter fall back to replacing the controller, as for every other driver.
  */
 export function selfReconnectingLink(controller: Controller): SelfReconnectingLink | undefined {
-  const driver = (controller as unknown as { adapter?: { driver?: Partial<SelfReconnectingLink> } }).adapter
-    ?.driver;
+  const driver = driverOf(controller);
   const started = driver?.started;
   if (typeof started !== 'function') return undefined;
   return { started: () => started.call(driver) === true };
+}
+
+/**
+ * Ends a deCONZ driver for good once its controller is stopped or failed to start. herdsman's driver runs a
+ * 100 ms state-machine timer from its constructor that no `stop()` clears, and that timer reconnects a
+ * closed port every 5 s: without this, every failed open (a ConBee absent at startup, a network coordinator
+ * that is off) would leave one more driver behind, each opening the port again — racing the next
+ * controller for the same stick or TCP port. Clears that timer, then closes the port.
+ */
+export async function retireDeconzDriver(controller: Controller): Promise<void> {
+  const driver = driverOf(controller);
+  if (driver === undefined || driver.tickTimer === undefined) return;
+  clearInterval(driver.tickTimer as NodeJS.Timeout);
+  await driver.close?.().catch(() => undefined);
 }

@@ -22,7 +22,12 @@ import { serialPortProblem } from './serial-port-problem.js';
 import type { ZigbeeOptions } from './options.js';
 import { controllerOptions } from './controller-options.js';
 import { DeviceConfigurator } from './device-configurator.js';
-import { guardDeconzSocketClose, selfReconnectingLink, type SelfReconnectingLink } from './deconz-link.js';
+import {
+  guardDeconzSocketClose,
+  retireDeconzDriver,
+  selfReconnectingLink,
+  type SelfReconnectingLink,
+} from './deconz-link.js';
 import { MessageIntake } from './message-intake.js';
 import { ZigbeeDevice } from './zigbee-device.js';
 
@@ -339,6 +344,8 @@ export class ZigbeeAdapter implements Adapter {
         'Zigbee controller stop failed; it is closed regardless.',
       );
     }
+    // Otherwise a deCONZ driver lives on and keeps reopening the port (deconz-link.ts).
+    if (this.options.coordinator === 'deconz') await retireDeconzDriver(controller);
     // Stopping writes a fresh coordinator backup.
     await this.keepKeyFilesPrivate();
   }

@@ -1,7 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { setLogger } from 'zigbee-herdsman';
 import * as deconzDriverModule from 'zigbee-herdsman/dist/adapter/deconz/driver/driver.js';
-import { guardDeconzSocketClose } from '../../../../adapters/zigbee/deconz-link.js';
+import type { Controller } from 'zigbee-herdsman';
+import { guardDeconzSocketClose, retireDeconzDriver } from '../../../../adapters/zigbee/deconz-link.js';
 import zigbeeDefinition from '../../../../adapters/zigbee/index.js';
 import type { Adapter } from '../../../../adapters/adapter.js';
 import { silentLogger } from '../../../../src/logger.js';
@@ -132,6 +133,44 @@ describe("herdsman's deCONZ driver on a TCP socket that closes", () => {
     } finally {
       clearInterval(internals.tickTimer);
       await driver.close().catch(() => undefined);
+    }
+  });
+
+  it('stays closed once retired, while a driver only closed reopens the port', async () => {
+    setLogger(quiet);
+    await guardDeconzSocketClose(silentLogger()); // as the adapter runs it
+    box = new CoordinatorBox();
+    await box.powerOn();
+    const controlBox = new CoordinatorBox();
+    await controlBox.powerOn();
+    const driverFor = (port: CoordinatorBox): InstanceType<DeconzDriverClass> =>
+      new DeconzDriver(
+        { path: port.url, baudRate: 115200 },
+        { panID: 0x1a62, channelList: [11] },
+        undefined,
+        [],
+      );
+    const retired = driverFor(box);
+    const closed = driverFor(controlBox);
+    try {
+      await eventually(
+        () => box!.connections === 1 && controlBox.connections === 1,
+        'the drivers to connect',
+      );
+      // What the adapter does with the controller of a failed or lost deCONZ coordinator…
+      await retireDeconzDriver({ adapter: { driver: retired } } as unknown as Controller);
+      // …and what herdsman's Controller.stop() alone does: the driver reopens the port 5 s later. Closed
+      // second, so that the retired driver, were it to reopen, would do so before this one.
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      await closed.close();
+      await eventually(() => controlBox.connections === 2, 'the closed driver to reopen its port', 30_000);
+      expect(box.connections).toBe(1);
+    } finally {
+      for (const driver of [retired, closed]) {
+        clearInterval((driver as unknown as { tickTimer: NodeJS.Timeout }).tickTimer);
+        await driver.close().catch(() => undefined);
+      }
+      await controlBox.powerOff();
     }
   });
 });
