@@ -6,6 +6,13 @@ import net from 'node:net';
  * connection, as a box that loses power or network does; `powerOn` listens on the same port again.
  */
 export class CoordinatorBox {
+  constructor(
+    private readonly options: {
+      /** Cut each connection this long after accepting it (a bridge that keeps restarting). */
+      dropAfterMs?: number;
+    } = {},
+  ) {}
+
   private server: net.Server | undefined;
   private readonly sockets = new Set<net.Socket>();
   /** Connections accepted since the box was made. */
@@ -22,6 +29,8 @@ export class CoordinatorBox {
       this.sockets.add(socket);
       socket.on('error', () => undefined);
       socket.on('close', () => this.sockets.delete(socket));
+      const { dropAfterMs } = this.options;
+      if (dropAfterMs !== undefined) setTimeout(() => socket.destroy(), dropAfterMs).unref();
     });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
