@@ -32,8 +32,8 @@ interface Waiter {
 export class FakeCoordinator extends Adapter {
   readonly sent: SentFrame[] = [];
   /**
-   * Present only for a `deconz` coordinator on `tcp://`: what herdsman's deCONZ driver exposes as
-   * `driver.started()` — whether its link to the firmware is up.
+   * Present only for a `deconz` coordinator: what herdsman's deCONZ driver exposes as `driver.started()` —
+   * whether its link to the firmware is up.
    */
   readonly driver: { started(): boolean } | undefined;
   /** `tcp://host:port`: the coordinator's link is a real TCP connection (see `start`). */
@@ -81,10 +81,14 @@ export class FakeCoordinator extends Adapter {
     this.manufacturerID = Zcl.ManufacturerCode.SILICON_LABORATORIES;
     const tcp = /^tcp:\/\/([^:/]+):(\d+)$/i.exec(serialPortOptions.path ?? '');
     this.tcp = tcp === null ? undefined : { host: tcp[1]!, port: Number(tcp[2]) };
+    // herdsman's deCONZ driver reconnects by itself: over TCP when the box is back, over serial when the
+    // stick is plugged in again.
     this.driver =
-      this.tcp !== undefined && serialPortOptions.adapter === 'deconz'
-        ? { started: () => this.isLinkUp }
-        : undefined;
+      serialPortOptions.adapter !== 'deconz'
+        ? undefined
+        : this.tcp !== undefined
+          ? { started: () => this.isLinkUp }
+          : { started: () => this.air.isCoordinatorPresent && !this.isStopped };
   }
 
   /**
