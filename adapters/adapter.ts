@@ -135,9 +135,9 @@ export interface Adapter {
   /** Takes a device off the provisioning list by its DSK; resolves false when it was not on it. */
   unprovision?(dsk: string): Promise<boolean>;
   /**
-   * The operator's per-device settings (`ctx.deviceSettings`) changed: called by the runtime after a
-   * successful reload that applied `devices:`. Adapters that derive something from the settings once (the
-   * capabilities a Zigbee device advertises under its `converterOptions`) recompute it here. Optional.
+   * The operator's device settings (`ctx.deviceSettings`) were replaced: a reload applied config `devices:`.
+   * Called after `start` resolved and before `stop`; an adapter that pushes settings to its devices
+   * (Z-Wave configuration parameters) sends what changed now. Must not throw. Optional.
    */
   settingsChanged?(): void;
 }

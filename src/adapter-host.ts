@@ -103,12 +103,13 @@ export class AdapterHost {
     this.#setStatus('stopped');
   }
 
-  /** Tells the adapter that the per-device settings changed (a reload); its failure is logged, never thrown. */
+  /** A reload replaced the device settings: the adapter applies what changed (`Adapter.settingsChanged`). */
   settingsChanged(): void {
+    if (this.#abort.signal.aborted) return;
     try {
       this.#adapter?.settingsChanged?.();
     } catch (e) {
-      this.#log.warn({ err: e }, 'The adapter failed to apply the changed device settings.');
+      this.#log.warn({ err: e }, 'Adapter could not apply the new device settings.');
     }
   }
 

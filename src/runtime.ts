@@ -245,7 +245,7 @@ export class Runtime implements GatewayApi {
     if (plan.apply.includes('devices')) {
       this.#config = { ...this.#config, devices: next.devices };
       this.#naming.replaceSettings(next.devices);
-      for (const host of this.#adapters) host.settingsChanged();
+      for (const adapter of this.#adapters) adapter.settingsChanged();
     }
     if (plan.apply.includes('pipeline.filter')) {
       this.#config = {
