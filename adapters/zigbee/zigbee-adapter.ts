@@ -22,6 +22,12 @@ import { serialPortProblem } from './serial-port-problem.js';
 import type { ZigbeeOptions } from './options.js';
 import { controllerOptions } from './controller-options.js';
 import { DeviceConfigurator } from './device-configurator.js';
+import {
+  guardDeconzSocketClose,
+  retireDeconzDriver,
+  selfReconnectingLink,
+  type SelfReconnectingLink,
+} from './deconz-link.js';
 import { MessageIntake } from './message-intake.js';
 import { ZigbeeDevice } from './zigbee-device.js';
 
@@ -69,6 +75,14 @@ export class ZigbeeAdapter implements Adapter {
   private intake: MessageIntake | undefined;
   /** Reopens the coordinator with backoff (`options.reopen`). */
   private readonly reopen: Reopener;
+  /**
+   * The deCONZ driver's own link, when the open controller has one: that driver reconnects by itself and
+   * cannot be replaced (deconz-link.ts), so a lost link is reported from here instead of reopening.
+   */
+  private link: SelfReconnectingLink | undefined;
+  /** Why the self-reconnecting link is down; undefined while it is up. */
+  private linkDownBecause: string | undefined;
+  private linkTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly options: ZigbeeOptions,
@@ -92,6 +106,7 @@ export class ZigbeeAdapter implements Adapter {
       () => !this.isOpen,
     );
     this.zh.setLogger(this.libraryLog);
+    if (this.options.coordinator === 'deconz') await guardDeconzSocketClose(ctx.log);
     this.intake = new MessageIntake({
       ctx,
       zhc: () => this.converters(),
@@ -117,12 +132,15 @@ export class ZigbeeAdapter implements Adapter {
       () => this.isOpen && !this.isStopping,
       (why) => this.onDisconnected(why),
     );
+    this.linkTimer = setInterval(() => this.checkLink(), this.options.reopen.initialMs);
+    this.linkTimer.unref();
   }
 
   async stop(): Promise<void> {
     this.isStopping = true;
     this.reopen.stop();
     clearInterval(this.availabilityTimer);
+    clearInterval(this.linkTimer);
     this.presence.stop();
     await this.closeController();
     await this.intake?.idle();
@@ -211,6 +229,35 @@ export class ZigbeeAdapter implements Adapter {
     return this.infoOf(device);
   }
 
+  /**
+   * The operator's settings changed (a reload): a definition's exposes may depend on its converter options
+   * (Gluon ST001's `expose_device_state` adds an on/off switch), so each identified device's exposes are
+   * computed again with the options now in effect, and a device whose capabilities changed is announced.
+   * Converter calls already read the options at each use.
+   */
+  settingsChanged(): void {
+    for (const device of this.byIeee.values()) {
+      const definition = device.definition;
+      if (definition === undefined) continue;
+      const before = JSON.stringify(device.properties);
+      try {
+        device.identify(definition, exposesOf(definition, device.zh, device.converterOptions()));
+      } catch (e) {
+        this.ctx?.log.warn(
+          { device: device.id, err: errorMessage(e) },
+          'The converter definition failed to list its exposes with the new options; keeping the old ones.',
+        );
+        continue;
+      }
+      if (JSON.stringify(device.properties) === before) continue;
+      this.ctx?.log.info(
+        { device: device.id },
+        'Zigbee device capabilities changed with its converter options.',
+      );
+      this.announce(device);
+    }
+  }
+
   private now(): number {
     return this.ctx?.now() ?? Date.now();
   }
@@ -258,6 +305,8 @@ export class ZigbeeAdapter implements Adapter {
       const result = await controller.start();
       if (this.isStopping) return;
       await this.presence.opened();
+      this.link = this.options.coordinator === 'deconz' ? selfReconnectingLink(controller) : undefined;
+      this.linkDownBecause = undefined;
       this.isOpen = true;
       this.closedBecause = undefined;
       this.reopen.succeeded();
@@ -283,6 +332,8 @@ export class ZigbeeAdapter implements Adapter {
     const controller = this.controller;
     this.controller = undefined;
     this.isOpen = false;
+    this.link = undefined;
+    this.linkDownBecause = undefined;
     if (controller === undefined) return;
     controller.removeAllListeners();
     try {
@@ -293,6 +344,8 @@ export class ZigbeeAdapter implements Adapter {
         'Zigbee controller stop failed; it is closed regardless.',
       );
     }
+    // Otherwise a deCONZ driver lives on and keeps reopening the port (deconz-link.ts).
+    if (this.options.coordinator === 'deconz') await retireDeconzDriver(controller);
     // Stopping writes a fresh coordinator backup.
     await this.keepKeyFilesPrivate();
   }
@@ -316,6 +369,10 @@ export class ZigbeeAdapter implements Adapter {
 
   private onDisconnected(why = 'the serial link was lost'): void {
     if (this.isStopping || !this.isOpen) return;
+    if (this.link !== undefined) {
+      this.onLinkDown(why);
+      return;
+    }
     this.isOpen = false;
     this.ctx!.log.warn({ why }, 'The Zigbee coordinator went away; reopening it with backoff.');
     this.closedBecause = `it disconnected (${why}); reopening with backoff`;
@@ -323,6 +380,50 @@ export class ZigbeeAdapter implements Adapter {
     void this.closeController().then(() => {
       if (!this.isStopping) this.scheduleReopen();
     });
+  }
+
+  /**
+   * Follows a self-reconnecting (deCONZ) driver's link: down → `degraded` with the reason, commands and
+   * pairing refused; up again (the driver reconnected) → `running`.
+   */
+  private checkLink(): void {
+    const link = this.link;
+    if (link === undefined || this.isStopping || this.controller === undefined) return;
+    const isUp = link.started();
+    if (!isUp && this.isOpen) this.onLinkDown(this.linkLossReason());
+    else if (isUp && this.linkDownBecause !== undefined) this.onLinkUp();
+  }
+
+  private linkLossReason(): string {
+    const port = this.options.serialPort ?? 'the coordinator';
+    return /^tcp:\/\//i.test(port) ? `the connection to ${port} was lost` : `the link to ${port} was lost`;
+  }
+
+  private onLinkDown(why: string): void {
+    if (!this.isOpen) return;
+    this.isOpen = false;
+    this.linkDownBecause = why;
+    this.closedBecause = `it disconnected (${why}); the deCONZ driver reconnects every 5 s`;
+    this.ctx!.log.warn({ why }, 'The Zigbee coordinator went away; the deCONZ driver is reconnecting.');
+    this.ctx!.setStatus(
+      'degraded',
+      `Zigbee coordinator disconnected: ${why}; the deCONZ driver reconnects every 5 s`,
+    );
+  }
+
+  private onLinkUp(): void {
+    this.ctx!.log.info(
+      { was: this.linkDownBecause },
+      'The Zigbee coordinator is back (the deCONZ driver reconnected).',
+    );
+    this.linkDownBecause = undefined;
+    this.closedBecause = undefined;
+    this.isOpen = true;
+    this.ctx!.setStatus('running');
+    // Commands the router held while the link was down go out now.
+    for (const device of this.byIeee.values()) {
+      if (device.isAwake(this.now())) this.ctx!.deviceAwake(device.id);
+    }
   }
 
   private listen(controller: Controller): void {

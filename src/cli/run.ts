@@ -4,6 +4,8 @@ import { DEFAULT_CONFIG_PATH } from './common.js';
 
 /** After a failed start, the longest the process lingers before it exits regardless. */
 const FAILED_START_EXIT_MS = 3000;
+/** After a stop (SIGTERM), the longest the process lingers before it exits regardless. */
+const STOPPED_EXIT_MS = 3000;
 
 /** `fieldgate run`: the daemon. Resolves when it has stopped after SIGTERM/SIGINT. */
 export function registerRunCommand(program: Command): void {
@@ -25,6 +27,9 @@ export function registerRunCommand(program: Command): void {
           options.config,
           options.logFormat === undefined ? {} : { logFormat: options.logFormat },
         );
+        // Everything is stopped and flushed; a library timer nobody can clear (zigbee-herdsman's deCONZ
+        // adapter runs one from its constructor) must not keep a stopped daemon from exiting.
+        setTimeout(() => process.exit(), STOPPED_EXIT_MS).unref();
       } catch (e) {
         // A failed start has released what it started; should a library still hold the event loop open, the
         // process ends anyway instead of hanging (the error is printed and the exit code set by the caller).

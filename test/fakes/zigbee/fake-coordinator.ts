@@ -1,3 +1,4 @@
+import net from 'node:net';
 import { Zcl, Zdo, ZSpec } from 'zigbee-herdsman';
 import type { AdapterTypes, AdapterEvents } from 'zigbee-herdsman';
 import { Adapter, type ClusterWaitressMatcher } from 'zigbee-herdsman/dist/adapter/adapter.js';
@@ -30,6 +31,16 @@ interface Waiter {
 
 export class FakeCoordinator extends Adapter {
   readonly sent: SentFrame[] = [];
+  /**
+   * Present only for a `deconz` coordinator: what herdsman's deCONZ driver exposes as `driver.started()` —
+   * whether its link to the firmware is up.
+   */
+  readonly driver: { started(): boolean } | undefined;
+  /** `tcp://host:port`: the coordinator's link is a real TCP connection (see `start`). */
+  private readonly tcp: { host: string; port: number } | undefined;
+  private socket: net.Socket | undefined;
+  private isLinkUp = false;
+  private reconnectTimer: NodeJS.Timeout | undefined;
   private readonly waiters = new Set<Waiter>();
   private readonly attached = new Map<VirtualDevice, (tx: DeviceTransmission) => void>();
   /** The coordinator's own node: herdsman interviews it too (descriptors of its endpoints). */
@@ -68,6 +79,58 @@ export class FakeCoordinator extends Adapter {
     // ZDO payloads carry the ZDO sequence number in their first byte, as with ember and zoh.
     this.hasZdoMessageOverhead = true;
     this.manufacturerID = Zcl.ManufacturerCode.SILICON_LABORATORIES;
+    const tcp = /^tcp:\/\/([^:/]+):(\d+)$/i.exec(serialPortOptions.path ?? '');
+    this.tcp = tcp === null ? undefined : { host: tcp[1]!, port: Number(tcp[2]) };
+    // herdsman's deCONZ driver reconnects by itself: over TCP when the box is back, over serial when the
+    // stick is plugged in again.
+    this.driver =
+      serialPortOptions.adapter !== 'deconz'
+        ? undefined
+        : this.tcp !== undefined
+          ? { started: () => this.isLinkUp }
+          : { started: () => this.air.isCoordinatorPresent && !this.isStopped };
+  }
+
+  /**
+   * Opens the TCP link to the coordinator box and, when it closes, does what herdsman 10.9.5's driver for
+   * this coordinator type does (node_modules/zigbee-herdsman/dist/adapter/…): ember (ASH `onPortClose` →
+   * `fatalError` → `disconnected`), zstack (znp `close` → `disconnected`), zboss, zigate and zoh report
+   * `disconnected`; deCONZ reports nothing and reconnects by itself every `air.deconzReconnectMs` (its
+   * driver's `WaitToReconnect` state, 5 s), `driver.started()` false meanwhile.
+   */
+  private connect(): Promise<void> {
+    const { host, port } = this.tcp!;
+    return new Promise((resolve, reject) => {
+      const socket = net.connect(port, host);
+      socket.once('connect', () => {
+        this.socket = socket;
+        this.isLinkUp = true;
+        socket.once('close', () => this.onLinkClosed());
+        resolve();
+      });
+      let isConnected = false;
+      socket.once('connect', () => (isConnected = true));
+      socket.on('error', (e) => {
+        if (!isConnected) reject(new Error(`Error while opening socket: ${e.message}`));
+      });
+    });
+  }
+
+  private onLinkClosed(): void {
+    this.isLinkUp = false;
+    this.socket = undefined;
+    if (this.isStopped) return;
+    if (this.driver === undefined) {
+      this.emit('disconnected');
+      return;
+    }
+    const retry = (): void => {
+      this.reconnectTimer = setTimeout(() => {
+        if (this.isStopped) return;
+        this.connect().catch(retry);
+      }, this.air.deconzReconnectMs);
+    };
+    retry();
   }
 
   /** Puts a device in radio range of this coordinator. */
@@ -135,17 +198,19 @@ export class FakeCoordinator extends Adapter {
     return [...this.air.devices.values()].find((d) => d.networkAddress === nwk);
   }
 
-  start(): Promise<AdapterTypes.StartResult> {
-    if (!this.air.isCoordinatorPresent)
-      return Promise.reject(new Error('Failed to open /dev/ttyFAKE: no such device'));
+  async start(): Promise<AdapterTypes.StartResult> {
+    if (!this.air.isCoordinatorPresent) throw new Error('Failed to open /dev/ttyFAKE: no such device');
+    if (this.tcp !== undefined) await this.connect();
     for (const device of this.air.devices.values()) this.attach(device);
-    return Promise.resolve('resumed');
+    return 'resumed';
   }
   /** True once herdsman stopped this coordinator (closed its port). */
   isStopped = false;
 
   stop(): Promise<void> {
     this.isStopped = true;
+    clearTimeout(this.reconnectTimer);
+    this.socket?.destroy();
     for (const w of this.waiters) clearTimeout(w.timer);
     this.waiters.clear();
     for (const [device, listener] of this.attached) device.off('tx', listener);
@@ -247,6 +312,9 @@ export class FakeCoordinator extends Adapter {
     disableResponse: boolean,
   ): Promise<never> {
     this.sent.push({ kind: 'zdo', to: networkAddress, clusterId });
+    if (this.tcp !== undefined && !this.isLinkUp) {
+      return Promise.reject(new Error('the link to the coordinator is down'));
+    }
     const target = this.byNetworkAddress(networkAddress);
     if (target !== undefined && !this.air.isInRange(target)) {
       return Promise.reject(new Error(`ZDO ${clusterId} to 0x${networkAddress.toString(16)}: no route`));
@@ -280,6 +348,7 @@ export class FakeCoordinator extends Adapter {
       command: zclFrame.command.name,
       hex: bytes.toString('hex'),
     });
+    if (this.tcp !== undefined && !this.isLinkUp) throw new Error('the link to the coordinator is down');
     if (networkAddress === ZSpec.COORDINATOR_ADDRESS) return undefined;
     const device = this.byNetworkAddress(networkAddress);
     if (device === undefined || !this.air.isInRange(device)) {
@@ -322,6 +391,8 @@ export class FakeAir {
   readonly devices = new Map<string, VirtualDevice>();
   isCoordinatorPresent = true;
   permitJoinSeconds = 0;
+  /** How often a deCONZ coordinator on `tcp://` retries a lost link (herdsman's driver: 5 s). */
+  deconzReconnectMs = 5000;
   /** Devices that are out of range (powered off): frames to them fail to deliver. */
   readonly unreachable = new Set<VirtualDevice>();
   coordinators: FakeCoordinator[] = [];

@@ -357,5 +357,7 @@ describe('Zigbee coordinator unplugged without a disconnect event (deCONZ)', () 
     air.isCoordinatorPresent = true;
     await writeFile(port, '');
     await eventually(() => ctx.state === 'running', 'the adapter to recover');
+    // The deCONZ driver reconnected by itself; its controller was followed, not replaced.
+    expect(air.coordinators).toHaveLength(1);
   });
 });
