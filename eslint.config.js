@@ -30,6 +30,16 @@ export default tseslint.config(
     },
   },
   {
+    // Release scripts (scripts/*.mjs): plain Node scripts run by `npm run package`, outside the TS projects.
+    files: ['scripts/**/*.mjs'],
+    ...tseslint.configs.disableTypeChecked,
+    languageOptions: {
+      ...tseslint.configs.disableTypeChecked.languageOptions,
+      sourceType: 'module',
+      globals: { process: 'readonly', Buffer: 'readonly' },
+    },
+  },
+  {
     // The status page's browser modules (web/): plain JavaScript served as is, outside the TS projects.
     files: ['web/**/*.js'],
     ...tseslint.configs.disableTypeChecked,

@@ -10,8 +10,15 @@ import type { QueueStats } from '../../src/queue/queue.js';
 import { cpuSeconds, rssBytes, storageWriteBytes } from './proc.js';
 import { waitUntil } from './wait.js';
 
-/** `dist/src/main.js`, seen from `dist/bench/support/`. */
-const MAIN = fileURLToPath(new URL('../../src/main.js', import.meta.url));
+/**
+ * The daemon the bench runs: this checkout's `dist/src/main.js`, or a release tree's when
+ * `FIELDGATE_BENCH_APP` names one (an unpacked `npm run package` tarball, or `/usr/lib/fieldgate`), to
+ * measure what a gateway installs: a release ships its dependencies minified (scripts/compact-js.mjs).
+ */
+const MAIN =
+  process.env.FIELDGATE_BENCH_APP === undefined
+    ? fileURLToPath(new URL('../../src/main.js', import.meta.url))
+    : path.join(process.env.FIELDGATE_BENCH_APP, 'dist/src/main.js');
 /** The unit the package installs, seen from `dist/bench/support/`: its `NODE_OPTIONS` size V8's heap. */
 const UNIT = fileURLToPath(new URL('../../../systemd/fieldgate.service', import.meta.url));
 /** Output kept for error messages; the daemon logs no per-reading lines at info, but runs can be long. */
