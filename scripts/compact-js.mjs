@@ -1,18 +1,24 @@
 #!/usr/bin/env node
-// `node scripts/compact-js.mjs <node_modules dir>`: rewrites the JavaScript of installed dependencies in
+// `node scripts/compact-js.mjs <node_modules dir>`: rewrites the ES modules of installed dependencies in
 // compact form, for a release tree (systemd/package.sh calls it; a checkout keeps its originals).
 //
 // Why: V8 keeps the source text of every module it loads for as long as the process lives (functions are
-// compiled from it when first called). The Z-Wave and Zigbee stacks are ~9 MiB of source, much of it
-// comments, long names and — for one file in five — a single non-Latin-1 character in a comment that makes
-// V8 store the whole file at two bytes per character. Minified, with non-ASCII characters escaped, the same
-// modules take less than half the heap (docs/benchmarks.md#footprint).
+// compiled from it when first called). zwave-js alone is ~7 MiB of ES module source, much of it comments and
+// indentation, and one file in five holds a character outside Latin-1 (often in a comment), which makes V8
+// store the whole file at two bytes per character. Minified, with non-ASCII characters escaped, the same
+// modules take about half the heap (docs/benchmarks.md#footprint).
+//
+// Only ES modules are rewritten. The named exports of a CommonJS module, as an ES module importing it sees
+// them, are found by reading its text for known patterns (Node's cjs-module-lexer: `exports.x =`,
+// TypeScript's `__exportStar(require(…))`, …); minified, those patterns change and
+// `import { setLogger } from 'zigbee-herdsman'` finds nothing. CommonJS files stay as npm installed them.
 //
 // Each file is minified on its own (esbuild's transform: module format, file layout and paths unchanged), so
-// `require`, `import`, `__dirname` and `import.meta.url` resolve exactly as before. Function and class names
-// are kept (`keepNames`), so stack traces and code that reads `.name` see the originals; licence comments
+// `import` and `import.meta.url` resolve exactly as before. Local names are shortened but every function and
+// class keeps its `.name` (`keepNames`: esbuild renames even without minifying, when it merges scopes), so
+// stack traces and code that reads a class's name (zwave-js does) see the originals. Licence comments
 // (`/*! … */`, `@license`) are kept. A file esbuild cannot parse, or that would not shrink, is left as it is.
-// Source maps of the rewritten files no longer match them and are removed.
+// The source map of a rewritten file no longer matches it and is removed.
 import { lstat, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { transform } from 'esbuild';
@@ -20,7 +26,8 @@ import { transform } from 'esbuild';
 /** The oldest Node a release supports: esbuild keeps every syntax that version runs. */
 const TARGET = 'node20.19';
 const SCRIPT = /\.(?:c|m)?js$/;
-const SOURCE_MAP = /\.(?:c|m)?js\.map$/;
+/** esbuild works on several files at once; more in flight than this gains nothing on a small machine. */
+const IN_FLIGHT = 8;
 
 const root = process.argv[2];
 if (root === undefined) {
@@ -28,7 +35,7 @@ if (root === undefined) {
   process.exit(2);
 }
 
-const totals = { files: 0, before: 0, after: 0, kept: 0, maps: 0 };
+const totals = { files: 0, before: 0, after: 0, kept: 0 };
 
 /** Every regular file under `dir` (symbolic links are not followed: they point outside the tree or back in). */
 async function* filesUnder(dir) {
@@ -39,7 +46,33 @@ async function* filesUnder(dir) {
   }
 }
 
+/** `"type"` of the package.json nearest above each directory asked about (Node's rule for `.js` files). */
+const packageTypes = new Map();
+
+async function packageTypeOf(dir) {
+  if (!packageTypes.has(dir)) {
+    let type;
+    try {
+      const parsed = JSON.parse(await readFile(path.join(dir, 'package.json'), 'utf8'));
+      type = parsed.type === 'module' ? 'module' : 'commonjs';
+    } catch {
+      type = path.dirname(dir) === dir ? 'commonjs' : await packageTypeOf(path.dirname(dir));
+    }
+    packageTypes.set(dir, type);
+  }
+  return packageTypes.get(dir);
+}
+
+/** Whether Node loads `file` as an ES module: `.mjs`, or `.js` under a package.json of `"type": "module"`. */
+async function isEsModule(file) {
+  if (file.endsWith('.mjs')) return true;
+  if (file.endsWith('.cjs')) return false;
+  return (await packageTypeOf(path.dirname(file))) === 'module';
+}
+
+/** Rewrites `file` minified; false when it is left as it is. */
 async function compact(file) {
+  if (!(await isEsModule(file))) return false;
   const raw = await readFile(file);
   const source = raw.toString('utf8');
   // Not UTF-8 (a binary or Latin-1 file with a .js name): leave it alone.
@@ -48,6 +81,7 @@ async function compact(file) {
   try {
     ({ code } = await transform(source, {
       loader: 'js',
+      format: 'esm',
       target: TARGET,
       minify: true,
       keepNames: true,
@@ -64,21 +98,15 @@ async function compact(file) {
   const temporary = `${file}.compact-tmp`;
   await writeFile(temporary, code, { mode });
   await rename(temporary, file);
+  await rm(`${file}.map`, { force: true });
   totals.before += raw.length;
   totals.after += code.length;
   return true;
 }
 
-/** esbuild works on several files at once; more in flight than this gains nothing on a small machine. */
-const IN_FLIGHT = 8;
 const scripts = [];
 for await (const file of filesUnder(root)) {
-  if (SOURCE_MAP.test(file)) {
-    await rm(file);
-    totals.maps++;
-  } else if (SCRIPT.test(file)) {
-    scripts.push(file);
-  }
+  if (SCRIPT.test(file)) scripts.push(file);
 }
 async function worker() {
   for (let file = scripts.pop(); file !== undefined; file = scripts.pop()) {
@@ -90,6 +118,6 @@ await Promise.all(Array.from({ length: IN_FLIGHT }, worker));
 
 const mib = (bytes) => (bytes / 1048576).toFixed(1);
 process.stderr.write(
-  `compact-js: ${totals.files} files ${mib(totals.before)} → ${mib(totals.after)} MiB, ` +
-    `${totals.kept} left as they were, ${totals.maps} source maps removed\n`,
+  `compact-js: ${totals.files} ES modules ${mib(totals.before)} → ${mib(totals.after)} MiB, ` +
+    `${totals.kept} files left as they were\n`,
 );
