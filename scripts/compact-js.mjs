@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// `node scripts/compact-js.mjs <node_modules dir>`: rewrites the ES modules of installed dependencies in
+// `node scripts/compact-js.mjs <node_modules dir>`: rewrites the JavaScript of installed dependencies in
 // compact form, for a release tree (systemd/package.sh calls it; a checkout keeps its originals).
 //
 // Why: V8 keeps the source text of every module it loads for as long as the process lives (functions are
@@ -8,15 +8,17 @@
 // store the whole file at two bytes per character. Minified, with non-ASCII characters escaped, the same
 // modules take about half the heap (docs/benchmarks.md#footprint).
 //
-// Only ES modules are rewritten. The named exports of a CommonJS module, as an ES module importing it sees
-// them, are found by reading its text for known patterns (Node's cjs-module-lexer: `exports.x =`,
-// TypeScript's `__exportStar(require(…))`, …); minified, those patterns change and
-// `import { setLogger } from 'zigbee-herdsman'` finds nothing. CommonJS files stay as npm installed them.
+// CommonJS files lose only comments and whitespace. The named exports of a CommonJS module, as an ES module
+// importing it sees them, are found by reading its text for known patterns (Node's cjs-module-lexer:
+// `exports.x =`, `Object.defineProperty(exports, "x", { enumerable: true, get … })`, TypeScript's
+// `__exportStar(require(…), exports)`); minifying syntax or names changes those patterns
+// (`enumerable: !0`, a renamed `__exportStar`) and `import { setLogger } from 'zigbee-herdsman'` finds nothing.
 //
 // Each file is minified on its own (esbuild's transform: module format, file layout and paths unchanged), so
-// `import` and `import.meta.url` resolve exactly as before. Local names are shortened but every function and
-// class keeps its `.name` (`keepNames`: esbuild renames even without minifying, when it merges scopes), so
-// stack traces and code that reads a class's name (zwave-js does) see the originals. Licence comments
+// `require`, `import`, `__dirname` and `import.meta.url` resolve exactly as before. In ES modules local names
+// are shortened but every function and class keeps its `.name` (`keepNames`; esbuild also renames when it
+// merges scopes), so stack traces and code that reads a class's name (zwave-js does) see the originals.
+// CommonJS files keep every name as written. Licence comments
 // (`/*! … */`, `@license`) are kept. A file esbuild cannot parse, or that would not shrink, is left as it is.
 // The source map of a rewritten file no longer matches it and is removed.
 import { lstat, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
@@ -70,9 +72,13 @@ async function isEsModule(file) {
   return (await packageTypeOf(path.dirname(file))) === 'module';
 }
 
+/** esbuild's settings for an ES module: minified, names kept. */
+const ES_MODULE = { format: 'esm', minify: true, keepNames: true };
+/** For a CommonJS module: comments and whitespace only, so its export patterns read as before. */
+const COMMONJS = { minifyWhitespace: true };
+
 /** Rewrites `file` minified; false when it is left as it is. */
 async function compact(file) {
-  if (!(await isEsModule(file))) return false;
   const raw = await readFile(file);
   const source = raw.toString('utf8');
   // Not UTF-8 (a binary or Latin-1 file with a .js name): leave it alone.
@@ -80,11 +86,9 @@ async function compact(file) {
   let code;
   try {
     ({ code } = await transform(source, {
+      ...((await isEsModule(file)) ? ES_MODULE : COMMONJS),
       loader: 'js',
-      format: 'esm',
       target: TARGET,
-      minify: true,
-      keepNames: true,
       charset: 'ascii',
       legalComments: 'inline',
       sourcefile: file,
@@ -118,6 +122,6 @@ await Promise.all(Array.from({ length: IN_FLIGHT }, worker));
 
 const mib = (bytes) => (bytes / 1048576).toFixed(1);
 process.stderr.write(
-  `compact-js: ${totals.files} ES modules ${mib(totals.before)} → ${mib(totals.after)} MiB, ` +
+  `compact-js: ${totals.files} files ${mib(totals.before)} → ${mib(totals.after)} MiB, ` +
     `${totals.kept} files left as they were\n`,
 );

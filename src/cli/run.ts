@@ -1,5 +1,6 @@
 import { Option, type Command } from 'commander';
 import { LOG_FORMAT_SETTINGS, type LogFormatSetting } from '../log-format.js';
+import { interpretStartUp } from '../ops/v8-flags.js';
 import { DEFAULT_CONFIG_PATH } from './common.js';
 
 /** After a failed start, the longest the process lingers before it exits regardless. */
@@ -21,6 +22,7 @@ export function registerRunCommand(program: Command): void {
     )
     .action(async (options: { config: string; logFormat?: LogFormatSetting }) => {
       // The daemon's modules load only for `run`: a CLI verb stays small and quick on a Pi.
+      interpretStartUp();
       const { runDaemon } = await import('../ops/daemon.js');
       try {
         await runDaemon(

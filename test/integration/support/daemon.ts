@@ -50,6 +50,8 @@ export interface DaemonOptions {
   env?: NodeJS.ProcessEnv;
   /** Run the daemon as this user (the test must run as root to do so). */
   user?: { uid: number; gid: number };
+  /** The daemon's entry point (default: this checkout's `dist/src/main.js`), e.g. a release tree's. */
+  main?: string;
 }
 
 export class Daemon {
@@ -62,7 +64,7 @@ export class Daemon {
     readonly socket: string,
     options: DaemonOptions = {},
   ) {
-    const argv = [process.execPath, MAIN, 'run', '--config', configFile];
+    const argv = [process.execPath, options.main ?? MAIN, 'run', '--config', configFile];
     const env = options.env ?? process.env;
     // `exec` keeps the pid: signals reach the daemon, not a shell.
     this.process =
