@@ -99,3 +99,76 @@ export async function retireDeconzDriver(controller: Controller): Promise<void> 
   clearInterval(driver.tickTimer as NodeJS.Timeout);
   await driver.close?.().catch(() => undefined);
 }
+
+/** What the adapter does when a followed link drops and when it is back. */
+export interface LinkEvents {
+  down(why: string): void;
+  up(was: string): void;
+}
+
+/**
+ * Follows the link of an open controller whose driver reconnects by itself (deCONZ): the driver's link state
+ * is polled, and a drop (seen by the poll or reported by the controller) and the return are each passed on
+ * once. A controller without such a driver is not followed: the adapter replaces it when it goes away.
+ */
+export class SelfReconnectingLinkFollower {
+  #link: SelfReconnectingLink | undefined;
+  /** Why the followed link is down; undefined while it is up. */
+  #downBecause: string | undefined;
+  #timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly port: string | undefined,
+    private readonly events: LinkEvents,
+  ) {}
+
+  /** Polls every `intervalMs` while `isActive()` (the adapter is running with a controller). */
+  watch(intervalMs: number, isActive: () => boolean): void {
+    this.#timer = setInterval(() => {
+      if (isActive()) this.poll();
+    }, intervalMs);
+    this.#timer.unref();
+  }
+
+  stop(): void {
+    clearInterval(this.#timer);
+  }
+
+  /** Follows the newly opened `controller`, if its driver reconnects by itself. */
+  follow(controller: Controller): void {
+    this.#link = selfReconnectingLink(controller);
+    this.#downBecause = undefined;
+  }
+
+  forget(): void {
+    this.#link = undefined;
+    this.#downBecause = undefined;
+  }
+
+  get isFollowing(): boolean {
+    return this.#link !== undefined;
+  }
+
+  /** The followed link dropped (the controller said so, or the poll saw it). */
+  wentDown(why: string): void {
+    if (this.#link === undefined || this.#downBecause !== undefined) return;
+    this.#downBecause = why;
+    this.events.down(why);
+  }
+
+  private poll(): void {
+    if (this.#link === undefined) return;
+    if (!this.#link.started()) {
+      this.wentDown(this.lossReason());
+    } else if (this.#downBecause !== undefined) {
+      const was = this.#downBecause;
+      this.#downBecause = undefined;
+      this.events.up(was);
+    }
+  }
+
+  private lossReason(): string {
+    const port = this.port ?? 'the coordinator';
+    return /^tcp:\/\//i.test(port) ? `the connection to ${port} was lost` : `the link to ${port} was lost`;
+  }
+}

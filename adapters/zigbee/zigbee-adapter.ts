@@ -22,12 +22,7 @@ import { serialPortProblem } from './serial-port-problem.js';
 import type { ZigbeeOptions } from './options.js';
 import { controllerOptions } from './controller-options.js';
 import { DeviceConfigurator } from './device-configurator.js';
-import {
-  guardDeconzSocketClose,
-  retireDeconzDriver,
-  selfReconnectingLink,
-  type SelfReconnectingLink,
-} from './deconz-link.js';
+import { guardDeconzSocketClose, retireDeconzDriver, SelfReconnectingLinkFollower } from './deconz-link.js';
 import { MessageIntake } from './message-intake.js';
 import { ZigbeeDevice } from './zigbee-device.js';
 
@@ -77,12 +72,9 @@ export class ZigbeeAdapter implements Adapter {
   private readonly reopen: Reopener;
   /**
    * The deCONZ driver's own link, when the open controller has one: that driver reconnects by itself and
-   * cannot be replaced (deconz-link.ts), so a lost link is reported from here instead of reopening.
+   * cannot be replaced (deconz-link.ts), so a lost link is reported from there instead of reopening.
    */
-  private link: SelfReconnectingLink | undefined;
-  /** Why the self-reconnecting link is down; undefined while it is up. */
-  private linkDownBecause: string | undefined;
-  private linkTimer: NodeJS.Timeout | undefined;
+  private readonly link: SelfReconnectingLinkFollower;
 
   constructor(
     private readonly options: ZigbeeOptions,
@@ -90,6 +82,10 @@ export class ZigbeeAdapter implements Adapter {
   ) {
     this.reopen = new Reopener(options.reopen, deps.reopen);
     this.presence = new PortPresence(options.serialPort);
+    this.link = new SelfReconnectingLinkFollower(options.serialPort, {
+      down: (why) => this.onLinkDown(why),
+      up: (was) => this.onLinkUp(was),
+    });
   }
 
   async start(ctx: AdapterContext): Promise<void> {
@@ -132,15 +128,14 @@ export class ZigbeeAdapter implements Adapter {
       () => this.isOpen && !this.isStopping,
       (why) => this.onDisconnected(why),
     );
-    this.linkTimer = setInterval(() => this.checkLink(), this.options.reopen.initialMs);
-    this.linkTimer.unref();
+    this.link.watch(this.options.reopen.initialMs, () => !this.isStopping && this.controller !== undefined);
   }
 
   async stop(): Promise<void> {
     this.isStopping = true;
     this.reopen.stop();
     clearInterval(this.availabilityTimer);
-    clearInterval(this.linkTimer);
+    this.link.stop();
     this.presence.stop();
     await this.closeController();
     await this.intake?.idle();
@@ -289,6 +284,10 @@ export class ZigbeeAdapter implements Adapter {
     this.ctx?.deviceChanged(info);
   }
 
+  private announceIfAvailabilityChanged(device: ZigbeeDevice): void {
+    if (this.lastAvailability.get(device.id) !== this.infoOf(device).availability) this.announce(device);
+  }
+
   // --- coordinator lifecycle -------------------------------------------------------------------------
 
   private createController(): Controller {
@@ -305,8 +304,7 @@ export class ZigbeeAdapter implements Adapter {
       const result = await controller.start();
       if (this.isStopping) return;
       await this.presence.opened();
-      this.link = this.options.coordinator === 'deconz' ? selfReconnectingLink(controller) : undefined;
-      this.linkDownBecause = undefined;
+      if (this.options.coordinator === 'deconz') this.link.follow(controller);
       this.isOpen = true;
       this.closedBecause = undefined;
       this.reopen.succeeded();
@@ -332,8 +330,7 @@ export class ZigbeeAdapter implements Adapter {
     const controller = this.controller;
     this.controller = undefined;
     this.isOpen = false;
-    this.link = undefined;
-    this.linkDownBecause = undefined;
+    this.link.forget();
     if (controller === undefined) return;
     controller.removeAllListeners();
     try {
@@ -369,8 +366,8 @@ export class ZigbeeAdapter implements Adapter {
 
   private onDisconnected(why = 'the serial link was lost'): void {
     if (this.isStopping || !this.isOpen) return;
-    if (this.link !== undefined) {
-      this.onLinkDown(why);
+    if (this.link.isFollowing) {
+      this.link.wentDown(why);
       return;
     }
     this.isOpen = false;
@@ -382,27 +379,9 @@ export class ZigbeeAdapter implements Adapter {
     });
   }
 
-  /**
-   * Follows a self-reconnecting (deCONZ) driver's link: down → `degraded` with the reason, commands and
-   * pairing refused; up again (the driver reconnected) → `running`.
-   */
-  private checkLink(): void {
-    const link = this.link;
-    if (link === undefined || this.isStopping || this.controller === undefined) return;
-    const isUp = link.started();
-    if (!isUp && this.isOpen) this.onLinkDown(this.linkLossReason());
-    else if (isUp && this.linkDownBecause !== undefined) this.onLinkUp();
-  }
-
-  private linkLossReason(): string {
-    const port = this.options.serialPort ?? 'the coordinator';
-    return /^tcp:\/\//i.test(port) ? `the connection to ${port} was lost` : `the link to ${port} was lost`;
-  }
-
+  /** A followed (deCONZ) link dropped: `degraded` with the reason, commands and pairing refused. */
   private onLinkDown(why: string): void {
-    if (!this.isOpen) return;
     this.isOpen = false;
-    this.linkDownBecause = why;
     this.closedBecause = `it disconnected (${why}); the deCONZ driver reconnects every 5 s`;
     this.ctx!.log.warn({ why }, 'The Zigbee coordinator went away; the deCONZ driver is reconnecting.');
     this.ctx!.setStatus(
@@ -411,12 +390,9 @@ export class ZigbeeAdapter implements Adapter {
     );
   }
 
-  private onLinkUp(): void {
-    this.ctx!.log.info(
-      { was: this.linkDownBecause },
-      'The Zigbee coordinator is back (the deCONZ driver reconnected).',
-    );
-    this.linkDownBecause = undefined;
+  /** The deCONZ driver reconnected: `running` again. */
+  private onLinkUp(was: string): void {
+    this.ctx!.log.info({ was }, 'The Zigbee coordinator is back (the deCONZ driver reconnected).');
     this.closedBecause = undefined;
     this.isOpen = true;
     this.ctx!.setStatus('running');
@@ -556,7 +532,7 @@ export class ZigbeeAdapter implements Adapter {
     const device = this.byIeee.get(zh.ieeeAddr);
     if (device === undefined) return;
     if (device.heard(this.now(), this.options.awakeWindowMs)) this.ctx!.deviceAwake(device.id);
-    if (this.lastAvailability.get(device.id) !== this.infoOf(device).availability) this.announce(device);
+    this.announceIfAvailabilityChanged(device);
   }
 
   private refreshAvailability(): void {
@@ -571,7 +547,7 @@ export class ZigbeeAdapter implements Adapter {
         pings += 1;
         this.ping(device, now);
       }
-      if (this.lastAvailability.get(device.id) !== this.infoOf(device).availability) this.announce(device);
+      this.announceIfAvailabilityChanged(device);
     }
   }
 
@@ -587,7 +563,7 @@ export class ZigbeeAdapter implements Adapter {
           { device: device.id, err: errorMessage(e) },
           'A Zigbee availability ping failed.',
         );
-        if (this.lastAvailability.get(device.id) !== this.infoOf(device).availability) this.announce(device);
+        this.announceIfAvailabilityChanged(device);
       });
   }
 }
