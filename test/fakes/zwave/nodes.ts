@@ -1,5 +1,5 @@
 import { CommandClasses } from '@zwave-js/core';
-import { ccCaps, type MockNode } from '@zwave-js/testing';
+import { ccCaps, type MockNode, type MockNodeBehavior } from '@zwave-js/testing';
 import type { MockStick } from './mock-stick.js';
 
 type NodeOptions = Parameters<MockStick['addNode']>[0];
@@ -38,4 +38,26 @@ export function addSwitchWithThermometer(stick: MockStick): Promise<MockNode> {
     getValue: () => 21.5,
   });
   return stick.addNode(plugNode(2, [thermometer]));
+}
+
+/**
+ * Node 2, already in the network: a plug with two configuration parameters (1: LED brightness, 1 byte,
+ * default 10; 2: report interval, 2 bytes, default 60) and ids no device-database entry has, so the
+ * parameters come from the device's own answers. `behaviors` see the frames it receives.
+ */
+export function addConfigurablePlug(stick: MockStick, behaviors: MockNodeBehavior[] = []): Promise<MockNode> {
+  const configuration = ccCaps({
+    ccId: CommandClasses.Configuration,
+    isSupported: true,
+    version: 4,
+    parameters: [
+      { '#': 1, valueSize: 1, minValue: 0, maxValue: 99, defaultValue: 10, name: 'LED brightness' },
+      { '#': 2, valueSize: 2, minValue: 0, maxValue: 3600, defaultValue: 60, name: 'Report interval' },
+    ],
+  });
+  const plug = plugNode(2, [configuration]);
+  return stick.addNode(
+    { ...plug, capabilities: { ...plug.capabilities, manufacturerId: 0x7ff0, productType: 1, productId: 1 } },
+    behaviors,
+  );
 }

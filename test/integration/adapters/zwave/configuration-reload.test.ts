@@ -3,14 +3,13 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { ConfigurationCCSet } from '@zwave-js/cc';
-import { CommandClasses } from '@zwave-js/core';
-import { ccCaps, type MockNodeBehavior } from '@zwave-js/testing';
+import type { MockNodeBehavior } from '@zwave-js/testing';
 import { startMqttBroker, type MqttBroker } from '../../../../emulators/mqtt/index.js';
 import { controlRequest } from '../../../../src/control/client.js';
 import type { ReloadStatus } from '../../../../src/health/status.js';
 import { silentLogger } from '../../../../src/logger.js';
 import { MockStick } from '../../../fakes/zwave/mock-stick.js';
-import { plugNode } from '../../../fakes/zwave/nodes.js';
+import { addConfigurablePlug } from '../../../fakes/zwave/nodes.js';
 import { Daemon, makeWorkdir, testConfig, waitFor } from '../../support/daemon.js';
 
 // A changed configuration parameter in config `devices:` reaches the device when the daemon reloads
@@ -44,24 +43,7 @@ describe('Z-Wave configuration parameters on reload (the daemon, a mock stick)',
   beforeAll(async () => {
     work = await makeWorkdir();
     stick = await MockStick.start({ homeId: HOME });
-    const configuration = ccCaps({
-      ccId: CommandClasses.Configuration,
-      isSupported: true,
-      version: 4,
-      parameters: [
-        { '#': 1, valueSize: 1, minValue: 0, maxValue: 99, defaultValue: 10, name: 'LED brightness' },
-        { '#': 2, valueSize: 2, minValue: 0, maxValue: 3600, defaultValue: 60, name: 'Report interval' },
-      ],
-    });
-    // Ids no device-database entry has, so the parameters come from the device's own answers.
-    const plug = plugNode(2, [configuration]);
-    await stick.addNode(
-      {
-        ...plug,
-        capabilities: { ...plug.capabilities, manufacturerId: 0x7ff0, productType: 1, productId: 1 },
-      },
-      [recorder],
-    );
+    await addConfigurablePlug(stick, [recorder]);
     broker = await startMqttBroker({ host: '127.0.0.1', port: 0, log: silentLogger() });
     daemon = await Daemon.start(work.dir, configWith({ '1': 5, '2': 300 }));
     await waitFor(

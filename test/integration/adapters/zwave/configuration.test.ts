@@ -1,12 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigurationCCSet, type CommandClass } from '@zwave-js/cc';
-import { CommandClasses } from '@zwave-js/core';
-import { ccCaps, type MockNodeBehavior } from '@zwave-js/testing';
+import type { MockNodeBehavior } from '@zwave-js/testing';
 import zwaveDefinition from '../../../../adapters/zwave/index.js';
 import type { Adapter } from '../../../../adapters/adapter.js';
 import { zwaveOptions } from '../../../fakes/zwave/adapter-options.js';
 import { MockStick } from '../../../fakes/zwave/mock-stick.js';
-import { plugNode } from '../../../fakes/zwave/nodes.js';
+import { addConfigurablePlug } from '../../../fakes/zwave/nodes.js';
 import { recordingContext, until, type RecordingContext } from '../../../fakes/zwave/recording-context.js';
 
 // Configuration parameters from the operator's per-device settings (config `devices:`) reach the device
@@ -28,24 +27,7 @@ describe('Z-Wave configuration parameters from device settings', () => {
 
   beforeAll(async () => {
     stick = await MockStick.start({ homeId: 0x7e570009 });
-    const configuration = ccCaps({
-      ccId: CommandClasses.Configuration,
-      isSupported: true,
-      version: 4,
-      parameters: [
-        { '#': 1, valueSize: 1, minValue: 0, maxValue: 99, defaultValue: 10, name: 'LED brightness' },
-        { '#': 2, valueSize: 2, minValue: 0, maxValue: 3600, defaultValue: 60, name: 'Report interval' },
-      ],
-    });
-    // Ids no device-database entry has, so the parameters come from the device's own answers.
-    const plug = plugNode(2, [configuration]);
-    await stick.addNode(
-      {
-        ...plug,
-        capabilities: { ...plug.capabilities, manufacturerId: 0x7ff0, productType: 1, productId: 1 },
-      },
-      [recorder],
-    );
+    await addConfigurablePlug(stick, [recorder]);
     ctx = await recordingContext();
     ctx.settings.set(PLUG, { configuration: { '1': 5, '2': 300, '40': 1 } });
     adapter = zwaveDefinition.create(zwaveOptions(stick.url));
