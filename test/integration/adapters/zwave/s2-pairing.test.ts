@@ -1,17 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Security2CCKEXFail } from '@zwave-js/cc';
-import {
-  CommandClasses,
-  dskToString,
-  generateECDHKeyPair,
-  SecurityClass,
-  SecurityManager2,
-} from '@zwave-js/core';
+import { CommandClasses, SecurityClass, SecurityManager2 } from '@zwave-js/core';
 import { ccCaps, type MockNode } from '@zwave-js/testing';
 import zwaveDefinition from '../../../../adapters/zwave/index.js';
 import type { Adapter, PairingSecrets } from '../../../../adapters/adapter.js';
 import { zwaveOptions } from '../../../fakes/zwave/adapter-options.js';
 import { MockStick } from '../../../fakes/zwave/mock-stick.js';
+import { labelledKeyPair } from '../../../fakes/zwave/s2-keys.js';
 import { recordingContext, until, type RecordingContext } from '../../../fakes/zwave/recording-context.js';
 
 // S2 Authenticated inclusion through the real Driver: the mock node runs zwave-js's own S2 bootstrapping
@@ -22,13 +17,6 @@ const KEYS = {
   s2Authenticated: '22222222222222222222222222222222',
   s2AccessControl: '33333333333333333333333333333333',
 };
-
-/** A key pair made before the node exists, so its DSK is known the way a label or QR code tells it. */
-async function labelledKeyPair() {
-  const keyPair = await generateECDHKeyPair();
-  // The DSK is the first 16 bytes of the node's public key (Security 2 CC, "DSK").
-  return { keyPair, dsk: dskToString(keyPair.publicKey.slice(0, 16)) };
-}
 
 describe('S2 inclusion against a mock stick', () => {
   let stick: MockStick;

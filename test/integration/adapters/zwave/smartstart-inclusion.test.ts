@@ -1,17 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BinarySwitchCCSet, Security2CCKEXFail, Security2CCMessageEncapsulation } from '@zwave-js/cc';
-import {
-  CommandClasses,
-  dskToString,
-  generateECDHKeyPair,
-  SecurityClass,
-  SecurityManager2,
-} from '@zwave-js/core';
+import { CommandClasses, SecurityClass, SecurityManager2 } from '@zwave-js/core';
 import { ccCaps, MockZWaveFrameType, type MockNode, type NodePendingInclusion } from '@zwave-js/testing';
 import zwaveDefinition from '../../../../adapters/zwave/index.js';
 import type { Adapter } from '../../../../adapters/adapter.js';
 import { zwaveOptions } from '../../../fakes/zwave/adapter-options.js';
 import { MockStick } from '../../../fakes/zwave/mock-stick.js';
+import { labelledKeyPair } from '../../../fakes/zwave/s2-keys.js';
 import { recordingContext, until, type RecordingContext } from '../../../fakes/zwave/recording-context.js';
 
 // SmartStart inclusion itself through the real Driver: a device on the provisioning list is powered up,
@@ -24,13 +19,6 @@ const KEYS = {
   s2Authenticated: '55555555555555555555555555555555',
   s2AccessControl: '66666666666666666666666666666666',
 };
-
-/** A key pair made before the node exists: its DSK is what the label's QR code carries. */
-async function labelledKeyPair() {
-  const keyPair = await generateECDHKeyPair();
-  // The DSK is the first 16 bytes of the node's public key (Security 2 CC, "DSK").
-  return { keyPair, dsk: dskToString(keyPair.publicKey.slice(0, 16)) };
-}
 
 describe('SmartStart inclusion against a mock stick', () => {
   let stick: MockStick;
